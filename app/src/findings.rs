@@ -1,0 +1,192 @@
+//! The findings explorer: every finding Bosun tracks, newest first, filterable by severity.
+//!
+//! The filter lives in the URL (`?severity=high`), so a filtered view can be shared; in the
+//! browser, changing it fetches rows through [`list_findings`] without reloading the page.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::domain::{FindingSummary, Severity};
+use crate::layout::AppHeader;
+
+/// Rows one page shows; the explorer issue adds paging past this.
+pub const PAGE_SIZE: i64 = 200;
+
+/// Findings newest first, optionally of one severity. Signed-in users only.
+#[server]
+pub async fn list_findings(
+    severity: Option<Severity>,
+) -> Result<Vec<FindingSummary>, ServerFnError> {
+    crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(db::list(&ctx.pool, severity, PAGE_SIZE).await?)
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use crate::domain::{FindingSummary, Severity};
+    use sqlx::PgPool;
+
+    const SELECT: &str = "SELECT f.id, p.slug AS project_slug, p.name AS project_name,
+            f.severity, f.layer, f.state, f.title, f.rule_id, f.location, f.scanner,
+            f.first_seen_at, f.last_seen_at
+       FROM findings f JOIN projects p ON p.id = f.project_id";
+
+    /// Newest first; the order matches the `findings_first_seen_idx` and
+    /// `findings_severity_idx` indexes so either query reads only the rows it returns.
+    pub async fn list(
+        pool: &PgPool,
+        severity: Option<Severity>,
+        limit: i64,
+    ) -> Result<Vec<FindingSummary>, sqlx::Error> {
+        match severity {
+            Some(sev) => sqlx::query_as(&format!(
+                "{SELECT} WHERE f.severity = $1 ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $2"
+            ))
+            .bind(sev)
+            .bind(limit)
+            .fetch_all(pool)
+            .await,
+            None => {
+                sqlx::query_as(&format!(
+                    "{SELECT} ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+            }
+        }
+    }
+}
+
+#[component]
+pub fn FindingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let severity = Memo::new(move |_| {
+        query
+            .read()
+            .get("severity")
+            .and_then(|s| s.parse::<Severity>().ok())
+    });
+    let findings = Resource::new(move || severity.get(), list_findings);
+
+    view! {
+        <AppHeader/>
+        <main class="findings">
+            <h1>"Findings"</h1>
+            <SeverityFilter selected=severity/>
+            <Transition fallback=|| view! { <p class="muted">"Loading findings…"</p> }>
+                {move || Suspend::new(async move {
+                    match findings.await {
+                        Ok(rows) => view! { <FindingsTable rows/> }.into_any(),
+                        Err(err) => view! { <LoadError err/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+/// Links, not buttons: each filter is a URL, and the router swaps rows in place.
+#[component]
+fn SeverityFilter(selected: Memo<Option<Severity>>) -> impl IntoView {
+    let chip = move |value: Option<Severity>| {
+        move || {
+            if selected.get() == value {
+                "chip active"
+            } else {
+                "chip"
+            }
+        }
+    };
+    view! {
+        <nav class="severity-filter" aria-label="Filter by severity">
+            <A href="/findings" attr:class=chip(None) attr:data-severity="all">"All"</A>
+            {Severity::ALL
+                .iter()
+                .map(|&sev| {
+                    view! {
+                        <A
+                            href=format!("/findings?severity={sev}")
+                            attr:class=chip(Some(sev))
+                            attr:data-severity=sev.as_str()
+                        >
+                            {sev.label()}
+                        </A>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+#[component]
+fn FindingsTable(rows: Vec<FindingSummary>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! {
+            <p class="empty">
+                "No findings here yet. Push a scanner report to " <code>"POST /api/v1/reports"</code>
+                " or run " <code>"bosun push"</code> "."
+            </p>
+        }
+        .into_any();
+    }
+    let count = rows.len();
+    view! {
+        <p class="muted count">{format!("{count} finding{}", if count == 1 { "" } else { "s" })}</p>
+        <table class="findings-table">
+            <thead>
+                <tr>
+                    <th>"Severity"</th>
+                    <th>"Finding"</th>
+                    <th>"Location"</th>
+                    <th>"Project"</th>
+                    <th>"Layer"</th>
+                    <th>"State"</th>
+                    <th>"First seen"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|f| {
+                        view! {
+                            <tr class="finding" data-id=f.id data-severity=f.severity.as_str()>
+                                <td>
+                                    <span class=format!("sev sev-{}", f.severity)>{f.severity.label()}</span>
+                                </td>
+                                <td class="title">
+                                    <span>{f.title}</span>
+                                    <small class="rule">{f.rule_id} " · " {f.scanner}</small>
+                                </td>
+                                <td class="location"><code>{f.location}</code></td>
+                                <td title=f.project_slug>{f.project_name}</td>
+                                <td>{f.layer.label()}</td>
+                                <td>{f.state.label()}</td>
+                                <td class="when">{f.first_seen_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn LoadError(err: ServerFnError) -> impl IntoView {
+    let message = match err {
+        ServerFnError::ServerError(msg) => msg,
+        other => other.to_string(),
+    };
+    let signed_out = message.contains("Sign in");
+    view! {
+        <p class="error" role="alert">
+            {message}
+            <Show when=move || signed_out>
+                " " <a href="/login?next=/findings">"Sign in again"</a>
+            </Show>
+        </p>
+    }
+}

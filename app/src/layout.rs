@@ -1,0 +1,51 @@
+//! The frame around every signed-in page: brand, navigation, who is signed in.
+
+use leptos::prelude::*;
+
+use crate::auth::{Logout, whoami};
+
+#[component]
+pub fn Brand() -> impl IntoView {
+    view! { <a class="brand" href="/findings">"⚓ Bosun"</a> }
+}
+
+#[component]
+pub fn AppHeader() -> impl IntoView {
+    let user = Resource::new(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="app-header">
+            <Brand/>
+            <nav>
+                <a href="/findings">"Findings"</a>
+            </nav>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    user.await.ok().flatten().map(|u| view! {
+                        <div class="who">
+                            <span class="email">{u.email}</span>
+                            <ActionForm action=logout attr:class="inline">
+                                <button type="submit" class="link">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    })
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="not-found">
+            <Brand/>
+            <h1>"Page not found"</h1>
+            <p><a href="/findings">"Back to findings"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,92 @@
+//! Bosun's user interface: the leptos app rendered on the server and hydrated in the browser.
+//!
+//! - `domain`: the words of the product (severity, layer, state) shared by both sides.
+//! - `auth`: sign-in, sessions and the current user.
+//! - `findings`: the findings explorer page and its server functions.
+//! - `db` (server only): the connection pool handed to server functions.
+
+#![recursion_limit = "256"]
+
+pub mod auth;
+pub mod domain;
+pub mod findings;
+mod layout;
+#[cfg(feature = "ssr")]
+pub mod server_context;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Redirect, Route, Router, Routes},
+};
+
+/// The HTML document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Pages may run only Bosun's own scripts: the wasm bundle and the inline bootstrap scripts
+/// leptos marks with this response's nonce. Scanner text that slipped through escaping
+/// still could not execute.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = policy.parse() {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bosun.css"/>
+        <Title text="Bosun"/>
+        <Router>
+            <Routes fallback=|| view! { <layout::NotFound/> }>
+                <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>
+                <Route path=StaticSegment("login") view=auth::LoginPage/>
+                <Route path=StaticSegment("findings") view=findings::FindingsPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // A signal for people and browser tests alike that the page is now interactive.
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

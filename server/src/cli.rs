@@ -1,0 +1,298 @@
+//! The `bosun` command: serve, migrate, manage projects, tokens and users, push reports.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::embedded_pg::{Durability, EmbeddedPostgres};
+use crate::{demo, http, open_database, projects, push, shutdown_signal, tokens, users};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bosun",
+    version,
+    about = "Bosun: one stream of security findings for Kubernetes estates"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the web app and API (the default).
+    Serve {
+        /// Load the demo dataset (projects, findings and a demo user) before serving.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    /// Manage ingest tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Upload a scanner report to a Bosun server (reads BOSUN_URL and BOSUN_TOKEN).
+    Push(push::PushArgs),
+    /// Run a private PostgreSQL cluster from the machine's binaries (used by the test script).
+    Postgres {
+        #[command(subcommand)]
+        command: PostgresCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProjectCommand {
+    /// Create a project.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an ingest token for a project and print it (shown only this once).
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        email: String,
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from stdin (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PostgresCommand {
+    /// Start (creating on first use) a cluster in DIR and print its DATABASE_URL.
+    Start {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Throwaway tuning (no fsync): for test clusters only.
+        #[arg(long)]
+        ephemeral: bool,
+    },
+    /// Stop the cluster in DIR.
+    Stop {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Push(args) => return push::run(args).await,
+        Command::Serve { demo } => serve(demo).await,
+        Command::Migrate => with_database(|_| async { Ok(()) })
+            .await
+            .map(|_| println!("migrations applied")),
+        Command::Project {
+            command: ProjectCommand::Create { slug, name },
+        } => {
+            with_database(|pool| async move {
+                let slug = projects::ProjectSlug::parse(&slug)?;
+                let p = projects::create(&pool, &slug, name.as_deref().unwrap_or("")).await?;
+                println!("created project {} ({})", p.slug, p.name);
+                Ok(())
+            })
+            .await
+        }
+        Command::Token {
+            command: TokenCommand::Create { project, name },
+        } => {
+            with_database(|pool| async move {
+                let p = projects::find(&pool, &project).await?;
+                let token = tokens::create(&pool, p.id, &name).await?;
+                eprintln!(
+                    "ingest token for project '{}' (shown once; store it as a CI secret):",
+                    p.slug
+                );
+                println!("{token}");
+                Ok(())
+            })
+            .await
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    admin,
+                    password_stdin: _,
+                },
+        } => {
+            let mut password = String::new();
+            match std::io::stdin().read_to_string(&mut password) {
+                Err(e) => Err(anyhow::anyhow!("reading the password from stdin: {e}")),
+                Ok(_) => {
+                    let password = password.trim_end_matches(['\r', '\n']).to_string();
+                    with_database(|pool| async move {
+                        users::create(&pool, &email, &password, admin).await?;
+                        println!(
+                            "created {}user {}",
+                            if admin { "admin " } else { "" },
+                            users::parse_email(&email)?
+                        );
+                        Ok(())
+                    })
+                    .await
+                }
+            }
+        }
+        Command::Postgres {
+            command: PostgresCommand::Start { dir, ephemeral },
+        } => {
+            let durability = if ephemeral {
+                Durability::Ephemeral
+            } else {
+                Durability::Durable
+            };
+            match tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, durability))
+                .await
+            {
+                Ok(Ok(pg)) => {
+                    println!("{}", pg.url("postgres"));
+                    Ok(())
+                }
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Postgres {
+            command: PostgresCommand::Stop { dir },
+        } => match tokio::task::spawn_blocking(move || EmbeddedPostgres::stop_dir(&dir)).await {
+            Ok(Ok(stopped)) => {
+                eprintln!(
+                    "{}",
+                    if stopped {
+                        "stopped"
+                    } else {
+                        "was not running"
+                    }
+                );
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `f` against the configured database, stopping an embedded cluster afterwards if
+/// this command was the one that started it.
+async fn with_database<F, Fut>(f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::from_env()?;
+    let (pool, embedded) = open_database(&config).await?;
+    let result = f(pool.clone()).await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop()?;
+    }
+    result
+}
+
+async fn serve(load_demo: bool) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let (pool, embedded) = open_database(&config).await?;
+    let served = async {
+        if load_demo {
+            demo::load(&pool)
+                .await
+                .context("loading the demo dataset")?;
+        }
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| {
+                format!(
+                    "listening on {} (set BOSUN_ADDR to use another address)",
+                    config.addr
+                )
+            })?;
+        print_banner(&config, &pool, load_demo).await;
+        let app = http::router(http::AppState::new(config.clone(), pool.clone()));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        tokio::task::spawn_blocking(move || pg.stop()).await??;
+    }
+    served
+}
+
+async fn print_banner(config: &Config, pool: &sqlx::PgPool, demo: bool) {
+    let url = &config.public_url;
+    println!("\n  Bosun is running at {url}");
+    if config.database_url.is_none() {
+        println!(
+            "  database: embedded PostgreSQL in {}",
+            config.data_dir.join("postgres").display()
+        );
+    }
+    if demo {
+        println!(
+            "  sign in as {} with password {}",
+            demo::DEMO_EMAIL,
+            demo::DEMO_PASSWORD
+        );
+    } else if users::count(pool).await.unwrap_or(0) == 0 {
+        let exe = std::env::args().next().unwrap_or_else(|| "bosun".into());
+        println!("  no users yet; create the first admin, then sign in at {url}/login:");
+        println!("    {exe} user create --admin you@example.com --password-stdin");
+    } else {
+        println!("  sign in at {url}/login");
+    }
+    println!("  stop with Ctrl-C\n");
+}

@@ -1,0 +1,21 @@
+//! `/healthz`: the process answers. `/readyz`: and its database does too.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use sqlx::PgPool;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
+    let ping = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool),
+    )
+    .await;
+    match ping {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}

@@ -1,0 +1,137 @@
+//! The HTTP surface: the leptos pages and server functions, the report API, health checks,
+//! and the middleware every request passes through.
+
+mod error;
+mod guards;
+mod health;
+mod reports;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+pub use error::ApiError;
+
+/// Everything a handler may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: PgPool) -> AppState {
+        let leptos_options = LeptosOptions::builder()
+            .output_name("bosun")
+            .site_root(config.site_root.clone())
+            .site_pkg_dir("pkg")
+            .site_addr(config.addr)
+            .build();
+        AppState {
+            leptos_options,
+            pool,
+            config: Arc::new(config),
+        }
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: 16 random hex digits, unless the caller sent one.
+#[derive(Clone, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = format!("{:016x}", rand::random::<u64>());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let server_ctx = app::server_context::ServerContext {
+        pool: state.pool.clone(),
+        secure_cookies: state.config.secure_cookies(),
+    };
+    let page_routes = generate_route_list(app::App);
+    let page_paths: Arc<Vec<String>> =
+        Arc::new(page_routes.iter().map(|r| r.path().to_string()).collect());
+
+    let api = Router::new()
+        .route("/api/v1/reports", post(reports::upload))
+        // the limit counts decompressed bytes, so a gzip bomb stops at the limit too
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(RequestDecompressionLayer::new().gzip(true));
+
+    let leptos_options = state.leptos_options.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            move || {
+                provide_context(server_ctx.clone());
+                leptos::nonce::provide_nonce();
+            },
+            move || app::shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ));
+
+    let secure = state.config.secure_cookies();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(api)
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            guards::PageGuard { pool: state.pool.clone(), page_paths },
+            guards::require_session_for_pages,
+        ))
+        .layer(middleware::from_fn(guards::same_origin_for_state_changes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+                .layer(CompressionLayer::new())
+                // Security headers for every response. Pages replace this CSP with one that
+                // carries their script nonce (see `app::shell`).
+                .layer(fixed_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(fixed_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(fixed_header(header::REFERRER_POLICY, "same-origin"))
+                .layer(fixed_header(
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+                ))
+                .option_layer(
+                    secure.then(|| fixed_header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")),
+                ),
+        )
+        .with_state(state)
+}
+
+fn fixed_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

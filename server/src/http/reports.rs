@@ -1,0 +1,120 @@
+//! `POST /api/v1/reports`: CI pipelines and cluster tools push scanner reports here.
+//!
+//! `Authorization: Bearer <ingest token>`; the body is the raw report (optionally
+//! `Content-Encoding: gzip`); query parameters carry what the report itself may not:
+//! `format`, `project`, `target`, `commit`, `branch`, `pipeline_url`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::ApiError;
+use crate::ingest::{self, IngestOutcome, ScanMeta};
+use crate::tokens::{self, TokenGrant};
+
+/// A request carrying a valid ingest token.
+pub struct IngestToken(pub TokenGrant);
+
+impl<S> FromRequestParts<S> for IngestToken
+where
+    S: Send + Sync,
+    PgPool: axum::extract::FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized(
+                "missing Authorization: Bearer <token> header",
+            ))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be 'Bearer <token>'",
+            ))?;
+        let pool = PgPool::from_ref(state);
+        tokens::authenticate(&pool, token)
+            .await?
+            .map(IngestToken)
+            .ok_or(ApiError::Unauthorized("invalid or revoked token"))
+    }
+}
+
+use axum::extract::FromRef;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UploadParams {
+    format: Option<String>,
+    project: Option<String>,
+    target: Option<String>,
+    commit: Option<String>,
+    branch: Option<String>,
+    pipeline_url: Option<String>,
+}
+
+/// Longest accepted metadata value; longer ones are refused, not silently cut.
+const META_MAX: usize = 2048;
+
+pub async fn upload(
+    State(pool): State<PgPool>,
+    IngestToken(grant): IngestToken,
+    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
+    let Query(params) = params
+        .map_err(|e| ApiError::BadRequest(format!("bad query parameters: {}", e.body_text())))?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+            "the report is larger than this server accepts (after decompression): {}",
+            e.body_text()
+        )),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(e.body_text()),
+        _ => ApiError::BadRequest(format!(
+            "could not read the request body: {}",
+            e.body_text()
+        )),
+    })?;
+    if let Some(project) = params.project.as_deref().filter(|p| !p.is_empty()) {
+        if project != grant.project_slug {
+            return Err(ApiError::Forbidden(format!(
+                "this token belongs to project '{}', not '{project}'",
+                grant.project_slug
+            )));
+        }
+    }
+    let clean = |name: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            Some(s) if s.len() > META_MAX || s.chars().any(char::is_control) => {
+                Err(ApiError::BadRequest(format!(
+                    "parameter '{name}' must be at most {META_MAX} characters without control characters"
+                )))
+            }
+            other => Ok(other),
+        }
+    };
+    let meta = ScanMeta {
+        format: clean("format", params.format)?,
+        target: clean("target", params.target)?.unwrap_or_default(),
+        commit_sha: clean("commit", params.commit)?,
+        branch: clean("branch", params.branch)?,
+        pipeline_url: clean("pipeline_url", params.pipeline_url)?,
+    };
+    let outcome = ingest::ingest(&pool, &grant, &meta, &body).await?;
+    tracing::info!(scan_id = outcome.scan_id, project = %outcome.project, new = outcome.new, total = outcome.total, "report ingested");
+    Ok((StatusCode::CREATED, Json(outcome)))
+}

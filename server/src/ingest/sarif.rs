@@ -1,0 +1,409 @@
+//! SARIF 2.1.0, from any producer (CodeQL, Semgrep, Snyk Code, gitleaks, Grype, Dockle, …).
+//!
+//! - One finding per result *location* (a result flagged in three files is three problems
+//!   to fix); a result with no location is one finding.
+//! - Severity: a numeric `security-severity` property (result, then rule) is a CVSS-like
+//!   score mapped with [`Severity::from_cvss`]; otherwise the SARIF level of the result, else
+//!   of the rule's default configuration: error → high, warning → medium, note → low,
+//!   none → info; no level at all means warning (SARIF §3.27.10) → medium.
+//! - Layer: from the tool: secret scanners → secret, dependency and image scanners →
+//!   dependency / image, IaC and Kubernetes linters → cluster-config, else code.
+//! - Fingerprint (`sarif/v1`): tool, rule, path, then the most stable anchor the report
+//!   offers: its `partialFingerprints` and `fingerprints` (the producer's own stable identity,
+//!   designed to survive line shifts), else the region's snippet with whitespace collapsed,
+//!   else the start line and column.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_sarif::sarif::{self as s, ResultLevel};
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Sarif;
+
+const NAME: &str = "sarif";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+impl ReportFormat for Sarif {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+        head.trim_start().starts_with('{')
+            && head.contains("\"runs\"")
+            && (head.contains("sarif") || head.contains("\"version\""))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let log: s::Sarif =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let mut findings = Vec::new();
+        let (mut scanner, mut scanner_version) = (String::new(), None);
+        for run in &log.runs {
+            let driver = &run.tool.driver;
+            if scanner.is_empty() {
+                scanner = driver.name.trim().to_string();
+                scanner_version = driver
+                    .semantic_version
+                    .clone()
+                    .or_else(|| driver.version.clone());
+            }
+            let rules = RuleIndex::new(driver.rules.as_deref().unwrap_or_default());
+            let layer = layer_for_tool(&driver.name);
+            for result in run.results.as_deref().unwrap_or_default() {
+                findings.extend(findings_for_result(&driver.name, layer, &rules, result));
+            }
+        }
+        if scanner.is_empty() {
+            scanner = "sarif".to_string();
+        }
+        Ok(ParsedReport {
+            scanner,
+            scanner_version,
+            findings,
+        })
+    }
+}
+
+/// A run's rules, found by index or by id.
+struct RuleIndex<'a> {
+    rules: &'a [s::ReportingDescriptor],
+    by_id: HashMap<&'a str, &'a s::ReportingDescriptor>,
+}
+
+impl<'a> RuleIndex<'a> {
+    fn new(rules: &'a [s::ReportingDescriptor]) -> Self {
+        RuleIndex {
+            rules,
+            by_id: rules.iter().map(|r| (r.id.as_str(), r)).collect(),
+        }
+    }
+
+    fn find(&self, result: &s::Result) -> Option<&'a s::ReportingDescriptor> {
+        let index = result
+            .rule_index
+            .or_else(|| result.rule.as_ref().and_then(|r| r.index));
+        if let Some(rule) = index
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.rules.get(i))
+        {
+            return Some(rule);
+        }
+        rule_id(result).and_then(|id| self.by_id.get(id).copied())
+    }
+}
+
+fn rule_id(result: &s::Result) -> Option<&str> {
+    result
+        .rule_id
+        .as_deref()
+        .or_else(|| result.rule.as_ref().and_then(|r| r.id.as_deref()))
+}
+
+fn findings_for_result(
+    tool: &str,
+    layer: Layer,
+    rules: &RuleIndex<'_>,
+    result: &s::Result,
+) -> Vec<NewFinding> {
+    let rule = rules.find(result);
+    let rule_id = rule_id(result)
+        .or(rule.map(|r| r.id.as_str()))
+        .unwrap_or("")
+        .to_string();
+    let message = result
+        .message
+        .text
+        .as_deref()
+        .or(result.message.markdown.as_deref())
+        .unwrap_or("");
+    let rule_text = |pick: fn(&s::ReportingDescriptor) -> Option<&s::MultiformatMessageString>| {
+        rule.and_then(pick)
+            .map(|m| m.text.as_str())
+            .filter(|t| !t.trim().is_empty())
+    };
+    let title = [
+        Some(message),
+        rule_text(|r| r.short_description.as_ref()),
+        rule.and_then(|r| r.name.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| normalize::first_line(t, TITLE_MAX))
+    .find(|t| !t.is_empty())
+    .unwrap_or_else(|| rule_id.clone());
+    let description = rule_text(|r| r.full_description.as_ref())
+        .or(rule_text(|r| r.help.as_ref()))
+        .unwrap_or(message);
+    let description = normalize::bounded(description, DESCRIPTION_MAX);
+    let severity = severity(result, rule);
+
+    // Both maps are the producer's own stable identity for the result.
+    let mut anchors: Vec<String> = [&result.partial_fingerprints, &result.fingerprints]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    anchors.sort();
+
+    let locations: Vec<Option<&s::PhysicalLocation>> = match result.locations.as_deref() {
+        Some(locs) if !locs.is_empty() => {
+            locs.iter().map(|l| l.physical_location.as_ref()).collect()
+        }
+        _ => vec![None],
+    };
+    locations
+        .into_iter()
+        .map(|physical| {
+            let path = physical
+                .and_then(|p| p.artifact_location.as_ref())
+                .and_then(|a| a.uri.as_deref())
+                .map(normalize::path)
+                .filter(|p| !p.is_empty());
+            let region = physical.and_then(|p| p.region.as_ref());
+            let line = region
+                .and_then(|r| r.start_line)
+                .and_then(|l| i32::try_from(l).ok());
+            let column = region.and_then(|r| r.start_column);
+            let snippet = region
+                .and_then(|r| r.snippet.as_ref())
+                .and_then(|s| s.text.as_deref())
+                .map(normalize::collapse_whitespace)
+                .filter(|s| !s.is_empty());
+
+            let mut fp = Fingerprint::new("sarif/v1");
+            fp.push(&tool.to_ascii_lowercase())
+                .push(&rule_id)
+                .push(path.as_deref().unwrap_or(""));
+            if !anchors.is_empty() {
+                for a in &anchors {
+                    fp.push(a);
+                }
+            } else if let Some(snippet) = &snippet {
+                fp.push("snippet").push(snippet);
+            } else {
+                // two results of one rule on one line are told apart by their column
+                let at = format!("{}:{}", line.unwrap_or(0), column.unwrap_or(0));
+                fp.push("line").push(&at);
+                if path.is_none() {
+                    // nothing else identifies a location-less result but what it says
+                    fp.push(&normalize::collapse_whitespace(message));
+                }
+            }
+
+            let location = match (&path, line) {
+                (Some(p), Some(l)) => format!("{p}:{l}"),
+                (Some(p), None) => p.clone(),
+                (None, _) => String::new(),
+            };
+            NewFinding {
+                fingerprint: fp.finish(),
+                layer,
+                severity,
+                title: title.clone(),
+                rule_id: rule_id.clone(),
+                description: description.clone(),
+                file_path: path,
+                line,
+                location,
+                package_name: None,
+                package_version: None,
+                fixed_version: None,
+            }
+        })
+        .collect()
+}
+
+fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severity {
+    let score = |bag: Option<&s::PropertyBag>| {
+        let value = bag?.additional_properties.get("security-severity")?;
+        match value {
+            serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+            serde_json::Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    };
+    if let Some(cvss) = score(result.properties.as_ref())
+        .or_else(|| score(rule.and_then(|r| r.properties.as_ref())))
+    {
+        return Severity::from_cvss(cvss);
+    }
+    let level = result.level.as_ref().map(level_name).or_else(|| {
+        rule.and_then(|r| r.default_configuration.as_ref())
+            .and_then(|c| c.level.as_ref())
+            .and_then(|v| v.as_str().map(str::to_string))
+    });
+    match level.as_deref() {
+        Some("error") => Severity::High,
+        Some("note") => Severity::Low,
+        Some("none") => Severity::Info,
+        _ => Severity::Medium,
+    }
+}
+
+fn level_name(level: &ResultLevel) -> String {
+    level.to_string().to_ascii_lowercase()
+}
+
+/// The layer a tool reports on, from its name.
+fn layer_for_tool(tool: &str) -> Layer {
+    let t = tool.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["gitleaks", "trufflehog", "detect-secrets", "secret"]) {
+        Layer::Secret
+    } else if has(&["dockle", "hadolint"]) {
+        Layer::Image
+    } else if has(&[
+        "grype",
+        "trivy",
+        "osv",
+        "dependency",
+        "snyk open source",
+        "npm audit",
+    ]) {
+        Layer::Dependency
+    } else if has(&[
+        "checkov",
+        "kube-linter",
+        "kubelinter",
+        "kubescape",
+        "kics",
+        "tfsec",
+        "terrascan",
+    ]) {
+        Layer::ClusterConfig
+    } else {
+        Layer::Code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<ParsedReport, ParseError> {
+        Sarif.parse(json.as_bytes())
+    }
+
+    fn report(results: &str, rules: &str) -> String {
+        format!(
+            r#"{{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json",
+            "runs":[{{"tool":{{"driver":{{"name":"ExampleScan","version":"1.2.3","rules":[{rules}]}}}},
+            "results":[{results}]}}]}}"#
+        )
+    }
+
+    const RULE: &str = r#"{"id":"EX001","shortDescription":{"text":"Use of eval"},
+        "fullDescription":{"text":"eval runs arbitrary code"},"defaultConfiguration":{"level":"error"}}"#;
+
+    fn result(path: &str, line: u32, extra: &str) -> String {
+        format!(
+            r#"{{"ruleId":"EX001","ruleIndex":0,"message":{{"text":"eval() on user input"}},
+            "locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":"{path}"}},
+            "region":{{"startLine":{line}}}}}}}]{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn reads_tool_rule_and_location() {
+        let parsed = parse(&report(&result("file:///src/app.js", 12, ""), RULE)).unwrap();
+        assert_eq!(parsed.scanner, "ExampleScan");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("1.2.3"));
+        let f = &parsed.findings[0];
+        assert_eq!(f.title, "eval() on user input");
+        assert_eq!(f.rule_id, "EX001");
+        assert_eq!(f.description, "eval runs arbitrary code");
+        assert_eq!(f.severity, Severity::High, "rule default level error");
+        assert_eq!(f.location, "/src/app.js:12");
+        assert_eq!(f.layer, Layer::Code);
+    }
+
+    #[test]
+    fn one_finding_per_location() {
+        let r = r#"{"ruleId":"EX001","message":{"text":"m"},"locations":[
+            {"physicalLocation":{"artifactLocation":{"uri":"a.js"},"region":{"startLine":1}}},
+            {"physicalLocation":{"artifactLocation":{"uri":"b.js"},"region":{"startLine":2}}}]}"#;
+        let parsed = parse(&report(r, RULE)).unwrap();
+        assert_eq!(parsed.findings.len(), 2);
+        assert_ne!(
+            parsed.findings[0].fingerprint,
+            parsed.findings[1].fingerprint
+        );
+    }
+
+    #[test]
+    fn partial_fingerprints_survive_a_line_shift() {
+        let pf = r#","partialFingerprints":{"primaryLocationLineHash":"abc123:1"}"#;
+        let before = parse(&report(&result("a.js", 10, pf), RULE)).unwrap();
+        let after = parse(&report(&result("a.js", 42, pf), RULE)).unwrap();
+        assert_eq!(
+            before.findings[0].fingerprint,
+            after.findings[0].fingerprint
+        );
+        // without an anchor the line is all there is, so a different line is a different finding
+        let plain_a = parse(&report(&result("a.js", 10, ""), RULE)).unwrap();
+        let plain_b = parse(&report(&result("a.js", 42, ""), RULE)).unwrap();
+        assert_ne!(
+            plain_a.findings[0].fingerprint,
+            plain_b.findings[0].fingerprint
+        );
+    }
+
+    #[test]
+    fn security_severity_beats_level_and_levels_map() {
+        let cvss = r#","properties":{"security-severity":"9.8"}"#;
+        let parsed = parse(&report(&result("a.js", 1, cvss), RULE)).unwrap();
+        assert_eq!(parsed.findings[0].severity, Severity::Critical);
+        for (level, expected) in [
+            ("error", Severity::High),
+            ("warning", Severity::Medium),
+            ("note", Severity::Low),
+            ("none", Severity::Info),
+        ] {
+            let extra = format!(r#","level":"{level}""#);
+            let parsed = parse(&report(&result("a.js", 1, &extra), r#"{"id":"EX001"}"#)).unwrap();
+            assert_eq!(parsed.findings[0].severity, expected, "{level}");
+        }
+        let parsed = parse(&report(&result("a.js", 1, ""), r#"{"id":"EX001"}"#)).unwrap();
+        assert_eq!(
+            parsed.findings[0].severity,
+            Severity::Medium,
+            "no level means warning"
+        );
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = parse("{\n  \"version\": \"2.1.0\",\n  \"runs\": [ oops ]\n}").unwrap_err();
+        assert_eq!(err.format, "sarif");
+        assert_eq!(err.line, Some(3));
+        assert!(err.column.is_some());
+        let truncated = parse(r#"{"version":"2.1.0","runs":[{"tool":"#).unwrap_err();
+        assert!(
+            truncated.message.contains("truncated"),
+            "{}",
+            truncated.message
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_kept_verbatim_for_the_ui_to_escape() {
+        let r = r#"{"ruleId":"X","message":{"text":"<script>alert(1)</script>"}}"#;
+        let parsed = parse(&report(r, r#"{"id":"X"}"#)).unwrap();
+        assert_eq!(parsed.findings[0].title, "<script>alert(1)</script>");
+    }
+
+    #[test]
+    fn sniffs_sarif_and_not_other_json() {
+        assert!(Sarif.sniff(report("", RULE).as_bytes()));
+        assert!(!Sarif.sniff(br#"{"SchemaVersion": 2, "Results": []}"#));
+        assert!(!Sarif.sniff(b"<xml/>"));
+    }
+}

@@ -1,0 +1,151 @@
+//! `bosun push`: the CI client. Gzips a report, uploads it, prints what happened.
+//!
+//! Exit codes: 0 accepted, 2 any error (unreadable file, network, rejected report).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use flate2::{Compression, write::GzEncoder};
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The report file to upload.
+    file: PathBuf,
+    /// Project slug (checked against the token's project).
+    #[arg(long)]
+    project: Option<String>,
+    /// What was scanned: repository path, image, cluster/namespace.
+    #[arg(long)]
+    target: Option<String>,
+    /// Report format, when detection should not guess.
+    #[arg(long)]
+    format: Option<String>,
+    /// Commit SHA, branch and pipeline URL (read from common CI variables when absent).
+    #[arg(long)]
+    commit: Option<String>,
+    #[arg(long)]
+    branch: Option<String>,
+    #[arg(long)]
+    pipeline_url: Option<String>,
+    /// Print the server's JSON response unchanged.
+    #[arg(long)]
+    json: bool,
+    /// Server URL.
+    #[arg(long, env = "BOSUN_URL", default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// Ingest token.
+    #[arg(long, env = "BOSUN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+pub async fn run(args: PushArgs) -> ExitCode {
+    match push(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bosun push: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn ci_env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+async fn push(args: &PushArgs) -> Result<(), String> {
+    let body = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
+    gz.write_all(&body)
+        .and_then(|_| Ok(()))
+        .map_err(|e| e.to_string())?;
+    let gz = gz.finish().map_err(|e| e.to_string())?;
+
+    let server_url = ci_env(&["GITHUB_SERVER_URL"]);
+    let github_run = match (
+        server_url,
+        ci_env(&["GITHUB_REPOSITORY"]),
+        ci_env(&["GITHUB_RUN_ID"]),
+    ) {
+        (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+        _ => None,
+    };
+    let params: Vec<(&str, String)> = [
+        ("project", args.project.clone()),
+        ("target", args.target.clone()),
+        ("format", args.format.clone()),
+        (
+            "commit",
+            args.commit
+                .clone()
+                .or_else(|| ci_env(&["GITHUB_SHA", "CI_COMMIT_SHA"])),
+        ),
+        (
+            "branch",
+            args.branch
+                .clone()
+                .or_else(|| ci_env(&["GITHUB_REF_NAME", "CI_COMMIT_REF_NAME"])),
+        ),
+        (
+            "pipeline_url",
+            args.pipeline_url
+                .clone()
+                .or(github_run)
+                .or_else(|| ci_env(&["CI_PIPELINE_URL"])),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+
+    let endpoint = format!("{}/api/v1/reports", args.url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(&args.token)
+        .query(&params)
+        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(gz)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("reading the response: {e}"))?;
+    if args.json {
+        println!("{text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        let why = json
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or(text.as_str());
+        return Err(format!("the server refused the report ({status}): {why}"));
+    }
+    if !args.json {
+        let n = |k: &str| json.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let s = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        println!(
+            "scan {} · project {} · {} ({})",
+            n("scan_id"),
+            s("project"),
+            s("scanner"),
+            s("format")
+        );
+        println!("{:>8} {:>10} {:>8}", "new", "unchanged", "total");
+        println!("{:>8} {:>10} {:>8}", n("new"), n("unchanged"), n("total"));
+    }
+    Ok(())
+}

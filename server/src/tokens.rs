@@ -1,0 +1,52 @@
+//! Ingest tokens: project-scoped bearer secrets that CI pipelines and cluster tools use
+//! to push reports. Shown once at creation; only their SHA-256 is stored.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+/// Every token starts with this, so secret scanners (and people) can recognise one.
+pub const TOKEN_PREFIX: &str = "bosun_";
+
+/// What a valid token lets its bearer do.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenGrant {
+    /// `None` for reports Bosun loads itself (the demo data).
+    pub token_id: Option<i64>,
+    pub project_id: i64,
+    pub project_slug: String,
+}
+
+pub fn hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates a token for a project and returns it in clear, the only time it is shown.
+pub async fn create(pool: &PgPool, project_id: i64, name: &str) -> Result<String, sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    sqlx::query(
+        "INSERT INTO ingest_tokens (project_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(project_id)
+    .bind(name)
+    .bind(hash(&token))
+    .bind(&token[..TOKEN_PREFIX.len() + 6])
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+/// The grant behind a presented token, recording its use; `None` when unknown or revoked.
+pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGrant>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE ingest_tokens t SET last_used_at = now()
+           FROM projects p
+          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.id = t.project_id
+         RETURNING t.id AS token_id, t.project_id, p.slug AS project_slug",
+    )
+    .bind(hash(token))
+    .fetch_optional(pool)
+    .await
+}

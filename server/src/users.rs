@@ -1,0 +1,92 @@
+//! Creating accounts from the command line (the admin pages come with the triage issue).
+
+use app::auth::password;
+use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("'{0}' is not an email address")]
+    InvalidEmail(String),
+    #[error("the password must be at least {min} characters", min = MIN_PASSWORD_LEN)]
+    WeakPassword,
+    #[error("a user with email '{0}' already exists")]
+    Exists(String),
+    #[error("hashing the password failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// NIST SP 800-63B: at least 8 characters; long passphrases welcome.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// A syntactically plausible, normalised (trimmed, lowercase) email address.
+pub fn parse_email(raw: &str) -> Result<String, UserError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(UserError::InvalidEmail(raw.chars().take(80).collect()))
+    }
+}
+
+pub async fn create(
+    pool: &PgPool,
+    email: &str,
+    password: &str,
+    is_admin: bool,
+) -> Result<i64, UserError> {
+    let email = parse_email(email)?;
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(UserError::WeakPassword);
+    }
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| UserError::Hash(e.to_string()))?
+        .map_err(|e| UserError::Hash(e.to_string()))?;
+    sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(hash)
+    .bind(is_admin)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(UserError::Exists(email))
+}
+
+pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            parse_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "a b@example.com",
+            "a@b@c",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad}");
+        }
+    }
+}

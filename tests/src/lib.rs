@@ -1,0 +1,177 @@
+//! The test harness, after zero2prod's `spawn_app`: every test gets its own database
+//! (created from `DATABASE_URL`, dropped afterwards) and its own Bosun on a free port.
+//! `browser` drives Debian's Chromium through chromedriver.
+
+pub mod browser;
+pub mod corpus;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::config::Config;
+use server::http::{AppState, router};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+
+/// The workspace root (the folder holding `Cargo.toml`, `app/`, `server/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The compiled site (wasm, js, css) that `cargo leptos build` writes.
+pub fn site_root() -> PathBuf {
+    workspace_root().join("target").join("site")
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    db_name: String,
+    admin_options: PgConnectOptions,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A fresh database and a Bosun serving it on 127.0.0.1 with an OS-chosen port.
+pub async fn spawn_app() -> TestApp {
+    let url = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a PostgreSQL server (scripts/test.sh provides one)");
+    let admin_options = PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
+    let db_name = format!("bosun_test_{:016x}", rand::thread_rng().r#gen::<u64>());
+    server::db::ensure_database(&url, &db_name)
+        .await
+        .expect("create the test database");
+    let pool = server::db::connect_with(admin_options.clone().database(&db_name))
+        .await
+        .expect("connect to the test database");
+    server::db::migrate(&pool)
+        .await
+        .expect("migrations apply to an empty database");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().unwrap();
+    let site_root = site_root().to_string_lossy().to_string();
+    let addr_text = addr.to_string();
+    let config = Config::from_lookup(|key| match key {
+        "BOSUN_ADDR" => Some(addr_text.clone()),
+        "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
+        "BOSUN_MAX_BODY_BYTES" => Some((8 * 1024 * 1024).to_string()),
+        _ => None,
+    })
+    .expect("test config is valid");
+    let app = router(AppState::new(config, pool.clone()));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("test server runs");
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp {
+        addr,
+        base_url: format!("http://{addr}"),
+        pool,
+        client,
+        db_name,
+        admin_options,
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A project with one ingest token; returns the token.
+    pub async fn project_with_token(&self, slug: &str) -> String {
+        let slug = server::projects::ProjectSlug::parse(slug).unwrap();
+        let project = server::projects::create(&self.pool, &slug, "")
+            .await
+            .unwrap();
+        server::tokens::create(&self.pool, project.id, "test")
+            .await
+            .unwrap()
+    }
+
+    pub async fn create_user(&self, email: &str, password: &str) {
+        server::users::create(&self.pool, email, password, false)
+            .await
+            .unwrap();
+    }
+
+    /// POSTs a report; returns the status and the JSON body.
+    pub async fn push_report(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/api/v1/reports{query}")))
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+        (status, json)
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Signs in through the login server function, keeping the session cookie in `client`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/login"))
+            .header("Origin", &self.base_url)
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        // Drop the test database on a thread of its own: Drop cannot await. The server's
+        // connections are not closed first (their tasks live on the runtime this blocks);
+        // WITH (FORCE) ends them.
+        let (options, name) = (self.admin_options.clone(), self.db_name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) =
+                    sqlx::PgConnection::connect_with(&options.database("postgres")).await
+                {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,277 @@
+//! The HTTP API against a real PostgreSQL: health, tokens, SARIF ingestion, bad input.
+
+use bosun_tests::{corpus, spawn_app};
+use reqwest::StatusCode;
+use std::io::Write;
+
+const SMALL_SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan","rules":[{"id":"T1"}]}},
+  "results":[
+    {"ruleId":"T1","level":"error","message":{"text":"first"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]},
+    {"ruleId":"T1","level":"note","message":{"text":"second"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"b.py"},"region":{"startLine":9}}}]}
+  ]}]}"#;
+
+#[tokio::test]
+async fn healthz_answers_while_readyz_follows_the_database() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        health.headers().contains_key("x-request-id"),
+        "every response carries a request id"
+    );
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    app.pool.close().await; // the server shares this pool: its database is now unreachable
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(
+        health.status(),
+        StatusCode::OK,
+        "the process itself is still up"
+    );
+}
+
+#[tokio::test]
+async fn reports_need_a_valid_token() {
+    let app = spawn_app().await;
+    let _token = app.project_with_token("svc").await;
+    let (status, body) = app.push_report(None, "", SMALL_SARIF.into()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"].as_str().unwrap().contains("Authorization"),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .push_report(Some("bosun_not-a-real-token"), "", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid or revoked token");
+
+    sqlx::query("UPDATE ingest_tokens SET revoked_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, _) = app.push_report(Some(&_token), "", SMALL_SARIF.into()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token is refused"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
+}
+
+#[tokio::test]
+async fn a_token_cannot_push_into_another_project() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("alpha").await;
+    app.project_with_token("beta").await;
+    let (status, body) = app
+        .push_report(Some(&token), "?project=beta", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"].as_str().unwrap().contains("alpha"), "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+}
+
+#[tokio::test]
+async fn sarif_is_stored_and_resending_it_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let (status, first) = app
+        .push_report(Some(&token), "?target=repo&branch=main", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (
+            first["new"].as_i64(),
+            first["unchanged"].as_i64(),
+            first["total"].as_i64()
+        ),
+        (Some(2), Some(0), Some(2))
+    );
+    assert_eq!(first["scanner"], "TinyScan");
+    assert_eq!(first["format"], "sarif");
+
+    let (status, second) = app
+        .push_report(Some(&token), "?target=repo&branch=main", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (second["new"].as_i64(), second["unchanged"].as_i64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM findings").await,
+        2,
+        "no duplicates"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM scans WHERE status = 'accepted'")
+            .await,
+        2
+    );
+    let (severity, location): (String, String) =
+        sqlx::query_as("SELECT severity::text, location FROM findings WHERE title = 'first'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((severity.as_str(), location.as_str()), ("high", "a.py:3"));
+    let last_scan: i64 = app.count("SELECT max(last_scan_id) FROM findings").await;
+    assert_eq!(
+        last_scan,
+        second["scan_id"].as_i64().unwrap(),
+        "findings remember the scan that last saw them"
+    );
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_accepted() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(SMALL_SARIF.as_bytes()).unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&token)
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 2);
+}
+
+#[tokio::test]
+async fn malformed_reports_are_refused_with_a_reason_and_store_nothing() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "?format=sarif",
+            b"{\"version\":\"2.1.0\",\n\"runs\": [ nope ]}".to_vec(),
+            "line 2",
+        ),
+        ("", SMALL_SARIF[..120].as_bytes().to_vec(), "truncated"),
+        ("", Vec::new(), "empty"),
+        ("", b"just some text".to_vec(), "unknown report format"),
+    ];
+    for (query, body, expected) in cases {
+        let (status, json) = app.push_report(Some(&token), query, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+        let message = json["error"].as_str().unwrap();
+        assert!(
+            message.contains(expected),
+            "'{message}' should mention '{expected}'"
+        );
+    }
+    let (status, json) = app
+        .push_report(Some(&token), "?format=cobol", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown format 'cobol'")
+    );
+
+    assert_eq!(
+        app.count("SELECT count(*) FROM findings").await,
+        0,
+        "nothing half-written"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM scans WHERE status = 'accepted'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM scans WHERE status = 'rejected' AND error <> ''")
+            .await,
+        5,
+        "each rejection is in the scan history with its reason"
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let app = spawn_app().await; // the harness sets an 8 MiB limit
+    let token = app.project_with_token("svc").await;
+    let big = vec![b' '; 9 * 1024 * 1024];
+    let (status, json) = app.push_report(Some(&token), "", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
+    assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
+}
+
+/// Files where Bosun's count differs from DefectDojo's on purpose: (path, Bosun's count, why).
+const DOCUMENTED_DIFFERENCES: &[(&str, usize, &str)] = &[(
+    "sarif/gitleaks_7.5.0.sarif",
+    4,
+    "each of the 4 secrets is reported once per commit that contains it (8 results); the same \
+     secret at the same place is one problem to fix, so Bosun merges them (DefectDojo's own \
+     Gitleaks parser merges them too; its generic SARIF parser does not)",
+)];
+
+#[tokio::test]
+async fn corpus_sarif_files_yield_the_manifest_counts() {
+    let Some(dir) = corpus::corpus_dir() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let token = app.project_with_token("corpus").await;
+    let rows: Vec<_> = corpus::manifest(&dir)
+        .into_iter()
+        .filter(|r| r.format == "sarif")
+        .collect();
+    assert!(rows.len() >= 8, "the manifest lists the SARIF files");
+    let (mut failures, mut exact, mut documented) = (Vec::new(), 0, 0);
+    for row in &rows {
+        let body = std::fs::read(dir.join(&row.path)).unwrap();
+        // each file is its own scope, as each would be its own CI job
+        let (status, json) = app
+            .push_report(Some(&token), &format!("?target={}", row.path), body)
+            .await;
+        if status != StatusCode::CREATED {
+            failures.push(format!("{}: HTTP {status}: {json}", row.path));
+            continue;
+        }
+        let total = json["total"].as_u64().unwrap() as usize;
+        match DOCUMENTED_DIFFERENCES
+            .iter()
+            .find(|(path, _, _)| *path == row.path)
+        {
+            Some((_, ours, why)) if total == *ours => {
+                documented += 1;
+                println!(
+                    "{}: {total} (manifest {}): {why}",
+                    row.path, row.expected_findings
+                );
+            }
+            Some((_, ours, _)) => failures.push(format!(
+                "{}: {total} findings, documented as {ours}",
+                row.path
+            )),
+            None if total == row.expected_findings => exact += 1,
+            None => failures.push(format!(
+                "{} ({}): {total} findings, manifest expects {}",
+                row.path, row.producer, row.expected_findings
+            )),
+        }
+    }
+    println!(
+        "{} files, {exact} exact, {documented} documented differences",
+        rows.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "corpus mismatches:\n{}",
+        failures.join("\n")
+    );
+}

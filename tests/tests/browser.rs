@@ -1,0 +1,180 @@
+//! Real Chromium against a real Bosun: sign in, see pushed findings, filter without reload.
+
+use std::time::Duration;
+
+use bosun_tests::browser::{texts, wait_for, wait_for_hydration, with_browser};
+use bosun_tests::{TestApp, spawn_app};
+use fantoccini::{Client, Locator};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A SARIF report with findings of several severities, one of them hostile.
+fn mixed_report() -> String {
+    let results: Vec<String> = [
+        ("R1", "9.8", "Remote code execution in upload handler", "src/upload.rs", 10),
+        ("R2", "7.5", "SQL built from request data", "src/db.rs", 20),
+        ("R3", "7.2", "Path traversal in static files", "src/files.rs", 30),
+        ("R4", "5.0", "Weak hash for cache keys", "src/cache.rs", 40),
+        ("R5", "2.0", "Verbose error page", "src/errors.rs", 50),
+        ("R6", "7.0", "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>", "src/<b>x</b>.rs", 60),
+    ]
+    .iter()
+    .map(|(rule, score, msg, path, line)| {
+        serde_json::json!({
+            "ruleId": rule, "message": {"text": msg}, "properties": {"security-severity": score},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": line}}}]
+        })
+        .to_string()
+    })
+    .collect();
+    format!(
+        r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"BrowserScan"}}}},"results":[{}]}}]}}"#,
+        results.join(",")
+    )
+}
+
+async fn sign_in(client: &Client, app: &TestApp, email: &str, password: &str) {
+    client.goto(&app.url("/findings")).await.unwrap();
+    // not signed in: the page guard sends us to the sign-in page
+    wait_for("the sign-in page", Duration::from_secs(10), || async {
+        client
+            .current_url()
+            .await
+            .ok()
+            .filter(|u| u.path() == "/login")
+            .map(|_| ())
+    })
+    .await;
+    wait_for_hydration(client).await;
+    client
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("storefront").await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .push_report(Some(&token), "?target=repo", mixed_report().into_bytes())
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    with_browser(|client| async move {
+        sign_in(&client, &app, "dev@example.com", PASSWORD).await;
+        wait_for("the findings table", Duration::from_secs(15), || async {
+            client
+                .current_url()
+                .await
+                .ok()
+                .filter(|u| u.path() == "/findings")?;
+            (texts(&client, "tr.finding").await.len() == 6).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+
+        let titles = texts(&client, "tr.finding td.title span").await;
+        assert!(
+            titles.iter().any(|t| t == "SQL built from request data"),
+            "{titles:?}"
+        );
+        // hostile scanner text is shown as text, and nothing in it ran
+        assert!(
+            titles.iter().any(|t| t.contains("<script>")),
+            "the script tag is visible as text: {titles:?}"
+        );
+        assert_ne!(client.title().await.unwrap(), "pwned");
+        assert!(
+            client
+                .find_all(Locator::Css("tr.finding img, tr.finding b"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Mark this page load: a full reload would lose the mark.
+        client
+            .execute("window.__bosunMark = 'still-here'; return null", vec![])
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("a.chip[data-severity=high]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let severities = wait_for("only high findings", Duration::from_secs(10), || async {
+            let sev = texts(&client, "tr.finding td:first-child").await;
+            (sev.len() == 3 && sev.iter().all(|s| s == "High")).then_some(sev)
+        })
+        .await;
+        assert_eq!(severities.len(), 3);
+        let mark = client
+            .execute("return window.__bosunMark || null", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            mark, "still-here",
+            "the filter changed the rows without reloading the page"
+        );
+        let url = client.current_url().await.unwrap();
+        assert_eq!(
+            url.query(),
+            Some("severity=high"),
+            "the filter is in the URL, so it can be shared"
+        );
+        let active = texts(&client, "a.chip.active").await;
+        assert_eq!(active, vec!["High".to_string()]);
+
+        client
+            .find(Locator::Css("a.chip[data-severity=all]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("all findings again", Duration::from_secs(10), || async {
+            (texts(&client, "tr.finding").await.len() == 6).then_some(())
+        })
+        .await;
+        assert_ne!(client.title().await.unwrap(), "pwned");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_with_a_message() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    with_browser(|client| async move {
+        sign_in(&client, &app, "dev@example.com", "not the password").await;
+        let message = wait_for("the error message", Duration::from_secs(10), || async {
+            let t = texts(&client, "p.error").await;
+            t.into_iter().next().filter(|s| !s.is_empty())
+        })
+        .await;
+        assert_eq!(message, "Email or password is incorrect.");
+        assert_eq!(client.current_url().await.unwrap().path(), "/login");
+    })
+    .await;
+}
