@@ -22,14 +22,14 @@ pub struct CurrentUser {
 }
 
 /// Who is signed in, if anyone.
-#[server]
+#[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<CurrentUser>, ServerFnError> {
     let ctx = crate::server_context::server_context()?;
     Ok(sessions::current_user(&ctx.pool).await?)
 }
 
 /// Signs in with email and password; on success sets the session cookie and redirects.
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(
     email: String,
     password: String,
@@ -37,11 +37,12 @@ pub async fn login(
 ) -> Result<(), ServerFnError> {
     let ctx = crate::server_context::server_context()?;
     // One message for unknown email and wrong password: no user enumeration.
+    let response = expect_context::<leptos_axum::ResponseOptions>();
     let Some(user_id) = password::check_credentials(&ctx.pool, &email, &password).await? else {
+        response.set_status(http::StatusCode::UNAUTHORIZED);
         return Err(ServerFnError::new("Email or password is incorrect."));
     };
     let token = sessions::create(&ctx.pool, user_id).await?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(
         http::header::SET_COOKIE,
         sessions::cookie_header(&token, ctx.secure_cookies, sessions::ABSOLUTE_TTL_SECS)
@@ -53,7 +54,7 @@ pub async fn login(
 }
 
 /// Ends the current session everywhere it is stored and clears the cookie.
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     let ctx = crate::server_context::server_context()?;
     if let Some(token) = sessions::token_from_request() {

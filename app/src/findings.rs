@@ -13,7 +13,7 @@ use crate::layout::AppHeader;
 pub const PAGE_SIZE: i64 = 200;
 
 /// Findings newest first, optionally of one severity. Signed-in users only.
-#[server]
+#[server(endpoint = "list_findings")]
 pub async fn list_findings(
     severity: Option<Severity>,
 ) -> Result<Vec<FindingSummary>, ServerFnError> {

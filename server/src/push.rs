@@ -60,9 +60,7 @@ async fn push(args: &PushArgs) -> Result<(), String> {
     let body = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
-    gz.write_all(&body)
-        .and_then(|_| Ok(()))
-        .map_err(|e| e.to_string())?;
+    gz.write_all(&body).map_err(|e| e.to_string())?;
     let gz = gz.finish().map_err(|e| e.to_string())?;
 
     let server_url = ci_env(&["GITHUB_SERVER_URL"]);

@@ -32,6 +32,8 @@ pub fn site_root() -> PathBuf {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// URL of this test's own database, for running the `bosun` binary against it.
+    pub database_url: String,
     pub base_url: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
@@ -78,8 +80,17 @@ pub async fn spawn_app() -> TestApp {
         .cookie_store(true)
         .build()
         .unwrap();
+    let database_url = {
+        use sqlx::ConnectOptions;
+        admin_options
+            .clone()
+            .database(&db_name)
+            .to_url_lossy()
+            .to_string()
+    };
     TestApp {
         addr,
+        database_url,
         base_url: format!("http://{addr}"),
         pool,
         client,
@@ -128,7 +139,7 @@ impl TestApp {
         let response = req.send().await.expect("server answers");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, json)
     }
 
@@ -146,6 +157,20 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// The `bosun` binary built by `cargo build -p server` (scripts/test.sh builds it).
+pub fn bosun_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target.join("debug").join("bosun");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build -p server`",
+        bin.display()
+    );
+    bin
 }
 
 impl Drop for TestApp {

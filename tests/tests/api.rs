@@ -158,7 +158,7 @@ async fn malformed_reports_are_refused_with_a_reason_and_store_nothing() {
             b"{\"version\":\"2.1.0\",\n\"runs\": [ nope ]}".to_vec(),
             "line 2",
         ),
-        ("", SMALL_SARIF[..120].as_bytes().to_vec(), "truncated"),
+        ("", SMALL_SARIF.as_bytes()[..120].to_vec(), "truncated"),
         ("", Vec::new(), "empty"),
         ("", b"just some text".to_vec(), "unknown report format"),
     ];

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -55,8 +55,6 @@ where
     }
 }
 
-use axum::extract::FromRef;
-
 #[derive(Debug, Deserialize, Default)]
 pub struct UploadParams {
     format: Option<String>,
@@ -89,13 +87,13 @@ pub async fn upload(
             e.body_text()
         )),
     })?;
-    if let Some(project) = params.project.as_deref().filter(|p| !p.is_empty()) {
-        if project != grant.project_slug {
-            return Err(ApiError::Forbidden(format!(
-                "this token belongs to project '{}', not '{project}'",
-                grant.project_slug
-            )));
-        }
+    if let Some(project) = params.project.as_deref().filter(|p| !p.is_empty())
+        && project != grant.project_slug
+    {
+        return Err(ApiError::Forbidden(format!(
+            "this token belongs to project '{}', not '{project}'",
+            grant.project_slug
+        )));
     }
     let clean = |name: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
         match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {

@@ -1,0 +1,187 @@
+//! Sign-in, sessions and the page guard, over plain HTTP.
+
+use bosun_tests::spawn_app;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn pages_redirect_to_sign_in_until_a_session_exists() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/findings?severity=high"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()[LOCATION],
+        "/login?next=/findings%3Fseverity%3Dhigh"
+    );
+
+    // the data behind the page is refused too, not just the page
+    let response = app
+        .client
+        .post(app.url("/api/list_findings"))
+        .form(&[("", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("Sign in required"));
+
+    let login_page = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(login_page.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_it() {
+    let app = spawn_app().await;
+    app.create_user("Dev@Example.com", PASSWORD).await;
+    let response = app.sign_in("dev@example.com", PASSWORD).await;
+    assert!(
+        response.status().is_redirection() || response.status().is_success(),
+        "{}",
+        response.status()
+    );
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("bosun_session="), "{cookie}");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http test server: no Secure flag"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("bosun_session=");
+    assert_ne!(
+        stored,
+        token.as_bytes(),
+        "only a hash of the token is stored"
+    );
+
+    let page = app.client.get(app.url("/findings")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let out = app
+        .client
+        .post(app.url("/api/logout"))
+        .header("Origin", &app.base_url)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection() || out.status().is_success());
+    assert_eq!(app.count("SELECT count(*) FROM sessions").await, 0);
+    let page = app.client.get(app.url("/findings")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    let wrong = app.sign_in("dev@example.com", "nope-nope-nope").await;
+    let (wrong_status, wrong_body) = (wrong.status(), wrong.text().await.unwrap());
+    let unknown = app.sign_in("ghost@example.com", "nope-nope-nope").await;
+    let (unknown_status, unknown_body) = (unknown.status(), unknown.text().await.unwrap());
+    assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_status, unknown_status);
+    assert_eq!(wrong_body, unknown_body);
+    assert!(
+        wrong_body.contains("Email or password is incorrect."),
+        "{wrong_body}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM sessions").await, 0);
+}
+
+#[tokio::test]
+async fn expired_sessions_no_longer_open_pages() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    app.sign_in("dev@example.com", PASSWORD).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/findings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client
+            .get(app.url("/findings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER,
+        "12 hours idle ends a session"
+    );
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    let response = app
+        .client
+        .post(app.url("/api/login"))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT count(*) FROM sessions").await, 0);
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {csp}"));
+    assert!(
+        csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("'unsafe-inline' 'nonce")
+            && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "inline scripts carry the nonce"
+    );
+    let again = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_ne!(
+        again.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap(),
+        csp,
+        "a fresh nonce per response"
+    );
+}

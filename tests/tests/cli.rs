@@ -1,0 +1,148 @@
+//! The `bosun` binary's contract: project, token and user commands, and `push` exit codes
+//! against a running server.
+
+use std::process::{Output, Stdio};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use bosun_tests::{TestApp, bosun_binary, spawn_app};
+
+/// Runs the binary without blocking the runtime: the test server shares it.
+async fn bosun(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(bosun_binary())
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("BOSUN_URL", &app.base_url)
+        .env("BOSUN_LOG", "warn")
+        .env_remove("BOSUN_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bosun runs");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).await.unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+#[tokio::test]
+async fn projects_tokens_and_push_work_end_to_end() {
+    let app = spawn_app().await;
+    let out = bosun(
+        &app,
+        &["project", "create", "checkout", "--name", "Checkout"],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = bosun(&app, &["project", "create", "checkout"], None).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already exists"));
+    let bad = bosun(&app, &["project", "create", "Not A Slug"], None).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("invalid project slug"));
+
+    let out = bosun(&app, &["token", "create", "--project", "checkout"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    assert!(token.starts_with("bosun_") && token.len() > 40, "{token}");
+
+    let dir = std::env::temp_dir().join(format!("bosun-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.sarif");
+    std::fs::write(
+        &report,
+        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
+            {"ruleId":"C1","level":"warning","message":{"text":"from the CLI"},
+             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"x.go"},"region":{"startLine":1}}}]}]}]}"#,
+    )
+    .unwrap();
+    let path = report.to_str().unwrap();
+    let push = async |extra: &[&str]| {
+        let mut args = vec!["push", path, "--token", token.as_str()];
+        args.extend_from_slice(extra);
+        bosun(&app, &args, None).await
+    };
+    let out = push(&["--target", "repo"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("CliScan"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = push(&["--target", "repo", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("--json prints the server's JSON");
+    assert_eq!(
+        (json["new"].as_i64(), json["unchanged"].as_i64()),
+        (Some(0), Some(1))
+    );
+
+    let out = push(&["--project", "someone-else"]).await;
+    assert_eq!(out.status.code(), Some(2), "a refused report is an error");
+    assert!(text(&out.stderr).contains("403"), "{}", text(&out.stderr));
+    std::fs::write(&report, "{ not json").unwrap();
+    let out = push(&["--format", "sarif"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("sarif report is invalid"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = bosun(
+        &app,
+        &["push", "/nonexistent/report.sarif", "--token", &token],
+        None,
+    )
+    .await;
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 1);
+}
+
+#[tokio::test]
+async fn users_are_created_with_a_password_from_stdin() {
+    let app = spawn_app().await;
+    let out = bosun(
+        &app,
+        &[
+            "user",
+            "create",
+            "Admin@Example.com",
+            "--admin",
+            "--password-stdin",
+        ],
+        Some("a long passphrase\n"),
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (email, is_admin, hash): (String, bool, String) =
+        sqlx::query_as("SELECT email, is_admin, password_hash FROM users")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((email.as_str(), is_admin), ("admin@example.com", true));
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let weak = bosun(
+        &app,
+        &["user", "create", "b@example.com", "--password-stdin"],
+        Some("short\n"),
+    )
+    .await;
+    assert_eq!(weak.status.code(), Some(2));
+    assert!(text(&weak.stderr).contains("at least 8"));
+    let signed_in = app.sign_in("admin@example.com", "a long passphrase").await;
+    assert!(
+        signed_in.headers().contains_key("set-cookie"),
+        "the stdin password works for sign-in"
+    );
+}
