@@ -88,6 +88,18 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// The kind of thing a finding is about.
+    AssetKind, "asset_kind", "asset kind" {
+        Repository => "repository",
+        Image => "image",
+        Workload => "workload",
+        Cluster => "cluster",
+        Url => "url",
+        Host => "host",
+    }
+);
+
 impl Severity {
     /// CVSS v3 qualitative rating (FIRST's table): 9.0+ critical, 7.0+ high, 4.0+ medium,
     /// 0.1+ low, 0 none (info).

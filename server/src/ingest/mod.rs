@@ -45,15 +45,22 @@ pub struct ParsedReport {
     pub findings: Vec<NewFinding>,
 }
 
-/// One normalised finding as a parser produces it.
+/// One normalised finding as a parser produces it. Start from [`NewFinding::new`] and fill
+/// in what the format knows; everything else stays empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFinding {
+    /// Stable identity; see each format module for its recipe.
     pub fingerprint: [u8; 32],
     pub layer: Layer,
     pub severity: Severity,
     pub title: String,
+    /// The scanner's rule or vulnerability id (`CVE-2024-1234`, `KSV001`, `py/sql-injection`).
     pub rule_id: String,
+    /// Other names of the same problem: CVE, GHSA, CWE ids.
+    pub aliases: Vec<String>,
     pub description: String,
+    pub remediation: String,
+    pub references: Vec<String>,
     pub file_path: Option<String>,
     pub line: Option<i32>,
     /// Human-readable location (`path:line`, image, workload, URL).
@@ -61,7 +68,61 @@ pub struct NewFinding {
     pub package_name: Option<String>,
     pub package_version: Option<String>,
     pub fixed_version: Option<String>,
+    /// Container image, `repository:tag@digest` as far as known.
+    pub image: Option<String>,
+    pub k8s_namespace: Option<String>,
+    pub k8s_kind: Option<String>,
+    pub k8s_name: Option<String>,
+    pub url: Option<String>,
+    /// What the finding is about (PRODUCT.md "asset").
+    pub asset: Option<Asset>,
+    /// Bounded raw evidence from the report (see [`normalize::evidence`]).
+    pub evidence: Option<serde_json::Value>,
 }
+
+impl NewFinding {
+    pub fn new(
+        fingerprint: [u8; 32],
+        layer: Layer,
+        severity: Severity,
+        title: impl Into<String>,
+    ) -> NewFinding {
+        NewFinding {
+            fingerprint,
+            layer,
+            severity,
+            title: title.into(),
+            rule_id: String::new(),
+            aliases: Vec::new(),
+            description: String::new(),
+            remediation: String::new(),
+            references: Vec::new(),
+            file_path: None,
+            line: None,
+            location: String::new(),
+            package_name: None,
+            package_version: None,
+            fixed_version: None,
+            image: None,
+            k8s_namespace: None,
+            k8s_kind: None,
+            k8s_name: None,
+            url: None,
+            asset: None,
+            evidence: None,
+        }
+    }
+}
+
+/// What a finding is about: its kind and a key unique within a project
+/// (`github.com/acme/api`, `registry/app@sha256:…`, `prod/payments/Deployment/api`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub kind: AssetKind,
+    pub key: String,
+}
+
+pub use app::domain::AssetKind;
 
 /// A report that could not be read; says what and, where the parser knows, where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -37,6 +37,44 @@ pub fn first_line(text: &str, max: usize) -> String {
     bounded(line, max)
 }
 
+/// Raw evidence kept with a finding: the JSON as given when its text is at most
+/// `EVIDENCE_MAX` bytes, else a string prefix of it marked as cut.
+pub const EVIDENCE_MAX: usize = 8 * 1024;
+
+pub fn evidence(raw: &serde_json::Value) -> serde_json::Value {
+    let text = raw.to_string();
+    if text.len() <= EVIDENCE_MAX {
+        raw.clone()
+    } else {
+        serde_json::json!({ "truncated": true, "prefix": bounded(&text, EVIDENCE_MAX) })
+    }
+}
+
+/// Ids that name a vulnerability or weakness class, upper-cased and de-duplicated, in order:
+/// `CVE-…`, `GHSA-…`, `CWE-…` and friends.
+pub fn aliases<I, S>(ids: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        let id = id.as_ref().trim();
+        if id.is_empty() {
+            continue;
+        }
+        let id = if id.to_ascii_uppercase().starts_with("GHSA-") {
+            format!("GHSA-{}", &id[5..].to_ascii_lowercase())
+        } else {
+            id.to_ascii_uppercase()
+        };
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +84,30 @@ mod tests {
         assert_eq!(path("file:///src/index.js"), "/src/index.js");
         assert_eq!(path("./././app/main.py"), "app/main.py");
         assert_eq!(path("src\\win\\a.cs"), "src/win/a.cs");
+    }
+
+    #[test]
+    fn aliases_are_normalised_and_unique() {
+        assert_eq!(
+            aliases([
+                "cve-2024-1",
+                "CVE-2024-1",
+                " ",
+                "GHSA-AbCd-1234-wxyz",
+                "cwe-79"
+            ]),
+            vec!["CVE-2024-1", "GHSA-abcd-1234-wxyz", "CWE-79"]
+        );
+    }
+
+    #[test]
+    fn large_evidence_is_cut() {
+        let small = serde_json::json!({"a": 1});
+        assert_eq!(evidence(&small), small);
+        let big = serde_json::json!({"a": "x".repeat(EVIDENCE_MAX * 2)});
+        let cut = evidence(&big);
+        assert_eq!(cut["truncated"], true);
+        assert!(cut["prefix"].as_str().unwrap().chars().count() <= EVIDENCE_MAX + 1);
     }
 
     #[test]

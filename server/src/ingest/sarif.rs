@@ -143,6 +143,13 @@ fn findings_for_result(
         .unwrap_or(message);
     let description = normalize::bounded(description, DESCRIPTION_MAX);
     let severity = severity(result, rule);
+    let aliases = normalize::aliases(
+        cwe_tags(rule).chain(std::iter::once(rule_id.clone()).filter(|id| looks_like_vuln_id(id))),
+    );
+    let references: Vec<String> = rule.and_then(|r| r.help_uri.clone()).into_iter().collect();
+    let remediation = rule_text(|r| r.help.as_ref())
+        .map(|t| normalize::bounded(t, DESCRIPTION_MAX))
+        .unwrap_or_default();
 
     // Both maps are the producer's own stable identity for the result.
     let mut anchors: Vec<String> = [&result.partial_fingerprints, &result.fingerprints]
@@ -203,20 +210,16 @@ fn findings_for_result(
                 (Some(p), None) => p.clone(),
                 (None, _) => String::new(),
             };
-            NewFinding {
-                fingerprint: fp.finish(),
-                layer,
-                severity,
-                title: title.clone(),
-                rule_id: rule_id.clone(),
-                description: description.clone(),
-                file_path: path,
-                line,
-                location,
-                package_name: None,
-                package_version: None,
-                fixed_version: None,
-            }
+            let mut finding = NewFinding::new(fp.finish(), layer, severity, title.clone());
+            finding.rule_id = rule_id.clone();
+            finding.description = description.clone();
+            finding.aliases = aliases.clone();
+            finding.references = references.clone();
+            finding.remediation = remediation.clone();
+            finding.file_path = path;
+            finding.line = line;
+            finding.location = location;
+            finding
         })
         .collect()
 }
@@ -246,6 +249,29 @@ fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severi
         Some("none") => Severity::Info,
         _ => Severity::Medium,
     }
+}
+
+/// CWE ids from the rule's tags (`external/cwe/cwe-079`, `CWE-79: …`), as `CWE-79`.
+fn cwe_tags<'a>(rule: Option<&'a s::ReportingDescriptor>) -> impl Iterator<Item = String> + 'a {
+    rule.and_then(|r| r.properties.as_ref())
+        .and_then(|p| p.tags.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| {
+            let lower = tag.to_ascii_lowercase();
+            let start = lower.find("cwe-")? + 4;
+            let digits: String = lower[start..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let number: u32 = digits.parse().ok()?;
+            Some(format!("CWE-{number}"))
+        })
+}
+
+fn looks_like_vuln_id(id: &str) -> bool {
+    let upper = id.to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-")
 }
 
 fn level_name(level: &ResultLevel) -> String {
@@ -323,6 +349,17 @@ mod tests {
         assert_eq!(f.severity, Severity::High, "rule default level error");
         assert_eq!(f.location, "/src/app.js:12");
         assert_eq!(f.layer, Layer::Code);
+    }
+
+    #[test]
+    fn cwe_tags_and_vulnerability_ids_become_aliases() {
+        let rule = r#"{"id":"CVE-2024-0001","helpUri":"https://example.com/r","help":{"text":"upgrade"},
+            "properties":{"tags":["security","external/cwe/cwe-079","CWE-89: SQL Injection"]}}"#;
+        let r = r#"{"ruleId":"CVE-2024-0001","message":{"text":"m"}}"#;
+        let f = &parse(&report(r, rule)).unwrap().findings[0];
+        assert_eq!(f.aliases, vec!["CWE-79", "CWE-89", "CVE-2024-0001"]);
+        assert_eq!(f.references, vec!["https://example.com/r"]);
+        assert_eq!(f.remediation, "upgrade");
     }
 
     #[test]

@@ -152,6 +152,18 @@ struct Columns {
     package_name: Vec<Option<String>>,
     package_version: Vec<Option<String>>,
     fixed_version: Vec<Option<String>>,
+    // Postgres arrays cannot be ragged, so list columns travel as JSON text.
+    aliases: Vec<String>,
+    remediation: Vec<String>,
+    references: Vec<String>,
+    image: Vec<Option<String>>,
+    k8s_namespace: Vec<Option<String>>,
+    k8s_kind: Vec<Option<String>>,
+    k8s_name: Vec<Option<String>>,
+    url: Vec<Option<String>>,
+    asset_kind: Vec<Option<app::domain::AssetKind>>,
+    asset_key: Vec<Option<String>>,
+    evidence: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -168,6 +180,19 @@ impl Columns {
         self.package_name.push(f.package_name);
         self.package_version.push(f.package_version);
         self.fixed_version.push(f.fixed_version);
+        self.aliases
+            .push(serde_json::to_string(&f.aliases).expect("strings serialise"));
+        self.remediation.push(f.remediation);
+        self.references
+            .push(serde_json::to_string(&f.references).expect("strings serialise"));
+        self.image.push(f.image);
+        self.k8s_namespace.push(f.k8s_namespace);
+        self.k8s_kind.push(f.k8s_kind);
+        self.k8s_name.push(f.k8s_name);
+        self.url.push(f.url);
+        self.asset_kind.push(f.asset.as_ref().map(|a| a.kind));
+        self.asset_key.push(f.asset.map(|a| a.key));
+        self.evidence.push(f.evidence.map(|e| e.to_string()));
     }
 }
 
@@ -230,18 +255,27 @@ async fn store(
     // `xmax = 0` is true for a freshly inserted row, false for one the upsert updated.
     // A severity a person changed (severity <> scanner_severity) is kept.
     let new: i64 = sqlx::query_scalar(
-        "WITH input AS (
+        r#"WITH input AS (
             SELECT * FROM unnest($4::bytea[], $5::layer[], $6::severity[], $7::text[], $8::text[],
                                  $9::text[], $10::text[], $11::int4[], $12::text[], $13::text[],
-                                 $14::text[], $15::text[])
+                                 $14::text[], $15::text[], $17::text[], $18::text[], $19::text[],
+                                 $20::text[], $21::text[], $22::text[], $23::text[], $24::text[],
+                                 $25::asset_kind[], $26::text[], $27::text[])
               AS t(fingerprint, layer, severity, title, rule_id, description, file_path, line,
-                   location, package_name, package_version, fixed_version)
+                   location, package_name, package_version, fixed_version, aliases, remediation,
+                   refs, image, k8s_namespace, k8s_kind, k8s_name, url, asset_kind, asset_key,
+                   evidence)
          ), upserted AS (
             INSERT INTO findings AS f (project_id, fingerprint, scanner, target, layer, severity,
                    scanner_severity, title, rule_id, description, file_path, line, location,
-                   package_name, package_version, fixed_version, first_scan_id, last_scan_id)
+                   package_name, package_version, fixed_version, aliases, remediation,
+                   "references", image, k8s_namespace, k8s_kind, k8s_name, url, asset_kind,
+                   asset_key, evidence, first_scan_id, last_scan_id)
             SELECT $1, fingerprint, $2, $3, layer, severity, severity, title, rule_id, description,
-                   file_path, line, location, package_name, package_version, fixed_version, $16, $16
+                   file_path, line, location, package_name, package_version, fixed_version,
+                   ARRAY(SELECT jsonb_array_elements_text(aliases::jsonb)), remediation,
+                   ARRAY(SELECT jsonb_array_elements_text(refs::jsonb)), image, k8s_namespace,
+                   k8s_kind, k8s_name, url, asset_kind, asset_key, evidence::jsonb, $16, $16
               FROM input
             ON CONFLICT (project_id, fingerprint) DO UPDATE SET
                    last_scan_id = EXCLUDED.last_scan_id,
@@ -251,14 +285,19 @@ async fn store(
                    scanner_severity = EXCLUDED.scanner_severity,
                    title = EXCLUDED.title,
                    description = EXCLUDED.description,
+                   remediation = EXCLUDED.remediation,
+                   aliases = EXCLUDED.aliases,
+                   "references" = EXCLUDED."references",
                    file_path = EXCLUDED.file_path,
                    line = EXCLUDED.line,
                    location = EXCLUDED.location,
                    package_version = EXCLUDED.package_version,
-                   fixed_version = EXCLUDED.fixed_version
+                   fixed_version = EXCLUDED.fixed_version,
+                   image = EXCLUDED.image,
+                   evidence = EXCLUDED.evidence
             RETURNING (xmax = 0) AS inserted
          )
-         SELECT count(*) FILTER (WHERE inserted) FROM upserted",
+         SELECT count(*) FILTER (WHERE inserted) FROM upserted"#,
     )
     .bind(grant.project_id)
     .bind(&parsed.scanner)
@@ -276,6 +315,17 @@ async fn store(
     .bind(&cols.package_version)
     .bind(&cols.fixed_version)
     .bind(scan_id)
+    .bind(&cols.aliases)
+    .bind(&cols.remediation)
+    .bind(&cols.references)
+    .bind(&cols.image)
+    .bind(&cols.k8s_namespace)
+    .bind(&cols.k8s_kind)
+    .bind(&cols.k8s_name)
+    .bind(&cols.url)
+    .bind(&cols.asset_kind)
+    .bind(&cols.asset_key)
+    .bind(&cols.evidence)
     .fetch_one(&mut *tx)
     .await?;
     let unchanged = total - new;
