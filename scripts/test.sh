@@ -21,7 +21,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   echo "==> starting a private PostgreSQL in $pg_dir"
   DATABASE_URL="$(target/debug/bosun postgres start --dir "$pg_dir" --ephemeral)"
   export DATABASE_URL
-  trap 'target/debug/bosun postgres stop --dir "$pg_dir" || true' EXIT
+  trap 'target/debug/bosun postgres stop --dir "$pg_dir" --remove || true' EXIT
 fi
 
 echo "==> running tests"

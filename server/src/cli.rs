@@ -104,6 +104,9 @@ enum PostgresCommand {
     Stop {
         #[arg(long)]
         dir: PathBuf,
+        /// Also delete the cluster's files (for throwaway test clusters).
+        #[arg(long)]
+        remove: bool,
     },
 }
 
@@ -188,8 +191,10 @@ pub async fn run() -> ExitCode {
             }
         }
         Command::Postgres {
-            command: PostgresCommand::Stop { dir },
-        } => match tokio::task::spawn_blocking(move || EmbeddedPostgres::stop_dir(&dir)).await {
+            command: PostgresCommand::Stop { dir, remove },
+        } => match tokio::task::spawn_blocking(move || EmbeddedPostgres::stop_dir(&dir, remove))
+            .await
+        {
             Ok(Ok(stopped)) => {
                 eprintln!(
                     "{}",

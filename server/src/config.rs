@@ -20,6 +20,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take (`BOSUN_REQUEST_TIMEOUT_SECS`, default 120).
     pub request_timeout: Duration,
+    /// An empty scan does not auto-close when the last complete scan of its scope had at
+    /// least this many findings (`BOSUN_EMPTY_SCAN_GUARD`, default 5).
+    pub empty_scan_guard: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,7 @@ impl Config {
                 "BOSUN_REQUEST_TIMEOUT_SECS",
                 "120",
             )?),
+            empty_scan_guard: parse_or(&nonempty, "BOSUN_EMPTY_SCAN_GUARD", "5")?,
         })
     }
 

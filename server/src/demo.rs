@@ -277,7 +277,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             ..ScanMeta::default()
         };
         let body = serde_json::to_vec(&sarif_for(scan))?;
-        ingest::ingest(pool, &grant, &meta, &body)
+        ingest::ingest(pool, &grant, &meta, ingest::Guardrails::default(), &body)
             .await
             .with_context(|| format!("ingesting the demo {} report", scan.tool))?;
     }

@@ -144,14 +144,23 @@ impl EmbeddedPostgres {
         self.stop_now()
     }
 
-    /// Stops the cluster stored under `dir`, whoever started it.
-    pub fn stop_dir(dir: &Path) -> Result<bool, PgError> {
+    /// Stops the cluster stored under `dir`, whoever started it; with `remove`, deletes its
+    /// files too (including a copy relocated under /var/lib/bosun).
+    pub fn stop_dir(dir: &Path, remove: bool) -> Result<bool, PgError> {
         let pg = Self::start_less(dir)?;
-        if pg.running_port().is_none() {
-            return Ok(false);
+        let was_running = pg.running_port().is_some();
+        if was_running {
+            pg.stop_now()?;
         }
-        pg.stop_now()?;
-        Ok(true)
+        if remove {
+            for path in [pg.root.as_path(), dir] {
+                if path.exists() {
+                    fs::remove_dir_all(path)
+                        .map_err(io_err(format!("removing {}", path.display())))?;
+                }
+            }
+        }
+        Ok(was_running)
     }
 
     fn stop_now(&self) -> Result<(), PgError> {

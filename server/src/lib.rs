@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod embedded_pg;
+pub mod gate;
 pub mod http;
 pub mod ingest;
 pub mod projects;

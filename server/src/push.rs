@@ -1,6 +1,7 @@
 //! `bosun push`: the CI client. Gzips a report, uploads it, prints what happened.
 //!
-//! Exit codes: 0 accepted, 2 any error (unreadable file, network, rejected report).
+//! Exit codes: 0 accepted and the gate passed, 1 accepted but the gate failed,
+//! 2 any error (unreadable file, network, rejected report).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,7 +43,8 @@ pub struct PushArgs {
 
 pub async fn run(args: PushArgs) -> ExitCode {
     match push(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(message) => {
             eprintln!("bosun push: {message}");
             ExitCode::from(2)
@@ -56,7 +58,8 @@ fn ci_env(names: &[&str]) -> Option<String> {
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
-async fn push(args: &PushArgs) -> Result<(), String> {
+/// Uploads the report; `Ok(gate passed)`.
+async fn push(args: &PushArgs) -> Result<bool, String> {
     let body = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
@@ -127,23 +130,65 @@ async fn push(args: &PushArgs) -> Result<(), String> {
             .unwrap_or(text.as_str());
         return Err(format!("the server refused the report ({status}): {why}"));
     }
+    let passed = json["gate"]["passed"].as_bool().unwrap_or(true);
     if !args.json {
-        let n = |k: &str| json.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
-        let s = |k: &str| {
-            json.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        println!(
-            "scan {} · project {} · {} ({})",
-            n("scan_id"),
-            s("project"),
-            s("scanner"),
-            s("format")
-        );
-        println!("{:>8} {:>10} {:>8}", "new", "unchanged", "total");
-        println!("{:>8} {:>10} {:>8}", n("new"), n("unchanged"), n("total"));
+        print_summary(&json);
     }
-    Ok(())
+    Ok(passed)
+}
+
+fn print_summary(json: &serde_json::Value) {
+    let n = |k: &str| json.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+    let s = |k: &str| {
+        json.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    println!(
+        "scan {} · project {} · {} ({})",
+        n("scan_id"),
+        s("project"),
+        s("scanner"),
+        s("format")
+    );
+    println!(
+        "{:>6} {:>10} {:>9} {:>6} {:>6}",
+        "new", "unchanged", "reopened", "fixed", "total"
+    );
+    println!(
+        "{:>6} {:>10} {:>9} {:>6} {:>6}",
+        n("new"),
+        n("unchanged"),
+        n("reopened"),
+        n("fixed"),
+        n("total")
+    );
+    if let Some(reason) = json["auto_close_skipped"].as_str() {
+        println!("nothing auto-closed: {reason}");
+    }
+    let gate = &json["gate"];
+    let passed = gate["passed"].as_bool().unwrap_or(true);
+    println!("gate: {}", if passed { "PASSED" } else { "FAILED" });
+    for v in gate["violations"].as_array().into_iter().flatten() {
+        let count = v["count"].as_u64().unwrap_or(0);
+        let waived = v["waived"].as_array().map_or(0, Vec::len);
+        println!(
+            "  {} — {count} finding(s){}",
+            v["description"].as_str().unwrap_or(""),
+            if waived > 0 {
+                format!(", {waived} waived by risk acceptance")
+            } else {
+                String::new()
+            }
+        );
+        for f in v["findings"].as_array().into_iter().flatten() {
+            println!(
+                "    [{}] {} {}",
+                f["severity"].as_str().unwrap_or(""),
+                f["title"].as_str().unwrap_or(""),
+                f["location"].as_str().unwrap_or("")
+            );
+        }
+    }
 }

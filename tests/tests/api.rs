@@ -1,6 +1,6 @@
 //! The HTTP API against a real PostgreSQL: health, tokens, SARIF ingestion, bad input.
 
-use bosun_tests::{corpus, spawn_app};
+use bosun_tests::spawn_app;
 use reqwest::StatusCode;
 use std::io::Write;
 
@@ -208,70 +208,4 @@ async fn bodies_over_the_limit_are_refused() {
     let (status, json) = app.push_report(Some(&token), "", big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
     assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
-}
-
-/// Files where Bosun's count differs from DefectDojo's on purpose: (path, Bosun's count, why).
-const DOCUMENTED_DIFFERENCES: &[(&str, usize, &str)] = &[(
-    "sarif/gitleaks_7.5.0.sarif",
-    4,
-    "each of the 4 secrets is reported once per commit that contains it (8 results); the same \
-     secret at the same place is one problem to fix, so Bosun merges them (DefectDojo's own \
-     Gitleaks parser merges them too; its generic SARIF parser does not)",
-)];
-
-#[tokio::test]
-async fn corpus_sarif_files_yield_the_manifest_counts() {
-    let Some(dir) = corpus::corpus_dir() else {
-        return;
-    };
-    let app = spawn_app().await;
-    let token = app.project_with_token("corpus").await;
-    let rows: Vec<_> = corpus::manifest(&dir)
-        .into_iter()
-        .filter(|r| r.format == "sarif")
-        .collect();
-    assert!(rows.len() >= 8, "the manifest lists the SARIF files");
-    let (mut failures, mut exact, mut documented) = (Vec::new(), 0, 0);
-    for row in &rows {
-        let body = std::fs::read(dir.join(&row.path)).unwrap();
-        // each file is its own scope, as each would be its own CI job
-        let (status, json) = app
-            .push_report(Some(&token), &format!("?target={}", row.path), body)
-            .await;
-        if status != StatusCode::CREATED {
-            failures.push(format!("{}: HTTP {status}: {json}", row.path));
-            continue;
-        }
-        let total = json["total"].as_u64().unwrap() as usize;
-        match DOCUMENTED_DIFFERENCES
-            .iter()
-            .find(|(path, _, _)| *path == row.path)
-        {
-            Some((_, ours, why)) if total == *ours => {
-                documented += 1;
-                println!(
-                    "{}: {total} (manifest {}): {why}",
-                    row.path, row.expected_findings
-                );
-            }
-            Some((_, ours, _)) => failures.push(format!(
-                "{}: {total} findings, documented as {ours}",
-                row.path
-            )),
-            None if total == row.expected_findings => exact += 1,
-            None => failures.push(format!(
-                "{} ({}): {total} findings, manifest expects {}",
-                row.path, row.producer, row.expected_findings
-            )),
-        }
-    }
-    println!(
-        "{} files, {exact} exact, {documented} documented differences",
-        rows.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "corpus mismatches:\n{}",
-        failures.join("\n")
-    );
 }

@@ -87,6 +87,30 @@ async fn projects_tokens_and_push_work_end_to_end() {
         (Some(0), Some(1))
     );
 
+    std::fs::write(
+        &report,
+        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
+            {"ruleId":"C2","level":"error","message":{"text":"a new high"},
+             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"y.go"},"region":{"startLine":1}}}]}]}]}"#,
+    )
+    .unwrap();
+    let out = push(&["--target", "other"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed gate exits 1: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("gate: FAILED"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("a new high"),
+        "the findings behind the verdict are listed"
+    );
+
     let out = push(&["--project", "someone-else"]).await;
     assert_eq!(out.status.code(), Some(2), "a refused report is an error");
     assert!(text(&out.stderr).contains("403"), "{}", text(&out.stderr));
@@ -106,7 +130,7 @@ async fn projects_tokens_and_push_work_end_to_end() {
     .await;
     assert_eq!(missing.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 2);
 }
 
 #[tokio::test]

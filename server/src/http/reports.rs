@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::ApiError;
-use crate::ingest::{self, IngestOutcome, ScanMeta};
+use crate::ingest::{self, Guardrails, IngestOutcome, ScanMeta};
 use crate::tokens::{self, TokenGrant};
 
 /// A request carrying a valid ingest token.
@@ -63,6 +63,8 @@ pub struct UploadParams {
     commit: Option<String>,
     branch: Option<String>,
     pipeline_url: Option<String>,
+    #[serde(default)]
+    partial: bool,
 }
 
 /// Longest accepted metadata value; longer ones are refused, not silently cut.
@@ -70,6 +72,7 @@ const META_MAX: usize = 2048;
 
 pub async fn upload(
     State(pool): State<PgPool>,
+    State(config): State<std::sync::Arc<crate::config::Config>>,
     IngestToken(grant): IngestToken,
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -111,8 +114,18 @@ pub async fn upload(
         commit_sha: clean("commit", params.commit)?,
         branch: clean("branch", params.branch)?,
         pipeline_url: clean("pipeline_url", params.pipeline_url)?,
+        partial: params.partial,
     };
-    let outcome = ingest::ingest(&pool, &grant, &meta, &body).await?;
+    let outcome = ingest::ingest(
+        &pool,
+        &grant,
+        &meta,
+        Guardrails {
+            empty_scan_min_previous: config.empty_scan_guard,
+        },
+        &body,
+    )
+    .await?;
     tracing::info!(scan_id = outcome.scan_id, project = %outcome.project, new = outcome.new, total = outcome.total, "report ingested");
     Ok((StatusCode::CREATED, Json(outcome)))
 }

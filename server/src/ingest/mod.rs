@@ -5,14 +5,30 @@
 //! out) so parsers are tested without a database; [`store`] writes a parsed report in one
 //! transaction with batched statements, never a query per finding.
 
+pub mod bandit;
+pub mod bosun;
+pub mod checkov;
+pub mod cyclonedx;
+pub mod falco;
 pub mod fingerprint;
+pub mod gitleaks;
+pub mod grype;
+pub mod hadolint;
+pub mod kube_bench;
+pub mod kube_hunter;
+pub mod kube_linter;
+pub mod kubescape;
 pub mod normalize;
 pub mod sarif;
+pub mod semgrep;
 pub mod store;
+pub mod trivy;
+pub mod trivy_operator;
+pub mod trufflehog;
 
 use app::domain::{Layer, Severity};
 
-pub use store::{IngestOutcome, ScanMeta, ingest};
+pub use store::{Guardrails, IngestOutcome, ScanMeta, ingest};
 
 /// A report format Bosun reads.
 pub trait ReportFormat: Sync {
@@ -24,7 +40,25 @@ pub trait ReportFormat: Sync {
 }
 
 /// Every supported format, in detection order.
-pub static FORMATS: &[&dyn ReportFormat] = &[&sarif::Sarif];
+pub static FORMATS: &[&dyn ReportFormat] = &[
+    &sarif::Sarif,
+    &falco::Falco,
+    &bosun::BosunJson,
+    &kube_bench::KubeBench,
+    &kubescape::Kubescape,
+    &checkov::Checkov,
+    &kube_linter::KubeLinter,
+    &hadolint::Hadolint,
+    &kube_hunter::KubeHunter,
+    &gitleaks::Gitleaks,
+    &trufflehog::Trufflehog,
+    &semgrep::Semgrep,
+    &bandit::Bandit,
+    &trivy::Trivy,
+    &trivy_operator::TrivyOperator,
+    &grype::Grype,
+    &cyclonedx::CycloneDx,
+];
 
 pub fn format_named(name: &str) -> Option<&'static dyn ReportFormat> {
     FORMATS
@@ -78,6 +112,10 @@ pub struct NewFinding {
     pub asset: Option<Asset>,
     /// Bounded raw evidence from the report (see [`normalize::evidence`]).
     pub evidence: Option<serde_json::Value>,
+    /// How many raw items of the report this finding stands for (repeated runtime events).
+    pub occurrences: u32,
+    /// When the problem was observed (first, last), for event streams; `None` means "now".
+    pub seen: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl NewFinding {
@@ -110,6 +148,8 @@ impl NewFinding {
             url: None,
             asset: None,
             evidence: None,
+            occurrences: 1,
+            seen: None,
         }
     }
 }

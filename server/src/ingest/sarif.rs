@@ -34,10 +34,15 @@ impl ReportFormat for Sarif {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
+        // Keys may come in any order (serialisers often sort them, putting "version" and
+        // "tool" after every result), so look at both ends of the document.
         let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+        let tail = String::from_utf8_lossy(&body[body.len().saturating_sub(4096)..]);
+        let marked =
+            |s: &str| s.contains("sarif") || s.contains("\"driver\"") || s.contains("\"version\"");
         head.trim_start().starts_with('{')
             && head.contains("\"runs\"")
-            && (head.contains("sarif") || head.contains("\"version\""))
+            && (marked(&head) || marked(&tail))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -435,6 +440,17 @@ mod tests {
         let r = r#"{"ruleId":"X","message":{"text":"<script>alert(1)</script>"}}"#;
         let parsed = parse(&report(r, r#"{"id":"X"}"#)).unwrap();
         assert_eq!(parsed.findings[0].title, "<script>alert(1)</script>");
+    }
+
+    #[test]
+    fn sniffs_sarif_whose_version_comes_last() {
+        let results =
+            vec![r#"{"ruleId":"X","message":{"text":"padding padding padding"}}"#; 200].join(",");
+        let body = format!(
+            r#"{{"runs":[{{"results":[{results}],"tool":{{"driver":{{"name":"t"}}}}}}],"version":"2.1.0"}}"#
+        );
+        assert!(body.len() > 8192);
+        assert!(Sarif.sniff(body.as_bytes()));
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! The CI gate: a project's policy evaluated on each accepted scan. Its verdict goes back
+//! to the pipeline in the upload response, so `bosun push` can fail a build.
+//!
+//! Default policy: no new critical or high findings, no secrets, nothing past its SLA.
+//! A finding whose risk was accepted (with an unexpired acceptance) does not fail the gate:
+//! it is listed under the rule as waived.
+
+use app::domain::Severity;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+/// Days allowed to fix, by severity (the SLA defaults; info has none).
+pub fn sla_days(severity: Severity) -> Option<i32> {
+    match severity {
+        Severity::Critical => Some(7),
+        Severity::High => Some(30),
+        Severity::Medium => Some(90),
+        Severity::Low => Some(180),
+        Severity::Info => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatePolicy {
+    /// New findings of these severities fail the gate.
+    pub block_new: Vec<Severity>,
+    /// Any open secret in the scan fails the gate.
+    pub block_secrets: bool,
+    /// Any finding in the scan past its SLA due date fails the gate.
+    pub block_sla_breaches: bool,
+}
+
+impl Default for GatePolicy {
+    fn default() -> Self {
+        GatePolicy {
+            block_new: vec![Severity::Critical, Severity::High],
+            block_secrets: true,
+            block_sla_breaches: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateVerdict {
+    pub passed: bool,
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub description: String,
+    /// Findings that break the rule (at most [`LISTED`]; `count` has the full number).
+    pub findings: Vec<GateFinding>,
+    pub count: usize,
+    /// Findings that would break it but carry an unexpired risk acceptance.
+    pub waived: Vec<GateFinding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct GateFinding {
+    pub id: i64,
+    pub severity: Severity,
+    pub title: String,
+    pub location: String,
+    #[serde(skip)]
+    pub is_new: bool,
+    #[serde(skip)]
+    pub is_secret: bool,
+    #[serde(skip)]
+    pub breached: bool,
+    #[serde(skip)]
+    pub waived: bool,
+}
+
+/// Findings listed per violation; the response stays small for huge scans.
+pub const LISTED: usize = 25;
+
+pub async fn policy_for(
+    conn: &mut PgConnection,
+    project_id: i64,
+) -> Result<GatePolicy, sqlx::Error> {
+    let stored: Option<sqlx::types::Json<GatePolicy>> =
+        sqlx::query_scalar("SELECT policy FROM gate_policies WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(stored.map(|j| j.0).unwrap_or_default())
+}
+
+/// Evaluates the policy on the findings the scan reported (fixed and false positives aside).
+pub async fn evaluate(
+    conn: &mut PgConnection,
+    project_id: i64,
+    scan_id: i64,
+    policy: &GatePolicy,
+) -> Result<GateVerdict, sqlx::Error> {
+    let candidates: Vec<GateFinding> = sqlx::query_as(
+        "SELECT id, severity, title, location,
+                first_scan_id = $2 AS is_new,
+                layer = 'secret' AS is_secret,
+                coalesce(first_seen_at + make_interval(days => CASE severity
+                    WHEN 'critical' THEN 7 WHEN 'high' THEN 30 WHEN 'medium' THEN 90
+                    WHEN 'low' THEN 180 END) < now(), false) AS breached,
+                state = 'risk_accepted' AND coalesce(risk_accepted_until > now(), false) AS waived
+           FROM findings
+          WHERE project_id = $1 AND last_scan_id = $2
+            AND state NOT IN ('fixed', 'false_positive')
+            AND ((first_scan_id = $2 AND severity = ANY($3)) OR layer = 'secret'
+                 OR first_seen_at < now() - interval '7 days')
+          ORDER BY severity, id",
+    )
+    .bind(project_id)
+    .bind(scan_id)
+    .bind(&policy.block_new)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(verdict(policy, &candidates))
+}
+
+/// The pure part: which rules the candidate findings break.
+pub fn verdict(policy: &GatePolicy, candidates: &[GateFinding]) -> GateVerdict {
+    type Rule = (&'static str, String, fn(&GatePolicy, &GateFinding) -> bool);
+    let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
+    let rules: [Rule; 3] = [
+        (
+            "no_new_findings",
+            format!("no new {} findings", new_names.join(" or ")),
+            |p, f| f.is_new && p.block_new.contains(&f.severity),
+        ),
+        ("no_secrets", "no secrets".into(), |p, f| {
+            p.block_secrets && f.is_secret
+        }),
+        (
+            "no_sla_breaches",
+            "nothing past its SLA due date".into(),
+            |p, f| p.block_sla_breaches && f.breached && sla_days(f.severity).is_some(),
+        ),
+    ];
+    let mut violations = Vec::new();
+    for (rule, description, breaks) in rules {
+        let (waived, failing): (Vec<&GateFinding>, Vec<&GateFinding>) = candidates
+            .iter()
+            .filter(|f| breaks(policy, f))
+            .partition(|f| f.waived);
+        if failing.is_empty() && waived.is_empty() {
+            continue;
+        }
+        violations.push(Violation {
+            rule,
+            description,
+            count: failing.len(),
+            findings: failing.into_iter().take(LISTED).cloned().collect(),
+            waived: waived.into_iter().take(LISTED).cloned().collect(),
+        });
+    }
+    GateVerdict {
+        passed: violations.iter().all(|v| v.count == 0),
+        violations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(id: i64, severity: Severity) -> GateFinding {
+        GateFinding {
+            id,
+            severity,
+            title: format!("f{id}"),
+            location: String::new(),
+            is_new: false,
+            is_secret: false,
+            breached: false,
+            waived: false,
+        }
+    }
+
+    #[test]
+    fn new_critical_fails_and_new_medium_does_not() {
+        let policy = GatePolicy::default();
+        let mut crit = f(1, Severity::Critical);
+        crit.is_new = true;
+        let mut medium = f(2, Severity::Medium);
+        medium.is_new = true;
+        assert!(verdict(&policy, &[medium.clone()]).passed);
+        let v = verdict(&policy, &[crit, medium]);
+        assert!(!v.passed);
+        assert_eq!(v.violations[0].rule, "no_new_findings");
+        assert_eq!(
+            v.violations[0]
+                .findings
+                .iter()
+                .map(|f| f.id)
+                .collect::<Vec<_>>(),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn accepted_risk_waives_but_is_listed() {
+        let mut secret = f(3, Severity::High);
+        secret.is_secret = true;
+        secret.waived = true;
+        let v = verdict(&GatePolicy::default(), &[secret]);
+        assert!(v.passed);
+        assert_eq!(v.violations[0].rule, "no_secrets");
+        assert_eq!(v.violations[0].count, 0);
+        assert_eq!(v.violations[0].waived.len(), 1);
+    }
+
+    #[test]
+    fn rules_can_be_switched_off() {
+        let mut old = f(4, Severity::Low);
+        old.breached = true;
+        assert!(!verdict(&GatePolicy::default(), &[old.clone()]).passed);
+        let lenient = GatePolicy {
+            block_sla_breaches: false,
+            ..GatePolicy::default()
+        };
+        assert!(verdict(&lenient, &[old]).passed);
+    }
+}

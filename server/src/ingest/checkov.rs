@@ -1,0 +1,338 @@
+//! Checkov JSON (`checkov -o json`): one report object, or a list of them (one per
+//! framework: terraform, kubernetes, helm, dockerfile, secrets, …); a summary-only object
+//! (nothing scanned) has no findings.
+//!
+//! - One finding per entry of `results.failed_checks` (a check on one resource in one file).
+//!   Passed and skipped checks are not findings.
+//! - Severity: the check's `severity` (CRITICAL/HIGH/MEDIUM/LOW/INFO) when present; Checkov
+//!   without a Prisma Cloud API key leaves it `null`, and then the finding is medium (a failed
+//!   policy with no stated weight is neither trivia nor an emergency).
+//! - Layer: cluster-config (IaC and Kubernetes policies); `secrets` checks → secret,
+//!   `sca_package` → dependency, `sca_image` → image.
+//! - Kubernetes and Helm resources (`Kind.namespace.name`) fill the k8s fields and a workload
+//!   asset (`namespace/Kind/name`); other resources keep only their file location.
+//! - Fingerprint (`checkov/v1`): framework, check id, repository file path, resource. Not the
+//!   line range (it shifts when the file is edited), the absolute path, or the texts.
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Checkov;
+
+const NAME: &str = "checkov";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Report {
+    check_type: String,
+    results: Results,
+    summary: Summary,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Results {
+    failed_checks: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Summary {
+    checkov_version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Check {
+    check_id: String,
+    bc_check_id: Option<String>,
+    check_name: String,
+    file_path: String,
+    repo_file_path: Option<String>,
+    file_line_range: Vec<Value>,
+    resource: String,
+    severity: Option<String>,
+    bc_category: Option<String>,
+    description: Option<String>,
+    short_description: Option<String>,
+    guideline: Option<String>,
+    details: Vec<Value>,
+}
+
+impl ReportFormat for Checkov {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let t = head.trim_start();
+        (t.starts_with('{') || t.starts_with('['))
+            && ((head.contains("\"check_type\"")
+                && (head.contains("\"failed_checks\"")
+                    || head.contains("\"passed_checks\"")
+                    || head.contains("\"summary\"")))
+                || head.contains("\"checkov_version\""))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let reports = match root {
+            Value::Array(items) => items,
+            Value::Object(_) => vec![root],
+            Value::Null => Vec::new(),
+            _ => {
+                return Err(ParseError {
+                    format: NAME,
+                    message: "expected a report object or a list of them".to_string(),
+                    line: None,
+                    column: None,
+                });
+            }
+        };
+        let mut findings = Vec::new();
+        let mut scanner_version = None;
+        for raw in reports {
+            let report: Report =
+                serde_json::from_value(raw).map_err(|e| ParseError::from_json(NAME, &e))?;
+            if scanner_version.is_none() {
+                scanner_version = report.summary.checkov_version.clone();
+            }
+            for raw_check in &report.results.failed_checks {
+                let check: Check = serde_json::from_value(raw_check.clone())
+                    .map_err(|e| ParseError::from_json(NAME, &e))?;
+                findings.push(finding(&report.check_type, &check, raw_check));
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Checkov".to_string(),
+            scanner_version,
+            findings,
+        })
+    }
+}
+
+fn severity(raw: Option<&str>) -> Severity {
+    raw.and_then(|s| s.parse::<Severity>().ok())
+        .unwrap_or(Severity::Medium)
+}
+
+fn layer(check_type: &str) -> Layer {
+    match check_type.trim().to_ascii_lowercase().as_str() {
+        "secrets" => Layer::Secret,
+        "sca_package" => Layer::Dependency,
+        "sca_image" => Layer::Image,
+        _ => Layer::ClusterConfig,
+    }
+}
+
+/// `Kind.namespace.name` of a Kubernetes resource (the name may itself contain dots).
+fn k8s_parts(check_type: &str, resource: &str) -> Option<(String, String, String)> {
+    let t = check_type.to_ascii_lowercase();
+    if t != "kubernetes" && t != "helm" && t != "kustomize" {
+        return None;
+    }
+    let mut parts = resource.splitn(3, '.');
+    let kind = parts.next()?.trim();
+    let namespace = parts.next()?.trim();
+    let name = parts.next()?.trim();
+    (!kind.is_empty() && !name.is_empty())
+        .then(|| (kind.to_string(), namespace.to_string(), name.to_string()))
+}
+
+fn finding(check_type: &str, check: &Check, raw: &Value) -> NewFinding {
+    let path = normalize::path(check.repo_file_path.as_deref().unwrap_or(&check.file_path));
+    let path = path.trim_start_matches('/').to_string();
+    let line = check
+        .file_line_range
+        .first()
+        .and_then(Value::as_i64)
+        .and_then(|l| i32::try_from(l).ok())
+        .filter(|l| *l > 0);
+    let title = [
+        check.check_name.as_str(),
+        check.short_description.as_deref().unwrap_or(""),
+    ]
+    .into_iter()
+    .map(|t| normalize::first_line(t, TITLE_MAX))
+    .find(|t| !t.is_empty())
+    .unwrap_or_else(|| check.check_id.clone());
+
+    let mut fp = Fingerprint::new("checkov/v1");
+    fp.push(&check_type.to_ascii_lowercase())
+        .push(check.check_id.trim())
+        .push(&path)
+        .push(check.resource.trim());
+
+    let mut description = String::new();
+    if let Some(d) = check
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        description.push_str(d.trim());
+        description.push('\n');
+    } else {
+        description.push_str(&format!("{}\n", check.check_name.trim()));
+    }
+    if !check.resource.trim().is_empty() {
+        description.push_str(&format!("Resource: {}\n", check.resource.trim()));
+    }
+    if let Some(c) = check.bc_category.as_deref().filter(|c| !c.is_empty()) {
+        description.push_str(&format!("Category: {c}\n"));
+    }
+    let details: Vec<&str> = check.details.iter().filter_map(Value::as_str).collect();
+    if !details.is_empty() {
+        description.push_str(&format!("Details: {}\n", details.join("; ")));
+    }
+
+    let mut f = NewFinding::new(
+        fp.finish(),
+        layer(check_type),
+        severity(check.severity.as_deref()),
+        title,
+    );
+    f.rule_id = check.check_id.trim().to_string();
+    f.aliases = normalize::aliases(
+        check
+            .bc_check_id
+            .iter()
+            .chain(std::iter::once(&check.check_id))
+            .filter(|id| {
+                let u = id.to_ascii_uppercase();
+                u.starts_with("CVE-") || u.starts_with("GHSA-") || u.starts_with("CWE-")
+            }),
+    );
+    f.description = normalize::bounded(description.trim_end(), DESCRIPTION_MAX);
+    if let Some(g) = check.guideline.as_deref().filter(|g| !g.trim().is_empty()) {
+        f.remediation = format!("See {}", g.trim());
+        f.references = vec![g.trim().to_string()];
+    }
+    f.location = match line {
+        Some(l) if !path.is_empty() => format!("{path}:{l}"),
+        _ => path.clone(),
+    };
+    f.file_path = Some(path).filter(|p| !p.is_empty());
+    f.line = line;
+    if let Some((kind, namespace, name)) = k8s_parts(check_type, &check.resource) {
+        let key = [namespace.as_str(), &kind, &name]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        f.asset = Some(Asset {
+            kind: AssetKind::Workload,
+            key,
+        });
+        f.k8s_namespace = Some(namespace).filter(|n| !n.is_empty());
+        f.k8s_kind = Some(kind);
+        f.k8s_name = Some(name);
+    }
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/checkov/multi-framework.json"
+    ));
+
+    #[test]
+    fn failed_checks_of_every_framework() {
+        let parsed = Checkov.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "Checkov");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("3.2.255"));
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("CKV_AWS_18", Severity::Low),
+                ("CKV_AWS_19", Severity::High),
+                ("CKV_AWS_144", Severity::Medium),
+                ("CKV_K8S_20", Severity::Medium),
+                ("CKV_K8S_40", Severity::Critical),
+            ]
+        );
+        let f = &parsed.findings[0];
+        assert_eq!(f.title, "Ensure the S3 bucket has access logging enabled");
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.file_path.as_deref(), Some("infra/s3.tf"));
+        assert_eq!(f.line, Some(1));
+        assert_eq!(f.location, "infra/s3.tf:1");
+        assert!(f.references[0].starts_with("https://docs.prismacloud.io/"));
+        assert!(f.asset.is_none());
+        let k = &parsed.findings[3];
+        assert_eq!(k.k8s_kind.as_deref(), Some("Deployment"));
+        assert_eq!(k.k8s_namespace.as_deref(), Some("payments"));
+        assert_eq!(k.k8s_name.as_deref(), Some("api"));
+        assert_eq!(k.asset.as_ref().unwrap().key, "payments/Deployment/api");
+    }
+
+    #[test]
+    fn single_object_and_summary_only_reports() {
+        let root: Value = serde_json::from_slice(REPORT).unwrap();
+        let one = Checkov.parse(root[1].to_string().as_bytes()).unwrap();
+        assert_eq!(one.findings.len(), 2);
+        let empty = br#"{"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0,
+            "resource_count": 0, "checkov_version": "3.2.255"}"#;
+        assert!(Checkov.sniff(empty));
+        assert!(Checkov.parse(empty).unwrap().findings.is_empty());
+    }
+
+    #[test]
+    fn fingerprint_survives_line_shift_and_version() {
+        let a = Checkov.parse(REPORT).unwrap();
+        let text = String::from_utf8_lossy(REPORT)
+            .replace("[1, 9]", "[4, 12]")
+            .replace("3.2.255", "3.2.300")
+            .replace("\"severity\": \"LOW\"", "\"severity\": \"MEDIUM\"");
+        let mut root: Value = serde_json::from_str(&text).unwrap();
+        root.as_array_mut().unwrap().reverse();
+        let b = Checkov.parse(root.to_string().as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn sniffs_checkov_only() {
+        assert!(Checkov.sniff(REPORT));
+        assert!(!Checkov.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Checkov.sniff(br#"{"summaryDetails":{},"results":[]}"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Checkov
+            .parse(b"{\"check_type\": \"terraform\",")
+            .unwrap_err();
+        assert_eq!(err.format, "checkov");
+        assert!(err.message.contains("truncated"));
+        assert!(Checkov.parse(b"42").is_err());
+        assert!(
+            Checkov
+                .parse(br#"{"results": {"failed_checks": [{"check_id": 5}]}}"#)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,1004 @@
+//! CycloneDX BOMs with vulnerabilities: JSON (spec 1.4 and later, top-level
+//! `vulnerabilities` whose `affects[].ref` point at components' `bom-ref`) and XML (the same
+//! 1.4+ `<vulnerabilities>` model, and the 1.0 vulnerability *extension* of spec 1.2/1.3
+//! where `<v:vulnerabilities>` sit inside the affected `<component>`, as old Grype wrote).
+//! A BOM without vulnerabilities is read and gives no findings.
+//!
+//! - Severity: the first rating's own label: critical → critical, high → high, medium →
+//!   medium, low → low, info / none → info; with no label (or `unknown`) the highest rating
+//!   score is mapped with [`Severity::from_cvss`]; with neither, info.
+//! - Layer: `image` when the BOM's subject (`metadata.component`) is a container, else
+//!   `dependency`.
+//! - One finding per vulnerability × affected component: a vulnerability that affects three
+//!   components is three problems to fix. Affects that point at no listed component still
+//!   give a finding, named by the reference.
+//! - Fingerprint (`cyclonedx/v1`): the image repository without tag or digest when the
+//!   subject is a container (else empty), the vulnerability id, then the component's
+//!   identity without its version: package URL without version and qualifiers, else group
+//!   and name; and the file the component was found in when the producer says
+//!   (`syft:location:0:path`). `bom-ref`s (often random UUIDs), versions, ratings and texts
+//!   never go in.
+//! - XML is read with `quick_xml`, which never expands external entities or DTDs; only the
+//!   five predefined entities and character references are resolved, others are dropped.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct CycloneDx;
+
+const NAME: &str = "cyclonedx";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+
+impl ReportFormat for CycloneDx {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let t = head.trim_start_matches('\u{feff}').trim_start();
+        if t.starts_with('{') {
+            head.contains("\"bomFormat\"") && head.contains("CycloneDX")
+        } else if t.starts_with('<') {
+            head.contains("<bom") && head.contains("cyclonedx.org/schema/bom")
+        } else {
+            false
+        }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let xml = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
+            .is_some_and(|b| *b == b'<');
+        let bom = if xml {
+            let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
+            if root.name != "bom" {
+                return Err(ParseError {
+                    format: NAME,
+                    message: format!(
+                        "the root element is <{}>, not <bom>",
+                        normalize::bounded(&root.name, 100)
+                    ),
+                    line: None,
+                    column: None,
+                });
+            }
+            from_xml(&root)
+        } else {
+            let root: Value =
+                serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+            if !root.is_object() {
+                return Err(ParseError {
+                    format: NAME,
+                    message: "the document is not a JSON object".to_string(),
+                    line: None,
+                    column: None,
+                });
+            }
+            from_json(&root)
+        };
+        let subject = &Subject::of(&bom.subject);
+        let findings = bom
+            .vulns
+            .iter()
+            .flat_map(|v| v.affects.iter().map(move |c| finding(subject, v, c)))
+            .collect();
+        Ok(ParsedReport {
+            scanner: bom.tool.unwrap_or_else(|| "CycloneDX".to_string()),
+            scanner_version: bom.tool_version,
+            findings,
+        })
+    }
+}
+
+/// A component as far as a finding needs it.
+#[derive(Default, Clone)]
+struct Component {
+    kind: String,
+    group: String,
+    name: String,
+    version: String,
+    purl: String,
+    path: String,
+}
+
+#[derive(Default)]
+struct Rating {
+    severity: String,
+    score: Option<f64>,
+}
+
+#[derive(Default)]
+struct Vuln {
+    id: String,
+    other_ids: Vec<String>,
+    ratings: Vec<Rating>,
+    cwes: Vec<String>,
+    description: String,
+    detail: String,
+    recommendation: String,
+    references: Vec<String>,
+    affects: Vec<Component>,
+    raw: Value,
+}
+
+#[derive(Default)]
+struct Bom {
+    tool: Option<String>,
+    tool_version: Option<String>,
+    subject: Component,
+    vulns: Vec<Vuln>,
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => normalize::bounded(s.trim(), SHORT_MAX),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn json_component(c: &Value) -> Component {
+    let path = c["properties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"].as_str() == Some("syft:location:0:path"))
+        .map(|p| s(&p["value"]))
+        .unwrap_or_default();
+    Component {
+        kind: s(&c["type"]),
+        group: s(&c["group"]),
+        name: s(&c["name"]),
+        version: s(&c["version"]),
+        purl: s(&c["purl"]),
+        path,
+    }
+}
+
+fn index_json_components<'a>(list: &'a Value, out: &mut HashMap<String, &'a Value>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for c in list.as_array().into_iter().flatten() {
+        if let Some(r) = c["bom-ref"].as_str() {
+            out.entry(r.to_string()).or_insert(c);
+        }
+        index_json_components(&c["components"], out, depth + 1);
+    }
+}
+
+fn from_json(root: &Value) -> Bom {
+    let mut by_ref = HashMap::new();
+    if let Some(r) = root["metadata"]["component"]["bom-ref"].as_str() {
+        by_ref.insert(r.to_string(), &root["metadata"]["component"]);
+    }
+    index_json_components(&root["components"], &mut by_ref, 0);
+    let tools = &root["metadata"]["tools"];
+    let tool = tools[0].clone();
+    let tool = if tool.is_null() {
+        tools["components"][0].clone()
+    } else {
+        tool
+    };
+    let mut bom = Bom {
+        tool: Some(s(&tool["name"])).filter(|t| !t.is_empty()),
+        tool_version: Some(s(&tool["version"])).filter(|t| !t.is_empty()),
+        subject: json_component(&root["metadata"]["component"]),
+        vulns: Vec::new(),
+    };
+    for v in root["vulnerabilities"].as_array().into_iter().flatten() {
+        let mut references: Vec<String> = Vec::new();
+        references.push(s(&v["source"]["url"]));
+        for a in v["advisories"].as_array().into_iter().flatten() {
+            references.push(s(&a["url"]));
+        }
+        for r in v["references"].as_array().into_iter().flatten() {
+            references.push(s(&r["source"]["url"]));
+        }
+        let affects = v["affects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let r = a["ref"].as_str().unwrap_or("");
+                by_ref
+                    .get(r)
+                    .map(|c| json_component(c))
+                    .unwrap_or_else(|| dangling(r))
+            })
+            .collect();
+        bom.vulns.push(Vuln {
+            id: s(&v["id"]),
+            other_ids: v["references"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| s(&r["id"]))
+                .collect(),
+            ratings: v["ratings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| Rating {
+                    severity: s(&r["severity"]),
+                    score: r["score"].as_f64(),
+                })
+                .collect(),
+            cwes: v["cwes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| format!("CWE-{}", s(c)))
+                .collect(),
+            description: s_long(&v["description"]),
+            detail: s_long(&v["detail"]),
+            recommendation: s_long(&v["recommendation"]),
+            references,
+            affects,
+            raw: v.clone(),
+        });
+    }
+    bom
+}
+
+fn s_long(v: &Value) -> String {
+    v.as_str()
+        .map(|t| normalize::bounded(t.trim(), DESCRIPTION_MAX))
+        .unwrap_or_default()
+}
+
+/// An `affects` reference that names no listed component.
+fn dangling(r: &str) -> Component {
+    let r = normalize::bounded(r.trim(), SHORT_MAX);
+    if r.starts_with("pkg:") {
+        Component {
+            purl: r,
+            ..Component::default()
+        }
+    } else {
+        Component {
+            name: r,
+            ..Component::default()
+        }
+    }
+}
+
+fn xml_component(c: &xml::Element) -> Component {
+    let path = c
+        .child("properties")
+        .into_iter()
+        .flat_map(|p| p.children_named("property"))
+        .find(|p| p.attr("name") == Some("syft:location:0:path"))
+        .map(|p| normalize::bounded(p.text.trim(), SHORT_MAX))
+        .unwrap_or_default();
+    Component {
+        kind: c.attr("type").unwrap_or("").to_string(),
+        group: c.text_of("group"),
+        name: c.text_of("name"),
+        version: c.text_of("version"),
+        purl: c.text_of("purl"),
+        path,
+    }
+}
+
+fn xml_vuln(v: &xml::Element, affects: Vec<Component>) -> Vuln {
+    let ratings = v
+        .child("ratings")
+        .into_iter()
+        .flat_map(|r| r.children_named("rating"))
+        .map(|r| {
+            let score = r.child("score").map(|sc| {
+                if sc.children.is_empty() {
+                    sc.text.trim().to_string()
+                } else {
+                    sc.text_of("base")
+                }
+            });
+            Rating {
+                severity: r.text_of("severity"),
+                score: score.and_then(|sc| sc.parse().ok()),
+            }
+        })
+        .collect();
+    let mut references = vec![
+        v.child("source")
+            .map(|src| src.text_of("url"))
+            .unwrap_or_default(),
+    ];
+    for a in v
+        .child("advisories")
+        .into_iter()
+        .flat_map(|a| a.children_named("advisory"))
+    {
+        let url = a.text_of("url");
+        references.push(if url.is_empty() {
+            normalize::bounded(a.text.trim(), SHORT_MAX)
+        } else {
+            url
+        });
+    }
+    let recommendation = v.text_of("recommendation");
+    let recommendation = if recommendation.is_empty() {
+        v.child("recommendations")
+            .into_iter()
+            .flat_map(|r| r.children_named("recommendation"))
+            .map(|r| r.text.trim().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        recommendation
+    };
+    Vuln {
+        id: v.text_of("id"),
+        other_ids: v
+            .child("references")
+            .into_iter()
+            .flat_map(|r| r.children_named("reference"))
+            .map(|r| r.text_of("id"))
+            .collect(),
+        ratings,
+        cwes: v
+            .child("cwes")
+            .into_iter()
+            .flat_map(|c| c.children_named("cwe"))
+            .map(|c| format!("CWE-{}", c.text.trim()))
+            .collect(),
+        description: normalize::bounded(&v.long_text_of("description"), DESCRIPTION_MAX),
+        detail: normalize::bounded(&v.long_text_of("detail"), DESCRIPTION_MAX),
+        recommendation: normalize::bounded(&recommendation, DESCRIPTION_MAX),
+        references,
+        affects,
+        raw: v.to_json(),
+    }
+}
+
+fn walk_xml_components<'a>(
+    list: Option<&'a xml::Element>,
+    out: &mut Vec<&'a xml::Element>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    for c in list.into_iter().flat_map(|l| l.children_named("component")) {
+        out.push(c);
+        walk_xml_components(c.child("components"), out, depth + 1);
+    }
+}
+
+fn from_xml(root: &xml::Element) -> Bom {
+    let metadata = root.child("metadata");
+    let tool = metadata.and_then(|m| m.child("tools")).and_then(|t| {
+        t.child("tool")
+            .or_else(|| t.child("components")?.child("component"))
+    });
+    let subject = metadata.and_then(|m| m.child("component"));
+    let mut components = Vec::new();
+    walk_xml_components(root.child("components"), &mut components, 0);
+    let mut by_ref: HashMap<&str, &xml::Element> = HashMap::new();
+    for c in subject.into_iter().chain(components.iter().copied()) {
+        if let Some(r) = c.attr("bom-ref") {
+            by_ref.entry(r).or_insert(c);
+        }
+    }
+    let mut bom = Bom {
+        tool: tool.map(|t| t.text_of("name")).filter(|t| !t.is_empty()),
+        tool_version: tool.map(|t| t.text_of("version")).filter(|t| !t.is_empty()),
+        subject: subject.map(xml_component).unwrap_or_default(),
+        vulns: Vec::new(),
+    };
+    // the 1.0 extension: vulnerabilities inside the affected component
+    for c in &components {
+        for v in c
+            .child("vulnerabilities")
+            .into_iter()
+            .flat_map(|vs| vs.children_named("vulnerability"))
+        {
+            bom.vulns.push(xml_vuln(v, vec![xml_component(c)]));
+        }
+    }
+    // spec 1.4+: top-level vulnerabilities pointing at components
+    for v in root
+        .child("vulnerabilities")
+        .into_iter()
+        .flat_map(|vs| vs.children_named("vulnerability"))
+    {
+        let affects = v
+            .child("affects")
+            .into_iter()
+            .flat_map(|a| a.children_named("target"))
+            .map(|t| {
+                let r = t.text_of("ref");
+                by_ref
+                    .get(r.as_str())
+                    .map(|c| xml_component(c))
+                    .unwrap_or_else(|| dangling(&r))
+            })
+            .collect();
+        bom.vulns.push(xml_vuln(v, affects));
+    }
+    bom
+}
+
+/// The BOM's subject, when it is a container image.
+struct Subject {
+    image: Option<String>,
+    image_repo: String,
+    asset: Option<Asset>,
+}
+
+impl Subject {
+    fn of(c: &Component) -> Subject {
+        if c.kind != "container" || c.name.is_empty() {
+            return Subject {
+                image: None,
+                image_repo: String::new(),
+                asset: None,
+            };
+        }
+        let repo = image_repository(&c.name);
+        let version = c.version.trim();
+        let digest = version.starts_with("sha256:").then_some(version);
+        let image = match digest {
+            Some(d) if !c.name.contains('@') => format!("{}@{d}", c.name),
+            None if !version.is_empty() && repo == c.name => format!("{}:{version}", c.name),
+            _ => c.name.clone(),
+        };
+        let key = match digest {
+            Some(d) => format!("{repo}@{d}"),
+            None => image.clone(),
+        };
+        Subject {
+            image: Some(image),
+            image_repo: repo,
+            asset: Some(Asset {
+                kind: AssetKind::Image,
+                key,
+            }),
+        }
+    }
+}
+
+/// `registry/repo:tag@sha256:…` → `registry/repo`.
+fn image_repository(image: &str) -> String {
+    let image = image.trim();
+    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+    match (no_digest.rfind(':'), no_digest.rfind('/')) {
+        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
+        (Some(colon), None) => no_digest[..colon].to_string(),
+        _ => no_digest.to_string(),
+    }
+}
+
+/// A package URL without version, qualifiers and subpath: `pkg:npm/lodash`.
+fn versionless_purl(purl: &str) -> &str {
+    let p = purl.split(['?', '#']).next().unwrap_or("");
+    match (p.rfind('@'), p.rfind('/')) {
+        (Some(at), Some(slash)) if at > slash => &p[..at],
+        _ => p,
+    }
+}
+
+fn severity(ratings: &[Rating]) -> Severity {
+    for r in ratings {
+        match r.severity.trim().to_ascii_lowercase().as_str() {
+            "critical" => return Severity::Critical,
+            "high" => return Severity::High,
+            "medium" | "moderate" => return Severity::Medium,
+            "low" => return Severity::Low,
+            "info" | "none" | "negligible" => return Severity::Info,
+            _ => {}
+        }
+    }
+    ratings
+        .iter()
+        .filter_map(|r| r.score)
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        })
+        .map_or(Severity::Info, Severity::from_cvss)
+}
+
+fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
+fn finding(subject: &Subject, v: &Vuln, c: &Component) -> NewFinding {
+    let identity = if c.purl.is_empty() {
+        format!("{}/{}", c.group, c.name)
+    } else {
+        versionless_purl(&c.purl).to_string()
+    };
+    let path = normalize::path(&c.path);
+    let mut fp = Fingerprint::new("cyclonedx/v1");
+    fp.push(&subject.image_repo)
+        .push(&v.id)
+        .push(&identity)
+        .push(&path);
+
+    let aliases = normalize::aliases(
+        std::iter::once(v.id.as_str())
+            .chain(v.other_ids.iter().map(String::as_str))
+            .filter(|i| is_alias(i))
+            .map(str::to_string)
+            .chain(v.cwes.iter().filter(|c| c.len() > 4).cloned()),
+    );
+    let shown_id = if is_alias(&v.id) || v.id.is_empty() {
+        aliases.first().cloned().unwrap_or_else(|| v.id.clone())
+    } else {
+        aliases
+            .iter()
+            .find(|a| !a.starts_with("CWE-"))
+            .cloned()
+            .unwrap_or_else(|| v.id.clone())
+    };
+    let package = match (c.name.as_str(), c.purl.as_str()) {
+        ("", p) => p.to_string(),
+        (n, _) if c.group.is_empty() => n.to_string(),
+        (n, _) => format!("{}:{n}", c.group),
+    };
+    let title = normalize::bounded(
+        format!("{shown_id} in {package} {}", c.version).trim(),
+        TITLE_MAX,
+    );
+    let layer = if subject.image.is_some() {
+        Layer::Image
+    } else {
+        Layer::Dependency
+    };
+    let mut f = NewFinding::new(fp.finish(), layer, severity(&v.ratings), title);
+    f.rule_id = v.id.clone();
+    f.aliases = aliases;
+    let description = match (v.description.as_str(), v.detail.as_str()) {
+        ("", d) => d.to_string(),
+        (d, "") => d.to_string(),
+        (d, detail) if detail.starts_with(d.trim_end_matches(['.', '…'])) => detail.to_string(),
+        (d, detail) => format!("{d}\n\n{detail}"),
+    };
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.remediation = v.recommendation.clone();
+    let mut references: Vec<String> = Vec::new();
+    for r in v.references.iter().filter(|r| !r.is_empty()) {
+        if references.len() < REFERENCES_MAX && !references.contains(r) {
+            references.push(r.clone());
+        }
+    }
+    f.references = references;
+    f.package_name = (!package.is_empty()).then(|| normalize::bounded(&package, SHORT_MAX));
+    f.package_version = (!c.version.is_empty()).then(|| c.version.clone());
+    f.file_path = (!path.is_empty()).then(|| normalize::bounded(&path, SHORT_MAX));
+    f.image = subject.image.clone();
+    f.asset = subject.asset.clone();
+    f.location = subject
+        .image
+        .clone()
+        .or_else(|| f.file_path.clone())
+        .or_else(|| (!c.purl.is_empty()).then(|| c.purl.clone()))
+        .unwrap_or_else(|| format!("{package} {}", c.version).trim().to_string());
+    f.evidence = Some(normalize::evidence(&v.raw));
+    f
+}
+
+/// A small, bounded XML tree on top of `quick_xml`, for formats that are easier to walk
+/// than to map onto serde types. External entities and DTDs are never fetched or expanded:
+/// only the predefined entities and character references are resolved.
+pub(crate) mod xml {
+    use quick_xml::Reader;
+    use quick_xml::escape::resolve_predefined_entity;
+    use quick_xml::events::{BytesStart, Event};
+    use serde_json::{Map, Value};
+
+    use super::super::ParseError;
+
+    const MAX_DEPTH: usize = 128;
+    const MAX_TEXT: usize = 200_000;
+
+    #[derive(Debug, Default)]
+    pub struct Element {
+        /// Local name, without namespace prefix.
+        pub name: String,
+        pub attrs: Vec<(String, String)>,
+        pub text: String,
+        pub children: Vec<Element>,
+    }
+
+    impl Element {
+        pub fn child(&self, name: &str) -> Option<&Element> {
+            self.children.iter().find(|c| c.name == name)
+        }
+
+        pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+            self.children.iter().filter(move |c| c.name == name)
+        }
+
+        pub fn attr(&self, name: &str) -> Option<&str> {
+            self.attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+
+        /// A child's text, trimmed and bounded for short fields; empty when absent.
+        pub fn text_of(&self, name: &str) -> String {
+            self.child(name)
+                .map(|c| crate::ingest::normalize::bounded(c.text.trim(), 1_000))
+                .unwrap_or_default()
+        }
+
+        /// A child's text, trimmed, unbounded (the caller bounds it).
+        pub fn long_text_of(&self, name: &str) -> String {
+            self.child(name)
+                .map(|c| c.text.trim().to_string())
+                .unwrap_or_default()
+        }
+
+        /// The element as JSON, for evidence: attributes as `@name`, text as `#text`.
+        pub fn to_json(&self) -> Value {
+            let mut map = Map::new();
+            for (k, v) in &self.attrs {
+                map.insert(format!("@{k}"), Value::String(v.clone()));
+            }
+            if !self.text.trim().is_empty() {
+                map.insert("#text".into(), Value::String(self.text.trim().to_string()));
+            }
+            for c in &self.children {
+                let value = if c.children.is_empty() && c.attrs.is_empty() {
+                    Value::String(c.text.trim().to_string())
+                } else {
+                    c.to_json()
+                };
+                match map.get_mut(&c.name) {
+                    Some(Value::Array(items)) => items.push(value),
+                    Some(existing) => {
+                        let first = existing.take();
+                        *existing = Value::Array(vec![first, value]);
+                    }
+                    None => {
+                        map.insert(c.name.clone(), value);
+                    }
+                }
+            }
+            Value::Object(map)
+        }
+    }
+
+    pub struct XmlError {
+        pub message: String,
+        pub line: Option<usize>,
+    }
+
+    impl XmlError {
+        pub fn into_parse_error(self, format: &'static str) -> ParseError {
+            ParseError {
+                format,
+                message: self.message,
+                line: self.line,
+                column: None,
+            }
+        }
+    }
+
+    fn line_at(body: &[u8], pos: u64) -> usize {
+        let end = usize::try_from(pos).unwrap_or(usize::MAX).min(body.len());
+        body[..end].iter().filter(|b| **b == b'\n').count() + 1
+    }
+
+    fn element(e: &BytesStart<'_>) -> Result<Element, String> {
+        let mut attrs = Vec::new();
+        for a in e.attributes() {
+            let a = a.map_err(|err| format!("bad attribute: {err}"))?;
+            let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+            let value = a
+                .unescape_value()
+                .map_err(|err| format!("bad attribute value: {err}"))?;
+            attrs.push((key, value.into_owned()));
+        }
+        Ok(Element {
+            name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+            attrs,
+            ..Element::default()
+        })
+    }
+
+    fn push_text(stack: &mut [Element], text: &str) {
+        if let Some(top) = stack.last_mut()
+            && top.text.len() < MAX_TEXT
+        {
+            top.text.push_str(text);
+        }
+    }
+
+    /// The document's root element.
+    pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
+        let mut reader = Reader::from_reader(body);
+        let mut stack: Vec<Element> = vec![Element::default()];
+        let fail = |reader: &Reader<&[u8]>, message: String| XmlError {
+            message,
+            line: Some(line_at(body, reader.buffer_position())),
+        };
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    if stack.len() > MAX_DEPTH {
+                        return Err(fail(&reader, "elements are nested too deeply".into()));
+                    }
+                    let el = element(&e).map_err(|m| fail(&reader, m))?;
+                    stack.push(el);
+                }
+                Ok(Event::Empty(e)) => {
+                    let el = element(&e).map_err(|m| fail(&reader, m))?;
+                    if let Some(top) = stack.last_mut() {
+                        top.children.push(el);
+                    }
+                }
+                Ok(Event::End(_)) => {
+                    if stack.len() < 2 {
+                        return Err(fail(&reader, "unexpected closing tag".into()));
+                    }
+                    if let (Some(done), Some(parent)) = (stack.pop(), stack.last_mut()) {
+                        parent.children.push(done);
+                    }
+                }
+                Ok(Event::Text(t)) => {
+                    let text = t
+                        .xml_content()
+                        .map_err(|e| fail(&reader, format!("bad text: {e}")))?;
+                    push_text(&mut stack, &text);
+                }
+                Ok(Event::CData(c)) => {
+                    let text = c
+                        .decode()
+                        .map_err(|e| fail(&reader, format!("bad CDATA: {e}")))?;
+                    push_text(&mut stack, &text);
+                }
+                Ok(Event::GeneralRef(r)) => {
+                    if let Ok(Some(ch)) = r.resolve_char_ref() {
+                        push_text(&mut stack, ch.encode_utf8(&mut [0; 4]));
+                    } else if let Ok(name) = r.decode()
+                        && let Some(value) = resolve_predefined_entity(&name)
+                    {
+                        push_text(&mut stack, value);
+                    }
+                    // any other entity (declared in a DTD or not) is dropped, never expanded
+                }
+                Ok(Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(XmlError {
+                        message: format!("malformed XML: {e}"),
+                        line: Some(line_at(body, reader.error_position())),
+                    });
+                }
+            }
+        }
+        if stack.len() != 1 {
+            return Err(XmlError {
+                message: "the file ends early (truncated?): unclosed elements".into(),
+                line: None,
+            });
+        }
+        stack
+            .pop()
+            .and_then(|doc| doc.children.into_iter().next())
+            .ok_or(XmlError {
+                message: "the document has no root element".into(),
+                line: None,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/cyclonedx/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        CycloneDx.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
+            .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
+    }
+
+    #[test]
+    fn json_one_finding_per_vulnerability_and_component() {
+        let r = parse(fixture!("app.cdx.json"));
+        assert_eq!(r.scanner, "grype");
+        assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
+        // 4 vulnerabilities, one of them affecting two components
+        assert_eq!(r.findings.len(), 5);
+        let f = find(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core");
+        assert_eq!(f.layer, Layer::Dependency);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.title,
+            "CVE-2021-44228 in org.apache.logging.log4j:log4j-core 2.14.1"
+        );
+        assert_eq!(f.package_version.as_deref(), Some("2.14.1"));
+        assert_eq!(f.file_path.as_deref(), Some("lib/log4j-core-2.14.1.jar"));
+        assert_eq!(f.aliases, vec!["CVE-2021-44228", "CWE-502"]);
+        assert_eq!(f.remediation, "Upgrade to 2.17.1 or later.");
+        assert!(
+            f.references
+                .contains(&"https://logging.apache.org/log4j/2.x/security.html".to_string())
+        );
+        assert!(f.evidence.is_some());
+        let two: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "CVE-2022-42889")
+            .collect();
+        assert_eq!(two.len(), 2);
+        assert_ne!(two[0].fingerprint, two[1].fingerprint);
+    }
+
+    #[test]
+    fn severities_from_labels_then_scores() {
+        let r = parse(fixture!("app.cdx.json"));
+        assert_eq!(
+            find(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core").severity,
+            Severity::Critical
+        );
+        assert_eq!(
+            find(&r, "CVE-2022-42889", "org.apache.commons:commons-text").severity,
+            Severity::High,
+            "score 7.5"
+        );
+        assert_eq!(
+            find(&r, "CVE-2021-23358", "underscore").severity,
+            Severity::Low
+        );
+        let oss = find(&r, "3d1ab7f2-0c6e-4f5a-8b8e-2f1b7c9d0e11", "django");
+        assert_eq!(oss.severity, Severity::Medium);
+        assert_eq!(
+            oss.title, "CVE-2023-36053 in django 3.2.0",
+            "OSS Index ids are shown by their CVE"
+        );
+        assert_eq!(oss.aliases, vec!["CVE-2023-36053"]);
+        let none = severity(&[Rating {
+            severity: "none".into(),
+            score: None,
+        }]);
+        assert_eq!(none, Severity::Info);
+        assert_eq!(severity(&[]), Severity::Info);
+    }
+
+    #[test]
+    fn identity_ignores_bom_refs_versions_and_order() {
+        let a = parse(fixture!("app.cdx.json"));
+        let b = parse(fixture!("app_rebuilt.cdx.json"));
+        assert_eq!(a.findings.len(), b.findings.len());
+        for f in &a.findings {
+            let g = b
+                .findings
+                .iter()
+                .find(|g| {
+                    g.rule_id == f.rule_id
+                        && g.package_name == f.package_name
+                        && g.file_path == f.file_path
+                })
+                .expect("same finding");
+            assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
+        }
+    }
+
+    #[test]
+    fn xml_vulnerability_extension_of_a_container() {
+        let r = parse(fixture!("image_ext.cdx.xml"));
+        assert_eq!(r.scanner, "grype");
+        assert_eq!(r.findings.len(), 2);
+        let f = find(&r, "CVE-2022-37434", "zlib1g");
+        assert_eq!(f.layer, Layer::Image);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.image.as_deref(),
+            Some(
+                "acme/worker:2.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            )
+        );
+        assert_eq!(
+            f.asset.as_ref().map(|a| a.key.as_str()),
+            Some(
+                "acme/worker@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            )
+        );
+        assert_eq!(
+            f.description,
+            "zlib through 1.2.12 has a heap-based buffer over-read & overflow."
+        );
+        assert_eq!(
+            f.references,
+            vec!["https://nvd.nist.gov/vuln/detail/CVE-2022-37434"]
+        );
+        let g = find(&r, "GHSA-h4j5-c7cj-74xg", "jinja2");
+        assert_eq!(g.severity, Severity::Low);
+    }
+
+    #[test]
+    fn xml_spec_14_vulnerabilities() {
+        let r = parse(fixture!("app14.cdx.xml"));
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!(f.rule_id, "CVE-2022-42889");
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.package_name.as_deref(),
+            Some("org.apache.commons:commons-text")
+        );
+        assert_eq!(f.aliases, vec!["CVE-2022-42889", "CWE-94"]);
+        assert_eq!(f.remediation, "Upgrade to 1.10.0.");
+    }
+
+    #[test]
+    fn sbom_without_vulnerabilities_has_no_findings() {
+        let r = parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","version":"1"}]}"#);
+        assert!(r.findings.is_empty());
+        let r = parse(br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.3"><components/></bom>"#);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn external_entities_are_never_expanded() {
+        let doc = br#"<?xml version="1.0"?>
+<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.4"><components><component type="library" bom-ref="c1"><name>p&e;</name><version>1</version></component></components>
+<vulnerabilities><vulnerability><id>CVE-2024-0001</id><description>x&e;y &amp; z</description><affects><target><ref>c1</ref></target></affects></vulnerability></vulnerabilities></bom>"#;
+        let r = parse(doc);
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!(f.description, "xy & z");
+        assert_eq!(f.package_name.as_deref(), Some("p"));
+        assert!(!format!("{f:?}").contains("root:"));
+    }
+
+    #[test]
+    fn sniffs_cyclonedx_only() {
+        assert!(CycloneDx.sniff(fixture!("app.cdx.json")));
+        assert!(CycloneDx.sniff(fixture!("image_ext.cdx.xml")));
+        assert!(CycloneDx.sniff(fixture!("app14.cdx.xml")));
+        assert!(!CycloneDx.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!CycloneDx.sniff(br#"{"matches":[],"source":{}}"#));
+        assert!(!CycloneDx.sniff(br#"<?xml version="1.0"?><analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.2.5.xsd"/>"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = CycloneDx.parse(b"{\"bomFormat\":\n oops}").unwrap_err();
+        assert_eq!(err.format, "cyclonedx");
+        assert_eq!(err.line, Some(2));
+        let err = CycloneDx
+            .parse(b"<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\">\n<components></bom>")
+            .unwrap_err();
+        assert!(err.message.contains("malformed"), "{}", err.message);
+        assert_eq!(err.line, Some(2));
+        let err = CycloneDx.parse(b"<bom><components>").unwrap_err();
+        assert!(err.message.contains("truncated"), "{}", err.message);
+        let err = CycloneDx.parse(b"<analysis/>").unwrap_err();
+        assert!(err.message.contains("<bom>"), "{}", err.message);
+        assert!(CycloneDx.parse(b"[1]").is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! Falco runtime alerts: the JSON event Falco's `json_output` (and Falcosidekick's webhook
+//! output) emits — `output`, `priority`, `rule`, `time`, `output_fields`, `source`, `tags`,
+//! `hostname` — one object, newline-delimited objects, or a JSON array of them.
+//!
+//! - One finding per rule per workload, however many times it fires: repeated events are
+//!   counted (`occurrences`) and move the finding's last-seen time to the newest event.
+//! - Workload: Kubernetes namespace and pod name with the ReplicaSet / pod hash suffixes
+//!   removed (pods come and go; their Deployment stays), plus the container image
+//!   repository (no tag). Outside Kubernetes: the host and the image or process name.
+//! - Severity from `priority`: emergency/alert/critical → critical, error → high,
+//!   warning → medium, notice → low, informational/debug → info. Layer: runtime.
+//! - Fingerprint (`falco/v1`): rule, namespace, workload, image repository, host (host only
+//!   when there is no Kubernetes context).
+//! - Events are a stream, not a snapshot: an alert that stops firing is not "fixed".
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::bosun::image_repository;
+use super::fingerprint::Fingerprint;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize};
+
+pub struct Falco;
+
+const NAME: &str = "falco";
+
+#[derive(Deserialize)]
+struct Event {
+    output: String,
+    priority: String,
+    rule: String,
+    time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    output_fields: Map<String, Value>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    hostname: Option<String>,
+}
+
+impl ReportFormat for Falco {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+        let t = head.trim_start();
+        (t.starts_with('{') || t.starts_with('['))
+            && head.contains("\"rule\"")
+            && head.contains("\"priority\"")
+            && head.contains("\"output\"")
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let events = read_events(body)?;
+        let mut groups: HashMap<[u8; 32], NewFinding> = HashMap::new();
+        let mut order = Vec::new();
+        for event in &events {
+            let f = finding(event);
+            match groups.get_mut(&f.fingerprint) {
+                Some(existing) => merge(existing, f),
+                None => {
+                    order.push(f.fingerprint);
+                    groups.insert(f.fingerprint, f);
+                }
+            }
+        }
+        let findings = order
+            .into_iter()
+            .filter_map(|k| groups.remove(&k))
+            .collect();
+        Ok(ParsedReport {
+            scanner: "Falco".into(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+/// A JSON array, or one or more whitespace/newline-separated objects.
+fn read_events(body: &[u8]) -> Result<Vec<Event>, ParseError> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.starts_with(b"[") {
+        return serde_json::from_slice(trimmed).map_err(|e| ParseError::from_json(NAME, &e));
+    }
+    serde_json::Deserializer::from_slice(body)
+        .into_iter::<Event>()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ParseError::from_json(NAME, &e))
+}
+
+fn severity(priority: &str) -> Severity {
+    match priority.trim().to_ascii_lowercase().as_str() {
+        "emergency" | "alert" | "critical" => Severity::Critical,
+        "error" => Severity::High,
+        "warning" => Severity::Medium,
+        "notice" => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
+/// `payments-api-7d9c8b6f5-x2x9q` → `payments-api`: drops the pod and ReplicaSet hashes.
+fn workload_from_pod(pod: &str) -> String {
+    let mut parts: Vec<&str> = pod.split('-').collect();
+    let is_hash = |s: &str, lens: &[usize]| {
+        lens.contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if parts.len() > 1 && parts.last().is_some_and(|s| is_hash(s, &[5])) {
+        parts.pop();
+        if parts.len() > 1
+            && parts
+                .last()
+                .is_some_and(|s| is_hash(s, &[8, 9, 10]) && s.bytes().any(|b| b.is_ascii_digit()))
+        {
+            parts.pop();
+        }
+    }
+    parts.join("-")
+}
+
+fn field<'a>(fields: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| fields.get(*n).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "<NA>")
+}
+
+fn finding(event: &Event) -> NewFinding {
+    let fields = &event.output_fields;
+    let namespace = field(fields, &["k8s.ns.name", "ka.target.namespace"]);
+    let pod = field(fields, &["k8s.pod.name"]);
+    let workload = pod.map(workload_from_pod);
+    let image_repo = field(fields, &["container.image.repository"])
+        .map(str::to_string)
+        .or_else(|| field(fields, &["container.image"]).map(|i| image_repository(i).to_string()));
+    let process = field(fields, &["proc.name"]);
+    let host = event.hostname.as_deref().filter(|h| !h.is_empty());
+
+    let mut fp = Fingerprint::new("falco/v1");
+    fp.push(&event.rule)
+        .push(namespace.unwrap_or(""))
+        .push(workload.as_deref().unwrap_or(""))
+        .push(image_repo.as_deref().unwrap_or(""));
+    if namespace.is_none() {
+        fp.push(host.unwrap_or("")).push(if image_repo.is_none() {
+            process.unwrap_or("")
+        } else {
+            ""
+        });
+    }
+
+    let location = match (namespace, &workload) {
+        (Some(ns), Some(w)) => format!("{ns}/{w}"),
+        (Some(ns), None) => ns.to_string(),
+        _ => [host, image_repo.as_deref().or(process)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" / "),
+    };
+    let mut f = NewFinding::new(
+        fp.finish(),
+        Layer::Runtime,
+        severity(&event.priority),
+        normalize::first_line(&event.rule, 300),
+    );
+    f.rule_id = event.rule.clone();
+    // the output line starts with a timestamp and priority; the rest says what happened
+    f.description = normalize::bounded(&event.output, 4_000);
+    f.location = location;
+    f.k8s_namespace = namespace.map(str::to_string);
+    f.k8s_name = workload.clone();
+    f.image = field(fields, &["container.image"])
+        .map(str::to_string)
+        .or(image_repo.clone());
+    f.asset = match (namespace, &workload, &image_repo) {
+        (Some(ns), Some(w), _) => Some(Asset {
+            kind: AssetKind::Workload,
+            key: format!("{ns}/{w}"),
+        }),
+        (_, _, Some(img)) => Some(Asset {
+            kind: AssetKind::Image,
+            key: img.clone(),
+        }),
+        _ => host.map(|h| Asset {
+            kind: AssetKind::Host,
+            key: h.to_string(),
+        }),
+    };
+    f.references = event
+        .tags
+        .iter()
+        .filter(|t| t.starts_with("T") || t.starts_with("mitre"))
+        .cloned()
+        .collect();
+    f.occurrences = 1;
+    f.seen = event.time.map(|t| (t, t));
+    f.evidence = Some(normalize::evidence(&serde_json::json!({
+        "output": event.output, "priority": event.priority, "source": event.source,
+        "tags": event.tags, "hostname": event.hostname, "output_fields": fields,
+    })));
+    f
+}
+
+/// Later events of one finding: count them, widen the time span, keep the newest evidence.
+fn merge(into: &mut NewFinding, next: NewFinding) {
+    into.occurrences += next.occurrences;
+    if next.severity < into.severity {
+        into.severity = next.severity;
+    }
+    into.seen = match (into.seen, next.seen) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            if b1 > a1 {
+                into.evidence = next.evidence;
+                into.description = next.description;
+            }
+            Some((a0.min(b0), a1.max(b1)))
+        }
+        (a, b) => a.or(b),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHELLS: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/falco/shell-in-container.ndjson"
+    ));
+    const SINGLE: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/falco/sidekick-event.json"
+    ));
+
+    #[test]
+    fn repeated_events_on_one_workload_are_one_finding_with_a_count() {
+        let report = Falco.parse(SHELLS).unwrap();
+        // 4 shell events in payments-api (two pods of one Deployment), 1 in web, 1 host-level
+        assert_eq!(
+            report.findings.len(),
+            3,
+            "{:#?}",
+            report
+                .findings
+                .iter()
+                .map(|f| &f.location)
+                .collect::<Vec<_>>()
+        );
+        let api = report
+            .findings
+            .iter()
+            .find(|f| f.location == "payments/payments-api")
+            .unwrap();
+        assert_eq!(api.occurrences, 4);
+        assert_eq!(api.layer, Layer::Runtime);
+        assert_eq!(api.severity, Severity::Low, "Notice");
+        let (first, last) = api.seen.unwrap();
+        assert_eq!(first.to_rfc3339(), "2026-11-20T08:00:01+00:00");
+        assert_eq!(last.to_rfc3339(), "2026-11-20T09:30:00+00:00");
+        assert!(
+            api.description.contains("x2x9q"),
+            "evidence of the newest event is kept"
+        );
+        assert_eq!(
+            api.asset,
+            Some(Asset {
+                kind: AssetKind::Workload,
+                key: "payments/payments-api".into()
+            })
+        );
+        let host = report
+            .findings
+            .iter()
+            .find(|f| f.k8s_namespace.is_none())
+            .unwrap();
+        assert_eq!(host.severity, Severity::Critical);
+        assert_eq!(host.asset.as_ref().unwrap().kind, AssetKind::Host);
+    }
+
+    #[test]
+    fn a_single_sidekick_event_parses() {
+        let report = Falco.parse(SINGLE).unwrap();
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(f.rule_id, "Write below etc");
+        assert_eq!(f.severity, Severity::High, "Error");
+        assert_eq!(f.k8s_name.as_deref(), Some("nginx"));
+        assert!(Falco.sniff(SINGLE) && Falco.sniff(SHELLS));
+        assert!(!Falco.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+    }
+
+    #[test]
+    fn pod_names_reduce_to_their_workload() {
+        assert_eq!(
+            workload_from_pod("payments-api-7d9c8b6f5-x2x9q"),
+            "payments-api"
+        );
+        assert_eq!(workload_from_pod("node-agent-4kq7z"), "node-agent");
+        assert_eq!(workload_from_pod("postgres-0"), "postgres-0");
+        assert_eq!(workload_from_pod("nginx"), "nginx");
+    }
+
+    #[test]
+    fn priorities_map_to_severities_and_bad_input_is_refused() {
+        for (p, s) in [
+            ("Emergency", Severity::Critical),
+            ("Alert", Severity::Critical),
+            ("Critical", Severity::Critical),
+            ("Error", Severity::High),
+            ("Warning", Severity::Medium),
+            ("Notice", Severity::Low),
+            ("Informational", Severity::Info),
+            ("Debug", Severity::Info),
+        ] {
+            assert_eq!(severity(p), s, "{p}");
+        }
+        let err = Falco
+            .parse(b"{\"rule\": \"x\", \"priority\": ")
+            .unwrap_err();
+        assert_eq!(err.format, "falco");
+        let array = br#"[{"output":"o","priority":"Warning","rule":"R","output_fields":{}}]"#;
+        assert_eq!(Falco.parse(array).unwrap().findings.len(), 1);
+    }
+}

@@ -1,0 +1,406 @@
+//! Gitleaks JSON reports (`gitleaks detect --report-format json`).
+//!
+//! - Variants: gitleaks 8 (`RuleID`, `Description`, `File`, `StartLine`, `Secret`, `Match`,
+//!   `Commit`, `Link`, `Tags`, …) and gitleaks 7 and older (`rule`, `file`, `lineNumber`,
+//!   `offender`, `line`, `commit`, `repo`, `repoURL`, `leakURL`, `tags`, …). A body of
+//!   `null` (what gitleaks writes when it finds nothing) or `[]` is a report with no findings.
+//! - Severity: gitleaks rules carry no severity, and a leaked credential is always worth
+//!   fixing soon, so every finding is **high**. (A rule's tags do not change this.)
+//! - Layer: secret.
+//! - One finding per distinct secret: same rule, file, line and secret. The same secret seen
+//!   in several commits is one finding (the commits are listed in the evidence); the same
+//!   secret in two files, or on two lines, is two findings.
+//! - The secret itself is never stored: `Secret`, `Match`, `offender` and `line` are replaced
+//!   by `[redacted]` in the evidence, and only a SHA-256 of the secret enters the fingerprint.
+//! - Fingerprint (`gitleaks/v1`): rule id, file path, start line (empty when the report has
+//!   none), SHA-256 of the secret (v8 `Secret`, else `Match`; v7 `offender`, else `line`).
+//!   Commit, author, date, message, entropy and gitleaks' own `Fingerprint` (which contains
+//!   the commit) stay out, so re-scanning a rewritten history keeps the finding.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Gitleaks;
+
+const NAME: &str = "gitleaks";
+const TITLE_MAX: usize = 300;
+const FIELD_MAX: usize = 2_000;
+const DESCRIPTION_MAX: usize = 20_000;
+/// Fields that hold the secret or the line around it.
+const SECRET_FIELDS: &[&str] = &["Secret", "Match", "Line", "offender", "line"];
+const REDACTED: &str = "[redacted]";
+/// Commits listed in one finding's evidence, at most.
+const COMMITS_MAX: usize = 50;
+
+impl ReportFormat for Gitleaks {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let trimmed = head.trim();
+        if trimmed == "null" {
+            return true;
+        }
+        if !trimmed.starts_with('[') {
+            return false;
+        }
+        let v8 = head.contains("\"RuleID\"")
+            && head.contains("\"StartLine\"")
+            && (head.contains("\"Secret\"") || head.contains("\"Match\""));
+        let v7 = head.contains("\"offender\"")
+            && head.contains("\"rule\"")
+            && head.contains("\"commit\"");
+        v8 || v7
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let items = match &root {
+            Value::Null => &[][..],
+            Value::Array(items) => items.as_slice(),
+            _ => {
+                return Err(ParseError {
+                    format: NAME,
+                    message: "expected a JSON array of leaks (or null)".to_string(),
+                    line: None,
+                    column: None,
+                });
+            }
+        };
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut commits: Vec<Vec<String>> = Vec::new();
+        let mut seen: HashMap<[u8; 32], usize> = HashMap::new();
+        for item in items {
+            let Some(obj) = item.as_object() else {
+                continue;
+            };
+            let leak = Leak::read(obj);
+            let fingerprint = leak.fingerprint();
+            if let Some(&i) = seen.get(&fingerprint) {
+                if let (Some(c), Some(list)) = (&leak.commit, commits.get_mut(i))
+                    && !list.contains(c)
+                    && list.len() < COMMITS_MAX
+                {
+                    list.push(c.clone());
+                }
+                continue;
+            }
+            seen.insert(fingerprint, findings.len());
+            commits.push(leak.commit.clone().into_iter().collect());
+            findings.push(leak.finding(fingerprint, item));
+        }
+        for (finding, list) in findings.iter_mut().zip(commits) {
+            if list.len() > 1
+                && let Some(Value::Object(ev)) = finding.evidence.as_mut()
+            {
+                ev.insert(
+                    "commits".to_string(),
+                    Value::Array(list.into_iter().map(Value::String).collect()),
+                );
+            }
+        }
+        Ok(ParsedReport {
+            scanner: NAME.to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+/// One leak, read from either generation's field names.
+struct Leak {
+    rule_id: String,
+    description: String,
+    file: Option<String>,
+    line: Option<i32>,
+    secret_hash: String,
+    commit: Option<String>,
+    repo: Option<String>,
+    url: Option<String>,
+    tags: Vec<String>,
+}
+
+fn text(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(|s| normalize::bounded(s, FIELD_MAX))
+}
+
+impl Leak {
+    fn read(obj: &serde_json::Map<String, Value>) -> Leak {
+        let rule_id = text(obj, &["RuleID", "rule"]).unwrap_or_default();
+        let description = text(obj, &["Description", "rule"]).unwrap_or_else(|| rule_id.clone());
+        let line = ["StartLine", "lineNumber"]
+            .iter()
+            .filter_map(|k| obj.get(*k))
+            .find_map(Value::as_i64)
+            .filter(|l| *l > 0)
+            .and_then(|l| i32::try_from(l).ok());
+        // hash the full secret, not a bounded copy
+        let secret = ["Secret", "Match", "offender", "line"]
+            .iter()
+            .filter_map(|k| obj.get(*k))
+            .filter_map(Value::as_str)
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        let secret_hash = hex::encode(Sha256::digest(secret.as_bytes()));
+        let tags = match obj.get("Tags").or_else(|| obj.get("tags")) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|t| normalize::bounded(t.trim(), 100))
+                .filter(|t| !t.is_empty())
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|t| normalize::bounded(t.trim(), 100))
+                .filter(|t| !t.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Leak {
+            rule_id,
+            description,
+            file: text(obj, &["File", "file"])
+                .map(|p| normalize::path(&p))
+                .filter(|p| !p.is_empty()),
+            line,
+            secret_hash,
+            commit: text(obj, &["Commit", "commit"]),
+            repo: text(obj, &["repoURL", "repo"]),
+            url: text(obj, &["Link", "leakURL"]),
+            tags,
+        }
+    }
+
+    fn fingerprint(&self) -> [u8; 32] {
+        Fingerprint::new("gitleaks/v1")
+            .push(&self.rule_id)
+            .push(self.file.as_deref().unwrap_or(""))
+            .push(&self.line.map(|l| l.to_string()).unwrap_or_default())
+            .push(&self.secret_hash)
+            .finish()
+    }
+
+    fn finding(&self, fingerprint: [u8; 32], raw: &Value) -> NewFinding {
+        let what = if self.description.is_empty() {
+            "Secret".to_string()
+        } else {
+            self.description.clone()
+        };
+        let title = match &self.file {
+            Some(f) => format!("{what} in {f}"),
+            None => what.clone(),
+        };
+        let title = normalize::first_line(&title, TITLE_MAX);
+        let location = match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            (None, _) => String::new(),
+        };
+        let mut description = format!("gitleaks rule `{}` ({what}) matched", self.rule_id);
+        if !location.is_empty() {
+            description.push_str(&format!(" at {location}"));
+        }
+        description.push('.');
+        if !self.tags.is_empty() {
+            description.push_str(&format!(" Tags: {}.", self.tags.join(", ")));
+        }
+        let mut f = NewFinding::new(fingerprint, Layer::Secret, Severity::High, title);
+        f.rule_id = self.rule_id.clone();
+        f.aliases = vec!["CWE-798".to_string()];
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+        f.remediation = "Revoke and rotate the secret, remove it from the code and the git \
+                         history, and load it from a secret store instead."
+            .to_string();
+        f.references = self.url.iter().cloned().collect();
+        f.file_path = self.file.clone();
+        f.line = self.line;
+        f.location = location;
+        f.url = self.url.clone();
+        f.asset = self.repo.as_ref().map(|r| Asset {
+            kind: AssetKind::Repository,
+            key: r.clone(),
+        });
+        f.evidence = Some(normalize::evidence(&redact(raw)));
+        f
+    }
+}
+
+/// The item with every field that holds the secret replaced.
+fn redact(raw: &Value) -> Value {
+    let mut copy = raw.clone();
+    if let Value::Object(obj) = &mut copy {
+        for key in SECRET_FIELDS {
+            if let Some(v) = obj.get_mut(*key)
+                && !v.is_null()
+            {
+                *v = Value::String(REDACTED.to_string());
+            }
+        }
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V8: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/gitleaks/v8.json"
+    ));
+    const V7: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/gitleaks/v7.json"
+    ));
+
+    #[test]
+    fn v8_same_secret_in_two_commits_is_one_finding() {
+        let parsed = Gitleaks.parse(V8).unwrap();
+        assert_eq!(parsed.scanner, "gitleaks");
+        assert_eq!(parsed.findings.len(), 3, "4 leaks, one secret in 2 commits");
+        let aws = &parsed.findings[0];
+        assert_eq!(aws.rule_id, "aws-access-token");
+        assert_eq!(aws.title, "AWS Access Key in deploy/terraform/provider.tf");
+        assert_eq!(aws.layer, Layer::Secret);
+        assert_eq!(aws.severity, Severity::High);
+        assert_eq!(
+            aws.file_path.as_deref(),
+            Some("deploy/terraform/provider.tf")
+        );
+        assert_eq!(aws.line, Some(7));
+        assert_eq!(aws.location, "deploy/terraform/provider.tf:7");
+        assert_eq!(aws.aliases, vec!["CWE-798"]);
+        assert!(
+            aws.url
+                .as_deref()
+                .unwrap()
+                .starts_with("https://github.com/acme/")
+        );
+        let ev = aws.evidence.as_ref().unwrap();
+        assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            parsed.findings[2].file_path.as_deref(),
+            Some("src/payments/client.py")
+        );
+        assert!(parsed.findings.iter().all(|f| f.severity == Severity::High));
+    }
+
+    #[test]
+    fn secrets_never_reach_the_finding() {
+        for body in [V8, V7] {
+            for f in Gitleaks.parse(body).unwrap().findings {
+                let all = format!("{f:?}");
+                for secret in [
+                    "AKIAQ3EGBOSUNEXAMPL",
+                    "b7f1c9e2a4d84f0e9c3a5b6d7e8f9012",
+                    "hunter2-but-longer-Zx81",
+                    "BEGIN RSA PRIVATE KEY",
+                ] {
+                    assert!(!all.contains(secret), "{secret} leaked in {all}");
+                }
+                assert_eq!(
+                    f.evidence.as_ref().unwrap()["Secret"]
+                        .as_str()
+                        .unwrap_or(REDACTED),
+                    REDACTED
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn v7_fields_are_read() {
+        let parsed = Gitleaks.parse(V7).unwrap();
+        assert_eq!(parsed.findings.len(), 2);
+        let f = &parsed.findings[0];
+        assert_eq!(f.rule_id, "Password in YAML");
+        assert_eq!(f.location, "config/db.yaml:14");
+        assert_eq!(
+            f.asset,
+            Some(Asset {
+                kind: AssetKind::Repository,
+                key: "https://git.acme.example/shop/inventory".into()
+            })
+        );
+        assert_eq!(f.evidence.as_ref().unwrap()["offender"], REDACTED);
+        assert_eq!(f.evidence.as_ref().unwrap()["line"], REDACTED);
+        let key = &parsed.findings[1];
+        assert_eq!(key.line, None);
+        assert_eq!(key.location, "tls/key.pem");
+        assert_eq!(key.asset.as_ref().unwrap().key, "inventory");
+    }
+
+    #[test]
+    fn fingerprint_ignores_commit_and_order_but_not_the_secret() {
+        let a = Gitleaks.parse(V8).unwrap();
+        let mut items: Vec<Value> = serde_json::from_slice(V8).unwrap();
+        items.reverse();
+        for item in &mut items {
+            item["Commit"] = Value::String("0000000000000000000000000000000000000000".into());
+            item["Date"] = Value::String("2030-01-01T00:00:00Z".into());
+        }
+        let b = Gitleaks
+            .parse(&serde_json::to_vec(&items).unwrap())
+            .unwrap();
+        let fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
+        fb.reverse();
+        assert_eq!(fa, fb);
+        // a different secret on the same rule, file and line is a different finding
+        items[0]["Secret"] = Value::String("b7f1c9e2a4d84f0e9c3a5b6d7e8f9099".into());
+        let c = Gitleaks
+            .parse(&serde_json::to_vec(&items).unwrap())
+            .unwrap();
+        assert_ne!(c.findings[0].fingerprint, b.findings[0].fingerprint);
+        assert_ne!(fa[0], fa[1]);
+    }
+
+    #[test]
+    fn null_and_empty_reports_have_no_findings() {
+        assert!(Gitleaks.parse(b"null").unwrap().findings.is_empty());
+        assert!(Gitleaks.parse(b" null\n").unwrap().findings.is_empty());
+        assert!(Gitleaks.parse(b"[]").unwrap().findings.is_empty());
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Gitleaks.parse(b"[{\"RuleID\": ").unwrap_err();
+        assert_eq!(err.format, "gitleaks");
+        assert!(err.message.contains("truncated"), "{}", err.message);
+        assert!(Gitleaks.parse(b"{\"RuleID\": \"x\"}").is_err());
+        // odd items do not panic
+        let odd = Gitleaks
+            .parse(br#"[1, "x", {"StartLine": -4, "Tags": 3}]"#)
+            .unwrap();
+        assert_eq!(odd.findings.len(), 1);
+        assert_eq!(odd.findings[0].line, None);
+    }
+
+    #[test]
+    fn sniffs_gitleaks_only() {
+        assert!(Gitleaks.sniff(V8));
+        assert!(Gitleaks.sniff(V7));
+        assert!(Gitleaks.sniff(b"null"));
+        assert!(
+            !Gitleaks
+                .sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gitleaks"}}}]}"#)
+        );
+        assert!(!Gitleaks.sniff(br#"{"SourceMetadata":{},"DetectorName":"AWS","Raw":"x"}"#));
+        assert!(!Gitleaks.sniff(br#"[{"check_id":"x","path":"a.py"}]"#));
+    }
+}

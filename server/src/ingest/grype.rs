@@ -1,0 +1,510 @@
+//! Anchore Grype JSON (`grype -o json`), old (0.7: `links`, `cvssV3`, one `matchDetails`
+//! object) and current (`urls`, `cvss[]`, `relatedVulnerabilities`, `matchDetails[]`) layouts,
+//! for image, directory, file and SBOM sources.
+//!
+//! - Severity: Grype's labels: Critical → critical, High → high, Medium → medium, Low → low,
+//!   Negligible → info; Unknown (or missing) → the highest CVSS v3 base score given, mapped
+//!   with [`Severity::from_cvss`], else info.
+//! - Layer: `image` when the source is a container image, else `dependency`.
+//! - One finding per vulnerability × package (name, version, where it was found): matches of
+//!   the same vulnerability on the same package reported by several matchers are merged
+//!   (their highest severity is kept), as DefectDojo does.
+//! - Fingerprint (`grype/v1`): for image sources the image repository without tag or digest
+//!   (a re-tag or rebuild keeps identity), then the vulnerability id, the package name, the
+//!   package type, and for language packages the first of the sorted paths the package was
+//!   found at (OS packages live in the package database, whose path says nothing). Versions,
+//!   descriptions and the report's timestamps never go in.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Grype;
+
+const NAME: &str = "grype";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+/// Package types whose location is the OS package database, not a file of the project.
+const OS_PACKAGE_TYPES: &[&str] = &["deb", "rpm", "apk", "alpm", "portage", "linux-kernel"];
+
+impl ReportFormat for Grype {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('{')
+            && head.contains("\"matches\"")
+            && (head.contains("\"matchDetails\"")
+                || head.contains("\"relatedVulnerabilities\"")
+                || head.contains("\"name\": \"grype\"")
+                || head.contains("\"name\":\"grype\"")
+                || (head.contains("\"source\"") && head.contains("\"userInput\"")))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let report: Report =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let source = Source::of(&report.source);
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for (i, raw) in report.matches.iter().enumerate() {
+            let m = Match::deserialize(raw).map_err(|e| ParseError {
+                format: NAME,
+                message: format!("match {i} has an unexpected shape: {e}"),
+                line: None,
+                column: None,
+            })?;
+            let f = finding(&source, &m, raw);
+            match index.get(&f.fingerprint) {
+                Some(&at) => {
+                    if let Some(kept) = findings.get_mut(at)
+                        && f.severity < kept.severity
+                    {
+                        kept.severity = f.severity;
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Grype".to_string(),
+            scanner_version: report.descriptor.version.filter(|v| !v.trim().is_empty()),
+            findings,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Report {
+    matches: Vec<Value>,
+    source: Value,
+    descriptor: Descriptor,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Descriptor {
+    version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Match {
+    vulnerability: Vulnerability,
+    related_vulnerabilities: Vec<Vulnerability>,
+    artifact: Artifact,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Vulnerability {
+    id: String,
+    severity: String,
+    description: String,
+    data_source: String,
+    urls: Vec<String>,
+    links: Vec<String>,
+    cvss: Value,
+    #[serde(rename = "cvssV3")]
+    cvss_v3: Value,
+    fix: Fix,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Fix {
+    versions: Vec<String>,
+    state: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Artifact {
+    name: String,
+    version: String,
+    #[serde(rename = "type")]
+    kind: String,
+    locations: Vec<Location>,
+    purl: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Location {
+    path: String,
+}
+
+/// What the scan was of.
+struct Source {
+    image: Option<String>,
+    image_repo: String,
+    asset: Option<Asset>,
+}
+
+impl Source {
+    fn of(source: &Value) -> Source {
+        let kind = source["type"].as_str().unwrap_or("");
+        let target = &source["target"];
+        if kind == "image" {
+            let name = target["userInput"]
+                .as_str()
+                .or(target["tags"][0].as_str())
+                .unwrap_or("")
+                .trim();
+            let digest = target["repoDigests"][0]
+                .as_str()
+                .and_then(|d| d.split_once('@').map(|(_, d)| d))
+                .or(target["manifestDigest"].as_str())
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
+            let repo = normalize::bounded(&image_repository(name), SHORT_MAX);
+            let image = match digest {
+                Some(d) if !name.contains('@') && !name.is_empty() => format!("{name}@{d}"),
+                _ => name.to_string(),
+            };
+            let key = match digest {
+                Some(d) if !repo.is_empty() => format!("{repo}@{d}"),
+                _ => name.to_string(),
+            };
+            Source {
+                image: (!image.is_empty()).then(|| normalize::bounded(&image, SHORT_MAX)),
+                image_repo: repo,
+                asset: (!key.is_empty()).then(|| Asset {
+                    kind: AssetKind::Image,
+                    key: normalize::bounded(&key, SHORT_MAX),
+                }),
+            }
+        } else {
+            let path = target
+                .as_str()
+                .map(|t| normalize::path(t.trim_matches('"')))
+                .filter(|p| !p.is_empty() && p != ".");
+            Source {
+                image: None,
+                image_repo: String::new(),
+                asset: path.map(|key| Asset {
+                    kind: AssetKind::Repository,
+                    key: normalize::bounded(&key, SHORT_MAX),
+                }),
+            }
+        }
+    }
+}
+
+/// `registry/repo:tag@sha256:…` → `registry/repo`.
+fn image_repository(image: &str) -> String {
+    let image = image.trim();
+    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+    match (no_digest.rfind(':'), no_digest.rfind('/')) {
+        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
+        (Some(colon), None) => no_digest[..colon].to_string(),
+        _ => no_digest.to_string(),
+    }
+}
+
+/// The highest CVSS v3 base score a vulnerability carries, in either layout.
+fn cvss3_score(v: &Vulnerability) -> Option<f64> {
+    let listed = v.cvss.as_array().into_iter().flatten().filter_map(|c| {
+        let version = c["version"].as_str().unwrap_or("");
+        version
+            .starts_with('3')
+            .then(|| c["metrics"]["baseScore"].as_f64())
+            .flatten()
+    });
+    listed
+        .chain(v.cvss_v3["baseScore"].as_f64())
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        })
+}
+
+fn severity(v: &Vulnerability) -> Severity {
+    match v.severity.trim().to_ascii_lowercase().as_str() {
+        "critical" => Severity::Critical,
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        "low" => Severity::Low,
+        "negligible" => Severity::Info,
+        _ => cvss3_score(v).map_or(Severity::Info, Severity::from_cvss),
+    }
+}
+
+fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
+fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
+    let v = &m.vulnerability;
+    let a = &m.artifact;
+    let id = v.id.trim();
+    let pkg = a.name.trim();
+    let pkg_type = a.kind.trim();
+    let mut paths: Vec<String> = a
+        .locations
+        .iter()
+        .map(|l| normalize::path(&l.path))
+        .filter(|p| !p.is_empty())
+        .collect();
+    paths.sort();
+    let os_package = OS_PACKAGE_TYPES.contains(&pkg_type.to_ascii_lowercase().as_str());
+    let file = (!os_package)
+        .then(|| paths.first().cloned())
+        .flatten()
+        .map(|p| normalize::bounded(&p, SHORT_MAX));
+
+    let mut fp = Fingerprint::new("grype/v1");
+    fp.push(&source.image_repo)
+        .push(id)
+        .push(pkg)
+        .push(pkg_type)
+        .push(file.as_deref().unwrap_or(""));
+
+    let title = normalize::bounded(
+        format!("{id} in {pkg} {}", a.version.trim()).trim(),
+        TITLE_MAX,
+    );
+    let layer = if source.image.is_some() {
+        Layer::Image
+    } else {
+        Layer::Dependency
+    };
+    let mut f = NewFinding::new(fp.finish(), layer, severity(v), title);
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    f.aliases = normalize::aliases(
+        std::iter::once(id)
+            .chain(m.related_vulnerabilities.iter().map(|r| r.id.as_str()))
+            .filter(|i| is_alias(i)),
+    );
+    let description = [v.description.as_str()]
+        .into_iter()
+        .chain(
+            m.related_vulnerabilities
+                .iter()
+                .map(|r| r.description.as_str()),
+        )
+        .map(str::trim)
+        .find(|d| !d.is_empty())
+        .unwrap_or("");
+    f.description = normalize::bounded(description, DESCRIPTION_MAX);
+    let fixed: Vec<&str> = v
+        .fix
+        .versions
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !fixed.is_empty() {
+        let fixed = normalize::bounded(&fixed.join(", "), SHORT_MAX);
+        f.remediation = format!("Upgrade {pkg} to {fixed}.");
+        f.fixed_version = Some(fixed);
+    } else if v.fix.state.trim() == "wont-fix" {
+        f.remediation = "The maintainers will not fix this version.".to_string();
+    }
+    let mut references: Vec<String> = Vec::new();
+    let all = [v.data_source.as_str()]
+        .into_iter()
+        .chain(v.urls.iter().map(String::as_str))
+        .chain(v.links.iter().map(String::as_str))
+        .chain(m.related_vulnerabilities.iter().flat_map(|r| {
+            std::iter::once(r.data_source.as_str()).chain(r.urls.iter().map(String::as_str))
+        }));
+    for r in all.map(str::trim).filter(|r| !r.is_empty()) {
+        if references.len() >= REFERENCES_MAX {
+            break;
+        }
+        if !references.iter().any(|x| x == r) {
+            references.push(normalize::bounded(r, SHORT_MAX));
+        }
+    }
+    f.references = references;
+    f.package_name = (!pkg.is_empty()).then(|| normalize::bounded(pkg, SHORT_MAX));
+    f.package_version =
+        (!a.version.trim().is_empty()).then(|| normalize::bounded(a.version.trim(), SHORT_MAX));
+    f.file_path = file.or_else(|| paths.first().map(|p| normalize::bounded(p, SHORT_MAX)));
+    f.image = source.image.clone();
+    f.asset = source.asset.clone();
+    f.location = match (&source.image, &f.file_path) {
+        (Some(i), _) => i.clone(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => normalize::bounded(a.purl.trim(), SHORT_MAX),
+    };
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/grype/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        Grype.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
+            .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
+    }
+
+    #[test]
+    fn image_report() {
+        let r = parse(fixture!("image.json"));
+        assert_eq!(r.scanner, "Grype");
+        assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
+        // 7 matches, one of them a second matcher's report of the same problem
+        assert_eq!(r.findings.len(), 6);
+        let f = find(&r, "CVE-2024-45490", "libexpat");
+        assert_eq!(f.layer, Layer::Image);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.package_version.as_deref(), Some("2.6.2-r0"));
+        assert_eq!(f.fixed_version.as_deref(), Some("2.6.3-r0"));
+        assert_eq!(f.remediation, "Upgrade libexpat to 2.6.3-r0.");
+        assert_eq!(
+            f.image.as_deref(),
+            Some(
+                "registry.example.com/acme/web:3.2.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            )
+        );
+        assert_eq!(
+            f.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
+            Some((
+                AssetKind::Image,
+                "registry.example.com/acme/web@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            ))
+        );
+        assert_eq!(f.aliases, vec!["CVE-2024-45490"]);
+        assert!(
+            f.references
+                .contains(&"https://nvd.nist.gov/vuln/detail/CVE-2024-45490".to_string())
+        );
+        let ghsa = find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug");
+        assert_eq!(ghsa.aliases, vec!["GHSA-3q9x-9rxj-2x76", "CVE-2024-34069"]);
+        assert_eq!(ghsa.file_path.as_deref(), Some("/app/requirements.txt"));
+        assert_eq!(
+            ghsa.description,
+            "Werkzeug debugger vulnerable to remote execution."
+        );
+    }
+
+    #[test]
+    fn severities_map() {
+        let r = parse(fixture!("image.json"));
+        assert_eq!(
+            find(&r, "CVE-2024-45490", "libexpat").severity,
+            Severity::Critical
+        );
+        assert_eq!(
+            find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug").severity,
+            Severity::High
+        );
+        assert_eq!(
+            find(&r, "CVE-2024-2511", "libcrypto3").severity,
+            Severity::Medium,
+            "merged: highest kept"
+        );
+        assert_eq!(
+            find(&r, "CVE-2024-4603", "libcrypto3").severity,
+            Severity::Low
+        );
+        assert_eq!(
+            find(&r, "CVE-2005-2541", "tar").severity,
+            Severity::Info,
+            "negligible"
+        );
+        assert_eq!(
+            find(&r, "CVE-2024-9999", "zlib").severity,
+            Severity::High,
+            "unknown → CVSS 7.5"
+        );
+    }
+
+    #[test]
+    fn identity_survives_retag_and_reorder_and_a_new_version() {
+        let a = parse(fixture!("image.json"));
+        let b = parse(fixture!("image_retagged.json"));
+        assert_eq!(a.findings.len(), b.findings.len());
+        for f in &a.findings {
+            let g = find(&b, &f.rule_id, f.package_name.as_deref().unwrap());
+            assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn old_layout_and_directory_source() {
+        let r = parse(fixture!("directory_old.json"));
+        assert_eq!(r.findings.len(), 2);
+        let f = find(&r, "CVE-2021-23337", "lodash");
+        assert_eq!(f.layer, Layer::Dependency);
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.location, "web/package-lock.json");
+        assert_eq!(
+            f.references,
+            vec!["https://github.com/advisories/GHSA-35jh-r3h4-6jhm"]
+        );
+        let g = find(&r, "CVE-2020-8203", "lodash");
+        assert_eq!(g.severity, Severity::High, "unknown label, cvssV3 7.4");
+        assert_eq!(f.image, None);
+    }
+
+    #[test]
+    fn sniffs_grype_only() {
+        assert!(Grype.sniff(fixture!("image.json")));
+        assert!(Grype.sniff(fixture!("directory_old.json")));
+        assert!(Grype.sniff(
+            br#"{"matches":[],"source":{"type":"image","target":{"userInput":"busybox"}}}"#
+        ));
+        assert!(
+            !Grype.sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"grype"}}}]}"#)
+        );
+        assert!(!Grype.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
+        assert!(!Grype.sniff(br#"{"matches":[{"rule":"x"}]}"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Grype.parse(b"{\"matches\": [\n  {oops}]}").unwrap_err();
+        assert_eq!(err.format, "grype");
+        assert_eq!(err.line, Some(2));
+        let err = Grype
+            .parse(br#"{"matches":[{"vulnerability":{"id":5}}]}"#)
+            .unwrap_err();
+        assert!(err.message.contains("match 0"), "{}", err.message);
+        assert!(
+            Grype
+                .parse(b"{\"matches\":[")
+                .unwrap_err()
+                .message
+                .contains("truncated")
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Hadolint JSON (`hadolint -f json`): a list of rule violations in one or more Dockerfiles.
+//!
+//! - One finding per list entry: one rule (`DL…` or ShellCheck `SC…`) on one line of one
+//!   Dockerfile. Identical entries are merged, counting occurrences.
+//! - Severity, aligned with Hadolint's own SARIF output as [`super::sarif`] reads it:
+//!   error → high, warning → medium, info → low, style → info; `ignore`/`none` → info,
+//!   any other level → medium.
+//! - Layer: image (the Dockerfile builds it). No asset: the report names only the file, the
+//!   scan's target says which repository it is in.
+//! - Fingerprint (`hadolint/v1`): file path (normalised: forward slashes, no `./`), rule code,
+//!   line. The line is the only anchor the format has (no snippet), so moving an instruction
+//!   makes a new finding and closes the old one.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Hadolint;
+
+const NAME: &str = "hadolint";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Item {
+    line: Option<i64>,
+    column: Option<i64>,
+    code: String,
+    message: String,
+    file: String,
+    level: String,
+}
+
+impl ReportFormat for Hadolint {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('[')
+            && [
+                "\"code\"",
+                "\"level\"",
+                "\"file\"",
+                "\"line\"",
+                "\"message\"",
+            ]
+            .iter()
+            .all(|k| head.contains(k))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let items: Vec<Value> =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for raw in &items {
+            let item: Item =
+                serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
+            let f = finding(&item, raw);
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    if let Some(kept) = findings.get_mut(i) {
+                        kept.occurrences = kept.occurrences.saturating_add(1);
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Hadolint".to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+fn severity(level: &str) -> Severity {
+    match level.trim().to_ascii_lowercase().as_str() {
+        "error" => Severity::High,
+        "warning" => Severity::Medium,
+        "info" => Severity::Low,
+        "style" | "ignore" | "none" => Severity::Info,
+        _ => Severity::Medium,
+    }
+}
+
+fn reference(code: &str) -> Option<String> {
+    let upper = code.to_ascii_uppercase();
+    if upper.starts_with("DL") {
+        Some(format!("https://github.com/hadolint/hadolint/wiki/{upper}"))
+    } else if upper.starts_with("SC") {
+        Some(format!("https://www.shellcheck.net/wiki/{upper}"))
+    } else {
+        None
+    }
+}
+
+fn finding(item: &Item, raw: &Value) -> NewFinding {
+    let path = normalize::path(&item.file);
+    let code = item.code.trim();
+    let line = item
+        .line
+        .and_then(|l| i32::try_from(l).ok())
+        .filter(|l| *l > 0);
+
+    let mut fp = Fingerprint::new("hadolint/v1");
+    fp.push(&path)
+        .push(code)
+        .push(&line.unwrap_or(0).to_string());
+
+    let title = match normalize::first_line(&item.message, TITLE_MAX) {
+        t if t.is_empty() => code.to_string(),
+        t => t,
+    };
+    let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&item.level), title);
+    f.rule_id = code.to_string();
+    f.description = normalize::bounded(item.message.trim(), DESCRIPTION_MAX);
+    f.references = reference(code).into_iter().collect();
+    f.location = match line {
+        Some(l) => format!("{path}:{l}"),
+        None => path.clone(),
+    };
+    if let Some(c) = item.column.filter(|c| *c > 1) {
+        f.location.push_str(&format!(":{c}"));
+    }
+    f.file_path = Some(path).filter(|p| !p.is_empty());
+    f.line = line;
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/hadolint/two-dockerfiles.json"
+    ));
+
+    #[test]
+    fn reads_every_violation_with_levels_mapped() {
+        let parsed = Hadolint.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "Hadolint");
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("DL3007", Severity::Medium),
+                ("DL3008", Severity::Medium),
+                ("DL3015", Severity::Low),
+                ("SC2086", Severity::Low),
+                ("DL3000", Severity::High),
+                ("DL3048", Severity::Info),
+                ("DL3008", Severity::Medium),
+            ]
+        );
+        let f = &parsed.findings[1];
+        assert_eq!(f.layer, Layer::Image);
+        assert_eq!(f.file_path.as_deref(), Some("services/api/Dockerfile"));
+        assert_eq!(f.line, Some(6));
+        assert_eq!(f.location, "services/api/Dockerfile:6");
+        assert!(f.title.starts_with("Pin versions in apt get install"));
+        assert_eq!(
+            f.references,
+            vec!["https://github.com/hadolint/hadolint/wiki/DL3008"]
+        );
+        assert_eq!(
+            parsed.findings[3].references,
+            vec!["https://www.shellcheck.net/wiki/SC2086"]
+        );
+        // Windows paths are normalised
+        assert_eq!(
+            parsed.findings[6].file_path.as_deref(),
+            Some("services/worker/Dockerfile")
+        );
+    }
+
+    #[test]
+    fn fingerprints_stable_distinct_and_repeats_merged() {
+        let a = Hadolint.parse(REPORT).unwrap();
+        let mut items: Vec<Value> = serde_json::from_slice(REPORT).unwrap();
+        items.reverse();
+        items[0]["message"] = "reworded".into();
+        let b = Hadolint
+            .parse(Value::Array(items.clone()).to_string().as_bytes())
+            .unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+        items.push(items[0].clone());
+        let c = Hadolint
+            .parse(Value::Array(items).to_string().as_bytes())
+            .unwrap();
+        assert_eq!(c.findings.len(), 7);
+        assert_eq!(c.findings[0].occurrences, 2);
+    }
+
+    #[test]
+    fn sniffs_hadolint_only() {
+        assert!(Hadolint.sniff(REPORT));
+        assert!(!Hadolint.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Hadolint.sniff(br#"[{"check_type":"dockerfile","results":{}}]"#));
+        assert!(
+            !Hadolint
+                .sniff(br#"{"code":"DL3008","level":"info","file":"D","line":1,"message":"m"}"#)
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Hadolint.parse(b"[{\"line\": 1,").unwrap_err();
+        assert_eq!(err.format, "hadolint");
+        assert!(err.message.contains("truncated"));
+        assert!(Hadolint.parse(b"{}").is_err());
+        assert!(Hadolint.parse(br#"[{"line": "x"}]"#).is_err());
+        assert!(Hadolint.parse(b"[]").unwrap().findings.is_empty());
+    }
+}

@@ -1,0 +1,290 @@
+//! kube-bench JSON (`kube-bench --json`): CIS Kubernetes Benchmark results for one node.
+//!
+//! - Variants: a top-level list of controls (older releases), `{"Controls": [...], "Totals":
+//!   ...}` (current releases) and a single control object.
+//! - Selection and severity: kube-bench has no severities, only a status per check. `FAIL` →
+//!   medium; `WARN` → info unless the check is manual (`type: manual` or the reason "Test
+//!   marked as a manual test"), which is a reminder to look, not a finding; `PASS` and `INFO`
+//!   are not findings.
+//! - Layer: cluster-config. Asset: the cluster (`Cluster`, key `cluster`; the report does not
+//!   name the cluster or the node, so routing happens through the scan's target).
+//! - One finding per failing check (`test_number`) per node type (master, node, etcd, …).
+//! - Fingerprint (`kube_bench/v1`): node type and test number. Not the benchmark version
+//!   (a kube-bench upgrade that moves `cis-1.7` to `cis-1.8` keeps the same checks), not the
+//!   description, audit command or actual value.
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct KubeBench;
+
+const NAME: &str = "kube_bench";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Control {
+    id: String,
+    version: String,
+    text: String,
+    node_type: String,
+    tests: Vec<Section>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Section {
+    section: String,
+    desc: String,
+    results: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CheckResult {
+    test_number: String,
+    test_desc: String,
+    audit: String,
+    #[serde(rename = "type")]
+    kind: String,
+    remediation: String,
+    status: String,
+    actual_value: String,
+    expected_result: String,
+    reason: String,
+}
+
+impl ReportFormat for KubeBench {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let t = head.trim_start();
+        (t.starts_with('{') || t.starts_with('['))
+            && head.contains("\"test_number\"")
+            && head.contains("\"test_desc\"")
+            && (head.contains("\"node_type\"") || head.contains("\"Controls\""))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let controls: Vec<Value> = match root {
+            Value::Array(items) => items,
+            Value::Object(mut map) => match map.remove("Controls") {
+                Some(Value::Array(items)) => items,
+                Some(Value::Null) => Vec::new(),
+                Some(_) => return Err(invalid("\"Controls\" is not a list")),
+                None if map.contains_key("tests") => vec![Value::Object(map)],
+                None => return Err(invalid("no \"Controls\" list or control object")),
+            },
+            Value::Null => Vec::new(),
+            _ => return Err(invalid("expected a list of controls or an object")),
+        };
+        let mut findings = Vec::new();
+        for raw in controls {
+            let control: Control =
+                serde_json::from_value(raw).map_err(|e| ParseError::from_json(NAME, &e))?;
+            for section in &control.tests {
+                for raw_result in &section.results {
+                    let result: CheckResult = serde_json::from_value(raw_result.clone())
+                        .map_err(|e| ParseError::from_json(NAME, &e))?;
+                    if let Some(f) = finding(&control, section, &result, raw_result) {
+                        findings.push(f);
+                    }
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "kube-bench".to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+fn invalid(message: &str) -> ParseError {
+    ParseError {
+        format: NAME,
+        message: message.to_string(),
+        line: None,
+        column: None,
+    }
+}
+
+fn is_manual(result: &CheckResult) -> bool {
+    result.kind.trim().eq_ignore_ascii_case("manual")
+        || result
+            .reason
+            .to_ascii_lowercase()
+            .contains("marked as a manual test")
+}
+
+fn severity(result: &CheckResult) -> Option<Severity> {
+    match result.status.trim().to_ascii_uppercase().as_str() {
+        "FAIL" => Some(Severity::Medium),
+        "WARN" if !is_manual(result) => Some(Severity::Info),
+        _ => None,
+    }
+}
+
+fn finding(
+    control: &Control,
+    section: &Section,
+    result: &CheckResult,
+    raw: &Value,
+) -> Option<NewFinding> {
+    let severity = severity(result)?;
+    let number = result.test_number.trim();
+    let node_type = control.node_type.trim();
+    let desc = normalize::first_line(&result.test_desc, TITLE_MAX);
+    let title = match (number.is_empty(), desc.is_empty()) {
+        (false, false) => normalize::bounded(&format!("{number} {desc}"), TITLE_MAX),
+        (true, false) => desc,
+        (false, true) => format!("CIS {number}"),
+        (true, true) => "kube-bench check".to_string(),
+    };
+
+    let mut fp = Fingerprint::new("kube_bench/v1");
+    fp.push(&node_type.to_ascii_lowercase()).push(number);
+    if number.is_empty() {
+        // nothing else identifies a numberless check but what it checks
+        fp.push(&normalize::collapse_whitespace(&result.test_desc));
+    }
+
+    let mut description = String::new();
+    let mut add = |label: &str, text: &str| {
+        let text = text.trim();
+        if !text.is_empty() {
+            description.push_str(&format!("{label}: {text}\n"));
+        }
+    };
+    add(
+        "Benchmark",
+        &format!("{} {}", control.version.trim(), control.text.trim()),
+    );
+    add(
+        "Control",
+        &format!("{} {}", control.id.trim(), section.desc.trim()),
+    );
+    add("Section", &section.section);
+    add("Check", &result.test_desc);
+    add("Audit", &result.audit);
+    add("Expected", &result.expected_result);
+    add("Actual", &result.actual_value);
+    add("Reason", &result.reason);
+
+    let mut f = NewFinding::new(fp.finish(), Layer::ClusterConfig, severity, title);
+    f.rule_id = number.to_string();
+    f.description = normalize::bounded(description.trim_end(), DESCRIPTION_MAX);
+    f.remediation = normalize::bounded(result.remediation.trim(), DESCRIPTION_MAX);
+    f.location = if node_type.is_empty() {
+        format!("CIS {number}")
+    } else {
+        format!("{node_type}: CIS {number}")
+    };
+    f.asset = Some(Asset {
+        kind: AssetKind::Cluster,
+        key: "cluster".to_string(),
+    });
+    f.evidence = Some(normalize::evidence(raw));
+    Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/kube_bench/node-report.json"
+    ));
+
+    #[test]
+    fn fails_are_medium_automated_warns_info_rest_skipped() {
+        let parsed = KubeBench.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "kube-bench");
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("4.1.1", Severity::Medium),
+                ("4.1.9", Severity::Info),
+                ("4.2.1", Severity::Medium),
+            ]
+        );
+        let f = &parsed.findings[0];
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert!(
+            f.title
+                .starts_with("4.1.1 Ensure that the kubelet service file")
+        );
+        assert!(f.remediation.contains("chmod 600"));
+        assert!(f.description.contains("Actual: permissions=644"));
+        assert_eq!(f.location, "node: CIS 4.1.1");
+        assert_eq!(f.asset.as_ref().unwrap().kind, AssetKind::Cluster);
+        assert!(f.evidence.is_some());
+    }
+
+    #[test]
+    fn top_level_list_and_single_control_are_read() {
+        let root: Value = serde_json::from_slice(REPORT).unwrap();
+        let controls = root["Controls"].clone();
+        let list = KubeBench.parse(controls.to_string().as_bytes()).unwrap();
+        assert_eq!(list.findings.len(), 3);
+        let single = KubeBench.parse(controls[0].to_string().as_bytes()).unwrap();
+        assert_eq!(single.findings.len(), 3);
+        assert_eq!(list.findings, single.findings);
+    }
+
+    #[test]
+    fn fingerprint_ignores_benchmark_version_and_text() {
+        let a = KubeBench.parse(REPORT).unwrap();
+        let text = String::from_utf8_lossy(REPORT)
+            .replace("cis-1.8", "cis-1.9")
+            .replace("(Automated)", "(Scored)")
+            .replace("permissions=644", "permissions=640");
+        let b = KubeBench.parse(text.as_bytes()).unwrap();
+        for (x, y) in a.findings.iter().zip(&b.findings) {
+            assert_eq!(x.fingerprint, y.fingerprint);
+        }
+        assert_ne!(a.findings[0].fingerprint, a.findings[1].fingerprint);
+        // the same check on another node type is another finding
+        let master = String::from_utf8_lossy(REPORT).replace("\"node\"", "\"master\"");
+        let m = KubeBench.parse(master.as_bytes()).unwrap();
+        assert_ne!(a.findings[0].fingerprint, m.findings[0].fingerprint);
+    }
+
+    #[test]
+    fn sniffs_kube_bench_only() {
+        assert!(KubeBench.sniff(REPORT));
+        assert!(!KubeBench.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!KubeBench.sniff(br#"[{"file":"Dockerfile","code":"DL3008","line":1}]"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = KubeBench.parse(b"[{\"tests\": [ oops ]}]").unwrap_err();
+        assert_eq!(err.format, "kube_bench");
+        assert!(err.line.is_some());
+        assert!(KubeBench.parse(b"\"text\"").is_err());
+        assert!(KubeBench.parse(br#"{"Controls": 3}"#).is_err());
+        assert!(
+            KubeBench
+                .parse(br#"[{"tests": [{"results": [7]}]}]"#)
+                .is_err()
+        );
+    }
+}

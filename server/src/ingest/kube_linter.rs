@@ -1,0 +1,318 @@
+//! KubeLinter JSON (`kube-linter lint --format json`: `Checks`, `Reports`, `Summary`).
+//!
+//! - One finding per entry of `Reports`: one check failing on one object (and, for
+//!   container checks, one container: the diagnostic names it, `container "api" …`).
+//!   Reports with the same fingerprint are merged, counting occurrences.
+//! - Severity: KubeLinter has no severities; every report is medium (a failed policy check).
+//! - Layer: cluster-config. Asset: the workload (`Workload`, key `namespace/Kind/name`, the
+//!   namespace left out when the manifest has none).
+//! - Fingerprint (`kube_linter/v1`): check name, manifest file path, namespace, kind, name and
+//!   the container named in the diagnostic. Not the diagnostic text itself (it carries values
+//!   such as the image tag that change without the problem changing).
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct KubeLinter;
+
+const NAME: &str = "kube_linter";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Output {
+    checks: Vec<CheckInfo>,
+    reports: Option<Vec<Value>>,
+    summary: Summary,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Summary {
+    kube_linter_version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CheckInfo {
+    name: String,
+    description: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Report {
+    diagnostic: Diagnostic,
+    check: String,
+    remediation: String,
+    object: Object,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Diagnostic {
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Object {
+    metadata: ObjectMetadata,
+    #[serde(rename = "K8sObject")]
+    k8s_object: K8sObject,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct ObjectMetadata {
+    file_path: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct K8sObject {
+    namespace: String,
+    name: String,
+    group_version_kind: Gvk,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Gvk {
+    kind: String,
+}
+
+impl ReportFormat for KubeLinter {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('{')
+            && (head.contains("\"KubeLinterVersion\"")
+                || (head.contains("\"Reports\"") && head.contains("\"K8sObject\""))
+                // the check list comes first and can fill the first 8 KiB on its own
+                || (head.contains("\"Checks\"")
+                    && head.contains("\"objectKinds\"")
+                    && head.contains("\"template\"")))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        if !root.is_object() {
+            return Err(ParseError {
+                format: NAME,
+                message: "expected a JSON object with \"Reports\"".to_string(),
+                line: None,
+                column: None,
+            });
+        }
+        let output: Output =
+            serde_json::from_value(root).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let descriptions: HashMap<&str, &str> = output
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.description.as_str()))
+            .collect();
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for raw in output.reports.iter().flatten() {
+            let report: Report =
+                serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
+            let f = finding(&report, &descriptions, raw);
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    if let Some(kept) = findings.get_mut(i) {
+                        kept.occurrences = kept.occurrences.saturating_add(1);
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "KubeLinter".to_string(),
+            scanner_version: output.summary.kube_linter_version.filter(|v| !v.is_empty()),
+            findings,
+        })
+    }
+}
+
+/// The container a diagnostic names: `container "api" is privileged` → `api`.
+fn container(message: &str) -> Option<&str> {
+    let start = message.find("container \"")? + "container \"".len();
+    let rest = message.get(start..)?;
+    let end = rest.find('"')?;
+    rest.get(..end)
+}
+
+fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> NewFinding {
+    let check = report.check.trim();
+    let obj = &report.object.k8s_object;
+    let (namespace, kind, name) = (
+        obj.namespace.trim(),
+        obj.group_version_kind.kind.trim(),
+        obj.name.trim(),
+    );
+    let path = normalize::path(&report.object.metadata.file_path);
+    let message = report.diagnostic.message.trim();
+    let container = container(message).unwrap_or("");
+
+    let mut fp = Fingerprint::new("kube_linter/v1");
+    fp.push(check)
+        .push(&path)
+        .push(namespace)
+        .push(kind)
+        .push(name)
+        .push(container);
+
+    let title = if check.is_empty() {
+        normalize::first_line(message, TITLE_MAX)
+    } else {
+        normalize::bounded(check, TITLE_MAX)
+    };
+    let mut description = message.to_string();
+    if let Some(d) = descriptions.get(check).filter(|d| !d.trim().is_empty()) {
+        description.push_str("\n\n");
+        description.push_str(d.trim());
+    }
+    let label = [namespace, kind, name]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+
+    let mut f = NewFinding::new(fp.finish(), Layer::ClusterConfig, Severity::Medium, title);
+    f.rule_id = check.to_string();
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.remediation = normalize::bounded(report.remediation.trim(), DESCRIPTION_MAX);
+    if !check.is_empty() {
+        f.references = vec![format!(
+            "https://docs.kubelinter.io/#/generated/checks?id={check}"
+        )];
+    }
+    f.location = match (label.is_empty(), path.is_empty()) {
+        (false, false) => format!("{label} ({path})"),
+        (false, true) => label.clone(),
+        (true, _) => path.clone(),
+    };
+    f.file_path = Some(path).filter(|p| !p.is_empty());
+    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
+    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
+    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
+    if !label.is_empty() {
+        f.asset = Some(Asset {
+            kind: AssetKind::Workload,
+            key: label,
+        });
+    }
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/kube_linter/lint.json"
+    ));
+
+    #[test]
+    fn one_finding_per_report_all_medium() {
+        let parsed = KubeLinter.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "KubeLinter");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("v0.6.8"));
+        assert_eq!(parsed.findings.len(), 4);
+        assert!(
+            parsed
+                .findings
+                .iter()
+                .all(|f| f.severity == Severity::Medium)
+        );
+        let f = &parsed.findings[0];
+        assert_eq!(f.title, "no-read-only-root-fs");
+        assert_eq!(f.rule_id, "no-read-only-root-fs");
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.file_path.as_deref(), Some("deploy/payments/api.yaml"));
+        assert_eq!(
+            f.location,
+            "payments/Deployment/api (deploy/payments/api.yaml)"
+        );
+        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
+        assert!(f.description.contains("read-only root filesystem"));
+        assert!(f.remediation.contains("readOnlyRootFilesystem"));
+        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
+        let svc = &parsed.findings[3];
+        assert_eq!(svc.k8s_namespace, None);
+        assert_eq!(svc.asset.as_ref().unwrap().key, "Service/legacy");
+    }
+
+    #[test]
+    fn containers_are_told_apart_and_repeats_merged() {
+        let parsed = KubeLinter.parse(REPORT).unwrap();
+        assert_ne!(
+            parsed.findings[0].fingerprint,
+            parsed.findings[1].fingerprint
+        );
+        let mut root: Value = serde_json::from_slice(REPORT).unwrap();
+        let first = root["Reports"][0].clone();
+        root["Reports"].as_array_mut().unwrap().push(first);
+        let again = KubeLinter.parse(root.to_string().as_bytes()).unwrap();
+        assert_eq!(again.findings.len(), 4);
+        assert_eq!(again.findings[0].occurrences, 2);
+    }
+
+    #[test]
+    fn fingerprint_is_stable() {
+        let a = KubeLinter.parse(REPORT).unwrap();
+        let mut root: Value = serde_json::from_slice(REPORT).unwrap();
+        root["Reports"].as_array_mut().unwrap().reverse();
+        root["Summary"]["KubeLinterVersion"] = "v0.7.0".into();
+        root["Reports"][0]["Diagnostic"]["Message"] =
+            "no pods found matching service labels (map[app:legacy tier:web])".into();
+        let b = KubeLinter.parse(root.to_string().as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+    }
+
+    #[test]
+    fn sniffs_kube_linter_only() {
+        assert!(KubeLinter.sniff(REPORT));
+        assert!(!KubeLinter.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!KubeLinter.sniff(br#"{"check_type":"kubernetes","results":{}}"#));
+        // a long check list pushes the reports past the sniffed prefix
+        let checks_only = br#"{"Checks": [{"name": "latest-tag", "scope": {"objectKinds": ["DeploymentLike"]}, "template": "latest-tag"}"#;
+        assert!(KubeLinter.sniff(checks_only));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = KubeLinter.parse(b"{\"Reports\": [}").unwrap_err();
+        assert_eq!(err.format, "kube_linter");
+        assert!(err.line.is_some());
+        assert!(KubeLinter.parse(b"[]").is_err());
+        assert!(KubeLinter.parse(br#"{"Reports": [{"Check": 1}]}"#).is_err());
+        assert!(
+            KubeLinter
+                .parse(br#"{"Reports": null}"#)
+                .unwrap()
+                .findings
+                .is_empty()
+        );
+    }
+}

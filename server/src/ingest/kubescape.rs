@@ -1,0 +1,387 @@
+//! Kubescape JSON (`kubescape scan --format json`, format v2: `summaryDetails`, `results`,
+//! `resources`), from a cluster scan or a scan of manifest files.
+//!
+//! - One finding per failed control per resource (a control whose `status.status` is
+//!   `failed` in a resource's `results` entry); its failed rules and their failed / fix paths
+//!   go into the description and remediation, they are not findings of their own.
+//! - Severity: the control's `severity` when the report gives one, else its `scoreFactor`
+//!   (from `summaryDetails.controls`) on Kubescape's own scale: 9–10 → critical, 7–8 → high,
+//!   4–6 → medium, 1–3 → low, 0 or unknown → info (i.e. [`Severity::from_cvss`]).
+//! - Layer: cluster-config. Asset: the workload (`Workload`, key
+//!   `[cluster/]namespace/Kind/name`, the namespace left out when the manifest has none),
+//!   from the resource object's kind and metadata, else from the resource id.
+//! - Fingerprint (`kubescape/v1`): control id, cluster name, namespace, kind, name and the
+//!   manifest's relative path for file scans. Not the report GUID, the score, the failed
+//!   paths or the absolute scan directory.
+
+use app::domain::{Layer, Severity};
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Kubescape;
+
+const NAME: &str = "kubescape";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+impl ReportFormat for Kubescape {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('{')
+            && (head.contains("\"summaryDetails\"")
+                || (head.contains("\"customerGUID\"") && head.contains("\"reportGUID\"")))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        if !root.is_object() {
+            return Err(ParseError {
+                format: NAME,
+                message: "expected a JSON object with \"results\"".to_string(),
+                line: None,
+                column: None,
+            });
+        }
+        let cluster = text(&root, "/clusterName").trim().to_string();
+        let controls = root.pointer("/summaryDetails/controls");
+        let resources: Vec<&Value> = list(&root, "/resources");
+        let mut findings = Vec::new();
+        for result in list(&root, "/results") {
+            let resource_id = text(result, "/resourceID");
+            let resource = resources
+                .iter()
+                .copied()
+                .find(|r| text(r, "/resourceID") == resource_id);
+            let workload = Workload::new(resource_id, resource, &cluster);
+            for control in list(result, "/controls") {
+                if status(control) != "failed" {
+                    continue;
+                }
+                let id = text(control, "/controlID").trim();
+                let summary = controls.and_then(|c| c.get(id));
+                findings.push(finding(&workload, id, control, summary));
+            }
+        }
+        let scanner_version = root
+            .pointer("/metadata/scanMetadata/kubescapeVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .filter(|v| !v.is_empty());
+        Ok(ParsedReport {
+            scanner: "Kubescape".to_string(),
+            scanner_version,
+            findings,
+        })
+    }
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn list<'a>(v: &'a Value, pointer: &str) -> Vec<&'a Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+/// `status` as `{"status": "failed"}` (v2) or a bare string.
+fn status(v: &Value) -> String {
+    match v.get("status") {
+        Some(Value::String(s)) => s.to_ascii_lowercase(),
+        Some(obj) => text(obj, "/status").to_ascii_lowercase(),
+        None => String::new(),
+    }
+}
+
+struct Workload {
+    cluster: String,
+    namespace: String,
+    kind: String,
+    name: String,
+    file: Option<String>,
+}
+
+impl Workload {
+    fn new(resource_id: &str, resource: Option<&Value>, cluster: &str) -> Workload {
+        let object = resource.and_then(|r| r.get("object"));
+        let field = |p: &str| {
+            object
+                .map(|o| text(o, p).trim().to_string())
+                .unwrap_or_default()
+        };
+        let (mut namespace, mut kind, mut name) = (
+            field("/metadata/namespace"),
+            field("/kind"),
+            field("/metadata/name"),
+        );
+        // resource ids end in `<namespace>/<Kind>/<name>` ("apps/v1/prod/Deployment/api")
+        let parts: Vec<&str> = resource_id.rsplitn(4, '/').collect();
+        if kind.is_empty() {
+            kind = parts.get(1).copied().unwrap_or("").to_string();
+        }
+        if name.is_empty() {
+            name = parts.first().copied().unwrap_or("").to_string();
+        }
+        if namespace.is_empty() && object.is_none() {
+            namespace = parts.get(2).copied().unwrap_or("").to_string();
+        }
+        let file = resource
+            .map(|r| text(r, "/source/relativePath"))
+            .filter(|p| !p.trim().is_empty())
+            .map(normalize::path);
+        Workload {
+            cluster: cluster.to_string(),
+            namespace,
+            kind,
+            name,
+            file,
+        }
+    }
+
+    fn label(&self) -> String {
+        [&self.namespace, &self.kind, &self.name]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn key(&self) -> String {
+        if self.cluster.is_empty() {
+            self.label()
+        } else {
+            format!("{}/{}", self.cluster, self.label())
+        }
+    }
+}
+
+fn severity(control: &Value, summary: Option<&Value>) -> Severity {
+    let named = [Some(control), summary]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.get("severity").and_then(Value::as_str))
+        .and_then(|s| s.parse::<Severity>().ok());
+    if let Some(s) = named {
+        return s;
+    }
+    let factor = [summary, Some(control)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.get("scoreFactor").and_then(Value::as_f64));
+    Severity::from_cvss(factor.unwrap_or(0.0))
+}
+
+fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> NewFinding {
+    let name = [
+        text(control, "/name"),
+        summary.map(|s| text(s, "/name")).unwrap_or(""),
+    ]
+    .into_iter()
+    .map(|t| normalize::first_line(t, TITLE_MAX))
+    .find(|t| !t.is_empty())
+    .unwrap_or_else(|| id.to_string());
+
+    let mut fp = Fingerprint::new("kubescape/v1");
+    fp.push(id)
+        .push(&w.cluster)
+        .push(&w.namespace)
+        .push(&w.kind)
+        .push(&w.name)
+        .push(w.file.as_deref().unwrap_or(""));
+
+    let mut failed_paths = Vec::new();
+    let mut fixes = Vec::new();
+    let mut rules = Vec::new();
+    for rule in list(control, "/rules") {
+        if status(rule) != "failed" {
+            continue;
+        }
+        rules.push(text(rule, "/name").to_string());
+        for p in list(rule, "/failedPaths") {
+            failed_paths.extend(p.as_str().map(str::to_string));
+        }
+        for p in list(rule, "/fixPaths") {
+            fixes.push(format!("set {} = {}", text(p, "/path"), text(p, "/value")));
+        }
+        for p in list(rule, "/paths") {
+            for key in ["/failedPath", "/reviewPath", "/deletePath"] {
+                let t = text(p, key);
+                if !t.is_empty() {
+                    failed_paths.push(t.to_string());
+                }
+            }
+            if let Some(fix) = p.get("fixPath") {
+                fixes.push(format!(
+                    "set {} = {}",
+                    text(fix, "/path"),
+                    text(fix, "/value")
+                ));
+            }
+        }
+    }
+    let mut description = format!("Kubescape control {id}: {name}.");
+    if let Some(cat) = summary
+        .map(|s| text(s, "/category/name"))
+        .filter(|c| !c.is_empty())
+    {
+        description.push_str(&format!("\nCategory: {cat}"));
+    }
+    if !rules.is_empty() {
+        description.push_str(&format!("\nFailed rules: {}", rules.join(", ")));
+    }
+    if !failed_paths.is_empty() {
+        description.push_str(&format!("\nFailed paths: {}", failed_paths.join(", ")));
+    }
+
+    let label = w.label();
+    let mut f = NewFinding::new(
+        fp.finish(),
+        Layer::ClusterConfig,
+        severity(control, summary),
+        name,
+    );
+    f.rule_id = id.to_string();
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.remediation = normalize::bounded(&fixes.join("\n"), DESCRIPTION_MAX);
+    if !id.is_empty() {
+        f.references = vec![format!(
+            "https://hub.armosec.io/docs/{}",
+            id.to_ascii_lowercase()
+        )];
+    }
+    f.location = match &w.file {
+        Some(file) => format!("{label} ({file})"),
+        None => label.clone(),
+    };
+    f.file_path = w.file.clone();
+    f.k8s_namespace = Some(w.namespace.clone()).filter(|s| !s.is_empty());
+    f.k8s_kind = Some(w.kind.clone()).filter(|s| !s.is_empty());
+    f.k8s_name = Some(w.name.clone()).filter(|s| !s.is_empty());
+    if !label.is_empty() {
+        f.asset = Some(Asset {
+            kind: AssetKind::Workload,
+            key: w.key(),
+        });
+    }
+    f.evidence = Some(normalize::evidence(control));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/kubescape/cluster-scan.json"
+    ));
+
+    #[test]
+    fn one_finding_per_failed_control_and_resource() {
+        let parsed = Kubescape.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "Kubescape");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.8"));
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("C-0016", Severity::Medium),
+                ("C-0057", Severity::High),
+                ("C-0262", Severity::Critical),
+                ("C-0034", Severity::Low),
+            ]
+        );
+        let f = &parsed.findings[0];
+        assert_eq!(f.title, "Allow privilege escalation");
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
+        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
+        assert_eq!(f.k8s_name.as_deref(), Some("api"));
+        assert_eq!(f.location, "payments/Deployment/api");
+        assert_eq!(
+            f.asset,
+            Some(Asset {
+                kind: AssetKind::Workload,
+                key: "prod-eu/payments/Deployment/api".to_string()
+            })
+        );
+        assert!(f.remediation.contains("allowPrivilegeEscalation = false"));
+        assert_eq!(f.references, vec!["https://hub.armosec.io/docs/c-0016"]);
+        let sa = &parsed.findings[3];
+        assert_eq!(sa.k8s_kind.as_deref(), Some("ServiceAccount"));
+        assert!(sa.description.contains("automountServiceAccountToken"));
+    }
+
+    #[test]
+    fn explicit_severity_wins_over_score_factor() {
+        let text = String::from_utf8_lossy(REPORT).replace(
+            "\"name\": \"Privileged container\",\n        \"status\"",
+            "\"name\": \"Privileged container\", \"severity\": \"Low\",\n        \"status\"",
+        );
+        let parsed = Kubescape.parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.findings[1].severity, Severity::Low);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        let a = Kubescape.parse(REPORT).unwrap();
+        let text = String::from_utf8_lossy(REPORT)
+            .replace("5f0e2b7a-0c55-4b55-9d55-2b9d3f7a1c01", "other-guid")
+            .replace("v3.0.8", "v3.0.9")
+            .replace("2026-11-20T08:15:02Z", "2026-11-27T08:15:02Z");
+        let mut root: Value = serde_json::from_str(&text).unwrap();
+        root["results"].as_array_mut().unwrap().reverse();
+        let b = Kubescape.parse(root.to_string().as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn workload_from_resource_id_when_object_missing() {
+        let mut root: Value = serde_json::from_slice(REPORT).unwrap();
+        root["resources"] = Value::Array(vec![]);
+        let parsed = Kubescape.parse(root.to_string().as_bytes()).unwrap();
+        let f = &parsed.findings[0];
+        assert_eq!(f.location, "payments/Deployment/api");
+    }
+
+    #[test]
+    fn sniffs_kubescape_only() {
+        assert!(Kubescape.sniff(REPORT));
+        assert!(!Kubescape.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Kubescape.sniff(br#"{"Controls":[{"node_type":"node","tests":[]}]}"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Kubescape.parse(b"{\"summaryDetails\": oops}").unwrap_err();
+        assert_eq!(err.format, "kubescape");
+        assert!(err.line.is_some());
+        assert!(Kubescape.parse(b"[1, 2]").is_err());
+        // odd shapes inside are skipped, not a panic
+        let odd = Kubescape
+            .parse(br#"{"results": [{"controls": [{"status": 5}, 7]}, 3], "resources": 1}"#)
+            .unwrap();
+        assert!(odd.findings.is_empty());
+    }
+}

@@ -1,0 +1,421 @@
+//! Semgrep JSON reports (`semgrep --json`): `results` (and `errors`, `paths`, `version`).
+//!
+//! - Variants: Semgrep OSS / CLI JSON of any 0.x or 1.x version; with or without the
+//!   top-level `version`; rule metadata in any of the registry's shapes (`cwe` as a string or
+//!   a list, `references` as a string or a list). `errors` are scan problems, not findings.
+//! - Severity: from `extra.severity`: CRITICAL → critical, ERROR / HIGH → high,
+//!   WARNING / MEDIUM → medium, INFO / LOW → low, INVENTORY / EXPERIMENT → info, anything
+//!   else → medium. When the rule's metadata has an `impact` (Semgrep registry rules:
+//!   HIGH / MEDIUM / LOW, CRITICAL) it replaces the level, being the rule author's judgement of
+//!   the harm; `confidence: LOW` then lowers the result one step (never below low).
+//! - Layer: code.
+//! - One finding per rule, file and line: results of one rule on one line (e.g. two matches
+//!   at different columns) are merged. When Semgrep gives a real `extra.fingerprint` (logged-in
+//!   scans; OSS writes "requires login") it identifies the result instead of the line, and
+//!   results are merged by that.
+//! - Fingerprint (`semgrep/v1`): rule id (`check_id`), path, then `fp` + Semgrep's fingerprint
+//!   if it is a real one, else `line` + the start line. Messages, metavariables and the
+//!   matched code stay out.
+
+use std::collections::HashSet;
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Semgrep;
+
+const NAME: &str = "semgrep";
+const TITLE_MAX: usize = 300;
+const FIELD_MAX: usize = 2_000;
+const DESCRIPTION_MAX: usize = 20_000;
+/// Top-level keys of a Semgrep report: an empty one is recognised by having only these.
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "results",
+    "errors",
+    "paths",
+    "skipped_rules",
+    "interfile_languages_used",
+    "time",
+    "engine_requested",
+    "explanations",
+    "rules_by_engine",
+    "skipped",
+];
+
+impl ReportFormat for Semgrep {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        if !head.trim_start().starts_with('{') || !head.contains("\"results\"") {
+            return false;
+        }
+        if head.contains("\"check_id\"") && head.contains("\"extra\"") {
+            return true;
+        }
+        // an empty report: {"results": [], "errors": [], …} with nothing but Semgrep's keys
+        if body.len() > 8192 {
+            return false;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => {
+                map.get("results")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty)
+                    && map.get("errors").is_some_and(Value::is_array)
+                    && map.keys().all(|k| TOP_KEYS.contains(&k.as_str()))
+            }
+            _ => false,
+        }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let report: Report =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let mut findings = Vec::new();
+        let mut seen = HashSet::new();
+        for raw in &report.results {
+            // one odd result does not sink the report
+            let Ok(result) = serde_json::from_value::<SemgrepResult>(raw.clone()) else {
+                continue;
+            };
+            let finding = finding(&result, raw);
+            if seen.insert(finding.fingerprint) {
+                findings.push(finding);
+            }
+        }
+        Ok(ParsedReport {
+            scanner: NAME.to_string(),
+            scanner_version: report
+                .version
+                .as_deref()
+                .map(|v| normalize::bounded(v.trim(), 100))
+                .filter(|v| !v.is_empty()),
+            findings,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Report {
+    #[serde(default)]
+    version: Option<String>,
+    results: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SemgrepResult {
+    check_id: String,
+    path: String,
+    start: Position,
+    extra: Extra,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Position {
+    line: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Extra {
+    message: String,
+    severity: String,
+    metadata: Value,
+    fix: Option<String>,
+    fingerprint: Option<String>,
+}
+
+fn finding(r: &SemgrepResult, raw: &Value) -> NewFinding {
+    let rule_id = normalize::bounded(r.check_id.trim(), FIELD_MAX);
+    let path =
+        Some(normalize::path(&normalize::bounded(&r.path, FIELD_MAX))).filter(|p| !p.is_empty());
+    let line = r
+        .start
+        .line
+        .filter(|l| *l > 0)
+        .and_then(|l| i32::try_from(l).ok());
+    let semgrep_fp = r
+        .extra
+        .fingerprint
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != "requires login");
+
+    let mut fp = Fingerprint::new("semgrep/v1");
+    fp.push(&rule_id).push(path.as_deref().unwrap_or(""));
+    match semgrep_fp {
+        Some(s) => fp.push("fp").push(s),
+        None => fp
+            .push("line")
+            .push(&line.map(|l| l.to_string()).unwrap_or_default()),
+    };
+
+    let meta = r.extra.metadata.as_object();
+    let meta_str = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str);
+    let severity = severity(
+        &r.extra.severity,
+        meta_str("impact"),
+        meta_str("confidence"),
+    );
+
+    let message = r.extra.message.trim();
+    let title = title(message).unwrap_or_else(|| short_rule_name(&rule_id));
+    let location = match (&path, line) {
+        (Some(p), Some(l)) => format!("{p}:{l}"),
+        (Some(p), None) => p.clone(),
+        (None, _) => String::new(),
+    };
+
+    let mut f = NewFinding::new(fp.finish(), Layer::Code, severity, title);
+    f.rule_id = rule_id;
+    f.description = normalize::bounded(message, DESCRIPTION_MAX);
+    f.aliases = normalize::aliases(
+        meta.into_iter()
+            .flat_map(|m| ["cwe", "cve", "ghsa"].into_iter().filter_map(|k| m.get(k)))
+            .flat_map(strings)
+            .filter_map(|s| vuln_id(&s)),
+    );
+    let mut references: Vec<String> = Vec::new();
+    for key in ["references", "source-rule-url", "source", "shortlink"] {
+        for s in meta
+            .and_then(|m| m.get(key))
+            .map(strings)
+            .unwrap_or_default()
+        {
+            let s = normalize::bounded(s.trim(), FIELD_MAX);
+            if s.starts_with("http") && !references.contains(&s) {
+                references.push(s);
+            }
+        }
+    }
+    f.references = references;
+    if let Some(fix) = r
+        .extra
+        .fix
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        f.remediation = normalize::bounded(&format!("Suggested fix: {fix}"), DESCRIPTION_MAX);
+    }
+    f.file_path = path;
+    f.line = line;
+    f.location = location;
+    let mut evidence = raw.clone();
+    if let Some(extra) = evidence.get_mut("extra").and_then(Value::as_object_mut) {
+        extra.remove("metavars");
+    }
+    f.evidence = Some(normalize::evidence(&evidence));
+    f
+}
+
+fn severity(level: &str, impact: Option<&str>, confidence: Option<&str>) -> Severity {
+    let level_of = |s: &str| match s.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" => Some(Severity::Critical),
+        "ERROR" | "HIGH" => Some(Severity::High),
+        "WARNING" | "MEDIUM" => Some(Severity::Medium),
+        "INFO" | "LOW" => Some(Severity::Low),
+        "INVENTORY" | "EXPERIMENT" => Some(Severity::Info),
+        _ => None,
+    };
+    let Some(from_impact) = impact.and_then(level_of) else {
+        return level_of(level).unwrap_or(Severity::Medium);
+    };
+    let low_confidence = confidence.is_some_and(|c| c.trim().eq_ignore_ascii_case("low"));
+    match (from_impact, low_confidence) {
+        (Severity::Critical, true) => Severity::High,
+        (Severity::High, true) => Severity::Medium,
+        (Severity::Medium, true) => Severity::Low,
+        (s, _) => s,
+    }
+}
+
+/// The first sentence of the first line of the message.
+fn title(message: &str) -> Option<String> {
+    let line = normalize::first_line(message, TITLE_MAX);
+    let line = match line.find(". ") {
+        Some(i) => line[..i].to_string(),
+        None => line.trim_end_matches('.').to_string(),
+    };
+    Some(line).filter(|l| !l.is_empty())
+}
+
+fn short_rule_name(rule_id: &str) -> String {
+    let name = rule_id.rsplit('.').next().unwrap_or(rule_id);
+    if name.is_empty() {
+        "Semgrep finding".to_string()
+    } else {
+        normalize::bounded(name, TITLE_MAX)
+    }
+}
+
+/// A string, or the strings of a list.
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `CWE-89: SQL Injection` → `CWE-89`; `CVE-…` / `GHSA-…` as given.
+fn vuln_id(text: &str) -> Option<String> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    if let Some(rest) = upper.strip_prefix("CWE-") {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let n: u32 = digits.parse().ok()?;
+        return Some(format!("CWE-{n}"));
+    }
+    if upper.starts_with("CVE-") || upper.starts_with("GHSA-") {
+        let id: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(64)
+            .collect();
+        return Some(id);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/semgrep/report.json"
+    ));
+
+    #[test]
+    fn reads_results_and_merges_one_rule_on_one_line() {
+        let parsed = Semgrep.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "semgrep");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("1.85.0"));
+        assert_eq!(
+            parsed.findings.len(),
+            5,
+            "6 results, two md5 on one line merged"
+        );
+        let sql = &parsed.findings[0];
+        assert_eq!(
+            sql.rule_id,
+            "python.django.security.injection.sql.sql-injection-using-raw"
+        );
+        assert_eq!(
+            sql.title,
+            "Detected user input flowing into a raw SQL query"
+        );
+        assert!(sql.description.contains("parameterised queries"));
+        assert_eq!(sql.layer, Layer::Code);
+        assert_eq!(sql.location, "shop/views.py:42");
+        assert_eq!(sql.line, Some(42));
+        assert_eq!(sql.aliases, vec!["CWE-89"]);
+        assert_eq!(sql.references.len(), 2);
+        assert!(
+            sql.evidence.as_ref().unwrap()["extra"]
+                .get("metavars")
+                .is_none()
+        );
+        let md5 = &parsed.findings[1];
+        assert_eq!(md5.file_path.as_deref(), Some("shop/utils.py"));
+        assert_eq!(md5.aliases, vec!["CWE-327"]);
+        assert_eq!(md5.remediation, "Suggested fix: hashlib.sha256(data)");
+        assert_eq!(md5.references, vec!["https://example.org/md5"]);
+    }
+
+    #[test]
+    fn severity_levels_and_impact() {
+        let parsed = Semgrep.parse(REPORT).unwrap();
+        let sev: Vec<Severity> = parsed.findings.iter().map(|f| f.severity).collect();
+        assert_eq!(
+            sev,
+            vec![
+                Severity::High,     // ERROR, impact HIGH
+                Severity::Medium,   // WARNING
+                Severity::Low,      // INFO
+                Severity::Low,      // ERROR but impact MEDIUM with LOW confidence
+                Severity::Critical, // CRITICAL
+            ]
+        );
+        assert_eq!(severity("warning", None, None), Severity::Medium);
+        assert_eq!(severity("INVENTORY", None, None), Severity::Info);
+        assert_eq!(severity("???", None, None), Severity::Medium);
+        assert_eq!(severity("INFO", Some("HIGH"), Some("HIGH")), Severity::High);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        let a = Semgrep.parse(REPORT).unwrap();
+        let mut doc: Value = serde_json::from_slice(REPORT).unwrap();
+        doc["version"] = Value::String("1.99.0".into());
+        let results = doc["results"].as_array_mut().unwrap();
+        results.reverse();
+        for r in results.iter_mut() {
+            r["extra"]["message"] = Value::String("reworded".into());
+        }
+        let b = Semgrep.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
+        fa.sort();
+        fb.sort();
+        assert_eq!(fa, fb);
+        assert_eq!(fa.iter().collect::<HashSet<_>>().len(), 5);
+        // a result with Semgrep's own fingerprint survives a line shift
+        let results = doc["results"].as_array_mut().unwrap();
+        let xss = results
+            .iter_mut()
+            .find(|r| r["path"] == "web/server.js")
+            .unwrap();
+        xss["start"]["line"] = Value::from(120);
+        let c = Semgrep.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        let mut fc: Vec<_> = c.findings.iter().map(|f| f.fingerprint).collect();
+        fc.sort();
+        assert_eq!(fa, fc);
+    }
+
+    #[test]
+    fn malformed_reports_are_errors() {
+        let err = Semgrep.parse(b"{\"results\": [ {").unwrap_err();
+        assert_eq!(err.format, "semgrep");
+        assert!(err.message.contains("truncated"), "{}", err.message);
+        assert!(Semgrep.parse(b"[]").is_err());
+        let odd = Semgrep
+            .parse(
+                br#"{"results":[1,{"check_id":5},{"start":{"line":-3},"extra":{"metadata":"x"}}]}"#,
+            )
+            .unwrap();
+        assert_eq!(odd.findings.len(), 1);
+        assert_eq!(odd.findings[0].line, None);
+    }
+
+    #[test]
+    fn sniffs_semgrep_only() {
+        assert!(Semgrep.sniff(REPORT));
+        assert!(Semgrep.sniff(br#"{"results": [], "errors": []}"#));
+        assert!(
+            Semgrep
+                .sniff(br#"{"errors":[],"results":[],"paths":{"scanned":[]},"version":"1.2.0"}"#)
+        );
+        assert!(!Semgrep.sniff(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#));
+        assert!(!Semgrep.sniff(
+            br#"{"errors":[],"generated_at":"2024-01-01T00:00:00Z","metrics":{},"results":[]}"#
+        ));
+        assert!(!Semgrep.sniff(br#"{"results":[],"errors":[],"other":1}"#));
+    }
+}

@@ -1,0 +1,913 @@
+//! Trivy JSON (`trivy image|fs|repo|config|k8s --format json`).
+//!
+//! - Variants read: SchemaVersion 2 reports (image, filesystem, repository, config: one
+//!   `Results[]` entry per target with `Vulnerabilities`, `Misconfigurations`, `Secrets`);
+//!   Kubernetes cluster reports in the older layout (top-level `Vulnerabilities` and
+//!   `Misconfigurations` lists of resources) and in the `Resources` layout (with
+//!   `ClusterName`); and the legacy pre-SchemaVersion layout, a bare list of results.
+//! - Severity: Trivy's own labels: CRITICAL → critical, HIGH → high, MEDIUM → medium,
+//!   LOW → low, UNKNOWN (or anything else) → info.
+//! - Layer: a vulnerability is `image` when the artifact is a container image (an image
+//!   report, a Kubernetes workload's image, or a legacy report of an OS package target),
+//!   else `dependency`; a misconfiguration is `cluster_config` (only `Status: FAIL` counts:
+//!   passes and exceptions are not findings); a secret is `secret`.
+//! - One finding per vulnerability × package × target, per failed check × target (×
+//!   resource), per secret match. Nothing is merged here; identical fingerprints within one
+//!   report are merged by the store.
+//! - Fingerprint (`trivy/v1`): a kind tag, then the subject — for a Kubernetes resource the
+//!   cluster, namespace, kind and name; for an image the image repository *without* tag or
+//!   digest (a re-tag or rebuild of the same repository keeps identity) — then:
+//!   vulnerability: vulnerability id, package name, and for language packages the file the
+//!   package was found in (target / package path; OS packages have none, and the OS release
+//!   in their target is left out so a base-image upgrade does not rename findings);
+//!   misconfiguration: check id, target and the IaC resource name Trivy reports;
+//!   secret: rule id, target file and the (already redacted) matched text with whitespace
+//!   collapsed, not the line number. Installed versions, titles, descriptions and dates never
+//!   go in.
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Trivy;
+
+const NAME: &str = "trivy";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+
+impl ReportFormat for Trivy {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let trimmed = head.trim_start();
+        if trimmed.starts_with('{') {
+            (head.contains("\"SchemaVersion\"")
+                && (head.contains("\"ArtifactName\"") || head.contains("\"Results\"")))
+                || (head.contains("\"ClusterName\"")
+                    && (head.contains("\"Resources\"")
+                        || head.contains("\"Vulnerabilities\"")
+                        || head.contains("\"Misconfigurations\"")))
+        } else if let Some(rest) = trimmed.strip_prefix('[') {
+            // legacy: a bare list of `{"Target": …, "Type": …, "Vulnerabilities": …}`
+            rest.trim_start()
+                .strip_prefix('{')
+                .is_some_and(|r| r.trim_start().starts_with("\"Target\""))
+                && (head.contains("\"Vulnerabilities\"") || head.contains("\"Type\""))
+        } else {
+            false
+        }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let legacy = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'[');
+        let mut findings = Vec::new();
+        let mut scanner_version = None;
+        if legacy {
+            let results: Vec<TResult> =
+                serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+            for r in &results {
+                let ctx = Subject::Legacy;
+                read_result(&ctx, r, &mut findings)?;
+            }
+        } else {
+            let report: Report =
+                serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+            scanner_version = report
+                .trivy
+                .version
+                .clone()
+                .filter(|v| !v.trim().is_empty());
+            let artifact = Subject::Artifact {
+                name: report.artifact_name.trim().to_string(),
+                kind: report.artifact_type.trim().to_string(),
+                digest: report
+                    .metadata
+                    .repo_digests
+                    .iter()
+                    .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string())),
+            };
+            for r in &report.results {
+                read_result(&artifact, r, &mut findings)?;
+            }
+            let cluster = report.cluster_name.trim();
+            for resource in report
+                .vulnerabilities
+                .iter()
+                .chain(&report.misconfigurations)
+                .chain(&report.resources)
+            {
+                let ctx = Subject::Workload {
+                    cluster: cluster.to_string(),
+                    namespace: resource.namespace.trim().to_string(),
+                    kind: resource.kind.trim().to_string(),
+                    name: resource.name.trim().to_string(),
+                    image: resource
+                        .metadata
+                        .repo_tags
+                        .first()
+                        .or(resource.metadata.repo_digests.first())
+                        .cloned(),
+                };
+                for r in &resource.results {
+                    read_result(&ctx, r, &mut findings)?;
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Trivy".to_string(),
+            scanner_version,
+            findings,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Report {
+    artifact_name: String,
+    artifact_type: String,
+    metadata: Metadata,
+    results: Vec<TResult>,
+    cluster_name: String,
+    vulnerabilities: Vec<Resource>,
+    misconfigurations: Vec<Resource>,
+    resources: Vec<Resource>,
+    trivy: TrivyInfo,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct TrivyInfo {
+    version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Metadata {
+    repo_tags: Vec<String>,
+    repo_digests: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Resource {
+    namespace: String,
+    kind: String,
+    name: String,
+    metadata: Metadata,
+    results: Vec<TResult>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct TResult {
+    target: String,
+    class: String,
+    #[serde(rename = "Type")]
+    kind: String,
+    vulnerabilities: Vec<Value>,
+    misconfigurations: Vec<Value>,
+    secrets: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Vuln {
+    #[serde(rename = "VulnerabilityID")]
+    vulnerability_id: String,
+    pkg_name: String,
+    pkg_path: String,
+    installed_version: String,
+    fixed_version: String,
+    severity: String,
+    title: String,
+    description: String,
+    #[serde(rename = "PrimaryURL")]
+    primary_url: String,
+    references: Vec<String>,
+    #[serde(rename = "CweIDs")]
+    cwe_ids: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Misconf {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "AVDID")]
+    avd_id: String,
+    title: String,
+    description: String,
+    message: String,
+    resolution: String,
+    severity: String,
+    #[serde(rename = "PrimaryURL")]
+    primary_url: String,
+    references: Vec<String>,
+    status: String,
+    cause_metadata: CauseMetadata,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct CauseMetadata {
+    resource: String,
+    start_line: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Secret {
+    #[serde(rename = "RuleID")]
+    rule_id: String,
+    category: String,
+    severity: String,
+    title: String,
+    start_line: Option<i64>,
+    #[serde(rename = "Match")]
+    matched: String,
+}
+
+/// What the results of one target are about.
+enum Subject {
+    /// A SchemaVersion 2 report's artifact (`ArtifactName`, `ArtifactType`).
+    Artifact {
+        name: String,
+        kind: String,
+        digest: Option<String>,
+    },
+    /// A Kubernetes resource of a cluster report.
+    Workload {
+        cluster: String,
+        namespace: String,
+        kind: String,
+        name: String,
+        image: Option<String>,
+    },
+    /// A legacy report: nothing but the target.
+    Legacy,
+}
+
+const OS_TYPES: &[&str] = &[
+    "alpine",
+    "debian",
+    "ubuntu",
+    "redhat",
+    "centos",
+    "rocky",
+    "alma",
+    "amazon",
+    "oracle",
+    "photon",
+    "suse",
+    "opensuse",
+    "opensuse.leap",
+    "opensuse.tumbleweed",
+    "sles",
+    "cbl-mariner",
+    "azurelinux",
+    "wolfi",
+    "chainguard",
+    "fedora",
+    "bottlerocket",
+];
+
+/// Whether a result lists OS packages (of an image) rather than language packages (of a file).
+fn is_os_result(r: &TResult) -> bool {
+    if !r.class.is_empty() {
+        return r.class == "os-pkgs";
+    }
+    OS_TYPES.contains(&r.kind.to_ascii_lowercase().as_str())
+}
+
+/// `registry/repo:tag@sha256:…` → `registry/repo`.
+pub(crate) fn image_repository(image: &str) -> String {
+    let image = image.trim();
+    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+    match (no_digest.rfind(':'), no_digest.rfind('/')) {
+        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
+        (Some(colon), None) => no_digest[..colon].to_string(),
+        _ => no_digest.to_string(),
+    }
+}
+
+/// An OS target names the image and its OS: `alpine:3.14 (alpine 3.14.0)` → `alpine:3.14`.
+fn image_of_target(target: &str) -> &str {
+    target
+        .rsplit_once(" (")
+        .map_or(target, |(image, _)| image)
+        .trim()
+}
+
+pub(crate) fn severity(label: &str) -> Severity {
+    match label.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" => Severity::Critical,
+        "HIGH" => Severity::High,
+        "MEDIUM" => Severity::Medium,
+        "LOW" => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
+fn item<T: for<'de> Deserialize<'de>>(
+    raw: &Value,
+    what: &str,
+    target: &str,
+) -> Result<T, ParseError> {
+    T::deserialize(raw).map_err(|e| ParseError {
+        format: NAME,
+        message: format!(
+            "{what} of target '{}': {e}",
+            normalize::bounded(target, 200)
+        ),
+        line: None,
+        column: None,
+    })
+}
+
+fn references(primary: &str, rest: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
+        let r = r.trim();
+        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < REFERENCES_MAX {
+            out.push(normalize::bounded(r, SHORT_MAX));
+        }
+    }
+    out
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| normalize::bounded(s, SHORT_MAX))
+}
+
+/// Identity, location and asset shared by every finding of one target.
+struct Place {
+    layer_for_vulns: Layer,
+    image: Option<String>,
+    image_repo: Option<String>,
+    workload: Option<(String, String, String, String)>,
+    asset: Option<Asset>,
+    /// Set when the target is a file (lockfile, manifest, Dockerfile, secret-bearing file).
+    file: Option<String>,
+}
+
+impl Place {
+    fn new(subject: &Subject, r: &TResult) -> Place {
+        let target = r.target.trim();
+        let os = is_os_result(r);
+        let file = (!os && !target.is_empty()).then(|| normalize::path(target));
+        match subject {
+            Subject::Artifact { name, kind, digest } => {
+                if kind == "container_image" {
+                    let image = match digest {
+                        Some(d) if !name.contains('@') => format!("{name}@{d}"),
+                        _ => name.clone(),
+                    };
+                    let repo = image_repository(name);
+                    let key = match digest {
+                        Some(d) => format!("{repo}@{d}"),
+                        None => name.clone(),
+                    };
+                    Place {
+                        layer_for_vulns: Layer::Image,
+                        image: Some(image),
+                        image_repo: Some(repo),
+                        workload: None,
+                        asset: Some(Asset {
+                            kind: AssetKind::Image,
+                            key,
+                        }),
+                        file,
+                    }
+                } else {
+                    let key = normalize::path(name);
+                    Place {
+                        layer_for_vulns: Layer::Dependency,
+                        image: None,
+                        image_repo: None,
+                        workload: None,
+                        asset: (!key.is_empty() && key != ".").then_some(Asset {
+                            kind: AssetKind::Repository,
+                            key,
+                        }),
+                        file,
+                    }
+                }
+            }
+            Subject::Workload {
+                cluster,
+                namespace,
+                kind,
+                name,
+                image,
+            } => {
+                let image = if os {
+                    Some(image_of_target(target).to_string())
+                } else {
+                    image.clone()
+                };
+                let key = [cluster.as_str(), namespace, kind, name]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Place {
+                    layer_for_vulns: Layer::Image,
+                    image_repo: image.as_deref().map(image_repository),
+                    image,
+                    workload: Some((
+                        cluster.clone(),
+                        namespace.clone(),
+                        kind.clone(),
+                        name.clone(),
+                    )),
+                    asset: Some(Asset {
+                        kind: AssetKind::Workload,
+                        key,
+                    }),
+                    // a Kubernetes config target is `Kind/name`, not a file
+                    file: file.filter(|_| r.class != "config"),
+                }
+            }
+            Subject::Legacy => {
+                let image = os.then(|| image_of_target(target).to_string());
+                Place {
+                    layer_for_vulns: if os { Layer::Image } else { Layer::Dependency },
+                    image_repo: image.as_deref().map(image_repository),
+                    asset: image.as_ref().map(|i| Asset {
+                        kind: AssetKind::Image,
+                        key: i.clone(),
+                    }),
+                    image,
+                    workload: None,
+                    file,
+                }
+            }
+        }
+    }
+
+    /// The subject's identity, first in every fingerprint.
+    fn push_subject(&self, fp: &mut Fingerprint) {
+        match &self.workload {
+            Some((cluster, namespace, kind, name)) => {
+                fp.push("k8s")
+                    .push(cluster)
+                    .push(namespace)
+                    .push(kind)
+                    .push(name);
+            }
+            None => {
+                fp.push("artifact");
+            }
+        }
+        fp.push(self.image_repo.as_deref().unwrap_or(""));
+    }
+
+    fn workload_location(&self) -> Option<String> {
+        self.workload.as_ref().map(|(_, ns, kind, name)| {
+            [ns.as_str(), kind, name]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+    }
+
+    fn apply(&self, f: &mut NewFinding) {
+        f.image = self.image.clone();
+        f.asset = self.asset.clone();
+        if let Some((_, ns, kind, name)) = &self.workload {
+            f.k8s_namespace = non_empty(ns);
+            f.k8s_kind = non_empty(kind);
+            f.k8s_name = non_empty(name);
+        }
+    }
+}
+
+fn read_result(
+    subject: &Subject,
+    r: &TResult,
+    out: &mut Vec<NewFinding>,
+) -> Result<(), ParseError> {
+    let place = Place::new(subject, r);
+    let target = r.target.trim();
+    for raw in &r.vulnerabilities {
+        let v: Vuln = item(raw, "a vulnerability", target)?;
+        out.push(vulnerability(&place, &v, raw));
+    }
+    for raw in &r.misconfigurations {
+        let m: Misconf = item(raw, "a misconfiguration", target)?;
+        let status = m.status.trim().to_ascii_uppercase();
+        if !status.is_empty() && status != "FAIL" {
+            continue;
+        }
+        out.push(misconfiguration(&place, target, &m, raw));
+    }
+    for raw in &r.secrets {
+        let s: Secret = item(raw, "a secret", target)?;
+        out.push(secret(&place, target, &s, raw));
+    }
+    Ok(())
+}
+
+fn vulnerability(place: &Place, v: &Vuln, raw: &Value) -> NewFinding {
+    let id = v.vulnerability_id.trim();
+    let pkg = v.pkg_name.trim();
+    let pkg_path = normalize::path(&v.pkg_path);
+    let mut fp = Fingerprint::new("trivy/v1");
+    fp.push("vuln");
+    place.push_subject(&mut fp);
+    fp.push(id)
+        .push(pkg)
+        .push(place.file.as_deref().unwrap_or(""))
+        .push(&pkg_path);
+
+    let title = normalize::bounded(
+        format!("{id} in {pkg} {}", v.installed_version.trim()).trim(),
+        TITLE_MAX,
+    );
+    let mut f = NewFinding::new(
+        fp.finish(),
+        place.layer_for_vulns,
+        severity(&v.severity),
+        title,
+    );
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    f.aliases = normalize::aliases(
+        std::iter::once(id)
+            .chain(v.cwe_ids.iter().map(String::as_str))
+            .filter(|a| is_alias(a)),
+    );
+    let description = match (v.title.trim(), v.description.trim()) {
+        ("", d) => d.to_string(),
+        (t, "") => t.to_string(),
+        (t, d) => format!("{t}\n\n{d}"),
+    };
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.fixed_version = non_empty(&v.fixed_version);
+    if let Some(fixed) = &f.fixed_version {
+        f.remediation = format!("Upgrade {pkg} to {fixed}.");
+    }
+    f.references = references(&v.primary_url, &v.references);
+    f.package_name = non_empty(pkg);
+    f.package_version = non_empty(&v.installed_version);
+    f.file_path = if pkg_path.is_empty() {
+        place.file.clone()
+    } else {
+        Some(normalize::bounded(&pkg_path, SHORT_MAX))
+    };
+    place.apply(&mut f);
+    f.location = place
+        .workload_location()
+        .map(|w| match &place.image {
+            Some(i) => format!("{w} ({i})"),
+            None => w,
+        })
+        .or_else(|| f.file_path.clone())
+        .or_else(|| place.image.clone())
+        .unwrap_or_default();
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+fn misconfiguration(place: &Place, target: &str, m: &Misconf, raw: &Value) -> NewFinding {
+    let id = if m.id.trim().is_empty() {
+        m.avd_id.trim()
+    } else {
+        m.id.trim()
+    };
+    let resource = m.cause_metadata.resource.trim();
+    let mut fp = Fingerprint::new("trivy/v1");
+    fp.push("misconfig");
+    place.push_subject(&mut fp);
+    fp.push(id).push(&normalize::path(target)).push(resource);
+
+    let title = [m.title.as_str(), m.message.as_str(), id]
+        .into_iter()
+        .map(|t| normalize::first_line(t, TITLE_MAX))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
+    let mut f = NewFinding::new(
+        fp.finish(),
+        Layer::ClusterConfig,
+        severity(&m.severity),
+        title,
+    );
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    let description = match (m.description.trim(), m.message.trim()) {
+        ("", msg) => msg.to_string(),
+        (d, "") => d.to_string(),
+        (d, msg) => format!("{d}\n\n{msg}"),
+    };
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.remediation = normalize::bounded(m.resolution.trim(), DESCRIPTION_MAX);
+    f.references = references(&m.primary_url, &m.references);
+    f.line = m
+        .cause_metadata
+        .start_line
+        .and_then(|l| i32::try_from(l).ok())
+        .filter(|l| *l > 0);
+    f.file_path = place.file.clone();
+    place.apply(&mut f);
+    f.location = match (place.workload_location(), &f.file_path, f.line) {
+        (Some(w), _, _) => w,
+        (None, Some(p), Some(l)) => format!("{p}:{l}"),
+        (None, Some(p), None) => p.clone(),
+        (None, None, _) => normalize::bounded(target, SHORT_MAX),
+    };
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
+    let path = normalize::path(target);
+    let matched = normalize::collapse_whitespace(&s.matched);
+    let mut fp = Fingerprint::new("trivy/v1");
+    fp.push("secret");
+    place.push_subject(&mut fp);
+    fp.push(s.rule_id.trim()).push(&path).push(&matched);
+
+    let what = [s.title.as_str(), s.category.as_str(), s.rule_id.as_str()]
+        .into_iter()
+        .map(str::trim)
+        .find(|t| !t.is_empty())
+        .unwrap_or("Secret");
+    let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
+    let mut f = NewFinding::new(fp.finish(), Layer::Secret, severity(&s.severity), title);
+    f.rule_id = normalize::bounded(s.rule_id.trim(), SHORT_MAX);
+    f.description = normalize::bounded(
+        &format!("{what} found in {path}: {}", s.matched.trim()),
+        DESCRIPTION_MAX,
+    );
+    f.remediation =
+        "Revoke and rotate the secret, then remove it from the file and its history.".to_string();
+    f.line = s
+        .start_line
+        .and_then(|l| i32::try_from(l).ok())
+        .filter(|l| *l > 0);
+    f.file_path = (!path.is_empty()).then(|| normalize::bounded(&path, SHORT_MAX));
+    place.apply(&mut f);
+    f.location = match (&f.file_path, f.line) {
+        (Some(p), Some(l)) => format!("{p}:{l}"),
+        (Some(p), None) => p.clone(),
+        (None, _) => place.workload_location().unwrap_or_default(),
+    };
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+pub(crate) fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/trivy/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        Trivy.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule)
+            .unwrap_or_else(|| panic!("no finding {rule}"))
+    }
+
+    #[test]
+    fn image_report_vulnerabilities_are_image_layer() {
+        let r = parse(fixture!("image.json"));
+        assert_eq!(r.scanner, "Trivy");
+        assert_eq!(r.scanner_version.as_deref(), Some("0.58.1"));
+        assert_eq!(r.findings.len(), 5);
+        let f = find(&r, "CVE-2024-5535");
+        assert_eq!(f.layer, Layer::Image);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.package_name.as_deref(), Some("libssl3"));
+        assert_eq!(f.package_version.as_deref(), Some("3.3.1-r0"));
+        assert_eq!(f.fixed_version.as_deref(), Some("3.3.1-r1"));
+        assert_eq!(
+            f.image.as_deref(),
+            Some(
+                "registry.example.com/shop/api:1.4.2@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+            )
+        );
+        assert_eq!(
+            f.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
+            Some((
+                AssetKind::Image,
+                "registry.example.com/shop/api@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+            ))
+        );
+        assert_eq!(f.aliases, vec!["CVE-2024-5535", "CWE-200"]);
+        assert_eq!(f.references[0], "https://avd.aquasec.com/nvd/cve-2024-5535");
+        assert!(f.remediation.contains("3.3.1-r1"));
+        assert!(f.evidence.is_some());
+        assert_eq!(f.file_path, None, "OS packages have no file");
+        let jar = find(&r, "CVE-2022-42003");
+        assert_eq!(
+            jar.file_path.as_deref(),
+            Some("app/lib/jackson-databind-2.13.3.jar")
+        );
+        assert_eq!(jar.location, "app/lib/jackson-databind-2.13.3.jar");
+    }
+
+    #[test]
+    fn severities_map_including_unknown() {
+        let r = parse(fixture!("image.json"));
+        let sev = |id| find(&r, id).severity;
+        assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
+        assert_eq!(sev("CVE-2022-42003"), Severity::High);
+        assert_eq!(sev("CVE-2024-4741"), Severity::Medium);
+        assert_eq!(sev("CVE-2024-2511"), Severity::Low);
+        assert_eq!(sev("CVE-2024-9143"), Severity::Info);
+    }
+
+    #[test]
+    fn image_identity_survives_retag_and_reorder_but_not_another_package() {
+        let a = parse(fixture!("image.json"));
+        let b = parse(fixture!("image_retagged.json"));
+        for id in ["CVE-2024-5535", "CVE-2022-42003"] {
+            assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
+        }
+        assert_ne!(
+            find(&a, "CVE-2024-5535").fingerprint,
+            find(&a, "CVE-2024-4741").fingerprint
+        );
+        let mut all: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), a.findings.len());
+    }
+
+    #[test]
+    fn filesystem_report_reads_vulns_failed_checks_and_secrets() {
+        let r = parse(fixture!("filesystem.json"));
+        // 2 vulnerabilities, 1 failed check (the PASS is skipped), 1 secret
+        assert_eq!(r.findings.len(), 4);
+        let dep = find(&r, "CVE-2023-32681");
+        assert_eq!(dep.layer, Layer::Dependency);
+        assert_eq!(
+            dep.file_path.as_deref(),
+            Some("services/api/requirements.txt")
+        );
+        assert_eq!(dep.aliases, vec!["CVE-2023-32681", "CWE-200"]);
+        let check = find(&r, "DS002");
+        assert_eq!(check.layer, Layer::ClusterConfig);
+        assert_eq!(check.severity, Severity::High);
+        assert_eq!(check.title, "Image user should not be 'root'");
+        assert_eq!(check.location, "Dockerfile");
+        assert!(check.remediation.contains("USER"));
+        let secret = find(&r, "aws-access-key-id");
+        assert_eq!(secret.layer, Layer::Secret);
+        assert_eq!(secret.severity, Severity::Critical);
+        assert_eq!(secret.location, "deploy/env.sh:3");
+        assert_eq!(secret.line, Some(3));
+        assert!(r.findings.iter().all(|f| f.rule_id != "DS001"));
+    }
+
+    #[test]
+    fn kubernetes_older_layout() {
+        let r = parse(fixture!("k8s_old.json"));
+        assert_eq!(r.findings.len(), 3);
+        let v = find(&r, "CVE-2023-2650");
+        assert_eq!(v.layer, Layer::Image);
+        assert_eq!(v.image.as_deref(), Some("docker.io/library/nginx:1.25.0"));
+        assert_eq!(v.k8s_namespace.as_deref(), Some("shop"));
+        assert_eq!(v.k8s_kind.as_deref(), Some("Deployment"));
+        assert_eq!(v.k8s_name.as_deref(), Some("web"));
+        assert_eq!(
+            v.asset.as_ref().map(|a| a.key.as_str()),
+            Some("prod-eu/shop/Deployment/web")
+        );
+        let m = find(&r, "KSV001");
+        assert_eq!(m.layer, Layer::ClusterConfig);
+        assert_eq!(m.severity, Severity::Medium);
+        assert_eq!(m.location, "shop/Deployment/web");
+        assert_eq!(m.file_path, None);
+        assert_eq!(m.line, Some(12));
+    }
+
+    #[test]
+    fn kubernetes_resources_layout() {
+        let r = parse(fixture!("k8s_resources.json"));
+        assert_eq!(r.findings.len(), 3);
+        let role = r
+            .findings
+            .iter()
+            .find(|f| f.k8s_kind.as_deref() == Some("ClusterRole"))
+            .unwrap();
+        assert_eq!(role.location, "ClusterRole/admin-ish");
+        assert_eq!(role.k8s_namespace, None);
+        let a = find(&r, "KSV012");
+        let fps: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "KSV012")
+            .map(|f| f.fingerprint)
+            .collect();
+        assert_eq!(fps.len(), 2);
+        assert_ne!(fps[0], fps[1], "same check on two workloads");
+        assert_eq!(a.severity, Severity::Medium);
+    }
+
+    #[test]
+    fn legacy_list_layout() {
+        let r = parse(fixture!("legacy.json"));
+        assert_eq!(r.findings.len(), 2);
+        let os = find(&r, "CVE-2011-3374");
+        assert_eq!(os.layer, Layer::Image);
+        assert_eq!(os.image.as_deref(), Some("debian:10"));
+        assert_eq!(os.severity, Severity::Low);
+        let lang = find(&r, "GHSA-pxg6-pf52-xh8x");
+        assert_eq!(lang.layer, Layer::Dependency);
+        assert_eq!(lang.aliases, vec!["GHSA-pxg6-pf52-xh8x"]);
+        assert_eq!(lang.file_path.as_deref(), Some("app/package-lock.json"));
+    }
+
+    #[test]
+    fn empty_reports_have_no_findings() {
+        let r = parse(br#"{"SchemaVersion":2,"ArtifactName":"x:1","ArtifactType":"container_image","Results":[{"Target":"x:1 (alpine 3.20.0)","Class":"os-pkgs","Type":"alpine"}]}"#);
+        assert!(r.findings.is_empty());
+        assert!(parse(b"[]").findings.is_empty());
+    }
+
+    #[test]
+    fn image_repository_drops_tag_and_digest_but_not_port() {
+        assert_eq!(image_repository("nginx:1.25"), "nginx");
+        assert_eq!(
+            image_repository("localhost:5000/a/b:2@sha256:ab"),
+            "localhost:5000/a/b"
+        );
+        assert_eq!(image_repository("localhost:5000/a/b"), "localhost:5000/a/b");
+        assert_eq!(image_repository("repo@sha256:ab"), "repo");
+    }
+
+    #[test]
+    fn sniffs_trivy_and_not_others() {
+        for f in [
+            &fixture!("image.json")[..],
+            fixture!("filesystem.json"),
+            fixture!("k8s_old.json"),
+            fixture!("k8s_resources.json"),
+            fixture!("legacy.json"),
+        ] {
+            assert!(Trivy.sniff(f));
+        }
+        assert!(
+            !Trivy.sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Trivy"}}}]}"#)
+        );
+        assert!(!Trivy.sniff(br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"VulnerabilityReport","report":{"vulnerabilities":[]}}"#));
+        assert!(
+            !Trivy.sniff(
+                br#"{"matches":[],"source":{"type":"image"},"descriptor":{"name":"grype"}}"#
+            )
+        );
+        assert!(!Trivy.sniff(br#"[{"id":"x"}]"#));
+        assert!(!Trivy.sniff(b"<xml/>"));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Trivy
+            .parse(b"{\"SchemaVersion\": 2,\n \"Results\": [ oops ]}")
+            .unwrap_err();
+        assert_eq!(err.format, "trivy");
+        assert_eq!(err.line, Some(2));
+        let err = Trivy.parse(br#"{"SchemaVersion":2,"Results":[{"Target":"a","Vulnerabilities":[{"VulnerabilityID":7}]}]}"#).unwrap_err();
+        assert!(err.message.contains("vulnerability"), "{}", err.message);
+        assert!(
+            Trivy
+                .parse(b"[{\"Target\":")
+                .unwrap_err()
+                .message
+                .contains("truncated")
+        );
+        assert!(Trivy.parse(b"").is_err());
+    }
+}

@@ -1,0 +1,748 @@
+//! Trivy Operator custom resources (`kubectl get vulnerabilityreports -o json`, …).
+//!
+//! - Variants read: a single report CR, a Kubernetes `List` of them (`items`), a bare JSON
+//!   array of them, and a dict of CRD plural names → lists of CRs (the shape of a dump of
+//!   all `*.aquasecurity.github.io` resources). Kinds read: `VulnerabilityReport` (and the
+//!   cluster-scoped variant), `ConfigAuditReport`, `RbacAssessmentReport`,
+//!   `InfraAssessmentReport` (and their cluster-scoped variants: all share `report.checks`),
+//!   `ExposedSecretReport`, and the summary `ClusterComplianceReport`. Other kinds (SBOM
+//!   reports, detailed compliance reports) give no findings.
+//! - Workload: from the `trivy-operator.resource.kind` / `.name` / `.namespace` labels (the
+//!   CR's own namespace as a fallback), and the `trivy-operator.container.name` label.
+//! - Severity: Trivy's labels: CRITICAL → critical, HIGH → high, MEDIUM → medium, LOW → low,
+//!   UNKNOWN (or anything else) → info.
+//! - Layer: vulnerabilities → image (the operator scans the workload's container images);
+//!   config, RBAC and infra checks and compliance controls → cluster_config; secrets → secret.
+//! - One finding per vulnerability × package × workload container; per *failed* check
+//!   (`success: false`) × workload; per secret × file × workload container; per compliance
+//!   control with `totalFail > 0`. Nothing is merged.
+//! - Fingerprint (`trivy_operator/v1`): a kind tag, the workload's namespace, kind and a
+//!   rollout-stable name (a ReplicaSet's `-<pod-template-hash>` suffix is dropped, so a new
+//!   rollout of the same Deployment keeps identity), then: vulnerability: container name,
+//!   image repository without tag or digest, vulnerability id, package, package target;
+//!   check: check id; secret: container, image repository, rule id, file and the redacted
+//!   match with whitespace collapsed; compliance: the benchmark id and the control id.
+//!   Installed versions, titles, messages, scores and timestamps never go in.
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct TrivyOperator;
+
+const NAME: &str = "trivy_operator";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+const REPORT_KINDS: &[&str] = &[
+    "VulnerabilityReport",
+    "ConfigAuditReport",
+    "ExposedSecretReport",
+    "RbacAssessmentReport",
+    "InfraAssessmentReport",
+    "ClusterComplianceReport",
+    "SbomReport",
+];
+
+impl ReportFormat for TrivyOperator {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let t = head.trim_start();
+        let known_kind = REPORT_KINDS.iter().any(|k| head.contains(k))
+            || head.contains("reports.aquasecurity.github.io\"");
+        (t.starts_with('{') || t.starts_with('['))
+            && head.contains("aquasecurity.github.io")
+            && known_kind
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let mut crs = Vec::new();
+        collect(&root, &mut crs, 0);
+        let mut findings = Vec::new();
+        let mut scanner_version = None;
+        for cr in crs {
+            let parsed: Cr = Cr::deserialize(cr).map_err(|e| ParseError {
+                format: NAME,
+                message: format!("a report resource has an unexpected shape: {e}"),
+                line: None,
+                column: None,
+            })?;
+            if scanner_version.is_none() {
+                scanner_version = parsed
+                    .report
+                    .scanner
+                    .version
+                    .clone()
+                    .filter(|v| !v.trim().is_empty());
+            }
+            read_cr(&parsed, &mut findings)?;
+        }
+        Ok(ParsedReport {
+            scanner: "Trivy Operator".to_string(),
+            scanner_version,
+            findings,
+        })
+    }
+}
+
+/// Report CRs anywhere in the accepted shapes.
+fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 3 {
+        return;
+    }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| collect(i, out, depth + 1)),
+        Value::Object(map) => {
+            if map.contains_key("report")
+                || (map.contains_key("status") && map.contains_key("kind"))
+            {
+                out.push(v);
+            } else if let Some(items) = map.get("items") {
+                collect(items, out, depth + 1);
+            } else {
+                // a dict of CRD plural names → lists of reports
+                for (key, value) in map {
+                    if key.contains("aquasecurity.github.io") || value.is_array() {
+                        collect(value, out, depth + 1);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Cr {
+    kind: String,
+    metadata: CrMetadata,
+    report: Report,
+    spec: Value,
+    status: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CrMetadata {
+    name: String,
+    namespace: String,
+    labels: std::collections::BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Report {
+    scanner: Scanner,
+    artifact: Artifact,
+    registry: Registry,
+    vulnerabilities: Vec<Value>,
+    checks: Vec<Value>,
+    secrets: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Scanner {
+    version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Artifact {
+    repository: String,
+    tag: String,
+    digest: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Registry {
+    server: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Vuln {
+    #[serde(rename = "vulnerabilityID")]
+    vulnerability_id: String,
+    resource: String,
+    installed_version: String,
+    fixed_version: String,
+    severity: String,
+    title: String,
+    description: String,
+    primary_link: String,
+    links: Vec<String>,
+    target: String,
+    pkg_path: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Check {
+    #[serde(rename = "checkID")]
+    check_id: String,
+    title: String,
+    description: String,
+    messages: Vec<String>,
+    remediation: String,
+    severity: String,
+    category: String,
+    success: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Secret {
+    #[serde(rename = "ruleID")]
+    rule_id: String,
+    category: String,
+    severity: String,
+    title: String,
+    target: String,
+    #[serde(rename = "match")]
+    matched: String,
+}
+
+/// The workload a report is about, from the operator's labels.
+struct Workload {
+    namespace: String,
+    kind: String,
+    name: String,
+    container: String,
+    image: Option<String>,
+    image_repo: String,
+}
+
+impl Workload {
+    fn of(cr: &Cr) -> Workload {
+        let label = |k: &str| {
+            cr.metadata
+                .labels
+                .get(k)
+                .and_then(Value::as_str)
+                .map(|s| normalize::bounded(s.trim(), SHORT_MAX))
+                .unwrap_or_default()
+        };
+        let mut namespace = label("trivy-operator.resource.namespace");
+        if namespace.is_empty() {
+            namespace = normalize::bounded(cr.metadata.namespace.trim(), SHORT_MAX);
+        }
+        let a = &cr.report.artifact;
+        let server = cr.report.registry.server.trim();
+        let repo = a.repository.trim();
+        let image_repo = match (server, repo) {
+            (_, "") => String::new(),
+            ("", r) => r.to_string(),
+            (s, r) => format!("{s}/{r}"),
+        };
+        let image = (!image_repo.is_empty()).then(|| {
+            let mut i = image_repo.clone();
+            if !a.tag.trim().is_empty() {
+                i = format!("{i}:{}", a.tag.trim());
+            }
+            if !a.digest.trim().is_empty() {
+                i = format!("{i}@{}", a.digest.trim());
+            }
+            normalize::bounded(&i, SHORT_MAX)
+        });
+        Workload {
+            namespace,
+            kind: label("trivy-operator.resource.kind"),
+            name: label("trivy-operator.resource.name"),
+            container: label("trivy-operator.container.name"),
+            image,
+            image_repo: normalize::bounded(&image_repo, SHORT_MAX),
+        }
+    }
+
+    /// The name that survives a rollout: a ReplicaSet `web-5d8f7c9b4` is `web`.
+    fn stable_name(&self) -> &str {
+        if self.kind == "ReplicaSet"
+            && let Some((base, hash)) = self.name.rsplit_once('-')
+        {
+            let hashlike = !base.is_empty()
+                && (5..=10).contains(&hash.len())
+                && hash
+                    .chars()
+                    .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c));
+            if hashlike {
+                return base;
+            }
+        }
+        &self.name
+    }
+
+    fn push(&self, fp: &mut Fingerprint) {
+        fp.push(&self.namespace)
+            .push(&self.kind)
+            .push(self.stable_name());
+    }
+
+    fn location(&self) -> String {
+        [self.namespace.as_str(), &self.kind, &self.name]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn apply(&self, f: &mut NewFinding, with_image: bool) {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        f.k8s_namespace = opt(&self.namespace);
+        f.k8s_kind = opt(&self.kind);
+        f.k8s_name = opt(&self.name);
+        if with_image {
+            f.image = self.image.clone();
+        }
+        let location = self.location();
+        if !location.is_empty() {
+            f.asset = Some(Asset {
+                kind: AssetKind::Workload,
+                key: [self.namespace.as_str(), &self.kind, self.stable_name()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            });
+        }
+        f.location = match (&self.image, with_image) {
+            (Some(i), true) if !location.is_empty() => format!("{location} ({i})"),
+            (Some(i), true) => i.clone(),
+            _ => location,
+        };
+    }
+}
+
+fn severity(label: &str) -> Severity {
+    match label.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" => Severity::Critical,
+        "HIGH" => Severity::High,
+        "MEDIUM" => Severity::Medium,
+        "LOW" => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
+fn item<T: for<'de> Deserialize<'de>>(raw: &Value, what: &str) -> Result<T, ParseError> {
+    T::deserialize(raw).map_err(|e| ParseError {
+        format: NAME,
+        message: format!("{what}: {e}"),
+        line: None,
+        column: None,
+    })
+}
+
+fn references(primary: &str, rest: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
+        let r = r.trim();
+        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < REFERENCES_MAX {
+            out.push(normalize::bounded(r, SHORT_MAX));
+        }
+    }
+    out
+}
+
+fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
+fn read_cr(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
+    let kind = cr
+        .kind
+        .trim()
+        .strip_prefix("Cluster")
+        .unwrap_or(cr.kind.trim());
+    if kind == "ComplianceReport" {
+        return compliance(cr, out);
+    }
+    let workload = Workload::of(cr);
+    if kind == "VulnerabilityReport" || kind.is_empty() {
+        for raw in &cr.report.vulnerabilities {
+            let v: Vuln = item(raw, "a vulnerability")?;
+            out.push(vulnerability(&workload, &v, raw));
+        }
+    }
+    if matches!(
+        kind,
+        "ConfigAuditReport" | "RbacAssessmentReport" | "InfraAssessmentReport" | ""
+    ) {
+        for raw in &cr.report.checks {
+            let c: Check = item(raw, "a check")?;
+            if c.success == Some(false) {
+                out.push(check(&workload, &c, raw));
+            }
+        }
+    }
+    if kind == "ExposedSecretReport" || kind.is_empty() {
+        for raw in &cr.report.secrets {
+            let s: Secret = item(raw, "a secret")?;
+            out.push(secret(&workload, &s, raw));
+        }
+    }
+    Ok(())
+}
+
+fn vulnerability(w: &Workload, v: &Vuln, raw: &Value) -> NewFinding {
+    let id = v.vulnerability_id.trim();
+    let pkg = v.resource.trim();
+    let pkg_path = normalize::path(if v.pkg_path.trim().is_empty() {
+        &v.target
+    } else {
+        &v.pkg_path
+    });
+    let mut fp = Fingerprint::new("trivy_operator/v1");
+    fp.push("vuln");
+    w.push(&mut fp);
+    fp.push(&w.container)
+        .push(&w.image_repo)
+        .push(id)
+        .push(pkg)
+        .push(&pkg_path);
+    let title = normalize::bounded(
+        format!("{id} in {pkg} {}", v.installed_version.trim()).trim(),
+        TITLE_MAX,
+    );
+    let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&v.severity), title);
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    f.aliases = normalize::aliases(std::iter::once(id).filter(|a| is_alias(a)));
+    let description = match (v.title.trim(), v.description.trim()) {
+        ("", d) => d.to_string(),
+        (t, "") => t.to_string(),
+        (t, d) => format!("{t}\n\n{d}"),
+    };
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    let nonempty =
+        |s: &str| (!s.trim().is_empty()).then(|| normalize::bounded(s.trim(), SHORT_MAX));
+    f.fixed_version = nonempty(&v.fixed_version);
+    if let Some(fixed) = &f.fixed_version {
+        f.remediation = format!("Upgrade {pkg} to {fixed}.");
+    }
+    f.references = references(&v.primary_link, &v.links);
+    f.package_name = nonempty(pkg);
+    f.package_version = nonempty(&v.installed_version);
+    f.file_path = (!pkg_path.is_empty()).then(|| normalize::bounded(&pkg_path, SHORT_MAX));
+    w.apply(&mut f, true);
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+fn check(w: &Workload, c: &Check, raw: &Value) -> NewFinding {
+    let id = c.check_id.trim();
+    let mut fp = Fingerprint::new("trivy_operator/v1");
+    fp.push("check");
+    w.push(&mut fp);
+    fp.push(id);
+    let title = [c.title.as_str(), id]
+        .into_iter()
+        .map(|t| normalize::first_line(t, TITLE_MAX))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
+    let mut f = NewFinding::new(
+        fp.finish(),
+        Layer::ClusterConfig,
+        severity(&c.severity),
+        title,
+    );
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    let mut description = c.description.trim().to_string();
+    for m in c
+        .messages
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+    {
+        if !description.is_empty() {
+            description.push_str("\n\n");
+        }
+        description.push_str(m);
+    }
+    if description.is_empty() {
+        description = c.category.trim().to_string();
+    }
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.remediation = normalize::bounded(c.remediation.trim(), DESCRIPTION_MAX);
+    let avd = id.to_ascii_lowercase();
+    if let Some(n) = avd.strip_prefix("avd-") {
+        f.references = vec![format!("https://avd.aquasec.com/misconfig/{n}")];
+    } else if !avd.is_empty() && avd.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+        f.references = vec![format!("https://avd.aquasec.com/misconfig/{avd}")];
+    }
+    w.apply(&mut f, false);
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+fn secret(w: &Workload, s: &Secret, raw: &Value) -> NewFinding {
+    let path = normalize::path(&s.target);
+    let matched = normalize::collapse_whitespace(&s.matched);
+    let mut fp = Fingerprint::new("trivy_operator/v1");
+    fp.push("secret");
+    w.push(&mut fp);
+    fp.push(&w.container)
+        .push(&w.image_repo)
+        .push(s.rule_id.trim())
+        .push(&path)
+        .push(&matched);
+    let what = [s.title.as_str(), s.category.as_str(), s.rule_id.as_str()]
+        .into_iter()
+        .map(str::trim)
+        .find(|t| !t.is_empty())
+        .unwrap_or("Secret");
+    let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
+    let mut f = NewFinding::new(fp.finish(), Layer::Secret, severity(&s.severity), title);
+    f.rule_id = normalize::bounded(s.rule_id.trim(), SHORT_MAX);
+    f.description = normalize::bounded(
+        &format!("{what} found in {path}: {}", s.matched.trim()),
+        DESCRIPTION_MAX,
+    );
+    f.remediation = "Revoke and rotate the secret, then rebuild the image without it.".to_string();
+    f.file_path = (!path.is_empty()).then(|| normalize::bounded(&path, SHORT_MAX));
+    w.apply(&mut f, true);
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ControlCheck {
+    id: String,
+    name: String,
+    severity: String,
+    total_fail: Option<i64>,
+}
+
+fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
+    let summary = &cr.status["summaryReport"];
+    let benchmark = summary["id"]
+        .as_str()
+        .or(cr.spec["compliance"]["id"].as_str())
+        .unwrap_or(cr.metadata.name.as_str())
+        .trim()
+        .to_string();
+    let benchmark_title = summary["title"]
+        .as_str()
+        .or(cr.spec["compliance"]["title"].as_str())
+        .unwrap_or("")
+        .trim();
+    let controls = summary["controlCheck"].as_array().map(Vec::as_slice);
+    for raw in controls.unwrap_or_default() {
+        let c: ControlCheck = item(raw, "a compliance control")?;
+        let failed = c.total_fail.unwrap_or(0);
+        if failed <= 0 {
+            continue;
+        }
+        let id = c.id.trim();
+        let mut fp = Fingerprint::new("trivy_operator/v1");
+        fp.push("compliance").push(&benchmark).push(id);
+        let title = normalize::bounded(format!("{id} {}", c.name.trim()).trim(), TITLE_MAX);
+        let mut f = NewFinding::new(
+            fp.finish(),
+            Layer::ClusterConfig,
+            severity(&c.severity),
+            title,
+        );
+        f.rule_id = normalize::bounded(id, SHORT_MAX);
+        let spec_description = cr.spec["compliance"]["controls"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|x| x["id"].as_str() == Some(id)))
+            .and_then(|x| x["description"].as_str())
+            .unwrap_or("")
+            .trim();
+        let mut description = format!("{failed} resource(s) fail this control");
+        if !benchmark_title.is_empty() {
+            description = format!("{description} of {benchmark_title}");
+        }
+        description.push('.');
+        if !spec_description.is_empty() {
+            description = format!("{spec_description}\n\n{description}");
+        }
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+        f.location = normalize::bounded(
+            &format!(
+                "cluster ({})",
+                if benchmark.is_empty() {
+                    "compliance"
+                } else {
+                    &benchmark
+                }
+            ),
+            SHORT_MAX,
+        );
+        f.evidence = Some(normalize::evidence(raw));
+        out.push(f);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/trivy_operator/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        TrivyOperator.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule)
+            .unwrap_or_else(|| panic!("no finding {rule}"))
+    }
+
+    #[test]
+    fn vulnerability_report() {
+        let r = parse(fixture!("vulnerabilityreport.json"));
+        assert_eq!(r.scanner, "Trivy Operator");
+        assert_eq!(r.scanner_version.as_deref(), Some("0.57.0"));
+        assert_eq!(r.findings.len(), 5);
+        let f = find(&r, "CVE-2024-6119");
+        assert_eq!(f.layer, Layer::Image);
+        assert_eq!(f.title, "CVE-2024-6119 in libssl3 3.3.1-r3");
+        assert_eq!(f.package_name.as_deref(), Some("libssl3"));
+        assert_eq!(f.fixed_version.as_deref(), Some("3.3.2-r0"));
+        assert_eq!(f.image.as_deref(), Some("ghcr.io/acme/checkout:2.1.0"));
+        assert_eq!(f.k8s_namespace.as_deref(), Some("shop"));
+        assert_eq!(f.k8s_kind.as_deref(), Some("ReplicaSet"));
+        assert_eq!(f.k8s_name.as_deref(), Some("checkout-7d9f8b6c5d"));
+        assert_eq!(
+            f.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
+            Some((AssetKind::Workload, "shop/ReplicaSet/checkout"))
+        );
+        assert_eq!(
+            f.location,
+            "shop/ReplicaSet/checkout-7d9f8b6c5d (ghcr.io/acme/checkout:2.1.0)"
+        );
+        assert_eq!(f.aliases, vec!["CVE-2024-6119"]);
+        assert_eq!(f.references[0], "https://avd.aquasec.com/nvd/cve-2024-6119");
+    }
+
+    #[test]
+    fn severities_map() {
+        let r = parse(fixture!("vulnerabilityreport.json"));
+        let sev = |id| find(&r, id).severity;
+        assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
+        assert_eq!(sev("CVE-2024-6119"), Severity::High);
+        assert_eq!(sev("CVE-2024-4741"), Severity::Medium);
+        assert_eq!(sev("CVE-2024-2511"), Severity::Low);
+        assert_eq!(sev("CVE-2024-9143"), Severity::Info);
+    }
+
+    #[test]
+    fn identity_survives_rollout_retag_and_reorder() {
+        let a = parse(fixture!("vulnerabilityreport.json"));
+        let b = parse(fixture!("vulnerabilityreport_rollout.json"));
+        for id in ["CVE-2024-5535", "CVE-2024-6119", "CVE-2024-9143"] {
+            assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn config_audit_counts_only_failed_checks() {
+        let r = parse(fixture!("configauditreport.json"));
+        assert_eq!(r.findings.len(), 2);
+        let f = find(&r, "KSV012");
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.severity, Severity::Medium);
+        assert_eq!(f.title, "Runs as root user");
+        assert_eq!(f.location, "shop/Deployment/api");
+        assert_eq!(f.image, None);
+        assert!(f.description.contains("runAsNonRoot"));
+        assert_eq!(
+            f.references,
+            vec!["https://avd.aquasec.com/misconfig/ksv012"]
+        );
+        assert!(r.findings.iter().all(|f| f.rule_id != "KSV001"));
+    }
+
+    #[test]
+    fn list_of_secret_reports() {
+        let r = parse(fixture!("exposedsecretreport_list.json"));
+        assert_eq!(r.findings.len(), 2);
+        let f = find(&r, "github-pat");
+        assert_eq!(f.layer, Layer::Secret);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.file_path.as_deref(), Some("app/.env"));
+        assert_eq!(f.title, "GitHub Personal Access Token in app/.env");
+        assert_ne!(r.findings[0].fingerprint, r.findings[1].fingerprint);
+    }
+
+    #[test]
+    fn dict_of_kinds_and_compliance_summary() {
+        let r = parse(fixture!("all_reports.json"));
+        // 1 failed check + 1 secret + 1 vulnerability + 1 failing compliance control
+        assert_eq!(r.findings.len(), 4);
+        let c = find(&r, "5.1.1");
+        assert_eq!(c.layer, Layer::ClusterConfig);
+        assert_eq!(c.severity, Severity::High);
+        assert!(c.description.contains("3 resource(s)"));
+        assert!(r.findings.iter().all(|f| f.rule_id != "5.1.2"));
+    }
+
+    #[test]
+    fn empty_and_unknown_kinds_have_no_findings() {
+        let r = parse(br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"SbomReport","metadata":{},"report":{"components":{}}}"#);
+        assert!(r.findings.is_empty());
+        let r = parse(br#"{"apiVersion":"v1","kind":"List","items":[]}"#);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn sniffs_operator_reports_only() {
+        for f in [
+            &fixture!("vulnerabilityreport.json")[..],
+            fixture!("configauditreport.json"),
+            fixture!("exposedsecretreport_list.json"),
+            fixture!("all_reports.json"),
+        ] {
+            assert!(TrivyOperator.sniff(f));
+        }
+        assert!(!TrivyOperator.sniff(br#"{"SchemaVersion":2,"ArtifactName":"x","Results":[]}"#));
+        assert!(!TrivyOperator.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!TrivyOperator.sniff(br#"{"apiVersion":"v1","kind":"Pod"}"#));
+        assert!(!TrivyOperator.sniff(b"<x/>"));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = TrivyOperator.parse(b"{\"kind\":\n oops}").unwrap_err();
+        assert_eq!(err.format, "trivy_operator");
+        assert_eq!(err.line, Some(2));
+        let err = TrivyOperator
+            .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"vulnerabilityID":[]}]}}"#)
+            .unwrap_err();
+        assert!(err.message.contains("vulnerability"), "{}", err.message);
+        let err = TrivyOperator
+            .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":7}}"#)
+            .unwrap_err();
+        assert!(err.message.contains("shape"), "{}", err.message);
+    }
+}

@@ -1,0 +1,457 @@
+//! TruffleHog JSON Lines reports (`trufflehog … --json`), one JSON object per line.
+//!
+//! - Variants: TruffleHog v3 (`SourceMetadata.Data.<Source>`, `DetectorName`, `Verified`,
+//!   `Raw`, `RawV2`, `Redacted`, `ExtraData`; sources git, github, gitlab, filesystem, docker,
+//!   s3, … with `file`/`line`/`repository`/`link`/`image`) and truffleHog v2 (`branch`,
+//!   `commit`, `commitHash`, `path`, `reason`, `stringsFound`, `diff`, `printDiff`).
+//! - Severity: v3: a **verified** (live) credential → critical, an unverified one → high.
+//!   v2 has no verification: regex detectors (private keys, "Generic Secret", …) → high,
+//!   the noisy "High Entropy" reason → medium.
+//! - Layer: secret.
+//! - One finding, v3: per distinct secret: detector, file, line and secret; the same secret
+//!   in several commits (or an exact duplicate line) is one finding, the commits are listed in
+//!   the evidence. v2: per file and reason (v2 reports one line per commit and the strings
+//!   found in it, with no line numbers; the strings change as the file is edited, so the file
+//!   and the kind of secret are what stays the same).
+//! - Secrets are never stored: v3 `Raw`/`RawV2` and v2 `stringsFound`/`diff`/`printDiff` are
+//!   replaced by `[redacted]` in the evidence; v3's own `Redacted` form is kept.
+//! - Fingerprint (`trufflehog/v1`): v3: "v3", detector name, file (or the source's link when
+//!   there is no file), line, SHA-256 of the raw secret (`RawV2`, else `Raw`). v2: "v2",
+//!   reason, path. Commits, timestamps, e-mails and verification state stay out.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Trufflehog;
+
+const NAME: &str = "trufflehog";
+const TITLE_MAX: usize = 300;
+const FIELD_MAX: usize = 2_000;
+const DESCRIPTION_MAX: usize = 20_000;
+const REDACTED: &str = "[redacted]";
+const COMMITS_MAX: usize = 50;
+const V3_SECRET_FIELDS: &[&str] = &["Raw", "RawV2"];
+const V2_SECRET_FIELDS: &[&str] = &["stringsFound", "diff", "printDiff"];
+
+impl ReportFormat for Trufflehog {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let first = head.trim_start().lines().next().unwrap_or("");
+        if !first.starts_with('{') {
+            return false;
+        }
+        let v3 = first.contains("\"SourceMetadata\"") && first.contains("\"DetectorName\"");
+        let v2 = first.contains("\"commitHash\"")
+            && first.contains("\"branch\"")
+            && (first.contains("\"stringsFound\"") || first.contains("\"printDiff\""));
+        v3 || v2
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let text = String::from_utf8_lossy(body);
+        let mut acc = Accumulator::default();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let item: Value = serde_json::from_str(line).map_err(|e| {
+                let mut err = ParseError::from_json(NAME, &e);
+                err.line = Some(i + 1);
+                err
+            })?;
+            let Some(obj) = item.as_object() else {
+                return Err(ParseError {
+                    format: NAME,
+                    message: "each line must be a JSON object".to_string(),
+                    line: Some(i + 1),
+                    column: None,
+                });
+            };
+            if obj.contains_key("SourceMetadata") || obj.contains_key("DetectorName") {
+                acc.add_v3(obj, &item);
+            } else if obj.contains_key("reason") || obj.contains_key("stringsFound") {
+                acc.add_v2(obj, &item);
+            }
+            // other lines (e.g. log records) are not findings
+        }
+        Ok(ParsedReport {
+            scanner: NAME.to_string(),
+            scanner_version: None,
+            findings: acc.finish(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Accumulator {
+    findings: Vec<NewFinding>,
+    commits: Vec<Vec<String>>,
+    seen: HashMap<[u8; 32], usize>,
+}
+
+impl Accumulator {
+    /// The finding with this fingerprint already seen: remember the commit and say so.
+    fn merged(&mut self, fingerprint: &[u8; 32], commit: Option<&String>) -> bool {
+        let Some(&i) = self.seen.get(fingerprint) else {
+            return false;
+        };
+        if let (Some(c), Some(list)) = (commit, self.commits.get_mut(i))
+            && !list.contains(c)
+            && list.len() < COMMITS_MAX
+        {
+            list.push(c.clone());
+        }
+        true
+    }
+
+    fn push(&mut self, finding: NewFinding, commit: Option<String>) {
+        self.seen.insert(finding.fingerprint, self.findings.len());
+        self.findings.push(finding);
+        self.commits.push(commit.into_iter().collect());
+    }
+
+    fn add_v3(&mut self, obj: &Map<String, Value>, raw: &Value) {
+        let detector = text(obj, &["DetectorName"])
+            .or_else(|| obj.get("DetectorType").map(|t| format!("detector {t}")))
+            .unwrap_or_else(|| "Secret".to_string());
+        // SourceMetadata.Data is a one-key object named after the source (Git, Filesystem, …)
+        let source = obj
+            .get("SourceMetadata")
+            .and_then(|m| m.get("Data"))
+            .and_then(Value::as_object)
+            .and_then(|d| d.values().find_map(Value::as_object));
+        let empty = Map::new();
+        let source = source.unwrap_or(&empty);
+        let file = text(source, &["file", "path", "filename"])
+            .map(|p| normalize::path(&p))
+            .filter(|p| !p.is_empty());
+        let line = source
+            .get("line")
+            .and_then(Value::as_i64)
+            .filter(|l| *l > 0)
+            .and_then(|l| i32::try_from(l).ok());
+        let link = text(source, &["link"]);
+        let commit = text(source, &["commit"]);
+        let repository = text(source, &["repository"]);
+        let image = text(source, &["image"]);
+        let verified = obj
+            .get("Verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let secret = ["RawV2", "Raw"]
+            .iter()
+            .filter_map(|k| obj.get(*k))
+            .filter_map(Value::as_str)
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        let fingerprint = Fingerprint::new("trufflehog/v1")
+            .push("v3")
+            .push(&detector)
+            .push(file.as_deref().or(link.as_deref()).unwrap_or(""))
+            .push(&line.map(|l| l.to_string()).unwrap_or_default())
+            .push(&hex::encode(Sha256::digest(secret.as_bytes())))
+            .finish();
+        if self.merged(&fingerprint, commit.as_ref()) {
+            return;
+        }
+        let location = match (&file, line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            (None, _) => link.clone().unwrap_or_default(),
+        };
+        let state = if verified { "verified" } else { "unverified" };
+        let title = match &file {
+            Some(f) => format!("{detector} secret ({state}) in {f}"),
+            None => format!("{detector} secret ({state})"),
+        };
+        let severity = if verified {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let mut description = format!("TruffleHog detector {detector} found a {state} secret");
+        if !location.is_empty() {
+            description.push_str(&format!(" at {location}"));
+        }
+        if let Some(r) = text(obj, &["Redacted"]) {
+            description.push_str(&format!(" (shown redacted: `{r}`)"));
+        }
+        description.push('.');
+        if let Some(e) = text(obj, &["VerificationError"]) {
+            description.push_str(&format!(" Verification error: {e}"));
+        }
+        let mut f = NewFinding::new(fingerprint, Layer::Secret, severity, title);
+        f.rule_id = detector;
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+        f.file_path = file;
+        f.line = line;
+        f.location = location;
+        f.url = link.clone();
+        f.references = link.into_iter().collect();
+        f.image = image.clone();
+        f.asset = repository
+            .map(|key| Asset {
+                kind: AssetKind::Repository,
+                key,
+            })
+            .or_else(|| {
+                image.map(|i| Asset {
+                    kind: AssetKind::Image,
+                    key: image_repository(&i),
+                })
+            });
+        fill_common(&mut f, raw, V3_SECRET_FIELDS);
+        self.push(f, commit);
+    }
+
+    fn add_v2(&mut self, obj: &Map<String, Value>, raw: &Value) {
+        let reason = text(obj, &["reason"]).unwrap_or_else(|| "Secret".to_string());
+        let path = text(obj, &["path"])
+            .map(|p| normalize::path(&p))
+            .filter(|p| !p.is_empty());
+        let commit = text(obj, &["commitHash"]);
+        let fingerprint = Fingerprint::new("trufflehog/v1")
+            .push("v2")
+            .push(&reason)
+            .push(path.as_deref().unwrap_or(""))
+            .finish();
+        if self.merged(&fingerprint, commit.as_ref()) {
+            return;
+        }
+        let severity = if reason.to_ascii_lowercase().contains("entropy") {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        let title = match &path {
+            Some(p) => format!("{reason} in {p}"),
+            None => reason.clone(),
+        };
+        let mut description = format!("truffleHog found {reason}");
+        if let Some(p) = &path {
+            description.push_str(&format!(" in {p}"));
+        }
+        if let Some(b) = text(obj, &["branch"]) {
+            description.push_str(&format!(" on branch {b}"));
+        }
+        description.push('.');
+        let mut f = NewFinding::new(fingerprint, Layer::Secret, severity, title);
+        f.rule_id = reason;
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+        f.location = path.clone().unwrap_or_default();
+        f.file_path = path;
+        fill_common(&mut f, raw, V2_SECRET_FIELDS);
+        self.push(f, commit);
+    }
+
+    fn finish(self) -> Vec<NewFinding> {
+        let mut findings = self.findings;
+        for (finding, list) in findings.iter_mut().zip(self.commits) {
+            if list.len() > 1
+                && let Some(Value::Object(ev)) = finding.evidence.as_mut()
+            {
+                ev.insert(
+                    "commits".to_string(),
+                    Value::Array(list.into_iter().map(Value::String).collect()),
+                );
+            }
+        }
+        findings
+    }
+}
+
+fn fill_common(f: &mut NewFinding, raw: &Value, secret_fields: &[&str]) {
+    f.title = normalize::first_line(&f.title, TITLE_MAX);
+    f.aliases = vec!["CWE-798".to_string()];
+    f.remediation = "Revoke and rotate the credential, remove it from the source and its \
+                     history, and load it from a secret store instead."
+        .to_string();
+    f.evidence = Some(normalize::evidence(&redact(raw, secret_fields)));
+}
+
+fn text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(|s| normalize::bounded(s, FIELD_MAX))
+}
+
+/// `registry/repo:tag@digest` without tag and digest, so a re-tag keeps the asset.
+fn image_repository(image: &str) -> String {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_string(),
+        _ => no_digest.to_string(),
+    }
+}
+
+fn redact(raw: &Value, fields: &[&str]) -> Value {
+    let mut copy = raw.clone();
+    if let Value::Object(obj) = &mut copy {
+        for key in fields {
+            if let Some(v) = obj.get_mut(*key)
+                && !v.is_null()
+            {
+                *v = Value::String(REDACTED.to_string());
+            }
+        }
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V3: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/trufflehog/v3.jsonl"
+    ));
+    const V2: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/trufflehog/v2.jsonl"
+    ));
+
+    #[test]
+    fn v3_merges_one_secret_across_commits() {
+        let parsed = Trufflehog.parse(V3).unwrap();
+        assert_eq!(parsed.scanner, "trufflehog");
+        assert_eq!(parsed.findings.len(), 3, "4 lines, one secret in 2 commits");
+        let aws = &parsed.findings[0];
+        assert_eq!(aws.rule_id, "AWS");
+        assert_eq!(aws.title, "AWS secret (verified) in deploy/env.sh");
+        assert_eq!(aws.severity, Severity::Critical);
+        assert_eq!(aws.layer, Layer::Secret);
+        assert_eq!(aws.location, "deploy/env.sh:3");
+        assert_eq!(aws.aliases, vec!["CWE-798"]);
+        assert_eq!(
+            aws.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
+            Some((
+                AssetKind::Repository,
+                "https://github.com/acme/payments.git"
+            ))
+        );
+        let ev = aws.evidence.as_ref().unwrap();
+        assert_eq!(ev["Raw"], REDACTED);
+        assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
+        assert_eq!(parsed.findings[1].severity, Severity::High, "unverified");
+        let fs = &parsed.findings[2];
+        assert_eq!(fs.location, "/srv/app/config/slack.json:2");
+        assert_eq!(fs.asset, None);
+    }
+
+    #[test]
+    fn v2_merges_by_file_and_reason() {
+        let parsed = Trufflehog.parse(V2).unwrap();
+        assert_eq!(parsed.findings.len(), 3);
+        let generic = &parsed.findings[0];
+        assert_eq!(generic.title, "Generic Secret in app/settings.py");
+        assert_eq!(generic.severity, Severity::High);
+        assert_eq!(generic.file_path.as_deref(), Some("app/settings.py"));
+        assert_eq!(generic.line, None);
+        assert_eq!(parsed.findings[1].rule_id, "RSA private key");
+        assert_eq!(
+            parsed.findings[2].severity,
+            Severity::Medium,
+            "high entropy"
+        );
+        let ev = generic.evidence.as_ref().unwrap();
+        assert_eq!(ev["stringsFound"], REDACTED);
+        assert_eq!(ev["diff"], REDACTED);
+        assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn secrets_never_reach_the_finding() {
+        for body in [V3, V2] {
+            for f in Trufflehog.parse(body).unwrap().findings {
+                let all = format!("{f:?}");
+                for secret in [
+                    "wJalrXUtnFEMI",
+                    "s3cr3t-Pa55word",
+                    "bosunfixturetoken",
+                    "f3a9c1d2e4b5a6978877665544332211",
+                    "BEGIN RSA PRIVATE KEY",
+                    "Zm9vYmFy",
+                ] {
+                    assert!(!all.contains(secret), "{secret} leaked in {all}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprints_survive_reordering_and_new_commits() {
+        let a = Trufflehog.parse(V3).unwrap();
+        let text = String::from_utf8_lossy(V3);
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.reverse();
+        let reversed = lines.join("\n").replace(
+            "1f0c1c1d7e52b6a1b0e3f6d1a8c4c2e9a0b1c2d3",
+            "ffffffffffffffffffffffffffffffffffffffff",
+        );
+        let b = Trufflehog.parse(reversed.as_bytes()).unwrap();
+        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
+        fa.sort();
+        fb.sort();
+        assert_eq!(fa, fb);
+        let unique: std::collections::HashSet<_> = fa.iter().collect();
+        assert_eq!(unique.len(), 3);
+        // a different secret at the same place is a different finding
+        let other = text.replacen("wJalrXUtnFEMI", "AAAAAAAAAAAAA", 1);
+        let c = Trufflehog.parse(other.as_bytes()).unwrap();
+        assert_eq!(c.findings.len(), 4);
+    }
+
+    #[test]
+    fn malformed_lines_are_parse_errors_with_their_line() {
+        let body = format!(
+            "{}\n{{\"DetectorName\": ",
+            String::from_utf8_lossy(V2).trim_end()
+        );
+        let err = Trufflehog.parse(body.as_bytes()).unwrap_err();
+        assert_eq!(err.format, "trufflehog");
+        assert_eq!(err.line, Some(5));
+        assert!(Trufflehog.parse(b"[1,2]").is_err());
+        assert!(Trufflehog.parse(b"").unwrap().findings.is_empty());
+        // odd shapes do not panic
+        let odd = Trufflehog
+            .parse(br#"{"SourceMetadata":{"Data":3},"DetectorName":7,"Raw":[1]}"#)
+            .unwrap();
+        assert_eq!(odd.findings.len(), 1);
+    }
+
+    #[test]
+    fn image_repository_drops_tag_and_digest() {
+        assert_eq!(
+            image_repository("registry:5000/app:1.2@sha256:ab"),
+            "registry:5000/app"
+        );
+        assert_eq!(image_repository("registry:5000/app"), "registry:5000/app");
+        assert_eq!(image_repository("nginx:1.25"), "nginx");
+    }
+
+    #[test]
+    fn sniffs_trufflehog_only() {
+        assert!(Trufflehog.sniff(V3));
+        assert!(Trufflehog.sniff(V2));
+        assert!(!Trufflehog.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Trufflehog.sniff(br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#));
+        assert!(!Trufflehog.sniff(br#"{"type":"auditAdvisory","data":{}}"#));
+    }
+}

@@ -1,0 +1,140 @@
+//! Corpus conformance: every row of `../shared/corpus/MANIFEST.tsv` through the HTTP API
+//! against real PostgreSQL. Each file must be detected as its format and yield the
+//! manifest's count, or Bosun's own documented count with the reason it differs.
+//! Prints `N files, M exact, K documented differences`; fails on anything else.
+
+use bosun_tests::{corpus, spawn_app};
+use reqwest::StatusCode;
+
+/// Files where Bosun's count differs from DefectDojo's on purpose: (path, Bosun's count, why).
+/// A count of `REFUSED` means the upload is refused with a 4xx, on purpose.
+const DOCUMENTED_DIFFERENCES: &[(&str, usize, &str)] = &[
+    (
+        "sarif/gitleaks_7.5.0.sarif",
+        4,
+        "each of the 4 secrets is reported once per commit that contains it (8 results); the same \
+         secret at the same place is one problem to fix, so Bosun merges them (DefectDojo's own \
+         Gitleaks parser merges them too; its generic SARIF parser does not)",
+    ),
+    (
+        "nuclei/no_findings.json",
+        REFUSED,
+        "a 0-byte body is refused (400): it cannot be told apart from a failed or truncated \
+         upload, and accepting it as an empty complete scan would auto-close every finding of \
+         its scope; scanners with nothing to report send `[]` or an empty report object",
+    ),
+];
+const REFUSED: usize = usize::MAX;
+
+/// Format folders whose parser has not landed yet (issue 3). The test fails when a folder is
+/// neither supported nor listed here, and when a listed folder becomes supported, so this
+/// list only shrinks.
+const PENDING_FORMATS: &[&str] = &[
+    "npm_audit",
+    "npm_audit_v7",
+    "yarn_audit",
+    "osv_scanner",
+    "dependency_check",
+    "zap",
+    "nuclei",
+    "snyk",
+    "github_vulnerability",
+    "kubeaudit",
+    "popeye",
+];
+
+/// The Bosun format name a corpus folder's files are in.
+fn format_for_folder(folder: &str) -> &str {
+    match folder {
+        "npm_audit_v7" => "npm_audit",
+        other => other,
+    }
+}
+
+#[tokio::test]
+async fn every_manifest_row_ingests_with_its_expected_count() {
+    let Some(dir) = corpus::corpus_dir() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let token = app.project_with_token("corpus").await;
+    let supported: Vec<&str> = server::ingest::FORMATS.iter().map(|f| f.name()).collect();
+    let rows = corpus::manifest(&dir);
+    let (mut exact, mut documented, mut pending) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for folder in PENDING_FORMATS {
+        if supported.contains(&format_for_folder(folder)) {
+            failures.push(format!(
+                "{folder} is supported now: remove it from PENDING_FORMATS"
+            ));
+        }
+    }
+    for row in &rows {
+        let format = format_for_folder(&row.format);
+        if !supported.contains(&format) {
+            if PENDING_FORMATS.contains(&row.format.as_str()) {
+                pending += 1;
+            } else {
+                failures.push(format!(
+                    "{}: format folder '{}' is neither supported nor pending",
+                    row.path, row.format
+                ));
+            }
+            continue;
+        }
+        let body = std::fs::read(dir.join(&row.path)).unwrap();
+        // each file is its own scope, as each would be its own CI job
+        let (status, json) = app
+            .push_report(Some(&token), &format!("?target={}", row.path), body)
+            .await;
+        let documented_as = DOCUMENTED_DIFFERENCES
+            .iter()
+            .find(|(p, _, _)| *p == row.path);
+        if status != StatusCode::CREATED {
+            match documented_as {
+                Some((_, REFUSED, why)) if status.is_client_error() => {
+                    documented += 1;
+                    println!("{}: refused ({status}) on purpose: {why}", row.path);
+                }
+                _ => failures.push(format!("{}: HTTP {status}: {json}", row.path)),
+            }
+            continue;
+        }
+        if json["format"] != format {
+            failures.push(format!(
+                "{}: detected as '{}', expected '{format}'",
+                row.path, json["format"]
+            ));
+            continue;
+        }
+        let total = json["total"].as_u64().unwrap() as usize;
+        match documented_as {
+            Some((_, ours, why)) if total == *ours => {
+                documented += 1;
+                println!(
+                    "{}: {total} (manifest {}): {why}",
+                    row.path, row.expected_findings
+                );
+            }
+            Some((_, ours, _)) => failures.push(format!(
+                "{}: {total} findings, documented as {ours}",
+                row.path
+            )),
+            None if total == row.expected_findings => exact += 1,
+            None => failures.push(format!(
+                "{} ({}): {total} findings, manifest expects {}",
+                row.path, row.producer, row.expected_findings
+            )),
+        }
+    }
+    println!(
+        "{} files, {exact} exact, {documented} documented differences ({pending} in formats not yet supported)",
+        rows.len() - pending
+    );
+    assert!(
+        failures.is_empty(),
+        "corpus conformance failures:\n{}",
+        failures.join("\n")
+    );
+    assert!(exact > 0, "at least one file was checked");
+}

@@ -1,0 +1,108 @@
+//! The CI gate verdict in the upload response: rules, waivers, policies.
+
+use bosun_tests::{TestApp, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn report(findings: &[(&str, &str, &str)]) -> Vec<u8> {
+    let items: Vec<Value> = findings
+        .iter()
+        .map(|(rule, severity, layer)| json!({"rule_id": rule, "title": format!("{rule} problem"), "severity": severity, "layer": layer, "file": format!("{rule}.txt")}))
+        .collect();
+    serde_json::to_vec(
+        &json!({"bosun_format": 1, "scanner": {"name": "gatecheck"}, "findings": items}),
+    )
+    .unwrap()
+}
+
+async fn gate(app: &TestApp, token: &str, body: Vec<u8>) -> Value {
+    let (status, json) = app.push_report(Some(token), "?target=repo", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    json["gate"].clone()
+}
+
+fn rules(gate: &Value) -> Vec<(String, u64)> {
+    gate["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["rule"].as_str().unwrap().to_string(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn new_critical_or_high_findings_fail_the_gate_once() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let body = report(&[("H1", "high", "code"), ("M1", "medium", "code")]);
+    let first = gate(&app, &token, body.clone()).await;
+    assert_eq!(first["passed"], false);
+    assert_eq!(rules(&first), vec![("no_new_findings".to_string(), 1)]);
+    assert_eq!(first["violations"][0]["findings"][0]["title"], "H1 problem");
+    let again = gate(&app, &token, body).await;
+    assert_eq!(again["passed"], true, "known findings are not new: {again}");
+    let passed: bool = sqlx::query_scalar("SELECT gate_passed FROM scans ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(passed, "the verdict is kept in the scan history");
+}
+
+#[tokio::test]
+async fn secrets_fail_unless_their_risk_is_accepted_and_unexpired() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let body = report(&[("S1", "low", "secret")]);
+    assert_eq!(
+        rules(&gate(&app, &token, body.clone()).await),
+        vec![("no_secrets".to_string(), 1)]
+    );
+
+    sqlx::query("UPDATE findings SET state = 'risk_accepted', risk_accepted_until = now() + interval '30 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let waived = gate(&app, &token, body.clone()).await;
+    assert_eq!(waived["passed"], true);
+    assert_eq!(waived["violations"][0]["waived"][0]["title"], "S1 problem");
+
+    sqlx::query("UPDATE findings SET risk_accepted_until = now() - interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        gate(&app, &token, body).await["passed"],
+        false,
+        "an expired acceptance waives nothing"
+    );
+}
+
+#[tokio::test]
+async fn findings_past_their_sla_fail_and_policies_can_relax_rules() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let body = report(&[("L1", "low", "dependency"), ("M1", "medium", "dependency")]);
+    assert_eq!(gate(&app, &token, body.clone()).await["passed"], true);
+    // medium: 90 days to fix; low: 180
+    sqlx::query("UPDATE findings SET first_seen_at = now() - interval '100 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let late = gate(&app, &token, body.clone()).await;
+    assert_eq!(rules(&late), vec![("no_sla_breaches".to_string(), 1)]);
+    assert_eq!(late["violations"][0]["findings"][0]["title"], "M1 problem");
+
+    sqlx::query(
+        "INSERT INTO gate_policies (project_id, policy)
+         SELECT id, '{\"block_sla_breaches\": false}' FROM projects",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(gate(&app, &token, body).await["passed"], true);
+}

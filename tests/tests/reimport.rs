@@ -1,0 +1,209 @@
+//! Re-import: what a new scan of a scope closes, reopens and leaves alone.
+
+use bosun_tests::{TestApp, spawn_app};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A SARIF report with one result per (rule, file).
+fn sarif(results: &[(&str, &str)]) -> Vec<u8> {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|(rule, file)| {
+            serde_json::json!({"ruleId": rule, "level": "error", "message": {"text": format!("{rule} in {file}")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": file}, "region": {"startLine": 1}}}]})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "ReScan"}}, "results": results}]}))
+    .unwrap()
+}
+
+async fn push(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Value {
+    let (status, json) = app.push_report(Some(token), query, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    json
+}
+
+fn counts(json: &Value) -> [i64; 5] {
+    ["new", "unchanged", "reopened", "fixed", "total"].map(|k| json[k].as_i64().unwrap())
+}
+
+async fn state_of(app: &TestApp, rule: &str) -> String {
+    sqlx::query_scalar("SELECT state::text FROM findings WHERE rule_id = $1")
+        .bind(rule)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn missing_findings_are_fixed_and_returning_ones_reopened_with_audit_events() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let both = sarif(&[("A", "a.py"), ("B", "b.py")]);
+    assert_eq!(
+        counts(&push(&app, &token, "?target=repo", both.clone()).await),
+        [2, 0, 0, 0, 2]
+    );
+    assert_eq!(
+        counts(&push(&app, &token, "?target=repo", sarif(&[("A", "a.py")])).await),
+        [0, 1, 0, 1, 1]
+    );
+    assert_eq!(state_of(&app, "B").await, "fixed");
+    assert_eq!(
+        counts(&push(&app, &token, "?target=repo", both).await),
+        [0, 1, 1, 0, 2]
+    );
+    assert_eq!(state_of(&app, "B").await, "reopened");
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT e.action FROM audit_events e JOIN findings f ON f.id = e.subject_id
+          WHERE e.subject_type = 'finding' AND f.rule_id = 'B' ORDER BY e.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, vec!["fixed_by_scan", "reopened_by_scan"]);
+}
+
+#[tokio::test]
+async fn a_scan_closes_only_within_its_own_scope() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    push(&app, &token, "?target=repo-x", sarif(&[("X", "x.py")])).await;
+    let other = push(&app, &token, "?target=repo-y", sarif(&[("Y", "y.py")])).await;
+    assert_eq!(other["fixed"], 0, "another target is another scope");
+    assert_eq!(state_of(&app, "X").await, "open");
+}
+
+#[tokio::test]
+async fn partial_and_suspiciously_empty_scans_never_auto_close() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let six: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("R{i}"), format!("f{i}.py")))
+        .collect();
+    let six: Vec<(&str, &str)> = six.iter().map(|(r, f)| (r.as_str(), f.as_str())).collect();
+    push(&app, &token, "?target=repo", sarif(&six)).await;
+
+    let partial = push(&app, &token, "?target=repo&partial=true", sarif(&six[..1])).await;
+    assert_eq!(partial["fixed"], 0);
+    assert!(
+        partial["auto_close_skipped"]
+            .as_str()
+            .unwrap()
+            .contains("partial")
+    );
+
+    let empty = push(&app, &token, "?target=repo", sarif(&[])).await;
+    assert_eq!(empty["fixed"], 0);
+    assert!(
+        empty["auto_close_skipped"]
+            .as_str()
+            .unwrap()
+            .contains("suspiciously empty"),
+        "{empty}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM findings WHERE state = 'open'")
+            .await,
+        6
+    );
+
+    // a scope that had few findings may well be clean now
+    push(
+        &app,
+        &token,
+        "?target=small",
+        sarif(&[("S1", "s.py"), ("S2", "t.py")]),
+    )
+    .await;
+    let clean = push(&app, &token, "?target=small", sarif(&[])).await;
+    assert_eq!(clean["fixed"], 2, "{clean}");
+    assert!(clean["auto_close_skipped"].is_null());
+}
+
+#[tokio::test]
+async fn human_decisions_survive_any_scan() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    push(
+        &app,
+        &token,
+        "?target=repo",
+        sarif(&[("FP", "a.py"), ("RA", "b.py"), ("K", "c.py")]),
+    )
+    .await;
+    sqlx::query("UPDATE findings SET state = 'false_positive' WHERE rule_id = 'FP'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE findings SET state = 'risk_accepted' WHERE rule_id = 'RA'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    push(&app, &token, "?target=repo", sarif(&[("K", "c.py")])).await;
+    assert_eq!(
+        (state_of(&app, "FP").await, state_of(&app, "RA").await),
+        ("false_positive".into(), "risk_accepted".into())
+    );
+    push(
+        &app,
+        &token,
+        "?target=repo",
+        sarif(&[("FP", "a.py"), ("RA", "b.py"), ("K", "c.py")]),
+    )
+    .await;
+    assert_eq!(
+        (state_of(&app, "FP").await, state_of(&app, "RA").await),
+        ("false_positive".into(), "risk_accepted".into())
+    );
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_append_only() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    push(&app, &token, "?target=repo", sarif(&[("A", "a.py")])).await;
+    push(&app, &token, "?target=repo", sarif(&[("B", "b.py")])).await;
+    assert_eq!(app.count("SELECT count(*) FROM audit_events").await, 1);
+    let update = sqlx::query("UPDATE audit_events SET reason = 'rewritten'")
+        .execute(&app.pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_events")
+        .execute(&app.pool)
+        .await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_eq!(app.count("SELECT count(*) FROM audit_events").await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let pairs: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("C{}", i % 20), format!("src/f{i}.py")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(r, f)| (r.as_str(), f.as_str()))
+        .collect();
+    let body = sarif(&pairs);
+    let uploads = (0..8).map(|_| app.push_report(Some(&token), "?target=repo", body.clone()));
+    let results = futures::future::join_all(uploads).await;
+    let mut new_total = 0;
+    for (status, json) in &results {
+        assert_eq!(*status, StatusCode::CREATED, "{json}");
+        new_total += json["new"].as_i64().unwrap();
+    }
+    assert_eq!(
+        new_total, 200,
+        "each finding is new exactly once across the parallel uploads"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 200);
+    assert_eq!(
+        app.count("SELECT count(*) FROM findings WHERE state <> 'open'")
+            .await,
+        0
+    );
+}
