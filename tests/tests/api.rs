@@ -209,3 +209,57 @@ async fn bodies_over_the_limit_are_refused() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
     assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
 }
+
+#[tokio::test]
+async fn gzip_bombs_stop_at_the_limit_and_broken_gzip_is_refused() {
+    let app = spawn_app().await; // 8 MiB limit, counted after decompression
+    let token = app.project_with_token("svc").await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 64 * 1024 * 1024]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(
+        bomb.len() < 200 * 1024,
+        "64 MiB of spaces compress to {} bytes",
+        bomb.len()
+    );
+    let send = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/reports"))
+            .bearer_auth(&token)
+            .header("Content-Encoding", "gzip")
+            .body(body)
+            .send()
+    };
+    let response = send(bomb).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("after decompression"),
+        "{json}"
+    );
+
+    let response = send(b"this is not gzip".to_vec()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+}
+
+#[tokio::test]
+async fn a_wrong_format_override_is_refused_with_the_parsers_reason() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let (status, json) = app
+        .push_report(Some(&token), "?format=bosun", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("bosun report is invalid"),
+        "{json}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+}

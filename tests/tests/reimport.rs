@@ -66,6 +66,32 @@ async fn missing_findings_are_fixed_and_returning_ones_reopened_with_audit_event
 }
 
 #[tokio::test]
+async fn a_finding_belongs_to_the_scope_that_last_reported_it() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    // the same problem reported under two targets is one finding (one fingerprint)
+    push(
+        &app,
+        &token,
+        "?target=old-name",
+        sarif(&[("M", "m.py"), ("N", "n.py")]),
+    )
+    .await;
+    push(&app, &token, "?target=new-name", sarif(&[("M", "m.py")])).await;
+    let gone = push(&app, &token, "?target=new-name", sarif(&[("Z", "z.py")])).await;
+    assert_eq!(
+        gone["fixed"], 1,
+        "the new scope closes what it took over: {gone}"
+    );
+    assert_eq!(state_of(&app, "M").await, "fixed");
+    assert_eq!(
+        state_of(&app, "N").await,
+        "open",
+        "the old scope still owns what only it reported"
+    );
+}
+
+#[tokio::test]
 async fn a_scan_closes_only_within_its_own_scope() {
     let app = spawn_app().await;
     let token = app.project_with_token("svc").await;
@@ -206,4 +232,24 @@ async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
             .await,
         0
     );
+}
+
+#[tokio::test]
+async fn a_large_scan_closes_what_it_no_longer_reports() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let names: Vec<(String, String)> = (0..10500)
+        .map(|i| (format!("L{}", i % 97), format!("src/f{i}.py")))
+        .collect();
+    let first: Vec<(&str, &str)> = names[..10000]
+        .iter()
+        .map(|(r, f)| (r.as_str(), f.as_str()))
+        .collect();
+    let shifted: Vec<(&str, &str)> = names[500..]
+        .iter()
+        .map(|(r, f)| (r.as_str(), f.as_str()))
+        .collect();
+    push(&app, &token, "?target=repo", sarif(&first)).await;
+    let json = push(&app, &token, "?target=repo", sarif(&shifted)).await;
+    assert_eq!(counts(&json), [500, 9500, 0, 500, 10000]);
 }

@@ -11,8 +11,11 @@
 //!   `sca_package` → dependency, `sca_image` → image.
 //! - Kubernetes and Helm resources (`Kind.namespace.name`) fill the k8s fields and a workload
 //!   asset (`namespace/Kind/name`); other resources keep only their file location.
-//! - Fingerprint (`checkov/v1`): framework, check id, repository file path, resource. Not the
-//!   line range (it shifts when the file is edited), the absolute path, or the texts.
+//! - SCA checks fill package name, installed and fixed version and the CVE alias from
+//!   `vulnerability_details`.
+//! - Fingerprint (`checkov/v1`): framework, check id, repository file path, resource (for SCA
+//!   checks the file and package, not its version). Not the line range (it shifts when the
+//!   file is edited), the absolute path, or the texts.
 
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
@@ -64,6 +67,7 @@ struct Check {
     short_description: Option<String>,
     guideline: Option<String>,
     details: Vec<Value>,
+    vulnerability_details: Option<Value>,
 }
 
 impl ReportFormat for Checkov {
@@ -201,16 +205,32 @@ fn finding(check_type: &str, check: &Check, raw: &Value) -> NewFinding {
         title,
     );
     f.rule_id = check.check_id.trim().to_string();
+    // SCA checks (`sca_package`, `sca_image`) name the vulnerable package
+    let vuln = check
+        .vulnerability_details
+        .as_ref()
+        .filter(|v| v.is_object());
+    let vuln_text = |keys: &[&str]| {
+        vuln.and_then(|v| keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str)))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let vuln_id = vuln_text(&["id", "cve_id"]);
     f.aliases = normalize::aliases(
         check
             .bc_check_id
             .iter()
             .chain(std::iter::once(&check.check_id))
+            .chain(vuln_id.iter())
             .filter(|id| {
                 let u = id.to_ascii_uppercase();
                 u.starts_with("CVE-") || u.starts_with("GHSA-") || u.starts_with("CWE-")
             }),
     );
+    f.package_name = vuln_text(&["package_name"]);
+    f.package_version = vuln_text(&["package_version"]);
+    f.fixed_version = vuln_text(&["lowest_fixed_version", "fixed_version"]);
     f.description = normalize::bounded(description.trim_end(), DESCRIPTION_MAX);
     if let Some(g) = check.guideline.as_deref().filter(|g| !g.trim().is_empty()) {
         f.remediation = format!("See {}", g.trim());
@@ -282,6 +302,23 @@ mod tests {
         assert_eq!(k.k8s_namespace.as_deref(), Some("payments"));
         assert_eq!(k.k8s_name.as_deref(), Some("api"));
         assert_eq!(k.asset.as_ref().unwrap().key, "payments/Deployment/api");
+    }
+
+    #[test]
+    fn sca_checks_name_the_package() {
+        let report = br#"{"check_type": "sca_package", "results": {"failed_checks": [{
+            "check_id": "CKV_CVE_2022_42969", "check_name": "Package vulnerable",
+            "file_path": "/requirements.txt", "repo_file_path": "/requirements.txt",
+            "file_line_range": [3, 3], "resource": "requirements.txt.py", "severity": "HIGH",
+            "vulnerability_details": {"id": "CVE-2022-42969", "package_name": "py",
+                "package_version": "1.11.0", "lowest_fixed_version": "1.11.1"}}]}}"#;
+        let parsed = Checkov.parse(report).unwrap();
+        let f = &parsed.findings[0];
+        assert_eq!(f.layer, Layer::Dependency);
+        assert_eq!(f.aliases, vec!["CVE-2022-42969"]);
+        assert_eq!(f.package_name.as_deref(), Some("py"));
+        assert_eq!(f.package_version.as_deref(), Some("1.11.0"));
+        assert_eq!(f.fixed_version.as_deref(), Some("1.11.1"));
     }
 
     #[test]

@@ -9,22 +9,32 @@ pub mod bandit;
 pub mod bosun;
 pub mod checkov;
 pub mod cyclonedx;
+pub mod dependency_check;
 pub mod falco;
 pub mod fingerprint;
+pub mod github_vulnerability;
 pub mod gitleaks;
 pub mod grype;
 pub mod hadolint;
 pub mod kube_bench;
 pub mod kube_hunter;
 pub mod kube_linter;
+pub mod kubeaudit;
 pub mod kubescape;
 pub mod normalize;
+pub mod npm_audit;
+pub mod nuclei;
+pub mod osv_scanner;
+pub mod popeye;
 pub mod sarif;
 pub mod semgrep;
+pub mod snyk;
 pub mod store;
 pub mod trivy;
 pub mod trivy_operator;
 pub mod trufflehog;
+pub mod yarn_audit;
+pub mod zap;
 
 use app::domain::{Layer, Severity};
 
@@ -50,14 +60,24 @@ pub static FORMATS: &[&dyn ReportFormat] = &[
     &kube_linter::KubeLinter,
     &hadolint::Hadolint,
     &kube_hunter::KubeHunter,
+    &kubeaudit::Kubeaudit,
+    &popeye::Popeye,
+    &nuclei::Nuclei,
+    &zap::Zap,
     &gitleaks::Gitleaks,
     &trufflehog::Trufflehog,
     &semgrep::Semgrep,
     &bandit::Bandit,
+    &npm_audit::NpmAudit,
+    &yarn_audit::YarnAudit,
+    &snyk::Snyk,
+    &github_vulnerability::GithubVulnerability,
     &trivy::Trivy,
     &trivy_operator::TrivyOperator,
     &grype::Grype,
     &cyclonedx::CycloneDx,
+    &osv_scanner::OsvScanner,
+    &dependency_check::DependencyCheck,
 ];
 
 pub fn format_named(name: &str) -> Option<&'static dyn ReportFormat> {

@@ -37,6 +37,14 @@ pub fn first_line(text: &str, max: usize) -> String {
     bounded(line, max)
 }
 
+/// The first and last `n` bytes of a body as text, for format sniffing: serialisers that
+/// sort keys can put a format's tell-tale keys at the end of a large document.
+pub fn ends(body: &[u8], n: usize) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
+    let head = String::from_utf8_lossy(&body[..body.len().min(n)]);
+    let tail = String::from_utf8_lossy(&body[body.len().saturating_sub(n)..]);
+    (head, tail)
+}
+
 /// Raw evidence kept with a finding: the JSON as given when its text is at most
 /// `EVIDENCE_MAX` bytes, else a string prefix of it marked as cut.
 pub const EVIDENCE_MAX: usize = 8 * 1024;

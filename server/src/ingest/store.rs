@@ -328,6 +328,10 @@ async fn store(
             ON CONFLICT (project_id, fingerprint) DO UPDATE SET
                    last_scan_id = EXCLUDED.last_scan_id,
                    last_seen_at = greatest(f.last_seen_at, EXCLUDED.last_seen_at),
+                   -- a finding belongs to the scope that last reported it, so only that
+                   -- scope's next complete scan may close it
+                   scanner = EXCLUDED.scanner,
+                   target = EXCLUDED.target,
                    -- a fixed finding that comes back is reopened; human decisions
                    -- (false positive, risk accepted) are never overridden by a scan
                    state = CASE WHEN f.state = 'fixed' THEN 'reopened'::finding_state ELSE f.state END,

@@ -47,10 +47,11 @@ impl ReportFormat for Trivy {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let (head, tail) = normalize::ends(body, 8192);
         let trimmed = head.trim_start();
         if trimmed.starts_with('{') {
-            (head.contains("\"SchemaVersion\"")
+            // sorted keys put SchemaVersion after a large Results array: check both ends
+            ((head.contains("\"SchemaVersion\"") || tail.contains("\"SchemaVersion\""))
                 && (head.contains("\"ArtifactName\"") || head.contains("\"Results\"")))
                 || (head.contains("\"ClusterName\"")
                     && (head.contains("\"Resources\"")
@@ -866,6 +867,16 @@ mod tests {
         );
         assert_eq!(image_repository("localhost:5000/a/b"), "localhost:5000/a/b");
         assert_eq!(image_repository("repo@sha256:ab"), "repo");
+    }
+
+    #[test]
+    fn sniffs_a_report_whose_schema_version_comes_last() {
+        let vulns = vec![r#"{"VulnerabilityID":"CVE-2024-1","PkgName":"p","InstalledVersion":"1","Severity":"LOW"}"#; 300].join(",");
+        let body = format!(
+            r#"{{"ArtifactName":"app:1","Results":[{{"Target":"app","Vulnerabilities":[{vulns}]}}],"SchemaVersion":2}}"#
+        );
+        assert!(body.len() > 16384);
+        assert!(Trivy.sniff(body.as_bytes()));
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! `bosun-bench`: end-to-end ingest benchmark (run it with `scripts/bench.sh`).
+//!
+//! Starts the release `bosun` binary against a fresh database, generates synthetic SARIF
+//! and Trivy reports of 1k / 10k / 100k findings, and pushes each over HTTP three times:
+//! first import, unchanged re-import, and a re-import with 10% of findings changed (5%
+//! gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
+//! time of a raw `COPY` of the same rows into a table shaped like `findings`, measured in the
+//! same run, as the floor to compare with.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use std::str::FromStr;
+
+const SIZES: &[usize] = &[1_000, 10_000, 100_000];
+const LEVELS: [&str; 3] = ["error", "warning", "note"];
+const SEVERITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn sarif(n: usize, generation: usize) -> Vec<u8> {
+    // `generation` shifts 5% of findings out and 5% new ones in per step
+    let shift = n / 20 * generation;
+    let results: Vec<Value> = (shift..n + shift)
+        .map(|i| {
+            json!({"ruleId": format!("bench/rule-{}", i % 97), "level": LEVELS[i % 3],
+                "message": {"text": format!("Synthetic finding {i}: user input reaches a sink without validation")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("src/module{}/file{i}.rs", i % 50)},
+                    "region": {"startLine": (i % 400) + 1, "snippet": {"text": format!("let value{i} = input(); sink(value{i});")}}}}]})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{"tool": {"driver": {"name": "BenchSAST", "version": "1.0.0"}}, "results": results}]}))
+    .unwrap()
+}
+
+fn trivy(n: usize, generation: usize) -> Vec<u8> {
+    let shift = n / 20 * generation;
+    let vulns: Vec<Value> = (shift..n + shift)
+        .map(|i| {
+            json!({"VulnerabilityID": format!("CVE-2024-{:05}", i % 90_000), "PkgName": format!("pkg-{}", i / 3),
+                "InstalledVersion": "1.0.0", "FixedVersion": "1.0.1", "Severity": SEVERITIES[i % 4],
+                "Title": format!("pkg-{}: synthetic vulnerability {i}", i / 3), "Description": "A synthetic vulnerability for benchmarking.",
+                "PrimaryURL": format!("https://avd.aquasec.com/nvd/cve-2024-{:05}", i % 90_000)})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"SchemaVersion": 2, "ArtifactName": "registry.example.com/bench/app:1.0",
+        "ArtifactType": "container_image", "Results": [{"Target": "registry.example.com/bench/app:1.0 (debian 12)",
+        "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": vulns}]}))
+    .unwrap()
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn reset_peak_rss(pid: u32) {
+    // "5" resets the peak resident set size (Linux >= 4.0)
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+async fn push(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    target: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<(Duration, Value)> {
+    let start = Instant::now();
+    let response = client
+        .post(format!("{url}/api/v1/reports?target={target}"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let json: Value = response.json().await?;
+    if !status.is_success() {
+        bail!("upload failed: {status} {json}");
+    }
+    Ok((start.elapsed(), json))
+}
+
+/// Times a raw COPY of `n` finding-shaped rows into an unlogged copy of the findings table.
+async fn raw_copy(database_url: &str, n: usize) -> anyhow::Result<Duration> {
+    let mut conn = sqlx::PgConnection::connect(database_url).await?;
+    sqlx::query("DROP TABLE IF EXISTS bench_copy")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("CREATE TABLE bench_copy (LIKE findings INCLUDING DEFAULTS INCLUDING INDEXES)")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("ALTER TABLE bench_copy ALTER COLUMN id DROP IDENTITY IF EXISTS")
+        .execute(&mut conn)
+        .await
+        .ok();
+    let mut rows = String::with_capacity(n * 200);
+    for i in 0..n {
+        rows.push_str(&format!(
+            "{i}\t1\t\\\\x{:064x}\tBenchSAST\trepo\tcode\thigh\thigh\topen\tSynthetic finding {i}\tbench/rule-{}\tdesc\tsrc/file{i}.rs\t{}\tsrc/file{i}.rs:{}\t1\t1\n",
+            i,
+            i % 97,
+            i % 400 + 1,
+            i % 400 + 1
+        ));
+    }
+    let start = Instant::now();
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY bench_copy (id, project_id, fingerprint, scanner, target, layer, severity, scanner_severity, state,
+                              title, rule_id, description, file_path, line, location, first_scan_id, last_scan_id) FROM STDIN",
+        )
+        .await?;
+    copy.send(rows.as_bytes()).await?;
+    copy.finish().await?;
+    let elapsed = start.elapsed();
+    sqlx::query("DROP TABLE bench_copy")
+        .execute(&mut conn)
+        .await?;
+    Ok(elapsed)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let base_url =
+        std::env::var("DATABASE_URL").context("DATABASE_URL (scripts/bench.sh provides one)")?;
+    let db = format!("bosun_bench_{}", std::process::id());
+    server::db::ensure_database(&base_url, &db).await?;
+    let database_url = PgConnectOptions::from_str(&base_url)?
+        .database(&db)
+        .to_url_lossy()
+        .to_string();
+    let pool = server::db::connect(&database_url).await?;
+    server::db::migrate(&pool).await?;
+
+    let exe = std::env::current_exe()?.with_file_name("bosun");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let child = Command::new(&exe)
+        .arg("serve")
+        .env("DATABASE_URL", &database_url)
+        .env("BOSUN_ADDR", format!("127.0.0.1:{port}"))
+        .env("BOSUN_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let pid = child.id();
+    let server = Server(child);
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let slug = server::projects::ProjectSlug::parse("bench")?;
+    let project = server::projects::create(&pool, &slug, "Benchmark").await?;
+    let token = server::tokens::create(&pool, project.id, "bench").await?;
+
+    println!(
+        "{:<7} {:>8} {:>9} {:>12} {:>12} {:>14} {:>11} {:>10}",
+        "format", "findings", "report", "first", "unchanged", "10% changed", "peak RSS", "raw COPY"
+    );
+    for (name, generate) in [
+        ("sarif", sarif as fn(usize, usize) -> Vec<u8>),
+        ("trivy", trivy),
+    ] {
+        for &n in SIZES {
+            let target = format!("{name}-{n}");
+            let first_body = generate(n, 0);
+            let report_mb = first_body.len() as f64 / 1e6;
+            reset_peak_rss(pid);
+            let (first, json) = push(&client, &url, &token, &target, first_body.clone()).await?;
+            let total = json["total"].as_i64().unwrap_or(0);
+            let (again, json2) = push(&client, &url, &token, &target, first_body).await?;
+            assert_eq!(
+                json2["new"].as_i64(),
+                Some(0),
+                "an unchanged re-import creates nothing"
+            );
+            let (changed, json3) = push(&client, &url, &token, &target, generate(n, 1)).await?;
+            let rss = peak_rss_mb(pid);
+            let copy = raw_copy(&database_url, total as usize).await?;
+            println!(
+                "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms   (changed: {} new, {} fixed {})",
+                report_mb,
+                first.as_secs_f64() * 1e3,
+                again.as_secs_f64() * 1e3,
+                changed.as_secs_f64() * 1e3,
+                rss,
+                copy.as_secs_f64() * 1e3,
+                json3["new"],
+                json3["fixed"],
+                json3["auto_close_skipped"].as_str().unwrap_or(""),
+            );
+        }
+    }
+    drop(server);
+    pool.close().await;
+    let mut admin = sqlx::PgConnection::connect(&base_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}

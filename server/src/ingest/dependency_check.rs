@@ -1,0 +1,402 @@
+//! OWASP Dependency-Check XML reports (`--format XML`, schema 1.x to 2.x `<analysis>`).
+//!
+//! - One finding per `<vulnerability>` × `<dependency>`. Related dependencies (the same
+//!   file found again elsewhere) are not separate findings. `<suppressedVulnerabilities>`
+//!   are skipped: the team has already decided about them in their suppression file.
+//! - Severity: the CVSS v3 base score ([`Severity::from_cvss`]), else the report's own label
+//!   (CRITICAL, HIGH, MEDIUM/MODERATE, LOW, INFO), else the CVSS v2 score, else info.
+//! - Layer: dependency.
+//! - Fingerprint (`dependency_check/v1`): the vulnerability name, the package identity without
+//!   version (its package URL without version and qualifiers, else the file name), and the
+//!   dependency's file name (the last segment of `filePath`). The full path is shown but not
+//!   used: it is absolute on the scanning machine, so it changes with the CI workspace.
+//!   Versions, descriptions and report dates never go in.
+//! - XML is read with `quick_xml` (through [`super::cyclonedx::xml`]), which never expands
+//!   external entities or DTDs.
+
+use app::domain::{Layer, Severity};
+
+use super::cyclonedx::xml::{self, Element};
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct DependencyCheck;
+
+const NAME: &str = "dependency_check";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+
+impl ReportFormat for DependencyCheck {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('<')
+            && head.contains("<analysis")
+            && (head.contains("DependencyCheck") || head.contains("dependency-check"))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
+        if root.name != "analysis" {
+            return Err(ParseError {
+                format: NAME,
+                message: format!(
+                    "the root element is <{}>, not <analysis>",
+                    normalize::bounded(&root.name, 100)
+                ),
+                line: None,
+                column: None,
+            });
+        }
+        let version = root
+            .child("scanInfo")
+            .map(|s| s.text_of("engineVersion"))
+            .filter(|v| !v.is_empty());
+        let mut findings = Vec::new();
+        for dep in root
+            .child("dependencies")
+            .into_iter()
+            .flat_map(|d| d.children_named("dependency"))
+        {
+            let dependency = Dependency::of(dep);
+            for v in dep
+                .child("vulnerabilities")
+                .into_iter()
+                .flat_map(|v| v.children_named("vulnerability"))
+            {
+                findings.push(finding(&dependency, v));
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Dependency-Check".to_string(),
+            scanner_version: version,
+            findings,
+        })
+    }
+}
+
+struct Dependency {
+    file_name: String,
+    file_path: String,
+    purl: String,
+}
+
+impl Dependency {
+    fn of(dep: &Element) -> Dependency {
+        let purl = dep
+            .child("identifiers")
+            .into_iter()
+            .flat_map(|i| i.children_named("package"))
+            .map(|p| p.text_of("id"))
+            .find(|id| id.starts_with("pkg:"))
+            .unwrap_or_default();
+        Dependency {
+            file_name: dep.text_of("fileName"),
+            file_path: normalize::path(&dep.text_of("filePath")),
+            purl,
+        }
+    }
+
+    /// `pkg:maven/org.apache/log4j-api@2.12.4` → (`org.apache:log4j-api`, `2.12.4`).
+    fn package(&self) -> (String, Option<String>) {
+        let Some(rest) = self.purl.strip_prefix("pkg:") else {
+            return (self.file_name.clone(), None);
+        };
+        let rest = rest.split(['?', '#']).next().unwrap_or("");
+        let (kind, path) = rest.split_once('/').unwrap_or(("", rest));
+        let (path, version) = match path.rsplit_once('@') {
+            Some((p, v)) if !p.is_empty() => (p, Some(v.to_string())),
+            _ => (path, None),
+        };
+        let path = path.replace("%40", "@");
+        let name = match path.rsplit_once('/') {
+            Some((ns, n)) if kind == "maven" => format!("{}:{n}", ns.replace('/', ".")),
+            _ => path,
+        };
+        (name, version.filter(|v| !v.is_empty()))
+    }
+
+    fn identity(&self) -> String {
+        if self.purl.is_empty() {
+            return self.file_name.clone();
+        }
+        let p = self.purl.split(['?', '#']).next().unwrap_or("");
+        match (p.rfind('@'), p.rfind('/')) {
+            (Some(at), Some(slash)) if at > slash => p[..at].to_string(),
+            _ => p.to_string(),
+        }
+    }
+
+    fn last_segment(&self) -> &str {
+        self.file_path
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.file_name)
+    }
+}
+
+fn label(text: &str) -> Option<Severity> {
+    match text.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" => Some(Severity::Critical),
+        "HIGH" => Some(Severity::High),
+        "MEDIUM" | "MODERATE" => Some(Severity::Medium),
+        "LOW" => Some(Severity::Low),
+        "INFO" | "INFORMATIONAL" | "NONE" => Some(Severity::Info),
+        _ => None,
+    }
+}
+
+fn severity(v: &Element) -> Severity {
+    let score = |section: &str, field: &str| {
+        v.child(section)
+            .map(|c| c.text_of(field))
+            .and_then(|s| s.parse::<f64>().ok())
+    };
+    if let Some(s) = score("cvssV3", "baseScore") {
+        return Severity::from_cvss(s);
+    }
+    if let Some(s) = label(&v.text_of("severity")) {
+        return s;
+    }
+    score("cvssV2", "score").map_or(Severity::Info, Severity::from_cvss)
+}
+
+fn is_vuln_id(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-")
+}
+
+fn is_cwe(id: &str) -> bool {
+    id.trim()
+        .to_ascii_uppercase()
+        .strip_prefix("CWE-")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn finding(d: &Dependency, v: &Element) -> NewFinding {
+    let id = v.text_of("name");
+    let (package, version) = d.package();
+    let mut fp = Fingerprint::new("dependency_check/v1");
+    fp.push(&id).push(&d.identity()).push(d.last_segment());
+
+    let title = normalize::bounded(
+        format!("{id} in {package} {}", version.as_deref().unwrap_or("")).trim(),
+        TITLE_MAX,
+    );
+    let mut f = NewFinding::new(fp.finish(), Layer::Dependency, severity(v), title);
+    f.rule_id = id.clone();
+    let cwes: Vec<String> = v
+        .child("cwes")
+        .into_iter()
+        .flat_map(|c| c.children_named("cwe"))
+        .map(|c| c.text.trim().to_string())
+        .filter(|c| is_cwe(c))
+        .collect();
+    f.aliases = normalize::aliases(
+        std::iter::once(id.clone())
+            .filter(|i| is_vuln_id(i))
+            .chain(cwes),
+    );
+    f.description = normalize::bounded(&v.long_text_of("description"), DESCRIPTION_MAX);
+    let fixed = v
+        .child("vulnerableSoftware")
+        .into_iter()
+        .flat_map(|s| s.children_named("software"))
+        .filter(|s| s.attr("vulnerabilityIdMatched") == Some("true"))
+        .find_map(|s| s.attr("versionEndExcluding"))
+        .map(|x| normalize::bounded(x.trim(), 100))
+        .filter(|x| !x.is_empty());
+    if let Some(fx) = &fixed {
+        f.remediation = format!("Upgrade {package} to {fx} or later.");
+    }
+    f.fixed_version = fixed;
+    let mut references: Vec<String> = Vec::new();
+    for r in v
+        .child("references")
+        .into_iter()
+        .flat_map(|r| r.children_named("reference"))
+    {
+        let url = r.text_of("url");
+        if !url.is_empty() && references.len() < REFERENCES_MAX && !references.contains(&url) {
+            references.push(url);
+        }
+    }
+    f.references = references;
+    f.package_name = (!package.is_empty()).then(|| normalize::bounded(&package, SHORT_MAX));
+    f.package_version = version.map(|x| normalize::bounded(&x, SHORT_MAX));
+    let path = if d.file_path.is_empty() {
+        &d.file_name
+    } else {
+        &d.file_path
+    };
+    f.file_path = (!path.is_empty()).then(|| normalize::bounded(path, SHORT_MAX));
+    f.location = f.file_path.clone().unwrap_or_default();
+    f.evidence = Some(normalize::evidence(&v.to_json()));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/dependency_check/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        DependencyCheck.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule)
+            .unwrap_or_else(|| panic!("no finding {rule}"))
+    }
+
+    #[test]
+    fn one_finding_per_vulnerability_and_dependency() {
+        let r = parse(fixture!("report.xml"));
+        assert_eq!(r.scanner, "Dependency-Check");
+        assert_eq!(r.scanner_version.as_deref(), Some("10.0.3"));
+        // 4 vulnerabilities; the suppressed one and the clean dependency give nothing
+        assert_eq!(r.findings.len(), 4);
+        let f = find(&r, "CVE-2021-44228");
+        assert_eq!(f.layer, Layer::Dependency);
+        assert_eq!(
+            f.title,
+            "CVE-2021-44228 in org.apache.logging.log4j:log4j-core 2.14.1"
+        );
+        assert_eq!(
+            f.package_name.as_deref(),
+            Some("org.apache.logging.log4j:log4j-core")
+        );
+        assert_eq!(f.package_version.as_deref(), Some("2.14.1"));
+        assert_eq!(f.fixed_version.as_deref(), Some("2.15.0"));
+        assert_eq!(
+            f.remediation,
+            "Upgrade org.apache.logging.log4j:log4j-core to 2.15.0 or later."
+        );
+        assert_eq!(f.aliases, vec!["CVE-2021-44228", "CWE-502", "CWE-20"]);
+        assert_eq!(
+            f.file_path.as_deref(),
+            Some("/builds/acme/billing/lib/log4j-core-2.14.1.jar")
+        );
+        assert_eq!(f.references.len(), 2);
+        assert!(f.description.contains("JNDI"));
+        assert!(f.evidence.is_some());
+        let npm = find(&r, "GHSA-p6mc-m468-83gw");
+        assert_eq!(npm.package_name.as_deref(), Some("lodash"));
+        assert!(
+            r.findings.iter().all(|f| f.rule_id != "CVE-2022-23307"),
+            "suppressed"
+        );
+    }
+
+    #[test]
+    fn severities() {
+        let r = parse(fixture!("report.xml"));
+        assert_eq!(
+            find(&r, "CVE-2021-44228").severity,
+            Severity::Critical,
+            "cvss3 10.0"
+        );
+        assert_eq!(
+            find(&r, "CVE-2021-45046").severity,
+            Severity::Critical,
+            "cvss3 9.0"
+        );
+        assert_eq!(
+            find(&r, "GHSA-p6mc-m468-83gw").severity,
+            Severity::High,
+            "label only"
+        );
+        assert_eq!(
+            find(&r, "CVE-2019-17571").severity,
+            Severity::Medium,
+            "cvss2 6.8 only"
+        );
+        let low = xml::parse(b"<vulnerability><severity>LOW</severity></vulnerability>").ok();
+        assert_eq!(low.map(|v| severity(&v)), Some(Severity::Low));
+        let none = xml::parse(b"<vulnerability/>").ok();
+        assert_eq!(none.map(|v| severity(&v)), Some(Severity::Info));
+    }
+
+    #[test]
+    fn identity_survives_another_workspace_and_order() {
+        let a = parse(fixture!("report.xml"));
+        let b = parse(fixture!("report_other_runner.xml"));
+        assert_eq!(a.findings.len(), b.findings.len());
+        for f in &a.findings {
+            assert_eq!(
+                f.fingerprint,
+                find(&b, &f.rule_id).fingerprint,
+                "{}",
+                f.rule_id
+            );
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn external_entities_are_never_expanded() {
+        let doc = br#"<?xml version="1.0"?>
+<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
+<analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.2.5.xsd">
+<dependencies><dependency><fileName>a&e;.jar</fileName><filePath>/x/a.jar</filePath>
+<vulnerabilities><vulnerability source="NVD"><name>CVE-2024-0001</name><severity>HIGH</severity>
+<description>before&e;after</description></vulnerability></vulnerabilities></dependency></dependencies></analysis>"#;
+        let r = parse(doc);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].description, "beforeafter");
+        assert!(!format!("{:?}", r.findings[0]).contains("root:"));
+    }
+
+    #[test]
+    fn sniffs_dependency_check_only() {
+        assert!(DependencyCheck.sniff(fixture!("report.xml")));
+        assert!(
+            !DependencyCheck.sniff(
+                br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
+            )
+        );
+        assert!(!DependencyCheck.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!DependencyCheck.sniff(br#"<OWASPZAPReport version="2.11"/>"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = DependencyCheck
+            .parse(b"<analysis>\n<dependencies></analysis>")
+            .unwrap_err();
+        assert_eq!(err.format, "dependency_check");
+        assert!(err.message.contains("malformed"), "{}", err.message);
+        assert_eq!(err.line, Some(2));
+        let err = DependencyCheck
+            .parse(b"<analysis><dependencies>")
+            .unwrap_err();
+        assert!(err.message.contains("truncated"), "{}", err.message);
+        let err = DependencyCheck.parse(b"<bom/>").unwrap_err();
+        assert!(err.message.contains("<analysis>"), "{}", err.message);
+        assert!(DependencyCheck.parse(b"").is_err());
+        assert!(DependencyCheck.parse(b"{}").is_err());
+    }
+}

@@ -1,0 +1,329 @@
+//! kubeaudit JSON Lines (`kubeaudit all -p json`): one audit result per line (a JSON array of
+//! the same objects is read too; blank lines are skipped).
+//!
+//! - One finding per line: one auditor result (`AuditResultName`) on one resource, for one
+//!   container, capability or annotation where the result names one. Lines with the same
+//!   fingerprint are merged, counting occurrences.
+//! - Severity: kubeaudit's `level`: error → high, warning → medium, info → info; any other
+//!   level → medium.
+//! - Layer: cluster-config. Asset: the workload (`Workload`, key `namespace/Kind/name`, the
+//!   namespace left out for cluster-scoped resources).
+//! - Fingerprint (`kubeaudit/v1`): result name, namespace, kind, name, container, the
+//!   result's `Metadata` (the capability) and missing annotation. Not the message, time,
+//!   level or API version (moving `policy/v1beta1` to `policy/v1` is the fix, not a new
+//!   resource).
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Kubeaudit;
+
+const NAME: &str = "kubeaudit";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Item {
+    #[serde(rename = "AuditResultName")]
+    audit_result_name: String,
+    #[serde(rename = "ResourceKind")]
+    resource_kind: String,
+    #[serde(rename = "ResourceName")]
+    resource_name: String,
+    #[serde(rename = "ResourceNamespace")]
+    resource_namespace: String,
+    #[serde(rename = "ResourceApiVersion")]
+    resource_api_version: String,
+    #[serde(rename = "Namespace")]
+    namespace: String,
+    #[serde(rename = "Container")]
+    container: String,
+    #[serde(rename = "Metadata")]
+    metadata: Value,
+    #[serde(rename = "MissingAnnotation")]
+    missing_annotation: String,
+    level: String,
+    msg: String,
+}
+
+impl ReportFormat for Kubeaudit {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let first = head
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        (first.starts_with('{') || first.starts_with('['))
+            && first.contains("\"AuditResultName\"")
+            && (first.contains("\"ResourceKind\"") || first.contains("\"level\""))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let items = read_items(body)?;
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for (line, raw) in items {
+            let item: Item = serde_json::from_value(raw.clone()).map_err(|e| {
+                let mut err = ParseError::from_json(NAME, &e);
+                err.line = line;
+                err.column = None;
+                err
+            })?;
+            let f = finding(&item, &raw);
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    if let Some(kept) = findings.get_mut(i) {
+                        kept.occurrences = kept.occurrences.saturating_add(1);
+                        kept.severity = kept.severity.min(f.severity);
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "kubeaudit".to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+/// The report's objects with their line numbers (JSON Lines) or as one array.
+fn read_items(body: &[u8]) -> Result<Vec<(Option<usize>, Value)>, ParseError> {
+    let text = String::from_utf8_lossy(body);
+    if text.trim_start().starts_with('[') {
+        let items: Vec<Value> =
+            serde_json::from_str(&text).map_err(|e| ParseError::from_json(NAME, &e))?;
+        return Ok(items.into_iter().map(|v| (None, v)).collect());
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| {
+            let mut err = ParseError::from_json(NAME, &e);
+            err.line = Some(i + 1);
+            err
+        })?;
+        if !value.is_object() {
+            return Err(ParseError {
+                format: NAME,
+                message: "each line must be a JSON object".to_string(),
+                line: Some(i + 1),
+                column: None,
+            });
+        }
+        out.push((Some(i + 1), value));
+    }
+    Ok(out)
+}
+
+fn severity(level: &str) -> Severity {
+    match level.trim().to_ascii_lowercase().as_str() {
+        "error" => Severity::High,
+        "warning" => Severity::Medium,
+        "info" => Severity::Info,
+        _ => Severity::Medium,
+    }
+}
+
+/// The first sentence of a message: "Resource limits not set." → "Resource limits not set".
+fn first_sentence(text: &str) -> String {
+    let line = normalize::first_line(text, TITLE_MAX);
+    let sentence = match line.find(". ") {
+        Some(i) => &line[..i],
+        None => line.trim_end_matches('.'),
+    };
+    sentence.trim().to_string()
+}
+
+fn finding(item: &Item, raw: &Value) -> NewFinding {
+    let rule = item.audit_result_name.trim();
+    let namespace = [&item.resource_namespace, &item.namespace]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
+    let (kind, name) = (item.resource_kind.trim(), item.resource_name.trim());
+    let container = item.container.trim();
+    let metadata = match &item.metadata {
+        Value::String(s) => s.trim().to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let annotation = item.missing_annotation.trim();
+
+    let mut fp = Fingerprint::new("kubeaudit/v1");
+    fp.push(rule)
+        .push(namespace)
+        .push(kind)
+        .push(name)
+        .push(container)
+        .push(&metadata)
+        .push(annotation);
+
+    let title = match first_sentence(&item.msg) {
+        t if t.is_empty() => rule.to_string(),
+        t => t,
+    };
+    let mut description = item.msg.trim().to_string();
+    for (label, value) in [
+        ("Auditor result", rule),
+        ("Container", container),
+        ("Detail", metadata.as_str()),
+        ("API version", item.resource_api_version.trim()),
+    ] {
+        if !value.is_empty() {
+            description.push_str(&format!("\n{label}: {value}"));
+        }
+    }
+    let label = [namespace, kind, name]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+
+    let mut f = NewFinding::new(
+        fp.finish(),
+        Layer::ClusterConfig,
+        severity(&item.level),
+        title,
+    );
+    f.rule_id = rule.to_string();
+    f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    f.location = if container.is_empty() {
+        label.clone()
+    } else {
+        format!("{label} (container {container})")
+    };
+    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
+    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
+    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
+    if !label.is_empty() {
+        f.asset = Some(Asset {
+            kind: AssetKind::Workload,
+            key: label,
+        });
+    }
+    f.evidence = Some(normalize::evidence(raw));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/kubeaudit/cluster-audit.jsonl"
+    ));
+
+    #[test]
+    fn one_finding_per_line_with_levels_mapped() {
+        let parsed = Kubeaudit.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "kubeaudit");
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("PrivilegedTrue", Severity::High),
+                ("CapabilityAdded", Severity::High),
+                ("CapabilityAdded", Severity::High),
+                ("AppArmorAnnotationMissing", Severity::High),
+                ("LimitsNotSet", Severity::Medium),
+                ("DeprecatedAPIUsed", Severity::Info),
+                (
+                    "MissingDefaultDenyIngressAndEgressNetworkPolicy",
+                    Severity::High
+                ),
+            ]
+        );
+        let f = &parsed.findings[0];
+        assert_eq!(
+            f.title,
+            "privileged is set to 'true' in container SecurityContext"
+        );
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.location, "payments/Deployment/api (container api)");
+        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
+        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
+        let psp = &parsed.findings[5];
+        assert_eq!(psp.k8s_namespace, None);
+        assert_eq!(psp.location, "PodSecurityPolicy/restricted");
+        let ns = &parsed.findings[6];
+        assert_eq!(ns.k8s_namespace.as_deref(), Some("payments"));
+    }
+
+    #[test]
+    fn fingerprints_tell_capabilities_apart_and_ignore_time() {
+        let a = Kubeaudit.parse(REPORT).unwrap();
+        assert_ne!(a.findings[1].fingerprint, a.findings[2].fingerprint);
+        let text =
+            String::from_utf8_lossy(REPORT).replace("2026-11-20T09:00:01Z", "2026-11-27T10:11:12Z");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.reverse();
+        let b = Kubeaudit.parse(lines.join("\n").as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+        // a repeated line is merged
+        let doubled = format!("{text}\n{}", text.lines().next().unwrap());
+        let c = Kubeaudit.parse(doubled.as_bytes()).unwrap();
+        assert_eq!(c.findings.len(), 7);
+        assert_eq!(c.findings[0].occurrences, 2);
+    }
+
+    #[test]
+    fn a_json_array_is_read_too() {
+        let text = String::from_utf8_lossy(REPORT);
+        let items: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let array = format!("[{}]", items.join(","));
+        let parsed = Kubeaudit.parse(array.as_bytes()).unwrap();
+        assert_eq!(parsed.findings, Kubeaudit.parse(REPORT).unwrap().findings);
+    }
+
+    #[test]
+    fn sniffs_kubeaudit_only() {
+        assert!(Kubeaudit.sniff(REPORT));
+        assert!(!Kubeaudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Kubeaudit.sniff(br#"{"template-id":"x","host":"h","info":{}}"#));
+    }
+
+    #[test]
+    fn malformed_line_is_a_parse_error_with_its_line() {
+        let text = String::from_utf8_lossy(REPORT);
+        let broken = text.replacen("\n", "\n{\"AuditResultName\": \n", 2);
+        let err = Kubeaudit.parse(broken.as_bytes()).unwrap_err();
+        assert_eq!(err.format, "kubeaudit");
+        assert_eq!(err.line, Some(2));
+        assert!(Kubeaudit.parse(b"{\"AuditResultName\": 5}").is_err());
+        assert!(Kubeaudit.parse(b"[1]").is_err());
+        assert!(Kubeaudit.parse(b"7").is_err());
+    }
+}

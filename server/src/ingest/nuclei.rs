@@ -1,0 +1,477 @@
+//! Nuclei JSON Lines (`nuclei -jsonl`, v2 `templateID`/`matched` and v3 `template-id`/
+//! `matched-at` field names) and the JSON array of the same objects (`nuclei -json-export`).
+//! Blank lines are skipped; a body with no items has no findings.
+//!
+//! - One finding per template, protocol type, matcher and host: results that repeat those
+//!   (the same header missing on several paths of one site, two TLS versions from one
+//!   template) are merged into one finding, counting occurrences and listing every matched
+//!   location and extracted value in the description.
+//! - Severity: the template's `info.severity` (critical/high/medium/low/info); `unknown` or
+//!   anything else → info.
+//! - Layer: dast. Asset: the site for web results (`Url`, key `scheme://host[:port]`), else
+//!   the host (`Host`, key `host[:port]`).
+//! - Host: `host`, else the authority of `matched-at`/`matched`/`url`, else `ip`; lower-cased,
+//!   without scheme, path or the scheme's default port. Different ports are different hosts.
+//! - Fingerprint (`nuclei/v1`): template id, type, matcher name, host. Not the matched path,
+//!   extracted values, IP, timestamp, request or response.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Nuclei;
+
+const NAME: &str = "nuclei";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const EXCHANGE_MAX: usize = 2_000;
+const INSTANCES_MAX: usize = 50;
+
+impl ReportFormat for Nuclei {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let trimmed = head.trim_start();
+        let probe = if trimmed.starts_with('[') {
+            trimmed
+        } else {
+            trimmed.lines().next().unwrap_or("")
+        };
+        (probe.starts_with('{') || probe.starts_with('['))
+            && (probe.contains("\"template-id\"") || probe.contains("\"templateID\""))
+            && probe.contains("\"info\"")
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let items = read_items(body)?;
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for raw in items {
+            let key = Key::of(&raw);
+            let fp = key.fingerprint();
+            match index.get(&fp) {
+                Some(&i) => {
+                    if let Some(g) = groups.get_mut(i) {
+                        g.items.push(raw);
+                    }
+                }
+                None => {
+                    index.insert(fp, groups.len());
+                    groups.push(Group {
+                        fp,
+                        key,
+                        items: vec![raw],
+                    });
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Nuclei".to_string(),
+            scanner_version: None,
+            findings: groups.iter().map(Group::finding).collect(),
+        })
+    }
+}
+
+/// The report's objects, from JSON Lines or one JSON array.
+fn read_items(body: &[u8]) -> Result<Vec<Value>, ParseError> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let items: Vec<Value> =
+            serde_json::from_str(&text).map_err(|e| ParseError::from_json(NAME, &e))?;
+        if let Some(bad) = items.iter().position(|v| !v.is_object()) {
+            return Err(ParseError {
+                format: NAME,
+                message: format!("array item {} is not a JSON object", bad + 1),
+                line: None,
+                column: None,
+            });
+        }
+        return Ok(items);
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| {
+            let mut err = ParseError::from_json(NAME, &e);
+            err.line = Some(i + 1);
+            err
+        })?;
+        if !value.is_object() {
+            return Err(ParseError {
+                format: NAME,
+                message: "each line must be a JSON object".to_string(),
+                line: Some(i + 1),
+                column: None,
+            });
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// A string field under either of its names (v3 kebab-case, v2 camel/snake case).
+fn field<'a>(v: &'a Value, names: &[&str]) -> &'a str {
+    names
+        .iter()
+        .find_map(|n| v.get(*n).and_then(Value::as_str))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// Strings from a string, a list of strings, or a `- a\n- b` text list.
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => s
+            .lines()
+            .map(|l| l.trim().trim_start_matches("- ").trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `https://Shop.example.com:443/a?b` → (Some("https"), "shop.example.com").
+fn authority(raw: &str) -> (Option<String>, String) {
+    let raw = raw.trim().trim_start_matches('/');
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((s, rest)) => (Some(s.to_ascii_lowercase()), rest),
+        None => (None, raw),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = rest[..end].to_ascii_lowercase();
+    let host = host.rsplit('@').next().unwrap_or("").to_string();
+    let default = match scheme.as_deref() {
+        Some("http") => Some(":80"),
+        Some("https") => Some(":443"),
+        _ => None,
+    };
+    let host = match default {
+        Some(port) => host.strip_suffix(port).map(str::to_string).unwrap_or(host),
+        None => host,
+    };
+    (scheme, host)
+}
+
+struct Key {
+    template: String,
+    kind: String,
+    matcher: String,
+    host: String,
+    scheme: Option<String>,
+}
+
+impl Key {
+    fn of(v: &Value) -> Key {
+        let candidates = [
+            field(v, &["host"]),
+            field(v, &["matched-at", "matched"]),
+            field(v, &["url"]),
+        ];
+        let (mut scheme, mut host) = (None, String::new());
+        for c in candidates.iter().filter(|c| !c.is_empty()) {
+            let (s, h) = authority(c);
+            if scheme.is_none() {
+                scheme = s;
+            }
+            if host.is_empty() {
+                host = h;
+            }
+            if scheme.is_some() && !host.is_empty() {
+                break;
+            }
+        }
+        if host.is_empty() {
+            host = field(v, &["ip"]).to_string();
+        }
+        Key {
+            template: field(v, &["template-id", "templateID", "template_id"]).to_string(),
+            kind: field(v, &["type"]).to_ascii_lowercase(),
+            matcher: field(v, &["matcher-name", "matcher_name"]).to_string(),
+            host,
+            scheme,
+        }
+    }
+
+    fn fingerprint(&self) -> [u8; 32] {
+        Fingerprint::new("nuclei/v1")
+            .push(&self.template)
+            .push(&self.kind)
+            .push(&self.matcher)
+            .push(&self.host)
+            .finish()
+    }
+}
+
+struct Group {
+    fp: [u8; 32],
+    key: Key,
+    items: Vec<Value>,
+}
+
+fn severity(raw: &str) -> Severity {
+    raw.parse::<Severity>().unwrap_or(Severity::Info)
+}
+
+/// The raw result without its bulky request and response (kept, but cut).
+fn trimmed_evidence(raw: &Value) -> Value {
+    let mut v = raw.clone();
+    if let Some(obj) = v.as_object_mut() {
+        for key in ["request", "response", "curl-command"] {
+            if let Some(Value::String(s)) = obj.get_mut(key) {
+                *s = normalize::bounded(s, EXCHANGE_MAX);
+            }
+        }
+    }
+    normalize::evidence(&v)
+}
+
+impl Group {
+    fn finding(&self) -> NewFinding {
+        let first = self.items.first().cloned().unwrap_or(Value::Null);
+        let info = first.get("info").cloned().unwrap_or(Value::Null);
+        let k = &self.key;
+        let name = normalize::first_line(field(&info, &["name"]), TITLE_MAX);
+        let title = match (name.is_empty(), k.matcher.is_empty()) {
+            (true, _) if k.template.is_empty() => "Nuclei result".to_string(),
+            (true, _) => k.template.clone(),
+            (false, true) => name,
+            (false, false) => normalize::bounded(&format!("{name}: {}", k.matcher), TITLE_MAX),
+        };
+
+        let mut matched: Vec<String> = Vec::new();
+        let mut extracted: Vec<String> = Vec::new();
+        for item in &self.items {
+            let m = field(item, &["matched-at", "matched"]);
+            if !m.is_empty() && !matched.iter().any(|x| x == m) {
+                matched.push(m.to_string());
+            }
+            for e in strings(
+                item.get("extracted-results")
+                    .or_else(|| item.get("extracted_results")),
+            ) {
+                if !extracted.contains(&e) {
+                    extracted.push(e);
+                }
+            }
+        }
+        let mut description = field(&info, &["description"]).to_string();
+        if !matched.is_empty() {
+            let shown: Vec<&str> = matched
+                .iter()
+                .take(INSTANCES_MAX)
+                .map(String::as_str)
+                .collect();
+            description.push_str(&format!("\n\nMatched at:\n{}", shown.join("\n")));
+            if matched.len() > INSTANCES_MAX {
+                description.push_str(&format!("\n… and {} more", matched.len() - INSTANCES_MAX));
+            }
+        }
+        if !extracted.is_empty() {
+            description.push_str(&format!("\n\nExtracted: {}", extracted.join(", ")));
+        }
+
+        let classification = info.get("classification");
+        let aliases = normalize::aliases(
+            strings(classification.and_then(|c| c.get("cve-id")))
+                .into_iter()
+                .chain(strings(classification.and_then(|c| c.get("cwe-id")))),
+        );
+
+        let mut f = NewFinding::new(
+            self.fp,
+            Layer::Dast,
+            severity(field(&info, &["severity"])),
+            title,
+        );
+        f.rule_id = k.template.clone();
+        f.aliases = aliases;
+        f.description = normalize::bounded(description.trim(), DESCRIPTION_MAX);
+        f.remediation = normalize::bounded(field(&info, &["remediation"]), DESCRIPTION_MAX);
+        f.references = strings(info.get("reference"))
+            .into_iter()
+            .filter(|r| r.starts_with("http"))
+            .collect();
+        let first_match = matched.first().cloned().unwrap_or_default();
+        f.location = if first_match.is_empty() {
+            k.host.clone()
+        } else {
+            first_match.clone()
+        };
+        let web = matches!(k.scheme.as_deref(), Some("http" | "https"));
+        if first_match.starts_with("http://") || first_match.starts_with("https://") {
+            f.url = Some(first_match);
+        }
+        if !k.host.is_empty() {
+            f.asset = Some(match (&k.scheme, web) {
+                (Some(scheme), true) => Asset {
+                    kind: AssetKind::Url,
+                    key: format!("{scheme}://{}", k.host),
+                },
+                _ => Asset {
+                    kind: AssetKind::Host,
+                    key: k.host.clone(),
+                },
+            });
+        }
+        f.occurrences = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        f.evidence = Some(trimmed_evidence(&first));
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/nuclei/scan.jsonl"
+    ));
+
+    #[test]
+    fn reads_v2_and_v3_lines_and_merges_repeats() {
+        let parsed = Nuclei.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "Nuclei");
+        let got: Vec<(&str, Severity, u32)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity, f.occurrences))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("git-config", Severity::Medium, 1),
+                ("http-missing-security-headers", Severity::Info, 1),
+                ("http-missing-security-headers", Severity::Info, 2),
+                ("CVE-2021-41773", Severity::Critical, 1),
+                ("openssh-detect", Severity::Low, 1),
+                ("weird-template", Severity::Info, 1),
+            ]
+        );
+        let git = &parsed.findings[0];
+        assert_eq!(git.title, "Git Configuration - Detect");
+        assert_eq!(git.layer, Layer::Dast);
+        assert_eq!(git.aliases, vec!["CWE-200"]);
+        assert_eq!(
+            git.url.as_deref(),
+            Some("https://shop.example.com/.git/config")
+        );
+        assert_eq!(
+            git.asset,
+            Some(Asset {
+                kind: AssetKind::Url,
+                key: "https://shop.example.com".to_string()
+            })
+        );
+        assert!(git.remediation.contains(".git directory"));
+        assert_eq!(git.references, vec!["https://example.org/git-exposure"]);
+        let csp = &parsed.findings[2];
+        assert_eq!(
+            csp.title,
+            "HTTP Missing Security Headers: content-security-policy"
+        );
+        assert!(csp.description.contains("https://shop.example.com/login"));
+        let cve = &parsed.findings[3];
+        assert_eq!(cve.aliases, vec!["CVE-2021-41773", "CWE-22"]);
+        assert_eq!(cve.references.len(), 2);
+        assert_eq!(
+            cve.asset.as_ref().unwrap().key,
+            "http://legacy.example.com:8080"
+        );
+        let ssh = &parsed.findings[4];
+        assert_eq!(
+            ssh.asset,
+            Some(Asset {
+                kind: AssetKind::Host,
+                key: "legacy.example.com".to_string()
+            })
+        );
+        assert_eq!(ssh.location, "legacy.example.com:22");
+        assert!(ssh.description.contains("SSH-2.0-OpenSSH_7.4"));
+    }
+
+    #[test]
+    fn json_array_gives_the_same_findings() {
+        let text = String::from_utf8_lossy(REPORT);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let array = format!("[\n{}\n]", lines.join(",\n"));
+        assert!(Nuclei.sniff(array.as_bytes()));
+        let parsed = Nuclei.parse(array.as_bytes()).unwrap();
+        assert_eq!(parsed.findings, Nuclei.parse(REPORT).unwrap().findings);
+    }
+
+    #[test]
+    fn fingerprints_ignore_time_ip_and_path() {
+        let a = Nuclei.parse(REPORT).unwrap();
+        let text = String::from_utf8_lossy(REPORT)
+            .replace("2026-11-20", "2026-11-27")
+            .replace("203.0.113.10", "198.51.100.7")
+            .replace("SSH-2.0-OpenSSH_7.4", "SSH-2.0-OpenSSH_9.6");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.reverse();
+        let b = Nuclei.parse(lines.join("\n").as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+        // the same site on another port is another host
+        assert_ne!(
+            Key::of(&serde_json::json!({"template-id": "t", "host": "http://h:8080"}))
+                .fingerprint(),
+            Key::of(&serde_json::json!({"template-id": "t", "host": "http://h:9090"}))
+                .fingerprint()
+        );
+        assert_eq!(
+            Key::of(&serde_json::json!({"template-id": "t", "host": "https://H:443"}))
+                .fingerprint(),
+            Key::of(&serde_json::json!({"template-id": "t", "host": "https://h/"})).fingerprint()
+        );
+    }
+
+    #[test]
+    fn empty_body_has_no_findings() {
+        assert!(Nuclei.parse(b"").unwrap().findings.is_empty());
+        assert!(Nuclei.parse(b"\n\n").unwrap().findings.is_empty());
+        assert!(Nuclei.parse(b"[]").unwrap().findings.is_empty());
+    }
+
+    #[test]
+    fn sniffs_nuclei_only() {
+        assert!(Nuclei.sniff(REPORT));
+        assert!(!Nuclei.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Nuclei.sniff(br#"{"AuditResultName":"x","ResourceKind":"Pod","level":"error"}"#));
+    }
+
+    #[test]
+    fn malformed_line_is_a_parse_error_with_its_line() {
+        let text = String::from_utf8_lossy(REPORT);
+        let broken = text.replacen('\n', "\n{\"template-id\": \n", 1);
+        let err = Nuclei.parse(broken.as_bytes()).unwrap_err();
+        assert_eq!(err.format, "nuclei");
+        assert_eq!(err.line, Some(2));
+        assert!(Nuclei.parse(b"[1]").is_err());
+        assert!(Nuclei.parse(b"\"x\"").is_err());
+    }
+}

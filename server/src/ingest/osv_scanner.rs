@@ -1,0 +1,626 @@
+//! OSV-Scanner JSON (`osv-scanner --format json`): `results[]` per scanned source
+//! (lockfile, SBOM, git directory), each with `packages[]` and their OSV `vulnerabilities`.
+//!
+//! - One finding per package × *group* of the same vulnerability: OSV-Scanner lists every
+//!   database's record (`GHSA-…`, `PYSEC-…`, `CVE-…`) and groups those that are aliases of
+//!   one another in `groups[]`; they are one problem to fix, so they are merged (all ids
+//!   become aliases). A package without `groups` gets one finding per record.
+//! - Severity, the highest in the group: the group's `max_severity` score, else a record's
+//!   CVSS v3 vector scored with the CVSS 3.1 base formula, else its database label
+//!   (CRITICAL, HIGH, MODERATE/MEDIUM, LOW), all mapped with [`Severity::from_cvss`] for
+//!   scores; a malicious-package record (`MAL-…`) is critical (the package is malware);
+//!   with no severity data at all, info.
+//! - Layer: dependency.
+//! - Fingerprint (`osv_scanner/v1`): the source path (the lockfile the package was found
+//!   in), the ecosystem, the package name (or the git commit's repository for git sources),
+//!   and the group's canonical id: its lowest `CVE-` id, else its lowest `GHSA-` id, else its
+//!   lowest id. The installed version, summaries and modification dates never go in.
+
+use app::domain::{Layer, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct OsvScanner;
+
+const NAME: &str = "osv_scanner";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+const SHORT_MAX: usize = 1_000;
+const REFERENCES_MAX: usize = 50;
+
+impl ReportFormat for OsvScanner {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('{')
+            && head.contains("\"results\"")
+            && head.contains("\"packages\"")
+            && (head.contains("\"ecosystem\"")
+                || head.contains("\"lockfile\"")
+                || head.contains("\"experimental_config\""))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let report: Report =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let mut findings = Vec::new();
+        for result in &report.results {
+            let path = normalize::bounded(&normalize::path(&result.source.path), SHORT_MAX);
+            for p in &result.packages {
+                let mut vulns = Vec::with_capacity(p.vulnerabilities.len());
+                for raw in &p.vulnerabilities {
+                    let v = Vuln::deserialize(raw).map_err(|e| ParseError {
+                        format: NAME,
+                        message: format!(
+                            "a vulnerability of {} has an unexpected shape: {e}",
+                            normalize::bounded(&p.package.name, 200)
+                        ),
+                        line: None,
+                        column: None,
+                    })?;
+                    vulns.push((v, raw));
+                }
+                for group in groups(p, &vulns) {
+                    findings.push(finding(&path, &p.package, &group));
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "OSV-Scanner".to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Report {
+    results: Vec<SourceResult>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SourceResult {
+    source: Source,
+    packages: Vec<Package>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Source {
+    path: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Package {
+    package: PackageInfo,
+    vulnerabilities: Vec<Value>,
+    groups: Vec<Group>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PackageInfo {
+    name: String,
+    version: String,
+    ecosystem: String,
+    commit: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Group {
+    ids: Vec<String>,
+    aliases: Vec<String>,
+    max_severity: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Vuln {
+    id: String,
+    aliases: Vec<String>,
+    summary: String,
+    details: String,
+    affected: Vec<Affected>,
+    severity: Vec<SeverityEntry>,
+    references: Vec<Reference>,
+    database_specific: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Affected {
+    package: AffectedPackage,
+    ranges: Vec<Range>,
+    database_specific: Value,
+    ecosystem_specific: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AffectedPackage {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Range {
+    repo: String,
+    events: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SeverityEntry {
+    #[serde(rename = "type")]
+    kind: String,
+    score: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Reference {
+    url: String,
+}
+
+/// The records of one problem, with the group's own severity score when given.
+struct Merged<'a> {
+    vulns: Vec<&'a (Vuln, &'a Value)>,
+    ids: Vec<String>,
+    max_severity: Option<f64>,
+}
+
+fn groups<'a>(p: &Package, vulns: &'a [(Vuln, &'a Value)]) -> Vec<Merged<'a>> {
+    let mut out: Vec<Merged<'a>> = Vec::new();
+    let mut taken = vec![false; vulns.len()];
+    for g in &p.groups {
+        let members: Vec<usize> = (0..vulns.len())
+            .filter(|&i| !taken[i] && g.ids.iter().any(|id| id == &vulns[i].0.id))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        for &i in &members {
+            taken[i] = true;
+        }
+        let mut ids: Vec<String> = g.ids.iter().chain(&g.aliases).cloned().collect();
+        for &i in &members {
+            ids.extend(vulns[i].0.aliases.iter().cloned());
+        }
+        let max_severity = match &g.max_severity {
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        };
+        out.push(Merged {
+            vulns: members.iter().map(|&i| &vulns[i]).collect(),
+            ids,
+            max_severity,
+        });
+    }
+    for (i, v) in vulns.iter().enumerate() {
+        if !taken[i] {
+            let mut ids = vec![v.0.id.clone()];
+            ids.extend(v.0.aliases.iter().cloned());
+            out.push(Merged {
+                vulns: vec![v],
+                ids,
+                max_severity: None,
+            });
+        }
+    }
+    out
+}
+
+/// The id that names a group: its lowest CVE, else its lowest GHSA, else its lowest id.
+fn canonical_id(ids: &[String]) -> String {
+    let mut sorted: Vec<String> = ids
+        .iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect();
+    sorted.sort();
+    sorted.dedup();
+    let with = |prefix: &str| {
+        sorted
+            .iter()
+            .find(|i| i.to_ascii_uppercase().starts_with(prefix))
+            .cloned()
+    };
+    with("CVE-")
+        .or_else(|| with("GHSA-"))
+        .or_else(|| sorted.first().cloned())
+        .unwrap_or_default()
+}
+
+/// The CVSS 3.x base score of a vector (`CVSS:3.1/AV:N/AC:L/…`), per the 3.1 specification.
+pub(crate) fn cvss3_base_score(vector: &str) -> Option<f64> {
+    let mut parts = vector.trim().split('/');
+    if !parts.next()?.starts_with("CVSS:3") {
+        return None;
+    }
+    let metric = |name: &str| {
+        vector
+            .split('/')
+            .find_map(|p| p.strip_prefix(name)?.strip_prefix(':'))
+    };
+    let changed = match metric("S")? {
+        "U" => false,
+        "C" => true,
+        _ => return None,
+    };
+    let av = match metric("AV")? {
+        "N" => 0.85,
+        "A" => 0.62,
+        "L" => 0.55,
+        "P" => 0.2,
+        _ => return None,
+    };
+    let ac = match metric("AC")? {
+        "L" => 0.77,
+        "H" => 0.44,
+        _ => return None,
+    };
+    let pr = match (metric("PR")?, changed) {
+        ("N", _) => 0.85,
+        ("L", false) => 0.62,
+        ("L", true) => 0.68,
+        ("H", false) => 0.27,
+        ("H", true) => 0.5,
+        _ => return None,
+    };
+    let ui = match metric("UI")? {
+        "N" => 0.85,
+        "R" => 0.62,
+        _ => return None,
+    };
+    let cia = |name: &str| match metric(name)? {
+        "H" => Some(0.56),
+        "L" => Some(0.22),
+        "N" => Some(0.0),
+        _ => None,
+    };
+    let (c, i, a) = (cia("C")?, cia("I")?, cia("A")?);
+    let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
+    let impact = if changed {
+        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02f64).powi(15)
+    } else {
+        6.42 * iss
+    };
+    if impact <= 0.0 {
+        return Some(0.0);
+    }
+    let exploitability = 8.22 * av * ac * pr * ui;
+    let raw = if changed {
+        (1.08 * (impact + exploitability)).min(10.0)
+    } else {
+        (impact + exploitability).min(10.0)
+    };
+    // CVSS 3.1 "Roundup": the smallest one-decimal number >= raw, robust to float noise
+    let int = (raw * 100_000.0).round() as i64;
+    Some(if int % 10_000 == 0 {
+        int as f64 / 100_000.0
+    } else {
+        ((int / 10_000) + 1) as f64 / 10.0
+    })
+}
+
+fn label_severity(label: &str) -> Option<Severity> {
+    match label.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" => Some(Severity::Critical),
+        "HIGH" => Some(Severity::High),
+        "MODERATE" | "MEDIUM" => Some(Severity::Medium),
+        "LOW" => Some(Severity::Low),
+        _ => None,
+    }
+}
+
+fn vuln_severity(v: &Vuln) -> Option<Severity> {
+    let scored = v
+        .severity
+        .iter()
+        .filter(|s| s.kind.eq_ignore_ascii_case("CVSS_V3"))
+        .filter_map(|s| cvss3_base_score(&s.score))
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        });
+    if let Some(score) = scored {
+        return Some(Severity::from_cvss(score));
+    }
+    let label = v.database_specific["severity"]
+        .as_str()
+        .and_then(label_severity)
+        .or_else(|| {
+            v.affected.iter().find_map(|a| {
+                a.ecosystem_specific["severity"]
+                    .as_str()
+                    .or(a.database_specific["severity"].as_str())
+                    .and_then(label_severity)
+            })
+        });
+    if label.is_some() {
+        return label;
+    }
+    v.id.to_ascii_uppercase()
+        .starts_with("MAL-")
+        .then_some(Severity::Critical)
+}
+
+fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
+fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
+    let id = normalize::bounded(&canonical_id(&m.ids), SHORT_MAX);
+    let git_repo = m
+        .vulns
+        .iter()
+        .flat_map(|(v, _)| v.affected.iter())
+        .flat_map(|a| a.ranges.iter())
+        .map(|r| r.repo.trim())
+        .find(|r| !r.is_empty())
+        .unwrap_or("");
+    let name = pkg.name.trim();
+    let subject = if name.is_empty() && !pkg.commit.trim().is_empty() {
+        git_repo
+    } else {
+        name
+    };
+    let mut fp = Fingerprint::new("osv_scanner/v1");
+    fp.push(path)
+        .push(pkg.ecosystem.trim())
+        .push(subject)
+        .push(&id);
+
+    let severity = m
+        .max_severity
+        .map(Severity::from_cvss)
+        .into_iter()
+        .chain(m.vulns.iter().filter_map(|(v, _)| vuln_severity(v)))
+        .min()
+        .unwrap_or(Severity::Info);
+    let shown = if subject.is_empty() {
+        normalize::bounded(pkg.commit.trim(), 12)
+    } else {
+        subject.to_string()
+    };
+    let title = normalize::bounded(
+        format!("{id} in {shown} {}", pkg.version.trim()).trim(),
+        TITLE_MAX,
+    );
+    let mut f = NewFinding::new(fp.finish(), Layer::Dependency, severity, title);
+    f.rule_id = id.clone();
+    let cwes = m.vulns.iter().flat_map(|(v, _)| {
+        let top = v.database_specific["cwe_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string);
+        let affected = v.affected.iter().flat_map(|a| {
+            a.database_specific["cwes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["cweId"].as_str())
+                .map(str::to_string)
+        });
+        top.chain(affected).collect::<Vec<_>>()
+    });
+    let mut ids = m.ids.clone();
+    ids.sort();
+    f.aliases = normalize::aliases(
+        std::iter::once(id.clone())
+            .chain(ids)
+            .filter(|i| is_alias(i))
+            .chain(cwes)
+            .map(|i| normalize::bounded(&i, 100)),
+    );
+    let primary = m.vulns.iter().find(|(v, _)| v.id == id).or(m.vulns.first());
+    if let Some((v, _)) = primary {
+        let description = match (v.summary.trim(), v.details.trim()) {
+            ("", d) => d.to_string(),
+            (s, "") => s.to_string(),
+            (s, d) => format!("{s}\n\n{d}"),
+        };
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+    }
+    let mut fixed: Vec<String> = Vec::new();
+    for (v, _) in &m.vulns {
+        for a in v
+            .affected
+            .iter()
+            .filter(|a| a.package.name.is_empty() || a.package.name == pkg.name)
+        {
+            for e in a.ranges.iter().flat_map(|r| r.events.iter()) {
+                if let Some(fx) = e["fixed"].as_str() {
+                    let fx = normalize::bounded(fx.trim(), 100);
+                    if !fx.is_empty() && !fixed.contains(&fx) && fixed.len() < 10 {
+                        fixed.push(fx);
+                    }
+                }
+            }
+        }
+    }
+    if !fixed.is_empty() && !name.is_empty() {
+        let list = fixed.join(", ");
+        f.remediation = format!("Upgrade {name} to a fixed version: {list}.");
+        f.fixed_version = Some(list);
+    }
+    let mut references: Vec<String> = Vec::new();
+    for r in m.vulns.iter().flat_map(|(v, _)| v.references.iter()) {
+        let url = r.url.trim();
+        if !url.is_empty()
+            && references.len() < REFERENCES_MAX
+            && !references.iter().any(|x| x == url)
+        {
+            references.push(normalize::bounded(url, SHORT_MAX));
+        }
+    }
+    f.references = references;
+    f.package_name = (!subject.is_empty()).then(|| normalize::bounded(subject, SHORT_MAX));
+    f.package_version = [pkg.version.trim(), pkg.commit.trim()]
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .map(|v| normalize::bounded(v, SHORT_MAX));
+    f.file_path = (!path.is_empty()).then(|| path.to_string());
+    f.location = path.to_string();
+    let raw: Vec<Value> = m.vulns.iter().map(|(_, raw)| (*raw).clone()).collect();
+    f.evidence = Some(normalize::evidence(&Value::Array(raw)));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/osv_scanner/",
+                $file
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> ParsedReport {
+        OsvScanner.parse(bytes).expect("parses")
+    }
+
+    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
+        r.findings
+            .iter()
+            .find(|f| f.rule_id == rule)
+            .unwrap_or_else(|| panic!("no finding {rule}"))
+    }
+
+    #[test]
+    fn one_finding_per_package_and_alias_group() {
+        let r = parse(fixture!("report.json"));
+        assert_eq!(r.scanner, "OSV-Scanner");
+        // 8 records, the urllib3 GHSA and PYSEC records are one group
+        assert_eq!(r.findings.len(), 7);
+        let f = find(&r, "CVE-2023-45803");
+        assert_eq!(f.layer, Layer::Dependency);
+        assert_eq!(f.title, "CVE-2023-45803 in urllib3 1.26.17");
+        assert_eq!(
+            f.aliases,
+            vec!["CVE-2023-45803", "GHSA-g4mx-q9vg-27p4", "CWE-200"]
+        );
+        assert_eq!(f.package_name.as_deref(), Some("urllib3"));
+        assert_eq!(f.package_version.as_deref(), Some("1.26.17"));
+        assert_eq!(f.fixed_version.as_deref(), Some("1.26.18"));
+        assert_eq!(f.file_path.as_deref(), Some("services/api/poetry.lock"));
+        assert_eq!(f.location, "services/api/poetry.lock");
+        assert!(
+            f.description
+                .starts_with("urllib3's request body not stripped")
+        );
+        assert_eq!(f.references.len(), 2);
+        let lodash = find(&r, "CVE-2021-23337");
+        assert_eq!(
+            lodash.aliases,
+            vec!["CVE-2021-23337", "GHSA-35jh-r3h4-6jhm", "CWE-77", "CWE-94"]
+        );
+        assert_eq!(
+            lodash.remediation,
+            "Upgrade lodash to a fixed version: 4.17.21."
+        );
+        let git = find(&r, "CVE-2023-50094");
+        assert_eq!(
+            git.package_name.as_deref(),
+            Some("https://github.com/yogeshojha/rengine")
+        );
+        assert_eq!(
+            git.package_version.as_deref(),
+            Some("f5f3c22f3ed5a6804a2a8d9ee9fa43044cfa24a6")
+        );
+    }
+
+    #[test]
+    fn severities() {
+        let r = parse(fixture!("report.json"));
+        let sev = |id| find(&r, id).severity;
+        assert_eq!(sev("GHSA-8348-2q94-ffjx"), Severity::Critical, "malware");
+        assert_eq!(sev("CVE-2024-23334"), Severity::High, "CVSS vector 7.5");
+        assert_eq!(sev("CVE-2021-23337"), Severity::High, "max_severity 7.2");
+        assert_eq!(sev("CVE-2023-45803"), Severity::Medium, "max_severity 4.2");
+        assert_eq!(sev("CVE-2024-22195"), Severity::Low, "label only");
+        assert_eq!(sev("PYSEC-2023-206"), Severity::Info, "no severity data");
+        assert_eq!(sev("CVE-2023-50094"), Severity::High, "vector 8.8");
+    }
+
+    #[test]
+    fn cvss_base_scores() {
+        for (vector, score) in [
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
+            ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", 8.8),
+            ("CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:H/I:N/A:N", 4.2),
+            ("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:C/C:L/I:N/A:N", 3.8),
+            ("CVSS:3.1/AV:L/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
+        ] {
+            assert_eq!(cvss3_base_score(vector), Some(score), "{vector}");
+        }
+        assert_eq!(cvss3_base_score("AV:N/AC:L/Au:N/C:P/I:P/A:P"), None);
+        assert_eq!(cvss3_base_score("CVSS:3.1/AV:X"), None);
+        assert_eq!(cvss3_base_score(""), None);
+    }
+
+    #[test]
+    fn identity_survives_reorder_new_versions_and_new_aliases() {
+        let a = parse(fixture!("report.json"));
+        let b = parse(fixture!("report_rescan.json"));
+        assert_eq!(a.findings.len(), b.findings.len());
+        for f in &a.findings {
+            assert_eq!(
+                f.fingerprint,
+                find(&b, &f.rule_id).fingerprint,
+                "{}",
+                f.rule_id
+            );
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn sniffs_osv_scanner_only() {
+        assert!(OsvScanner.sniff(fixture!("report.json")));
+        assert!(!OsvScanner.sniff(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#));
+        assert!(!OsvScanner.sniff(br#"{"results":[{"check_id":"x","path":"a.py"}],"errors":[]}"#));
+        assert!(!OsvScanner.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = OsvScanner.parse(b"{\"results\":\n [oops]}").unwrap_err();
+        assert_eq!(err.format, "osv_scanner");
+        assert_eq!(err.line, Some(2));
+        let err = OsvScanner
+            .parse(br#"{"results":[{"packages":[{"package":{"name":"a"},"vulnerabilities":[{"id":[1]}]}]}]}"#)
+            .unwrap_err();
+        assert!(err.message.contains("vulnerability"), "{}", err.message);
+        assert!(
+            OsvScanner
+                .parse(b"{\"results\":[")
+                .unwrap_err()
+                .message
+                .contains("truncated")
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! Popeye JSON (`popeye -o json`): `{"popeye": {"sanitizers": [...]}}` (Popeye ≤ 0.11) or
+//! `{"popeye": {"sections": [...]}}` with `linter` (Popeye ≥ 0.20). Each sanitizer / section
+//! lists issues per resource (`namespace/name`, or `name` for cluster-scoped resources).
+//!
+//! - One finding per issue of level 1 or more; level 0 means OK and is not a finding.
+//!   Identical issues (same resource, container, code and message) are merged.
+//! - Severity: Popeye's levels: 1 (info) → info, 2 (warning) → low, 3 (error) → medium.
+//!   Popeye reports hygiene and health (unused config maps, `latest` tags, unhealthy
+//!   deployments) rather than vulnerabilities, so its "error" is not ranked above medium.
+//! - Layer: cluster-config. Asset: the workload (`Workload`, key `namespace/Kind/name`, the
+//!   kind from the resource type: `apps/v1/deployments` → `Deployment`); cluster-wide checks
+//!   (`cluster`) are about the cluster (`Cluster`, key `cluster`).
+//! - Fingerprint (`popeye/v1`): resource type, resource, container (the issue's group when
+//!   it is about a container) and the issue code (`POP-108`). When one resource and
+//!   container has several issues with one code (three unnamed ports), the message tells
+//!   them apart and is added; otherwise it stays out, because it carries live values
+//!   ("Unhealthy 2 desired but have 0 available"). Caveat: pod names carry the ReplicaSet
+//!   hash, so pod issues become new findings after a rollout.
+
+use std::collections::HashMap;
+
+use app::domain::{Layer, Severity};
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::normalize;
+use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+
+pub struct Popeye;
+
+const NAME: &str = "popeye";
+const TITLE_MAX: usize = 300;
+const DESCRIPTION_MAX: usize = 20_000;
+
+impl ReportFormat for Popeye {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn sniff(&self, body: &[u8]) -> bool {
+        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        head.trim_start().starts_with('{')
+            && head.contains("\"popeye\"")
+            && (head.contains("\"sanitizers\"")
+                || head.contains("\"sanitizer\"")
+                || (head.contains("\"sections\"") && head.contains("\"linter\"")))
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let root: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let Some(popeye) = root.get("popeye").filter(|p| p.is_object()) else {
+            return Err(ParseError {
+                format: NAME,
+                message: "expected an object with a \"popeye\" report".to_string(),
+                line: None,
+                column: None,
+            });
+        };
+        let sections = popeye
+            .get("sanitizers")
+            .or_else(|| popeye.get("sections"))
+            .and_then(Value::as_array)
+            .map(|a| a.as_slice())
+            .unwrap_or_default();
+
+        let mut issues: Vec<Issue> = Vec::new();
+        for section in sections {
+            let section_gvr = str_of(section, "gvr");
+            let linter = [str_of(section, "sanitizer"), str_of(section, "linter")]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
+            let Some(by_resource) = section.get("issues").and_then(Value::as_object) else {
+                continue;
+            };
+            for (resource, list) in by_resource {
+                for raw in list.as_array().map(|a| a.as_slice()).unwrap_or_default() {
+                    let level = raw.get("level").and_then(Value::as_i64).unwrap_or(0);
+                    if level <= 0 {
+                        continue;
+                    }
+                    let message = str_of(raw, "message").trim();
+                    let (code, text) = split_code(message);
+                    let group = str_of(raw, "group").trim();
+                    let container = (str_of(raw, "gvr") == "containers"
+                        && !group.is_empty()
+                        && group != "__root__")
+                        .then(|| group.to_string());
+                    issues.push(Issue {
+                        gvr: if section_gvr.is_empty() {
+                            linter
+                        } else {
+                            section_gvr
+                        }
+                        .to_string(),
+                        linter: linter.to_string(),
+                        resource: resource.trim().to_string(),
+                        group: group.to_string(),
+                        container,
+                        level,
+                        code: code.to_string(),
+                        text: text.to_string(),
+                        raw,
+                    });
+                }
+            }
+        }
+
+        // how many issues share a code on one resource and group: those need the message
+        let mut same_code: HashMap<(String, String, String, String), u32> = HashMap::new();
+        for i in &issues {
+            *same_code.entry(i.code_key()).or_default() += 1;
+        }
+        let mut findings: Vec<NewFinding> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        for issue in &issues {
+            let with_message =
+                same_code.get(&issue.code_key()).copied().unwrap_or(0) > 1 || issue.code.is_empty();
+            let f = issue.finding(with_message);
+            match index.get(&f.fingerprint) {
+                Some(&i) => {
+                    if let Some(kept) = findings.get_mut(i) {
+                        kept.occurrences = kept.occurrences.saturating_add(1);
+                        kept.severity = kept.severity.min(f.severity);
+                    }
+                }
+                None => {
+                    index.insert(f.fingerprint, findings.len());
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(ParsedReport {
+            scanner: "Popeye".to_string(),
+            scanner_version: None,
+            findings,
+        })
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// "[POP-108] Unnamed port 80" → ("POP-108", "Unnamed port 80").
+fn split_code(message: &str) -> (&str, &str) {
+    if let Some(rest) = message.strip_prefix('[')
+        && let Some(end) = rest.find(']')
+    {
+        let code = rest[..end].trim();
+        if code.to_ascii_uppercase().starts_with("POP-") {
+            return (code, rest[end + 1..].trim());
+        }
+    }
+    ("", message)
+}
+
+fn severity(level: i64) -> Severity {
+    match level {
+        1 => Severity::Info,
+        2 => Severity::Low,
+        _ => Severity::Medium,
+    }
+}
+
+/// The kind of a resource type: `apps/v1/deployments` → `Deployment`.
+fn kind_of(gvr: &str) -> String {
+    let plural = gvr
+        .rsplit('/')
+        .next()
+        .unwrap_or(gvr)
+        .trim()
+        .to_ascii_lowercase();
+    let known = [
+        ("pods", "Pod"),
+        ("deployments", "Deployment"),
+        ("daemonsets", "DaemonSet"),
+        ("statefulsets", "StatefulSet"),
+        ("replicasets", "ReplicaSet"),
+        ("jobs", "Job"),
+        ("cronjobs", "CronJob"),
+        ("services", "Service"),
+        ("configmaps", "ConfigMap"),
+        ("secrets", "Secret"),
+        ("serviceaccounts", "ServiceAccount"),
+        ("ingresses", "Ingress"),
+        ("networkpolicies", "NetworkPolicy"),
+        ("persistentvolumes", "PersistentVolume"),
+        ("persistentvolumeclaims", "PersistentVolumeClaim"),
+        ("horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+        ("poddisruptionbudgets", "PodDisruptionBudget"),
+        ("podsecuritypolicies", "PodSecurityPolicy"),
+        ("clusterroles", "ClusterRole"),
+        ("clusterrolebindings", "ClusterRoleBinding"),
+        ("roles", "Role"),
+        ("rolebindings", "RoleBinding"),
+        ("namespaces", "Namespace"),
+        ("nodes", "Node"),
+        ("gateways", "Gateway"),
+        ("httproutes", "HTTPRoute"),
+    ];
+    known
+        .iter()
+        .find(|(p, _)| *p == plural)
+        .map(|(_, k)| k.to_string())
+        .unwrap_or(plural)
+}
+
+struct Issue<'a> {
+    gvr: String,
+    linter: String,
+    resource: String,
+    group: String,
+    container: Option<String>,
+    level: i64,
+    code: String,
+    text: String,
+    raw: &'a Value,
+}
+
+impl Issue<'_> {
+    fn code_key(&self) -> (String, String, String, String) {
+        (
+            self.gvr.clone(),
+            self.resource.clone(),
+            self.group.clone(),
+            self.code.clone(),
+        )
+    }
+
+    fn finding(&self, with_message: bool) -> NewFinding {
+        let mut fp = Fingerprint::new("popeye/v1");
+        fp.push(&self.gvr)
+            .push(&self.resource)
+            .push(self.container.as_deref().unwrap_or(""))
+            .push(&self.code);
+        if with_message {
+            fp.push(&normalize::collapse_whitespace(&self.text));
+        }
+
+        let cluster_wide = self.gvr == "cluster" || self.linter == "cluster";
+        let (namespace, name) = match self.resource.split_once('/') {
+            Some((ns, name)) => (ns.to_string(), name.to_string()),
+            None => (String::new(), self.resource.clone()),
+        };
+        let kind = kind_of(&self.gvr);
+        let label = [namespace.as_str(), &kind, &name]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+
+        let title = match normalize::first_line(&self.text, TITLE_MAX) {
+            t if t.is_empty() => self.code.clone(),
+            t => t,
+        };
+        let mut f = NewFinding::new(
+            fp.finish(),
+            Layer::ClusterConfig,
+            severity(self.level),
+            title,
+        );
+        f.rule_id = self.code.clone();
+        let mut description = self.text.clone();
+        if let Some(c) = &self.container {
+            description.push_str(&format!("\nContainer: {c}"));
+        }
+        description.push_str(&format!("\nResource: {} {}", self.gvr, self.resource));
+        f.description = normalize::bounded(&description, DESCRIPTION_MAX);
+        if cluster_wide {
+            f.location = format!("cluster: {}", self.resource);
+            f.asset = Some(Asset {
+                kind: AssetKind::Cluster,
+                key: "cluster".to_string(),
+            });
+        } else {
+            f.location = match &self.container {
+                Some(c) => format!("{label} (container {c})"),
+                None => label.clone(),
+            };
+            f.k8s_namespace = Some(namespace).filter(|s| !s.is_empty());
+            f.k8s_kind = Some(kind).filter(|s| !s.is_empty());
+            f.k8s_name = Some(name).filter(|s| !s.is_empty());
+            if !label.is_empty() {
+                f.asset = Some(Asset {
+                    kind: AssetKind::Workload,
+                    key: label,
+                });
+            }
+        }
+        f.evidence = Some(normalize::evidence(self.raw));
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/popeye/cluster-lint.json"
+    ));
+
+    #[test]
+    fn issues_above_ok_are_findings() {
+        let parsed = Popeye.parse(REPORT).unwrap();
+        assert_eq!(parsed.scanner, "Popeye");
+        let got: Vec<(&str, Severity)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("POP-501", Severity::Medium),
+                ("POP-101", Severity::Low),
+                ("POP-108", Severity::Low),
+                ("POP-108", Severity::Low),
+                ("POP-400", Severity::Info),
+                ("POP-400", Severity::Info),
+            ]
+        );
+        let f = &parsed.findings[1];
+        assert_eq!(f.title, "Image tagged \"latest\" in use");
+        assert_eq!(f.layer, Layer::ClusterConfig);
+        assert_eq!(f.location, "payments/Deployment/api (container api)");
+        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
+        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
+        let role = &parsed.findings[5];
+        assert_eq!(role.k8s_namespace, None);
+        assert_eq!(role.location, "ClusterRole/ci-deployer");
+    }
+
+    #[test]
+    fn fingerprints_ignore_live_values_but_tell_ports_apart() {
+        let a = Popeye.parse(REPORT).unwrap();
+        assert_ne!(a.findings[2].fingerprint, a.findings[3].fingerprint);
+        let text = String::from_utf8_lossy(REPORT).replace(
+            "Unhealthy 2 desired but have 0 available",
+            "Unhealthy 3 desired but have 1 available",
+        );
+        let mut root: Value = serde_json::from_str(&text).unwrap();
+        root["popeye"]["sanitizers"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
+        let b = Popeye.parse(root.to_string().as_bytes()).unwrap();
+        for f in &a.findings {
+            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
+        }
+        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), a.findings.len());
+    }
+
+    #[test]
+    fn sections_layout_is_read() {
+        let text = String::from_utf8_lossy(REPORT)
+            .replace("\"sanitizers\"", "\"sections\"")
+            .replace("\"sanitizer\"", "\"linter\"");
+        assert!(Popeye.sniff(text.as_bytes()));
+        let parsed = Popeye.parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.findings, Popeye.parse(REPORT).unwrap().findings);
+    }
+
+    #[test]
+    fn sniffs_popeye_only() {
+        assert!(Popeye.sniff(REPORT));
+        assert!(!Popeye.sniff(br#"{"version":"2.1.0","runs":[]}"#));
+        assert!(!Popeye.sniff(br#"{"summaryDetails":{},"results":[]}"#));
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        let err = Popeye
+            .parse(b"{\"popeye\": {\"sanitizers\": [")
+            .unwrap_err();
+        assert_eq!(err.format, "popeye");
+        assert!(err.message.contains("truncated"));
+        assert!(Popeye.parse(b"[]").is_err());
+        assert!(Popeye.parse(br#"{"popeye": 1}"#).is_err());
+        let odd =
+            br#"{"popeye": {"sanitizers": [1, {"issues": {"a": 2, "b": [3, {"level": "x"}]}}]}}"#;
+        assert!(Popeye.parse(odd).unwrap().findings.is_empty());
+    }
+}
