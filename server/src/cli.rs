@@ -75,6 +75,17 @@ enum TokenCommand {
         #[arg(long, default_value = "")]
         name: String,
     },
+    /// List a project's tokens (id, name, first characters, last use); never the secrets.
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Revoke a project's token by the id `token list` shows.
+    Revoke {
+        #[arg(long)]
+        project: String,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +153,47 @@ pub async fn run() -> ExitCode {
                 );
                 println!("{token}");
                 Ok(())
+            })
+            .await
+        }
+        Command::Token {
+            command: TokenCommand::List { project },
+        } => {
+            with_database(|pool| async move {
+                let p = projects::find(&pool, &project).await?;
+                println!(
+                    "{:>6}  {:<16} {:<14} {:<17} {:<17} revoked",
+                    "id", "name", "starts with", "created", "last used"
+                );
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                };
+                for t in tokens::list(&pool, p.id).await? {
+                    println!(
+                        "{:>6}  {:<16} {:<14} {:<17} {:<17} {}",
+                        t.id,
+                        t.name,
+                        format!("{}…", t.prefix),
+                        when(Some(t.created_at)),
+                        when(t.last_used_at),
+                        when(t.revoked_at)
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { project, id },
+        } => {
+            with_database(|pool| async move {
+                let p = projects::find(&pool, &project).await?;
+                if tokens::revoke(&pool, p.id, id).await? {
+                    println!("revoked token {id} of project {}", p.slug);
+                    Ok(())
+                } else {
+                    anyhow::bail!("project {} has no active token {id}", p.slug)
+                }
             })
             .await
         }

@@ -30,6 +30,12 @@ pub struct PushArgs {
     branch: Option<String>,
     #[arg(long)]
     pipeline_url: Option<String>,
+    /// Environment the scan speaks for (production, staging, …).
+    #[arg(long)]
+    environment: Option<String>,
+    /// The scan covered only part of its scope: it must not auto-close anything.
+    #[arg(long)]
+    partial: bool,
     /// Print the server's JSON response unchanged.
     #[arg(long)]
     json: bool,

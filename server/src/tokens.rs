@@ -50,3 +50,51 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGran
     .fetch_optional(pool)
     .await
 }
+
+/// A token as lists show it: never the secret, only its first characters.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub async fn list(pool: &PgPool, project_id: i64) -> Result<Vec<TokenInfo>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM ingest_tokens
+          WHERE project_id = $1 ORDER BY id",
+    )
+    .bind(project_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Revokes the project's token with this id; `false` when there is none (or it was revoked).
+pub async fn revoke(pool: &PgPool, project_id: i64, token_id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let revoked = sqlx::query(
+        "UPDATE ingest_tokens SET revoked_at = now()
+          WHERE id = $1 AND project_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(token_id)
+    .bind(project_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if revoked {
+        sqlx::query(
+            "INSERT INTO audit_events (project_id, subject_type, subject_id, action, after, reason)
+             VALUES ($1, 'ingest_token', $2, 'revoked', '{\"revoked\": true}', 'revoked from the command line')",
+        )
+        .bind(project_id)
+        .bind(token_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(revoked)
+}

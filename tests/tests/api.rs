@@ -263,3 +263,43 @@ async fn a_wrong_format_override_is_refused_with_the_parsers_reason() {
     );
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
 }
+
+#[tokio::test]
+async fn metadata_may_come_as_headers_and_is_validated() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/reports?branch=main"))
+        .bearer_auth(&token)
+        .header("X-Bosun-Target", "registry.example/app")
+        .header("X-Bosun-Environment", "production")
+        .header("X-Bosun-Branch", "ignored-when-the-query-says-so")
+        .body(SMALL_SARIF)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (target, environment, branch): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT target, environment, branch FROM scans")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(target, "registry.example/app");
+    assert_eq!(environment.as_deref(), Some("production"));
+    assert_eq!(branch.as_deref(), Some("main"), "the query parameter wins");
+
+    let (status, json) = app
+        .push_report(Some(&token), "?partial=maybe", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"].as_str().unwrap().contains("partial"),
+        "{json}"
+    );
+    let long = "x".repeat(3000);
+    let (status, _) = app
+        .push_report(Some(&token), &format!("?target={long}"), SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -122,6 +122,42 @@ async fn projects_tokens_and_push_work_end_to_end() {
         "{}",
         text(&out.stderr)
     );
+    let listed = bosun(&app, &["token", "list", "--project", "checkout"], None).await;
+    let listing = text(&listed.stdout);
+    assert!(
+        listing.contains(&token[..12]) && !listing.contains(&token),
+        "{listing}"
+    );
+    let id: String = sqlx::query_scalar::<_, i64>("SELECT id FROM ingest_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+        .to_string();
+    let revoked = bosun(
+        &app,
+        &["token", "revoke", "--project", "checkout", &id],
+        None,
+    )
+    .await;
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let out = push(&["--target", "repo"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a revoked token no longer pushes"
+    );
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    let again = bosun(
+        &app,
+        &["token", "revoke", "--project", "checkout", &id],
+        None,
+    )
+    .await;
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE subject_type = 'ingest_token' AND action = 'revoked'").await,
+        1
+    );
     let missing = bosun(
         &app,
         &["push", "/nonexistent/report.sarif", "--token", &token],

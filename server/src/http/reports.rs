@@ -2,7 +2,9 @@
 //!
 //! `Authorization: Bearer <ingest token>`; the body is the raw report (optionally
 //! `Content-Encoding: gzip`); query parameters carry what the report itself may not:
-//! `format`, `project`, `target`, `commit`, `branch`, `pipeline_url`.
+//! `format`, `project`, `target`, `commit`, `branch`, `pipeline_url`, `environment`,
+//! `partial`. Each may come as a header instead (`X-Bosun-Target`, `X-Bosun-Pipeline-Url`,
+//! …); the query parameter wins when both are given.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -63,8 +65,8 @@ pub struct UploadParams {
     commit: Option<String>,
     branch: Option<String>,
     pipeline_url: Option<String>,
-    #[serde(default)]
-    partial: bool,
+    environment: Option<String>,
+    partial: Option<String>,
 }
 
 /// Longest accepted metadata value; longer ones are refused, not silently cut.
@@ -74,6 +76,7 @@ pub async fn upload(
     State(pool): State<PgPool>,
     State(config): State<std::sync::Arc<crate::config::Config>>,
     IngestToken(grant): IngestToken,
+    headers: axum::http::HeaderMap,
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
@@ -90,7 +93,18 @@ pub async fn upload(
             e.body_text()
         )),
     })?;
-    if let Some(project) = params.project.as_deref().filter(|p| !p.is_empty())
+    // a query parameter, else its `X-Bosun-…` header
+    let param = |name: &str, query: Option<String>| -> Option<String> {
+        query.or_else(|| {
+            let header = format!("x-bosun-{}", name.replace('_', "-"));
+            headers
+                .get(header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+    };
+    let project = param("project", params.project);
+    if let Some(project) = project.as_deref().filter(|p| !p.is_empty())
         && project != grant.project_slug
     {
         return Err(ApiError::Forbidden(format!(
@@ -108,13 +122,24 @@ pub async fn upload(
             other => Ok(other),
         }
     };
+    let partial = match param("partial", params.partial).as_deref().map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "parameter 'partial' must be true or false, not '{}'",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    };
     let meta = ScanMeta {
-        format: clean("format", params.format)?,
-        target: clean("target", params.target)?.unwrap_or_default(),
-        commit_sha: clean("commit", params.commit)?,
-        branch: clean("branch", params.branch)?,
-        pipeline_url: clean("pipeline_url", params.pipeline_url)?,
-        partial: params.partial,
+        format: clean("format", param("format", params.format))?,
+        target: clean("target", param("target", params.target))?.unwrap_or_default(),
+        commit_sha: clean("commit", param("commit", params.commit))?,
+        branch: clean("branch", param("branch", params.branch))?,
+        pipeline_url: clean("pipeline_url", param("pipeline_url", params.pipeline_url))?,
+        environment: clean("environment", param("environment", params.environment))?,
+        partial,
     };
     let outcome = ingest::ingest(
         &pool,

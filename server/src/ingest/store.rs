@@ -18,6 +18,8 @@ pub struct ScanMeta {
     pub commit_sha: Option<String>,
     pub branch: Option<String>,
     pub pipeline_url: Option<String>,
+    /// production, staging, …: free text from the sender.
+    pub environment: Option<String>,
     /// The scan deliberately covered part of its scope: it never auto-closes anything.
     pub partial: bool,
 }
@@ -147,8 +149,8 @@ async fn record_rejection(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO scans (project_id, token_id, status, format, scanner, target, commit_sha, branch,
-                            pipeline_url, error, report_bytes)
-         VALUES ($1, $2, 'rejected', $3, '', $4, $5, $6, $7, $8, $9)",
+                            pipeline_url, error, report_bytes, environment, partial)
+         VALUES ($1, $2, 'rejected', $3, '', $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(grant.project_id)
     .bind(grant.token_id)
@@ -159,6 +161,8 @@ async fn record_rejection(
     .bind(&meta.pipeline_url)
     .bind(err.to_string())
     .bind(bytes as i64)
+    .bind(&meta.environment)
+    .bind(meta.partial)
     .execute(pool)
     .await?;
     Ok(())
@@ -275,8 +279,9 @@ async fn store(
     let mut tx = pool.begin().await?;
     let scan_id: i64 = sqlx::query_scalar(
         "INSERT INTO scans (project_id, token_id, status, format, scanner, scanner_version, target,
-                            commit_sha, branch, pipeline_url, report_bytes, findings_total, partial)
-         VALUES ($1, $2, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                            commit_sha, branch, pipeline_url, report_bytes, findings_total, partial,
+                            environment)
+         VALUES ($1, $2, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(grant.project_id)
     .bind(grant.token_id)
@@ -290,6 +295,7 @@ async fn store(
     .bind(bytes as i64)
     .bind(total as i32)
     .bind(meta.partial)
+    .bind(&meta.environment)
     .fetch_one(&mut *tx)
     .await?;
 
