@@ -224,3 +224,53 @@ impl ParseError {
         }
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Reports are attacker-controlled: no parser may panic on any input, including other
+    //! formats' files and truncated ones.
+    use super::FORMATS;
+
+    #[test]
+    fn no_parser_panics_on_any_fixture_whole_or_truncated() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = 0;
+        for dir in std::fs::read_dir(&root).unwrap().flatten() {
+            for file in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                let body = std::fs::read(file.path()).unwrap();
+                files += 1;
+                for cut in [body.len(), body.len() / 2, body.len() / 3, 1] {
+                    let slice = &body[..cut.min(body.len())];
+                    for format in FORMATS {
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                let _ = format.sniff(slice);
+                                let _ = format.parse(slice);
+                            }));
+                        assert!(
+                            outcome.is_ok(),
+                            "{} panicked on {:?} cut at {cut}",
+                            format.name(),
+                            file.path()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(files >= 28, "every format has fixtures ({files} files)");
+    }
+
+    #[test]
+    fn every_format_detects_its_own_fixtures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for format in FORMATS.iter().filter(|f| f.name() != "sarif") {
+            let dir = root.join(format.name());
+            assert!(dir.is_dir(), "{} has a fixtures folder", format.name());
+            for file in std::fs::read_dir(&dir).unwrap().flatten() {
+                let body = std::fs::read(file.path()).unwrap();
+                let detected = super::detect(&body).map(|f| f.name());
+                assert_eq!(detected, Some(format.name()), "{:?}", file.path());
+            }
+        }
+    }
+}

@@ -112,9 +112,18 @@ pub async fn ingest(
     };
     // Parsing is CPU work on possibly large input: keep it off the async workers.
     let owned = body.to_vec();
-    let parsed = tokio::task::spawn_blocking(move || format.parse(&owned))
-        .await
-        .expect("parser does not panic");
+    let parsed = match tokio::task::spawn_blocking(move || format.parse(&owned)).await {
+        Ok(result) => result,
+        // a parser bug must not take the request down with it: refuse the report instead
+        Err(join) => Err(ParseError {
+            format: format.name(),
+            message: format!(
+                "the parser failed on this report ({join}); please report this as a Bosun bug"
+            ),
+            line: None,
+            column: None,
+        }),
+    };
     let parsed = match parsed {
         Ok(p) => p,
         Err(err) => {
