@@ -13,7 +13,7 @@ macro_rules! string_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
         #[cfg_attr(feature = "ssr", sqlx(type_name = $pg, rename_all = "snake_case"))]
         pub enum $name { $($variant),+ }
 

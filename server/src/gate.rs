@@ -41,13 +41,13 @@ impl Default for GatePolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GateVerdict {
     pub passed: bool,
     pub violations: Vec<Violation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     pub rule: &'static str,
     pub description: String,
@@ -58,7 +58,7 @@ pub struct Violation {
     pub waived: Vec<GateFinding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct GateFinding {
     pub id: i64,
     pub severity: Severity,

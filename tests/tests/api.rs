@@ -303,3 +303,62 @@ async fn metadata_may_come_as_headers_and_is_validated() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_api_describes_itself_in_openapi() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let upload = &doc["paths"]["/api/v1/reports"]["post"];
+    assert_eq!(upload["security"][0]["ingest_token"], serde_json::json!([]));
+    let params: Vec<&str> = upload["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "format",
+        "project",
+        "target",
+        "commit",
+        "branch",
+        "pipeline_url",
+        "environment",
+        "partial",
+    ] {
+        assert!(params.contains(&name), "{name} documented: {params:?}");
+    }
+    for status in ["201", "400", "401", "403", "413"] {
+        assert!(
+            upload["responses"][status].is_object(),
+            "{status} documented"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    for schema in [
+        "IngestOutcome",
+        "GateVerdict",
+        "Violation",
+        "GateFinding",
+        "Severity",
+        "ErrorBody",
+    ] {
+        assert!(schemas[schema].is_object(), "schema {schema}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["ingest_token"]["scheme"],
+        "bearer"
+    );
+}

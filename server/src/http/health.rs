@@ -4,10 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
+/// The process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The process and its database answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = String), (status = 503, description = "database unreachable", body = String)))]
 pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
     let ping = tokio::time::timeout(
         std::time::Duration::from_secs(2),

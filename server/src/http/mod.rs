@@ -4,6 +4,7 @@
 mod error;
 mod guards;
 mod health;
+mod openapi;
 mod reports;
 
 use std::sync::Arc;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .merge(api)
         .merge(pages)
         .layer(middleware::from_fn_with_state(

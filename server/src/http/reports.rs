@@ -57,21 +57,43 @@ where
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
+    /// Report format, when detection should not guess (`sarif`, `trivy`, …).
     format: Option<String>,
+    /// Project slug; must be the token's project.
     project: Option<String>,
+    /// What was scanned: repository, image repository, cluster/namespace. Part of the scope.
     target: Option<String>,
     commit: Option<String>,
     branch: Option<String>,
     pipeline_url: Option<String>,
     environment: Option<String>,
+    /// `true` when the scan covered only part of its scope (never auto-closes).
     partial: Option<String>,
 }
 
 /// Longest accepted metadata value; longer ones are refused, not silently cut.
 const META_MAX: usize = 2048;
 
+/// Upload one scanner report. Each parameter may also come as an `X-Bosun-…` header.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    tag = "reports",
+    params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The raw report; `Content-Encoding: gzip` accepted"),
+    responses(
+        (status = 201, description = "Stored; counts and the gate verdict", body = IngestOutcome),
+        (status = 400, description = "Unreadable or unknown report, bad parameters", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing, invalid or revoked token", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token belongs to another project", body = super::openapi::ErrorBody),
+        (status = 413, description = "Larger than the server accepts", body = super::openapi::ErrorBody),
+    ),
+    security(("ingest_token" = []))
+)]
 pub async fn upload(
     State(pool): State<PgPool>,
     State(config): State<std::sync::Arc<crate::config::Config>>,

@@ -41,7 +41,7 @@ impl Default for Guardrails {
 }
 
 /// The answer to a sender: counts per outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestOutcome {
     pub scan_id: i64,
     pub project: String,
