@@ -35,11 +35,18 @@ pub struct TestApp {
     /// URL of this test's own database, for running the `bosun` binary against it.
     pub database_url: String,
     pub base_url: String,
+    /// The test's own connections, for arranging data and asserting on it.
     pub pool: PgPool,
+    /// The server's connections (close it to make the database unreachable for the server).
+    pub server_pool: PgPool,
     pub client: reqwest::Client,
     db_name: String,
     admin_options: PgConnectOptions,
-    server: tokio::task::JoinHandle<()>,
+    /// The server runs on a runtime of its own, so that whatever the test's runtime does
+    /// (including blocking in `Drop`) never stalls a server connection mid-handshake: a
+    /// stalled SCRAM handshake holds a backend for PostgreSQL's 60 s authentication timeout,
+    /// and `DROP DATABASE … WITH (FORCE)` waited for it.
+    server_runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// A fresh database and a Bosun serving it on 127.0.0.1 with an OS-chosen port.
@@ -58,9 +65,8 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("migrations apply to an empty database");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a free port");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
     let site_root = site_root().to_string_lossy().to_string();
     let addr_text = addr.to_string();
@@ -71,8 +77,20 @@ pub async fn spawn_app() -> TestApp {
         _ => None,
     })
     .expect("test config is valid");
-    let app = router(AppState::new(config, pool.clone()));
-    let server = tokio::spawn(async move {
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime for the test server");
+    let server_options = admin_options.clone().database(&db_name);
+    let server_pool = server_runtime
+        .spawn(async move { server::db::connect_with(server_options).await })
+        .await
+        .unwrap()
+        .expect("the server connects to the test database");
+    let app = router(AppState::new(config, server_pool.clone()));
+    server_runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         axum::serve(listener, app).await.expect("test server runs");
     });
     let client = reqwest::Client::builder()
@@ -93,10 +111,11 @@ pub async fn spawn_app() -> TestApp {
         database_url,
         base_url: format!("http://{addr}"),
         pool,
+        server_pool,
         client,
         db_name,
         admin_options,
-        server,
+        server_runtime: Some(server_runtime),
     }
 }
 
@@ -175,10 +194,11 @@ pub fn bosun_binary() -> PathBuf {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.server.abort();
-        // Drop the test database on a thread of its own: Drop cannot await. The server's
-        // connections are not closed first (their tasks live on the runtime this blocks);
-        // WITH (FORCE) ends them.
+        // Stop the server and drop its connections at once, then drop the test database on a
+        // thread of its own (Drop cannot await); WITH (FORCE) ends the test's idle connections.
+        if let Some(runtime) = self.server_runtime.take() {
+            runtime.shutdown_background();
+        }
         let (options, name) = (self.admin_options.clone(), self.db_name.clone());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

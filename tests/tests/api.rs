@@ -23,7 +23,7 @@ async fn healthz_answers_while_readyz_follows_the_database() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 
-    app.pool.close().await; // the server shares this pool: its database is now unreachable
+    app.server_pool.close().await; // the server's database is now unreachable to it
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();

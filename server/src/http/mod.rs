@@ -6,6 +6,7 @@ mod guards;
 mod health;
 mod openapi;
 mod reports;
+mod upload_body;
 
 use std::sync::Arc;
 
@@ -79,7 +80,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports", post(reports::upload))
         // the limit counts decompressed bytes, so a gzip bomb stops at the limit too
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(RequestDecompressionLayer::new().gzip(true));
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        // outermost: the raw body is read whole before any answer (see upload_body.rs)
+        .layer(middleware::from_fn_with_state(
+            state.config.max_body_bytes,
+            upload_body::buffer_upload,
+        ));
 
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
