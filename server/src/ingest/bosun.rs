@@ -137,16 +137,6 @@ impl ReportFormat for BosunJson {
     }
 }
 
-/// `registry/app:1.4@sha256:…` → `registry/app`: a re-tag is the same image repository.
-pub fn image_repository(image: &str) -> &str {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    match without_digest.rfind(':') {
-        // a colon after the last slash is a tag; before it, a registry port
-        Some(i) if !without_digest[i..].contains('/') => &without_digest[..i],
-        _ => without_digest,
-    }
-}
-
 fn finding(
     scanner: &str,
     item: Item,
@@ -177,7 +167,13 @@ fn finding(
                 .push(&item.rule_id)
                 .push(file.as_deref().unwrap_or(""))
                 .push(item.package.as_ref().map(|p| p.name.as_str()).unwrap_or(""))
-                .push(item.image.as_deref().map(image_repository).unwrap_or(""))
+                .push(
+                    &item
+                        .image
+                        .as_deref()
+                        .map(normalize::image_repository)
+                        .unwrap_or_default(),
+                )
                 .push(workload.as_deref().unwrap_or(""))
                 .push(item.url.as_deref().unwrap_or(""));
             if item.rule_id.is_empty() {
@@ -196,7 +192,7 @@ fn finding(
     let asset = if let Some(img) = &item.image {
         Some(Asset {
             kind: AssetKind::Image,
-            key: image_repository(img).to_string(),
+            key: normalize::image_repository(img),
         })
     } else if let Some(w) = &workload {
         Some(Asset {
@@ -279,11 +275,6 @@ mod tests {
         let fa = &BosunJson.parse(a).unwrap().findings[0];
         let fb = &BosunJson.parse(b).unwrap().findings[0];
         assert_eq!(fa.fingerprint, fb.fingerprint);
-        assert_eq!(
-            image_repository("registry.example:5000/app:1.4"),
-            "registry.example:5000/app"
-        );
-        assert_eq!(image_repository("app"), "app");
     }
 
     #[test]

@@ -447,7 +447,7 @@ impl Subject {
                 asset: None,
             };
         }
-        let repo = image_repository(&c.name);
+        let repo = normalize::image_repository(c.name.trim());
         let version = c.version.trim();
         let digest = version.starts_with("sha256:").then_some(version);
         let image = match digest {
@@ -467,17 +467,6 @@ impl Subject {
                 key,
             }),
         }
-    }
-}
-
-/// `registry/repo:tag@sha256:…` → `registry/repo`.
-fn image_repository(image: &str) -> String {
-    let image = image.trim();
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    match (no_digest.rfind(':'), no_digest.rfind('/')) {
-        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
-        (Some(colon), None) => no_digest[..colon].to_string(),
-        _ => no_digest.to_string(),
     }
 }
 
@@ -510,11 +499,6 @@ fn severity(ratings: &[Rating]) -> Severity {
         .map_or(Severity::Info, Severity::from_cvss)
 }
 
-fn is_alias(id: &str) -> bool {
-    let upper = id.trim().to_ascii_uppercase();
-    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
-}
-
 fn finding(subject: &Subject, v: &Vuln, c: &Component) -> NewFinding {
     let identity = if c.purl.is_empty() {
         format!("{}/{}", c.group, c.name)
@@ -531,11 +515,11 @@ fn finding(subject: &Subject, v: &Vuln, c: &Component) -> NewFinding {
     let aliases = normalize::aliases(
         std::iter::once(v.id.as_str())
             .chain(v.other_ids.iter().map(String::as_str))
-            .filter(|i| is_alias(i))
+            .filter(|i| normalize::is_alias(i))
             .map(str::to_string)
             .chain(v.cwes.iter().filter(|c| c.len() > 4).cloned()),
     );
-    let shown_id = if is_alias(&v.id) || v.id.is_empty() {
+    let shown_id = if normalize::is_alias(&v.id) || v.id.is_empty() {
         aliases.first().cloned().unwrap_or_else(|| v.id.clone())
     } else {
         aliases

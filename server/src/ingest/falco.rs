@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::bosun::image_repository;
 use super::fingerprint::Fingerprint;
 use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize};
 
@@ -141,7 +140,7 @@ fn finding(event: &Event) -> NewFinding {
     let workload = pod.map(workload_from_pod);
     let image_repo = field(fields, &["container.image.repository"])
         .map(str::to_string)
-        .or_else(|| field(fields, &["container.image"]).map(|i| image_repository(i).to_string()));
+        .or_else(|| field(fields, &["container.image"]).map(normalize::image_repository));
     let process = field(fields, &["proc.name"]);
     let host = event.hostname.as_deref().filter(|h| !h.is_empty());
 

@@ -171,7 +171,7 @@ impl Source {
                 .or(target["manifestDigest"].as_str())
                 .map(str::trim)
                 .filter(|d| !d.is_empty());
-            let repo = normalize::bounded(&image_repository(name), SHORT_MAX);
+            let repo = normalize::bounded(&normalize::image_repository(name.trim()), SHORT_MAX);
             let image = match digest {
                 Some(d) if !name.contains('@') && !name.is_empty() => format!("{name}@{d}"),
                 _ => name.to_string(),
@@ -205,17 +205,6 @@ impl Source {
     }
 }
 
-/// `registry/repo:tag@sha256:…` → `registry/repo`.
-fn image_repository(image: &str) -> String {
-    let image = image.trim();
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    match (no_digest.rfind(':'), no_digest.rfind('/')) {
-        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
-        (Some(colon), None) => no_digest[..colon].to_string(),
-        _ => no_digest.to_string(),
-    }
-}
-
 /// The highest CVSS v3 base score a vulnerability carries, in either layout.
 fn cvss3_score(v: &Vulnerability) -> Option<f64> {
     let listed = v.cvss.as_array().into_iter().flatten().filter_map(|c| {
@@ -241,11 +230,6 @@ fn severity(v: &Vulnerability) -> Severity {
         "negligible" => Severity::Info,
         _ => cvss3_score(v).map_or(Severity::Info, Severity::from_cvss),
     }
-}
-
-fn is_alias(id: &str) -> bool {
-    let upper = id.trim().to_ascii_uppercase();
-    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
 }
 
 fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
@@ -288,7 +272,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
     f.aliases = normalize::aliases(
         std::iter::once(id)
             .chain(m.related_vulnerabilities.iter().map(|r| r.id.as_str()))
-            .filter(|i| is_alias(i)),
+            .filter(|i| normalize::is_alias(i)),
     );
     let description = [v.description.as_str()]
         .into_iter()

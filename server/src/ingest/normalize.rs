@@ -37,6 +37,23 @@ pub fn first_line(text: &str, max: usize) -> String {
     bounded(line, max)
 }
 
+/// `registry:5000/app:1.4@sha256:…` → `registry:5000/app`: the image repository without tag
+/// or digest, so a re-tag of the same repository keeps its findings' identity. A colon after
+/// the last slash is a tag; one before it is a registry port.
+pub fn image_repository(image: &str) -> String {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_string(),
+        _ => no_digest.to_string(),
+    }
+}
+
+/// Whether an id names a vulnerability or weakness class that belongs in `aliases`.
+pub fn is_alias(id: &str) -> bool {
+    let upper = id.trim().to_ascii_uppercase();
+    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
+}
+
 /// The first and last `n` bytes of a body as text, for format sniffing: serialisers that
 /// sort keys can put a format's tell-tale keys at the end of a large document.
 pub fn ends(body: &[u8], n: usize) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
@@ -106,6 +123,33 @@ mod tests {
             ]),
             vec!["CVE-2024-1", "GHSA-abcd-1234-wxyz", "CWE-79"]
         );
+    }
+
+    #[test]
+    fn image_repository_drops_tag_and_digest_but_not_port() {
+        assert_eq!(image_repository("nginx:1.25"), "nginx");
+        assert_eq!(
+            image_repository("localhost:5000/a/b:2@sha256:ab"),
+            "localhost:5000/a/b"
+        );
+        assert_eq!(image_repository("localhost:5000/a/b"), "localhost:5000/a/b");
+        assert_eq!(image_repository("repo@sha256:ab"), "repo");
+        assert_eq!(
+            image_repository("registry:5000/app:1.2@sha256:ab"),
+            "registry:5000/app"
+        );
+        assert_eq!(image_repository("registry:5000/app"), "registry:5000/app");
+        assert_eq!(
+            image_repository("registry.example:5000/app:1.4"),
+            "registry.example:5000/app"
+        );
+        assert_eq!(image_repository("app"), "app");
+    }
+
+    #[test]
+    fn aliases_are_cve_ghsa_and_cwe_ids() {
+        assert!(is_alias(" cve-2024-1 ") && is_alias("GHSA-abcd-1234-wxyz") && is_alias("CWE-79"));
+        assert!(!is_alias("KSV001") && !is_alias("npm:1234"));
     }
 
     #[test]

@@ -356,11 +356,6 @@ fn vuln_severity(v: &Vuln) -> Option<Severity> {
         .then_some(Severity::Critical)
 }
 
-fn is_alias(id: &str) -> bool {
-    let upper = id.trim().to_ascii_uppercase();
-    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
-}
-
 fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
     let id = normalize::bounded(&canonical_id(&m.ids), SHORT_MAX);
     let git_repo = m
@@ -423,7 +418,7 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
     f.aliases = normalize::aliases(
         std::iter::once(id.clone())
             .chain(ids)
-            .filter(|i| is_alias(i))
+            .filter(|i| normalize::is_alias(i))
             .chain(cwes)
             .map(|i| normalize::bounded(&i, 100)),
     );

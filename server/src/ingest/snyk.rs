@@ -179,7 +179,7 @@ impl Target {
             } else {
                 raw
             };
-            let repository = image_repository(&raw);
+            let repository = normalize::image_repository(&raw);
             // `path` is `repo:tag`, sometimes followed by `/<app dir>`
             let tag = text(project, "path").and_then(|p| {
                 let rest = p.strip_prefix(repository.as_str())?.strip_prefix(':')?;
@@ -205,15 +205,6 @@ impl Target {
             repository: None,
             file,
         }
-    }
-}
-
-/// `registry:5000/repo:tag@digest` → `registry:5000/repo`.
-fn image_repository(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    match no_digest.rfind(':') {
-        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_string(),
-        _ => no_digest.to_string(),
     }
 }
 

@@ -293,17 +293,6 @@ fn is_os_result(r: &TResult) -> bool {
     OS_TYPES.contains(&r.kind.to_ascii_lowercase().as_str())
 }
 
-/// `registry/repo:tag@sha256:…` → `registry/repo`.
-pub(crate) fn image_repository(image: &str) -> String {
-    let image = image.trim();
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    match (no_digest.rfind(':'), no_digest.rfind('/')) {
-        (Some(colon), Some(slash)) if colon > slash => no_digest[..colon].to_string(),
-        (Some(colon), None) => no_digest[..colon].to_string(),
-        _ => no_digest.to_string(),
-    }
-}
-
 /// An OS target names the image and its OS: `alpine:3.14 (alpine 3.14.0)` → `alpine:3.14`.
 fn image_of_target(target: &str) -> &str {
     target
@@ -377,7 +366,7 @@ impl Place {
                         Some(d) if !name.contains('@') => format!("{name}@{d}"),
                         _ => name.clone(),
                     };
-                    let repo = image_repository(name);
+                    let repo = normalize::image_repository(name.trim());
                     let key = match digest {
                         Some(d) => format!("{repo}@{d}"),
                         None => name.clone(),
@@ -427,7 +416,9 @@ impl Place {
                     .join("/");
                 Place {
                     layer_for_vulns: Layer::Image,
-                    image_repo: image.as_deref().map(image_repository),
+                    image_repo: image
+                        .as_deref()
+                        .map(|i| normalize::image_repository(i.trim())),
                     image,
                     workload: Some((
                         cluster.clone(),
@@ -447,7 +438,9 @@ impl Place {
                 let image = os.then(|| image_of_target(target).to_string());
                 Place {
                     layer_for_vulns: if os { Layer::Image } else { Layer::Dependency },
-                    image_repo: image.as_deref().map(image_repository),
+                    image_repo: image
+                        .as_deref()
+                        .map(|i| normalize::image_repository(i.trim())),
                     asset: image.as_ref().map(|i| Asset {
                         kind: AssetKind::Image,
                         key: i.clone(),
@@ -550,7 +543,7 @@ fn vulnerability(place: &Place, v: &Vuln, raw: &Value) -> NewFinding {
     f.aliases = normalize::aliases(
         std::iter::once(id)
             .chain(v.cwe_ids.iter().map(String::as_str))
-            .filter(|a| is_alias(a)),
+            .filter(|a| normalize::is_alias(a)),
     );
     let description = match (v.title.trim(), v.description.trim()) {
         ("", d) => d.to_string(),
@@ -668,11 +661,6 @@ fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
     };
     f.evidence = Some(normalize::evidence(raw));
     f
-}
-
-pub(crate) fn is_alias(id: &str) -> bool {
-    let upper = id.trim().to_ascii_uppercase();
-    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
 }
 
 #[cfg(test)]
@@ -856,17 +844,6 @@ mod tests {
         let r = parse(br#"{"SchemaVersion":2,"ArtifactName":"x:1","ArtifactType":"container_image","Results":[{"Target":"x:1 (alpine 3.20.0)","Class":"os-pkgs","Type":"alpine"}]}"#);
         assert!(r.findings.is_empty());
         assert!(parse(b"[]").findings.is_empty());
-    }
-
-    #[test]
-    fn image_repository_drops_tag_and_digest_but_not_port() {
-        assert_eq!(image_repository("nginx:1.25"), "nginx");
-        assert_eq!(
-            image_repository("localhost:5000/a/b:2@sha256:ab"),
-            "localhost:5000/a/b"
-        );
-        assert_eq!(image_repository("localhost:5000/a/b"), "localhost:5000/a/b");
-        assert_eq!(image_repository("repo@sha256:ab"), "repo");
     }
 
     #[test]

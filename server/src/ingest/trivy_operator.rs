@@ -356,11 +356,6 @@ fn references(primary: &str, rest: &[String]) -> Vec<String> {
     out
 }
 
-fn is_alias(id: &str) -> bool {
-    let upper = id.trim().to_ascii_uppercase();
-    upper.starts_with("CVE-") || upper.starts_with("GHSA-") || upper.starts_with("CWE-")
-}
-
 fn read_cr(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
     let kind = cr
         .kind
@@ -419,7 +414,7 @@ fn vulnerability(w: &Workload, v: &Vuln, raw: &Value) -> NewFinding {
     );
     let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&v.severity), title);
     f.rule_id = normalize::bounded(id, SHORT_MAX);
-    f.aliases = normalize::aliases(std::iter::once(id).filter(|a| is_alias(a)));
+    f.aliases = normalize::aliases(std::iter::once(id).filter(|a| normalize::is_alias(a)));
     let description = match (v.title.trim(), v.description.trim()) {
         ("", d) => d.to_string(),
         (t, "") => t.to_string(),

@@ -209,7 +209,7 @@ impl Accumulator {
             .or_else(|| {
                 image.map(|i| Asset {
                     kind: AssetKind::Image,
-                    key: image_repository(&i),
+                    key: normalize::image_repository(&i),
                 })
             });
         fill_common(&mut f, raw, V3_SECRET_FIELDS);
@@ -288,15 +288,6 @@ fn text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
         .map(str::trim)
         .find(|s| !s.is_empty())
         .map(|s| normalize::bounded(s, FIELD_MAX))
-}
-
-/// `registry/repo:tag@digest` without tag and digest, so a re-tag keeps the asset.
-fn image_repository(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    match no_digest.rfind(':') {
-        Some(i) if !no_digest[i..].contains('/') => no_digest[..i].to_string(),
-        _ => no_digest.to_string(),
-    }
 }
 
 fn redact(raw: &Value, fields: &[&str]) -> Value {
@@ -434,16 +425,6 @@ mod tests {
             .parse(br#"{"SourceMetadata":{"Data":3},"DetectorName":7,"Raw":[1]}"#)
             .unwrap();
         assert_eq!(odd.findings.len(), 1);
-    }
-
-    #[test]
-    fn image_repository_drops_tag_and_digest() {
-        assert_eq!(
-            image_repository("registry:5000/app:1.2@sha256:ab"),
-            "registry:5000/app"
-        );
-        assert_eq!(image_repository("registry:5000/app"), "registry:5000/app");
-        assert_eq!(image_repository("nginx:1.25"), "nginx");
     }
 
     #[test]
