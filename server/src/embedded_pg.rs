@@ -77,11 +77,8 @@ impl EmbeddedPostgres {
             None
         };
         fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        let mut root =
-            fs::canonicalize(dir).map_err(io_err(format!("resolving {}", dir.display())))?;
-        if run_as.is_some() && !others_can_traverse(&root) {
-            // e.g. a checkout under /root (mode 700): the postgres user cannot reach it.
-            root = relocated_root(&root);
+        let (root, relocated) = cluster_root(dir, run_as.is_some())?;
+        if relocated {
             tracing::info!(cluster = %root.display(), "data folder is not reachable by the postgres user; keeping the cluster here instead");
         }
         fs::create_dir_all(&root).map_err(io_err(format!("creating {}", root.display())))?;
@@ -190,11 +187,7 @@ impl EmbeddedPostgres {
         } else {
             None
         };
-        let mut root =
-            fs::canonicalize(dir).map_err(io_err(format!("resolving {}", dir.display())))?;
-        if run_as.is_some() && !others_can_traverse(&root) {
-            root = relocated_root(&root);
-        }
+        let (root, _) = cluster_root(dir, run_as.is_some())?;
         Ok(EmbeddedPostgres {
             bin_dir,
             root,
@@ -353,6 +346,18 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     }
     let local = PathBuf::from("/usr/local/pgsql/bin");
     local.join("initdb").is_file().then_some(local)
+}
+
+/// Where the cluster for data folder `dir` lives: the folder itself, or, when PostgreSQL runs
+/// as the `postgres` user and cannot reach it (a checkout under /root, mode 700), a stable
+/// place under /var/lib/bosun (then `true`).
+fn cluster_root(dir: &Path, as_postgres_user: bool) -> Result<(PathBuf, bool), PgError> {
+    let root = fs::canonicalize(dir).map_err(io_err(format!("resolving {}", dir.display())))?;
+    if as_postgres_user && !others_can_traverse(&root) {
+        Ok((relocated_root(&root), true))
+    } else {
+        Ok((root, false))
+    }
 }
 
 /// Whether every ancestor of `path` lets other users pass through (the `x` bit).
