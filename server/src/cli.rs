@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
-use crate::{demo, http, open_database, projects, push, shutdown_signal, tokens, users};
+use crate::ingest::routing;
+use crate::{demo, http, open_database, projects, push, shutdown_signal, teams, tokens, users};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,6 +38,16 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Manage teams (they own projects; team tokens route into their projects).
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Manage routing rules: which project a team or cluster-wide token's findings land in.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
     /// Manage ingest tokens.
     Token {
         #[command(subcommand)]
@@ -63,15 +74,57 @@ enum ProjectCommand {
         slug: String,
         #[arg(long)]
         name: Option<String>,
+        /// The team that owns it.
+        #[arg(long)]
+        team: Option<String>,
     },
 }
 
 #[derive(Subcommand, Debug)]
-enum TokenCommand {
-    /// Create an ingest token for a project and print it (shown only this once).
+enum TeamCommand {
+    /// Create a team.
     Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RouteCommand {
+    /// Add a rule: findings matching every pattern given land in PROJECT. Patterns are
+    /// globs (`payments-*`, `registry.example.com/shop/*`, `services/search/**`).
+    Add {
         #[arg(long)]
         project: String,
+        /// Kubernetes namespace glob.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Image repository glob (without tag or digest).
+        #[arg(long)]
+        image: Option<String>,
+        /// File path glob.
+        #[arg(long)]
+        path: Option<String>,
+        /// Rules are tried by position, lowest first (default 100).
+        #[arg(long)]
+        position: Option<i32>,
+    },
+    /// List rules in the order they are tried.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an ingest token and print it (shown only this once): for one project, for a
+    /// team (routed into its projects), or cluster-wide (routed by every rule).
+    Create {
+        #[arg(long, required_unless_present_any = ["team", "cluster"], conflicts_with_all = ["team", "cluster"])]
+        project: Option<String>,
+        #[arg(long, conflicts_with = "cluster")]
+        team: Option<String>,
+        #[arg(long)]
+        cluster: bool,
         #[arg(long, default_value = "")]
         name: String,
     },
@@ -131,26 +184,119 @@ pub async fn run() -> ExitCode {
             .await
             .map(|_| println!("migrations applied")),
         Command::Project {
-            command: ProjectCommand::Create { slug, name },
+            command: ProjectCommand::Create { slug, name, team },
         } => {
             with_database(|pool| async move {
                 let slug = projects::ProjectSlug::parse(&slug)?;
+                let team = match team {
+                    Some(t) => Some(teams::find(&pool, &t).await?),
+                    None => None,
+                };
                 let p = projects::create(&pool, &slug, name.as_deref().unwrap_or("")).await?;
-                println!("created project {} ({})", p.slug, p.name);
+                if let Some(team) = &team {
+                    teams::assign_project(&pool, team.id, p.id).await?;
+                }
+                let owner = team
+                    .map(|t| format!(", team {}", t.slug))
+                    .unwrap_or_default();
+                println!("created project {} ({}{owner})", p.slug, p.name);
+                Ok(())
+            })
+            .await
+        }
+        Command::Team {
+            command: TeamCommand::Create { slug, name },
+        } => {
+            with_database(|pool| async move {
+                let slug = projects::ProjectSlug::parse(&slug)?;
+                let t = teams::create(&pool, &slug, name.as_deref().unwrap_or("")).await?;
+                println!("created team {} ({})", t.slug, t.name);
+                Ok(())
+            })
+            .await
+        }
+        Command::Route {
+            command:
+                RouteCommand::Add {
+                    project,
+                    namespace,
+                    image,
+                    path,
+                    position,
+                },
+        } => {
+            with_database(|pool| async move {
+                let p = projects::find(&pool, &project).await?;
+                let rule = routing::NewRule {
+                    namespace,
+                    image_repository: image,
+                    path,
+                    position,
+                };
+                let id = routing::add_rule(&pool, p.id, &rule).await?;
+                println!("added routing rule {id} → project {}", p.slug);
+                Ok(())
+            })
+            .await
+        }
+        Command::Route {
+            command: RouteCommand::List,
+        } => {
+            with_database(|pool| async move {
+                println!(
+                    "{:>5} {:>8}  {:<14} {:<20} {:<30} {:<24} project",
+                    "id", "position", "team", "namespace", "image repository", "path"
+                );
+                let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "*".into());
+                for r in routing::list_rules(&pool).await? {
+                    println!(
+                        "{:>5} {:>8}  {:<14} {:<20} {:<30} {:<24} {}",
+                        r.id,
+                        r.position,
+                        r.team.as_deref().unwrap_or("(estate)"),
+                        show(&r.namespace),
+                        show(&r.image_repository),
+                        show(&r.path),
+                        r.project
+                    );
+                }
                 Ok(())
             })
             .await
         }
         Command::Token {
-            command: TokenCommand::Create { project, name },
+            command:
+                TokenCommand::Create {
+                    project,
+                    team,
+                    cluster,
+                    name,
+                },
         } => {
             with_database(|pool| async move {
-                let p = projects::find(&pool, &project).await?;
-                let token = tokens::create(&pool, p.id, &name).await?;
-                eprintln!(
-                    "ingest token for project '{}' (shown once; store it as a CI secret):",
-                    p.slug
-                );
+                let (owner, what) = match (project, team) {
+                    (Some(project), _) => {
+                        let p = projects::find(&pool, &project).await?;
+                        (
+                            tokens::TokenOwner::Project(p.id),
+                            format!("project '{}'", p.slug),
+                        )
+                    }
+                    (None, Some(team)) => {
+                        let t = teams::find(&pool, &team).await?;
+                        (
+                            tokens::TokenOwner::Team(t.id),
+                            format!("team '{}' (routed by its rules)", t.slug),
+                        )
+                    }
+                    (None, None) if cluster => (
+                        tokens::TokenOwner::Cluster,
+                        "the whole estate (routed by every rule)".to_string(),
+                    ),
+                    (None, None) => anyhow::bail!("name --project, --team or --cluster"),
+                };
+                let token = tokens::create_for(&pool, owner, &name).await?;
+                eprintln!("ingest token for {what} (shown once; store it as a CI secret):");
                 println!("{token}");
                 Ok(())
             })

@@ -266,20 +266,22 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             Err(projects::ProjectError::Exists(_)) => projects::find(pool, scan.project).await?,
             Err(e) => return Err(e.into()),
         };
-        let grant = TokenGrant {
-            token_id: None,
-            project_id: project.id,
-            project_slug: project.slug,
-        };
+        let grant = TokenGrant::for_project(project.id, project.slug);
         let meta = ScanMeta {
             target: scan.target.to_string(),
             branch: Some("main".into()),
             ..ScanMeta::default()
         };
         let body = serde_json::to_vec(&sarif_for(scan))?;
-        ingest::ingest(pool, &grant, &meta, ingest::Guardrails::default(), &body)
-            .await
-            .with_context(|| format!("ingesting the demo {} report", scan.tool))?;
+        ingest::ingest(
+            pool,
+            &grant,
+            &meta,
+            ingest::Guardrails::default(),
+            body.into(),
+        )
+        .await
+        .with_context(|| format!("ingesting the demo {} report", scan.tool))?;
     }
     tracing::info!("demo dataset loaded");
     Ok(())

@@ -105,7 +105,10 @@ pub async fn evaluate(
                     WHEN 'low' THEN 180 END) < now(), false) AS breached,
                 state = 'risk_accepted' AND coalesce(risk_accepted_until > now(), false) AS waived
            FROM findings
-          WHERE project_id = $1 AND last_scan_id = $2
+          WHERE project_id = $1
+            -- in the scan: written by it, or reported unchanged (ingest's staging table)
+            AND (last_scan_id = $2
+                 OR fingerprint IN (SELECT fingerprint FROM seen_unchanged WHERE project_id = $1))
             AND state NOT IN ('fixed', 'false_positive')
             AND ((first_scan_id = $2 AND severity = ANY($3)) OR layer = 'secret'
                  OR first_seen_at < now() - interval '7 days')
@@ -117,6 +120,33 @@ pub async fn evaluate(
     .fetch_all(&mut *conn)
     .await?;
     Ok(verdict(policy, &candidates))
+}
+
+impl GateVerdict {
+    /// One verdict for a report routed into several projects: it passes when every
+    /// project's gate passes; violations of one rule are listed together.
+    pub fn merge<'a>(verdicts: impl IntoIterator<Item = &'a GateVerdict>) -> GateVerdict {
+        let mut merged = GateVerdict {
+            passed: true,
+            violations: Vec::new(),
+        };
+        for verdict in verdicts {
+            merged.passed &= verdict.passed;
+            for v in &verdict.violations {
+                match merged.violations.iter_mut().find(|m| m.rule == v.rule) {
+                    Some(m) => {
+                        m.count += v.count;
+                        m.findings.extend(v.findings.iter().cloned());
+                        m.findings.truncate(LISTED);
+                        m.waived.extend(v.waived.iter().cloned());
+                        m.waived.truncate(LISTED);
+                    }
+                    None => merged.violations.push(v.clone()),
+                }
+            }
+        }
+        merged
+    }
 }
 
 /// The pure part: which rules the candidate findings break.

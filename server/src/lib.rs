@@ -5,7 +5,8 @@
 //! - `http/` — routes: the report API, health checks, middleware; pages come from `app`.
 //! - `cli.rs` — the `bosun` command's subcommands; `push.rs` is the CI client.
 //! - `embedded_pg.rs` — Bosun's own PostgreSQL when no `DATABASE_URL` is set.
-//! - `projects.rs`, `tokens.rs`, `users.rs` — the records those commands manage.
+//! - `projects.rs`, `teams.rs`, `tokens.rs`, `users.rs` — the records those commands manage;
+//!   `ingest/routing.rs` — routing rules for team and cluster-wide tokens.
 
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod projects;
 pub mod push;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 

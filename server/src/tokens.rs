@@ -1,5 +1,7 @@
-//! Ingest tokens: project-scoped bearer secrets that CI pipelines and cluster tools use
-//! to push reports. Shown once at creation; only their SHA-256 is stored.
+//! Ingest tokens: bearer secrets that CI pipelines and cluster tools use to push reports.
+//! A token speaks for one project, for one team (its findings routed into the team's
+//! projects by routing rules), or for the whole estate (a cluster-wide tool, routed by
+//! every rule). Shown once at creation; only their SHA-256 is stored.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -13,8 +15,32 @@ pub const TOKEN_PREFIX: &str = "bosun_";
 pub struct TokenGrant {
     /// `None` for reports Bosun loads itself (the demo data).
     pub token_id: Option<i64>,
-    pub project_id: i64,
-    pub project_slug: String,
+    /// Set for a project token: every finding goes to this project.
+    pub project_id: Option<i64>,
+    pub project_slug: Option<String>,
+    /// Set for a team token; with neither set, the token is cluster-wide.
+    pub team_id: Option<i64>,
+}
+
+impl TokenGrant {
+    /// The grant Bosun itself uses to load a report into a project.
+    pub fn for_project(project_id: i64, project_slug: impl Into<String>) -> TokenGrant {
+        TokenGrant {
+            token_id: None,
+            project_id: Some(project_id),
+            project_slug: Some(project_slug.into()),
+            team_id: None,
+        }
+    }
+}
+
+/// Whom a new token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOwner {
+    Project(i64),
+    Team(i64),
+    /// Every project, by every routing rule: for cluster-wide tools.
+    Cluster,
 }
 
 pub fn hash(token: &str) -> Vec<u8> {
@@ -23,13 +49,29 @@ pub fn hash(token: &str) -> Vec<u8> {
 
 /// Creates a token for a project and returns it in clear, the only time it is shown.
 pub async fn create(pool: &PgPool, project_id: i64, name: &str) -> Result<String, sqlx::Error> {
+    create_for(pool, TokenOwner::Project(project_id), name).await
+}
+
+/// Creates a token for a project, a team or the whole estate, returned in clear once.
+pub async fn create_for(
+    pool: &PgPool,
+    owner: TokenOwner,
+    name: &str,
+) -> Result<String, sqlx::Error> {
+    let (project_id, team_id) = match owner {
+        TokenOwner::Project(id) => (Some(id), None),
+        TokenOwner::Team(id) => (None, Some(id)),
+        TokenOwner::Cluster => (None, None),
+    };
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     sqlx::query(
-        "INSERT INTO ingest_tokens (project_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO ingest_tokens (project_id, team_id, name, token_hash, prefix)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(project_id)
+    .bind(team_id)
     .bind(name)
     .bind(hash(&token))
     .bind(&token[..TOKEN_PREFIX.len() + 6])
@@ -42,9 +84,9 @@ pub async fn create(pool: &PgPool, project_id: i64, name: &str) -> Result<String
 pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGrant>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE ingest_tokens t SET last_used_at = now()
-           FROM projects p
-          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.id = t.project_id
-         RETURNING t.id AS token_id, t.project_id, p.slug AS project_slug",
+          WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+         RETURNING t.id AS token_id, t.project_id, t.team_id,
+                   (SELECT slug FROM projects p WHERE p.id = t.project_id) AS project_slug",
     )
     .bind(hash(token))
     .fetch_optional(pool)

@@ -121,11 +121,17 @@ async fn sarif_is_stored_and_resending_it_changes_nothing() {
             .await
             .unwrap();
     assert_eq!((severity.as_str(), location.as_str()), ("high", "a.py:3"));
-    let last_scan: i64 = app.count("SELECT max(last_scan_id) FROM findings").await;
+    // unchanged findings are not rewritten: their scope remembers the scan that saw them
+    let first_scan = first["scan_id"].as_i64().unwrap();
     assert_eq!(
-        last_scan,
+        app.count("SELECT max(last_scan_id) FROM findings").await,
+        first_scan,
+        "an unchanged re-import leaves the finding rows alone"
+    );
+    assert_eq!(
+        app.count("SELECT last_scan_id FROM scopes").await,
         second["scan_id"].as_i64().unwrap(),
-        "findings remember the scan that last saw them"
+        "the scope remembers the scan that last saw them"
     );
 }
 

@@ -65,6 +65,7 @@ impl From<IngestError> for ApiError {
     fn from(err: IngestError) -> Self {
         match err {
             IngestError::Db(db) => ApiError::Internal(db.into()),
+            IngestError::Forbidden(why) => ApiError::Forbidden(why),
             other => ApiError::BadRequest(other.to_string()),
         }
     }

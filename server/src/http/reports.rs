@@ -62,7 +62,8 @@ where
 pub struct UploadParams {
     /// Report format, when detection should not guess (`sarif`, `trivy`, …).
     format: Option<String>,
-    /// Project slug; must be the token's project.
+    /// Project slug: a project token's own (optional); for a team or cluster-wide token,
+    /// the project to send the whole report to instead of routing it by rules.
     project: Option<String>,
     /// What was scanned: repository, image repository, cluster/namespace. Part of the scope.
     target: Option<String>,
@@ -89,7 +90,7 @@ const META_MAX: usize = 2048;
         (status = 201, description = "Stored; counts and the gate verdict", body = IngestOutcome),
         (status = 400, description = "Unreadable or unknown report, bad parameters", body = super::openapi::ErrorBody),
         (status = 401, description = "Missing, invalid or revoked token", body = super::openapi::ErrorBody),
-        (status = 403, description = "The token belongs to another project", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token may not send to the project named", body = super::openapi::ErrorBody),
         (status = 413, description = "Larger than the server accepts", body = super::openapi::ErrorBody),
     ),
     security(("ingest_token" = []))
@@ -125,15 +126,6 @@ pub async fn upload(
                 .map(str::to_string)
         })
     };
-    let project = param("project", params.project);
-    if let Some(project) = project.as_deref().filter(|p| !p.is_empty())
-        && project != grant.project_slug
-    {
-        return Err(ApiError::Forbidden(format!(
-            "this token belongs to project '{}', not '{project}'",
-            grant.project_slug
-        )));
-    }
     let clean = |name: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
         match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
             Some(s) if s.len() > META_MAX || s.chars().any(char::is_control) => {
@@ -156,6 +148,7 @@ pub async fn upload(
     };
     let meta = ScanMeta {
         format: clean("format", param("format", params.format))?,
+        project: clean("project", param("project", params.project))?,
         target: clean("target", param("target", params.target))?.unwrap_or_default(),
         commit_sha: clean("commit", param("commit", params.commit))?,
         branch: clean("branch", param("branch", params.branch))?,
@@ -170,7 +163,7 @@ pub async fn upload(
         Guardrails {
             empty_scan_min_previous: config.empty_scan_guard,
         },
-        &body,
+        body,
     )
     .await?;
     tracing::info!(scan_id = outcome.scan_id, project = %outcome.project, new = outcome.new, total = outcome.total, "report ingested");

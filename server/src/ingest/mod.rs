@@ -8,6 +8,7 @@
 pub mod bandit;
 pub mod bosun;
 pub mod checkov;
+pub mod copy_rows;
 pub mod cyclonedx;
 pub mod dependency_check;
 pub mod falco;
@@ -26,6 +27,7 @@ pub mod npm_audit;
 pub mod nuclei;
 pub mod osv_scanner;
 pub mod popeye;
+pub mod routing;
 pub mod sarif;
 pub mod semgrep;
 pub mod snyk;
@@ -47,6 +49,74 @@ pub trait ReportFormat: Sync {
     /// Whether `body` looks like this format (cheap: looks at the first few KiB).
     fn sniff(&self, body: &[u8]) -> bool;
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError>;
+
+    /// Hands the report's findings to `sink` as they are read, after its header. The
+    /// default parses the whole report first (merging repeats with [`distinct`]); formats
+    /// whose reports get large stream instead, so a 100 MB report is never held as one
+    /// list of findings. Repeats a streaming parser passes on are merged by the store.
+    fn parse_into(&self, body: &[u8], sink: &mut dyn FindingSink) -> Result<(), ParseError> {
+        let report = self.parse(body)?;
+        sink.header(report.scanner, report.scanner_version);
+        for finding in distinct(report.findings) {
+            sink.finding(finding);
+        }
+        Ok(())
+    }
+}
+
+/// Where a parser delivers a report: first its header, then each finding.
+pub trait FindingSink {
+    fn header(&mut self, scanner: String, scanner_version: Option<String>);
+    fn finding(&mut self, finding: NewFinding);
+}
+
+/// A sink that collects a [`ParsedReport`], for [`ReportFormat::parse`] of streaming formats.
+#[derive(Default)]
+pub struct CollectSink {
+    pub report: Option<ParsedReport>,
+}
+
+impl FindingSink for CollectSink {
+    fn header(&mut self, scanner: String, scanner_version: Option<String>) {
+        self.report = Some(ParsedReport {
+            scanner,
+            scanner_version,
+            findings: Vec::new(),
+        });
+    }
+
+    fn finding(&mut self, finding: NewFinding) {
+        if let Some(report) = &mut self.report {
+            report.findings.push(finding);
+        }
+    }
+}
+
+/// One finding per fingerprint: a report that repeats a problem (say, the same rule on the
+/// same line twice) yields it once, at the highest severity it was given, counting the
+/// repeats and spanning their observation times.
+pub fn distinct(findings: Vec<NewFinding>) -> Vec<NewFinding> {
+    let mut index: std::collections::HashMap<[u8; 32], usize> =
+        std::collections::HashMap::with_capacity(findings.len());
+    let mut out: Vec<NewFinding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        match index.get(&f.fingerprint) {
+            Some(&i) => {
+                let kept = &mut out[i];
+                kept.severity = kept.severity.min(f.severity);
+                kept.occurrences = kept.occurrences.saturating_add(f.occurrences);
+                kept.seen = match (kept.seen, f.seen) {
+                    (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => {
+                index.insert(f.fingerprint, out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Every supported format, in detection order.

@@ -20,7 +20,7 @@ use serde_sarif::sarif::{self as s, ResultLevel};
 
 use super::fingerprint::Fingerprint;
 use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use super::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Sarif;
 
@@ -46,34 +46,82 @@ impl ReportFormat for Sarif {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let log: s::Sarif =
+        let mut sink = super::CollectSink::default();
+        self.parse_into(body, &mut sink)?;
+        Ok(sink.report.expect("parse_into sends a header"))
+    }
+
+    /// Streams: the log is read with each result left as raw text, then results are
+    /// read one at a time, so a large log is never held as a tree of typed results.
+    fn parse_into(&self, body: &[u8], out: &mut dyn FindingSink) -> Result<(), ParseError> {
+        let log: Log<'_> =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let mut findings = Vec::new();
-        let (mut scanner, mut scanner_version) = (String::new(), None);
+        let first = log
+            .runs
+            .iter()
+            .map(|run| &run.tool.driver)
+            .find(|d| !d.name.trim().is_empty());
+        let scanner = first
+            .map(|d| d.name.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "sarif".to_string());
+        let scanner_version =
+            first.and_then(|d| d.semantic_version.clone().or_else(|| d.version.clone()));
+        out.header(scanner, scanner_version);
         for run in &log.runs {
             let driver = &run.tool.driver;
-            if scanner.is_empty() {
-                scanner = driver.name.trim().to_string();
-                scanner_version = driver
-                    .semantic_version
-                    .clone()
-                    .or_else(|| driver.version.clone());
-            }
             let rules = RuleIndex::new(driver.rules.as_deref().unwrap_or_default());
             let layer = layer_for_tool(&driver.name);
-            for result in run.results.as_deref().unwrap_or_default() {
-                findings.extend(findings_for_result(&driver.name, layer, &rules, result));
+            for raw in run.results.as_deref().unwrap_or_default() {
+                let result: s::Result =
+                    serde_json::from_str(raw.get()).map_err(|e| located(body, raw, &e))?;
+                for finding in findings_for_result(&driver.name, layer, &rules, &result) {
+                    out.finding(finding);
+                }
             }
         }
-        if scanner.is_empty() {
-            scanner = "sarif".to_string();
-        }
-        Ok(ParsedReport {
-            scanner,
-            scanner_version,
-            findings,
-        })
+        Ok(())
     }
+}
+
+/// The parts of a SARIF log read up front; results stay raw (borrowed from the body).
+#[derive(serde::Deserialize)]
+struct Log<'a> {
+    #[allow(dead_code)] // required by SARIF; a log without it is refused
+    version: serde_json::Value,
+    #[serde(borrow)]
+    runs: Vec<Run<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Run<'a> {
+    tool: s::Tool,
+    #[serde(borrow, default)]
+    results: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// A result's error, with its line and column in the whole report.
+fn located(body: &[u8], raw: &serde_json::value::RawValue, err: &serde_json::Error) -> ParseError {
+    let mut error = ParseError::from_json(NAME, err);
+    let offset = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+    if let (Some(line), Some(column)) = (error.line, error.column)
+        && offset <= body.len()
+    {
+        let before = &body[..offset];
+        let newlines = before.iter().filter(|b| **b == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        error.line = Some(line + newlines);
+        error.column = Some(if line == 1 {
+            column + offset - line_start
+        } else {
+            column
+        });
+    }
+    error.message = format!("a result: {}", error.message);
+    error
 }
 
 /// A run's rules, found by index or by id.

@@ -1,18 +1,42 @@
-//! Writing a report: one scan row and a batched upsert of its findings, in one transaction.
+//! Writing a report: scan rows and findings, in one transaction, in batches.
+//!
+//! The parser runs on a blocking thread and streams findings here in chunks, so a large
+//! report is never held as a whole list of findings, and parsing overlaps with writing.
+//! Each chunk costs a few statements whatever its size:
+//! 1. one lookup of which fingerprints the project already has (and their content hash);
+//! 2. `COPY` of the new findings straight into `findings`;
+//! 3. `COPY` of known findings whose content changed (or that must reopen) into a staging
+//!    table, applied by one `UPDATE` at the end;
+//! 4. `COPY` of the fingerprints reported unchanged, which are left alone: no row rewrite.
+//!
+//! Ingests into one project are serialised by an advisory lock, so concurrent uploads
+//! cannot both insert the same new finding.
 
 use std::collections::HashMap;
 
+use app::domain::{FindingState, Layer, Severity};
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat, detect, format_named};
+use super::copy_rows::{self, COLUMNS, RowContext};
+use super::routing::{Destination, Router};
+use super::{FindingSink, NewFinding, ParseError, ReportFormat, detect, format_named};
+use crate::gate::{self, GateVerdict};
 use crate::tokens::TokenGrant;
+
+/// Findings per chunk handed from the parser to the writer.
+const CHUNK: usize = 5_000;
 
 /// What the sender tells Bosun about a report besides its body.
 #[derive(Debug, Clone, Default)]
 pub struct ScanMeta {
     /// Format override; detected from the body when `None`.
     pub format: Option<String>,
+    /// Project slug the sender names; a project token only accepts its own, a team or
+    /// cluster token sends the whole report there instead of routing it.
+    pub project: Option<String>,
     /// What was scanned: repository path, image, cluster/namespace. Part of the scope.
     pub target: String,
     pub commit_sha: Option<String>,
@@ -40,10 +64,13 @@ impl Default for Guardrails {
     }
 }
 
-/// The answer to a sender: counts per outcome.
+/// The answer to a sender: counts per outcome, summed over every project the report
+/// reached (one, unless a team or cluster token routed it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestOutcome {
+    /// The scan row (the first one, when the report was routed into several projects).
     pub scan_id: i64,
+    /// The project (comma-separated when routed into several).
     pub project: String,
     pub format: String,
     pub scanner: String,
@@ -56,12 +83,36 @@ pub struct IngestOutcome {
     pub reopened: i64,
     /// Findings of this scope the scan no longer contains: now fixed (verified by scan).
     pub fixed: i64,
-    /// Distinct findings in the report.
+    /// Distinct findings in the report that were stored.
     pub total: i64,
     /// Why missing findings were not auto-closed, when they were not.
     pub auto_close_skipped: Option<String>,
-    /// The project's CI gate evaluated on this scan.
-    pub gate: crate::gate::GateVerdict,
+    /// The CI gate, evaluated on this scan (every project's rules, when routed).
+    pub gate: GateVerdict,
+    /// Findings no routing rule matched (team and cluster tokens only): not stored.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unrouted: i64,
+    /// Per project, when a team or cluster token routed the report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routed: Vec<ProjectOutcome>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// One project's share of a routed report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProjectOutcome {
+    pub project: String,
+    pub scan_id: i64,
+    pub new: i64,
+    pub unchanged: i64,
+    pub reopened: i64,
+    pub fixed: i64,
+    pub total: i64,
+    pub auto_close_skipped: Option<String>,
+    pub gate: GateVerdict,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +125,10 @@ pub enum IngestError {
     UnknownFormatName(String, String),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NoRoute(String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -86,53 +141,104 @@ fn known_formats() -> String {
         .join(", ")
 }
 
-/// Parses and stores a report for the token's project. A report that cannot be read is
-/// recorded as a rejected scan (so it shows in the scan history) and nothing else is stored.
+/// Where a report's findings go.
+enum Routing {
+    One(Destination),
+    Rules(Router),
+}
+
+impl Routing {
+    fn destinations(&self) -> &[Destination] {
+        match self {
+            Routing::One(d) => std::slice::from_ref(d),
+            Routing::Rules(r) => r.destinations(),
+        }
+    }
+
+    fn route(&self, f: &NewFinding) -> Option<usize> {
+        match self {
+            Routing::One(_) => Some(0),
+            Routing::Rules(r) => r.route(f),
+        }
+    }
+}
+
+/// Parses and stores a report. A report that cannot be read is recorded as a rejected
+/// scan (so it shows in the scan history) and nothing else is stored.
 pub async fn ingest(
     pool: &PgPool,
     grant: &TokenGrant,
     meta: &ScanMeta,
     guard: Guardrails,
-    body: &[u8],
+    body: Bytes,
 ) -> Result<IngestOutcome, IngestError> {
-    let format = match pick_format(meta, body) {
+    let routing = resolve_routing(pool, grant, meta).await?;
+    let rejected_project = match &routing {
+        Routing::One(d) => Some(d.project_id),
+        Routing::Rules(_) => None,
+    };
+    let format = match pick_format(meta, &body) {
         Ok(f) => f,
         Err(err) => {
-            record_rejection(
-                pool,
-                grant,
-                meta,
-                meta.format.as_deref().unwrap_or("unknown"),
-                body.len(),
-                &err,
-            )
-            .await?;
+            let name = meta.format.as_deref().unwrap_or("unknown");
+            record_rejection(pool, grant, rejected_project, meta, name, body.len(), &err).await?;
             return Err(err);
         }
     };
-    // Parsing is CPU work on possibly large input: keep it off the async workers.
-    let owned = body.to_vec();
-    let parsed = match tokio::task::spawn_blocking(move || format.parse(&owned)).await {
-        Ok(result) => result,
-        // a parser bug must not take the request down with it: refuse the report instead
-        Err(join) => Err(ParseError {
-            format: format.name(),
-            message: format!(
-                "the parser failed on this report ({join}); please report this as a Bosun bug"
-            ),
-            line: None,
-            column: None,
-        }),
-    };
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(err) => {
+    match write(pool, grant, meta, guard, format, body.clone(), routing).await {
+        Err(IngestError::Parse(err)) => {
             let err = IngestError::Parse(err);
-            record_rejection(pool, grant, meta, format.name(), body.len(), &err).await?;
-            return Err(err);
+            let (name, bytes) = (format.name(), body.len());
+            record_rejection(pool, grant, rejected_project, meta, name, bytes, &err).await?;
+            Err(err)
         }
-    };
-    store(pool, grant, meta, guard, format.name(), body.len(), parsed).await
+        other => other,
+    }
+}
+
+async fn resolve_routing(
+    pool: &PgPool,
+    grant: &TokenGrant,
+    meta: &ScanMeta,
+) -> Result<Routing, IngestError> {
+    let named = meta.project.as_deref().filter(|p| !p.is_empty());
+    if let (Some(id), Some(slug)) = (grant.project_id, &grant.project_slug) {
+        if let Some(named) = named.filter(|n| n != slug) {
+            return Err(IngestError::Forbidden(format!(
+                "this token belongs to project '{slug}', not '{named}'"
+            )));
+        }
+        return Ok(Routing::One(Destination {
+            project_id: id,
+            project_slug: slug.clone(),
+        }));
+    }
+    let mut conn = pool.acquire().await?;
+    if let Some(named) = named {
+        // a team token may name its team's projects; a cluster-wide token any project
+        let found: Option<Destination> = sqlx::query_as(
+            "SELECT id AS project_id, slug AS project_slug FROM projects
+              WHERE slug = $1 AND ($2::int8 IS NULL OR team_id = $2)",
+        )
+        .bind(named)
+        .bind(grant.team_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        return found.map(Routing::One).ok_or_else(|| {
+            IngestError::Forbidden(format!(
+                "this token cannot send to project '{named}' (unknown, or not its team's)"
+            ))
+        });
+    }
+    let router = Router::new(super::routing::rules_for(&mut conn, grant.team_id).await?);
+    if router.destinations().is_empty() {
+        return Err(IngestError::NoRoute(
+            "this team/cluster token routes findings by routing rules and there are none yet: \
+             add one (`bosun route add`) or name a project with ?project="
+                .into(),
+        ));
+    }
+    Ok(Routing::Rules(router))
 }
 
 fn pick_format(meta: &ScanMeta, body: &[u8]) -> Result<&'static dyn ReportFormat, IngestError> {
@@ -151,6 +257,7 @@ fn pick_format(meta: &ScanMeta, body: &[u8]) -> Result<&'static dyn ReportFormat
 async fn record_rejection(
     pool: &PgPool,
     grant: &TokenGrant,
+    project_id: Option<i64>,
     meta: &ScanMeta,
     format: &str,
     bytes: usize,
@@ -161,7 +268,7 @@ async fn record_rejection(
                             pipeline_url, error, report_bytes, environment, partial)
          VALUES ($1, $2, 'rejected', $3, '', $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(grant.project_id)
+    .bind(project_id)
     .bind(grant.token_id)
     .bind(format)
     .bind(&meta.target)
@@ -177,293 +284,579 @@ async fn record_rejection(
     Ok(())
 }
 
-/// Column-wise copies of the findings, bound as arrays: one statement for any count.
-#[derive(Default)]
-struct Columns {
-    fingerprint: Vec<Vec<u8>>,
-    layer: Vec<app::domain::Layer>,
-    severity: Vec<app::domain::Severity>,
-    title: Vec<String>,
-    rule_id: Vec<String>,
-    description: Vec<String>,
-    file_path: Vec<Option<String>>,
-    line: Vec<Option<i32>>,
-    location: Vec<String>,
-    package_name: Vec<Option<String>>,
-    package_version: Vec<Option<String>>,
-    fixed_version: Vec<Option<String>>,
-    // Postgres arrays cannot be ragged, so list columns travel as JSON text.
-    aliases: Vec<String>,
-    remediation: Vec<String>,
-    references: Vec<String>,
-    image: Vec<Option<String>>,
-    k8s_namespace: Vec<Option<String>>,
-    k8s_kind: Vec<Option<String>>,
-    k8s_name: Vec<Option<String>>,
-    url: Vec<Option<String>>,
-    asset_kind: Vec<Option<app::domain::AssetKind>>,
-    asset_key: Vec<Option<String>>,
-    evidence: Vec<Option<String>>,
-    occurrences: Vec<i32>,
-    first_seen: Vec<Option<chrono::DateTime<chrono::Utc>>>,
-    last_seen: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+/// What the parser thread sends the writer.
+enum Message {
+    Header {
+        scanner: String,
+        scanner_version: Option<String>,
+    },
+    Findings(Vec<NewFinding>),
 }
 
-impl Columns {
-    fn push(&mut self, f: NewFinding) {
-        self.fingerprint.push(f.fingerprint.to_vec());
-        self.layer.push(f.layer);
-        self.severity.push(f.severity);
-        self.title.push(f.title);
-        self.rule_id.push(f.rule_id);
-        self.description.push(f.description);
-        self.file_path.push(f.file_path);
-        self.line.push(f.line);
-        self.location.push(f.location);
-        self.package_name.push(f.package_name);
-        self.package_version.push(f.package_version);
-        self.fixed_version.push(f.fixed_version);
-        self.aliases
-            .push(serde_json::to_string(&f.aliases).expect("strings serialise"));
-        self.remediation.push(f.remediation);
-        self.references
-            .push(serde_json::to_string(&f.references).expect("strings serialise"));
-        self.image.push(f.image);
-        self.k8s_namespace.push(f.k8s_namespace);
-        self.k8s_kind.push(f.k8s_kind);
-        self.k8s_name.push(f.k8s_name);
-        self.url.push(f.url);
-        self.asset_kind.push(f.asset.as_ref().map(|a| a.kind));
-        self.asset_key.push(f.asset.map(|a| a.key));
-        self.evidence.push(f.evidence.map(|e| e.to_string()));
-        self.occurrences
-            .push(i32::try_from(f.occurrences).unwrap_or(i32::MAX).max(1));
-        self.first_seen.push(f.seen.map(|(first, _)| first));
-        self.last_seen.push(f.seen.map(|(_, last)| last));
-    }
+/// A [`FindingSink`] that hands chunks of findings to the async writer. When the writer
+/// has gone (it failed), findings are dropped and the parser runs out harmlessly.
+struct ChannelSink {
+    tx: tokio::sync::mpsc::Sender<Message>,
+    chunk: Vec<NewFinding>,
 }
 
-/// One finding per fingerprint: a report that repeats a problem (say, the same rule on the
-/// same line twice) yields it once, at the highest severity it was given, counting the
-/// repeats and spanning their observation times.
-fn distinct(findings: Vec<NewFinding>) -> Vec<NewFinding> {
-    let mut index: HashMap<[u8; 32], usize> = HashMap::with_capacity(findings.len());
-    let mut out: Vec<NewFinding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        match index.get(&f.fingerprint) {
-            Some(&i) => {
-                let kept = &mut out[i];
-                kept.severity = kept.severity.min(f.severity);
-                kept.occurrences = kept.occurrences.saturating_add(f.occurrences);
-                kept.seen = match (kept.seen, f.seen) {
-                    (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
-                    (a, b) => a.or(b),
-                };
-            }
-            None => {
-                index.insert(f.fingerprint, out.len());
-                out.push(f);
-            }
+impl ChannelSink {
+    fn flush(&mut self) {
+        if !self.chunk.is_empty() {
+            let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            let _ = self.tx.blocking_send(Message::Findings(chunk));
         }
     }
-    out
 }
 
-async fn store(
+impl FindingSink for ChannelSink {
+    fn header(&mut self, scanner: String, scanner_version: Option<String>) {
+        let _ = self.tx.blocking_send(Message::Header {
+            scanner,
+            scanner_version,
+        });
+    }
+
+    fn finding(&mut self, finding: NewFinding) {
+        self.chunk.push(finding);
+        if self.chunk.len() >= CHUNK {
+            self.flush();
+        }
+    }
+}
+
+async fn write(
     pool: &PgPool,
     grant: &TokenGrant,
     meta: &ScanMeta,
     guard: Guardrails,
-    format: &'static str,
-    bytes: usize,
-    parsed: ParsedReport,
+    format: &'static dyn ReportFormat,
+    body: Bytes,
+    routing: Routing,
 ) -> Result<IngestOutcome, IngestError> {
-    let findings = distinct(parsed.findings);
-    let total = findings.len() as i64;
-    let mut cols = Columns::default();
-    for f in findings {
-        cols.push(f);
+    // Parsing is CPU work on possibly large input: a blocking thread, overlapping the writes.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut sink = ChannelSink {
+            tx,
+            chunk: Vec::with_capacity(CHUNK),
+        };
+        let result = format.parse_into(&body, &mut sink);
+        if result.is_ok() {
+            sink.flush();
+        }
+        result
+    });
+
+    let mut conn = pool.begin().await?;
+    let mut project_ids: Vec<i64> = routing
+        .destinations()
+        .iter()
+        .map(|d| d.project_id)
+        .collect();
+    project_ids.sort_unstable();
+    // One ingest per project at a time (in id order, so routed reports cannot deadlock).
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(1112493397, id::int4)
+           FROM (SELECT id FROM unnest($1::int8[]) AS t(id) ORDER BY id) ids",
+    )
+    .bind(&project_ids)
+    .execute(&mut *conn)
+    .await?;
+    for staging in [
+        format!(
+            "CREATE TEMP TABLE staged_findings ON COMMIT DROP AS SELECT {COLUMNS} FROM findings WITH NO DATA"
+        ),
+        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea) ON COMMIT DROP"
+            .into(),
+    ] {
+        sqlx::query(&staging).execute(&mut *conn).await?;
+    }
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *conn)
+        .await?;
+
+    let mut header: Option<(String, Option<String>)> = None;
+    let mut scans: Vec<Option<ProjectScan>> = routing.destinations().iter().map(|_| None).collect();
+    let mut unrouted = 0i64;
+    while let Some(message) = rx.recv().await {
+        match message {
+            Message::Header {
+                scanner,
+                scanner_version,
+            } => header = Some((scanner, scanner_version)),
+            Message::Findings(findings) => {
+                let (scanner, version) = header.get_or_insert_with(|| (format.name().into(), None));
+                let mut groups: Vec<Vec<NewFinding>> = scans.iter().map(|_| Vec::new()).collect();
+                for f in findings {
+                    match routing.route(&f) {
+                        Some(i) => groups[i].push(f),
+                        None => unrouted += 1,
+                    }
+                }
+                for (i, group) in groups.into_iter().enumerate() {
+                    if group.is_empty() {
+                        continue;
+                    }
+                    if scans[i].is_none() {
+                        let dest = routing.destinations()[i].clone();
+                        scans[i] = Some(
+                            ProjectScan::open(
+                                &mut conn, grant, meta, format, scanner, version, dest, now,
+                            )
+                            .await?,
+                        );
+                    }
+                    let scan = scans[i].as_mut().expect("opened above");
+                    scan.write_chunk(&mut conn, meta, scanner, group).await?;
+                }
+            }
+        }
+    }
+    match parser.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(IngestError::Parse(err)),
+        // a parser bug must not take the request down with it: refuse the report instead
+        Err(join) => {
+            return Err(IngestError::Parse(ParseError {
+                format: format.name(),
+                message: format!(
+                    "the parser failed on this report ({join}); please report this as a Bosun bug"
+                ),
+                line: None,
+                column: None,
+            }));
+        }
+    }
+    let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
+    // A complete scan speaks for every project it could have reached, even those it found
+    // nothing in: each gets a scan row, and may have its missing findings closed.
+    let mut outcomes = Vec::new();
+    for (i, slot) in scans.into_iter().enumerate() {
+        let mut scan = match slot {
+            Some(scan) => scan,
+            None => {
+                let dest = routing.destinations()[i].clone();
+                ProjectScan::open(
+                    &mut conn,
+                    grant,
+                    meta,
+                    format,
+                    &scanner,
+                    &scanner_version,
+                    dest,
+                    now,
+                )
+                .await?
+            }
+        };
+        outcomes.push(scan.finish(&mut conn, grant, meta, &scanner, guard).await?);
+    }
+    conn.commit().await?;
+
+    let routed = matches!(routing, Routing::Rules(_));
+    let sum = |f: fn(&ProjectOutcome) -> i64| outcomes.iter().map(f).sum::<i64>();
+    Ok(IngestOutcome {
+        scan_id: outcomes.first().map_or(0, |o| o.scan_id),
+        project: outcomes
+            .iter()
+            .map(|o| o.project.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        format: format.name().to_string(),
+        scanner,
+        scanner_version,
+        new: sum(|o| o.new),
+        unchanged: sum(|o| o.unchanged),
+        reopened: sum(|o| o.reopened),
+        fixed: sum(|o| o.fixed),
+        total: sum(|o| o.total),
+        auto_close_skipped: outcomes.iter().find_map(|o| {
+            o.auto_close_skipped.as_ref().map(|why| {
+                if routed {
+                    format!("{}: {why}", o.project)
+                } else {
+                    why.clone()
+                }
+            })
+        }),
+        gate: GateVerdict::merge(outcomes.iter().map(|o| &o.gate)),
+        unrouted,
+        routed: if routed { outcomes } else { Vec::new() },
+    })
+}
+
+/// A repeat of a fingerprint already written by this scan, merged at the end.
+struct Repeat {
+    fingerprint: Vec<u8>,
+    severity: Severity,
+    occurrences: i32,
+}
+
+/// One project's scan while its findings are being written.
+struct ProjectScan {
+    dest: Destination,
+    scan_id: i64,
+    now: DateTime<Utc>,
+    /// Fingerprints written so far, with the occurrences of their first report.
+    seen: HashMap<[u8; 32], u32>,
+    repeats: Vec<Repeat>,
+    new: i64,
+    staged: i64,
+    unchanged: i64,
+}
+
+impl ProjectScan {
+    #[allow(clippy::too_many_arguments)]
+    async fn open(
+        conn: &mut PgConnection,
+        grant: &TokenGrant,
+        meta: &ScanMeta,
+        format: &'static dyn ReportFormat,
+        scanner: &str,
+        scanner_version: &Option<String>,
+        dest: Destination,
+        now: DateTime<Utc>,
+    ) -> Result<ProjectScan, sqlx::Error> {
+        let scan_id: i64 = sqlx::query_scalar(
+            "INSERT INTO scans (project_id, token_id, status, format, scanner, scanner_version,
+                                target, commit_sha, branch, pipeline_url, partial, environment)
+             VALUES ($1, $2, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(dest.project_id)
+        .bind(grant.token_id)
+        .bind(format.name())
+        .bind(scanner)
+        .bind(scanner_version)
+        .bind(&meta.target)
+        .bind(&meta.commit_sha)
+        .bind(&meta.branch)
+        .bind(&meta.pipeline_url)
+        .bind(meta.partial)
+        .bind(&meta.environment)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(ProjectScan {
+            dest,
+            scan_id,
+            now,
+            seen: HashMap::new(),
+            repeats: Vec::new(),
+            new: 0,
+            staged: 0,
+            unchanged: 0,
+        })
     }
 
-    let mut tx = pool.begin().await?;
-    let scan_id: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (project_id, token_id, status, format, scanner, scanner_version, target,
-                            commit_sha, branch, pipeline_url, report_bytes, findings_total, partial,
-                            environment)
-         VALUES ($1, $2, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-    )
-    .bind(grant.project_id)
-    .bind(grant.token_id)
-    .bind(format)
-    .bind(&parsed.scanner)
-    .bind(&parsed.scanner_version)
-    .bind(&meta.target)
-    .bind(&meta.commit_sha)
-    .bind(&meta.branch)
-    .bind(&meta.pipeline_url)
-    .bind(bytes as i64)
-    .bind(total as i32)
-    .bind(meta.partial)
-    .bind(&meta.environment)
-    .fetch_one(&mut *tx)
-    .await?;
+    async fn write_chunk(
+        &mut self,
+        conn: &mut PgConnection,
+        meta: &ScanMeta,
+        scanner: &str,
+        findings: Vec<NewFinding>,
+    ) -> Result<(), sqlx::Error> {
+        let mut fresh = Vec::with_capacity(findings.len());
+        for f in findings {
+            match self.seen.entry(f.fingerprint) {
+                // the same problem reported twice (say, one rule on one line): one finding,
+                // at the highest severity it was given, counting both
+                std::collections::hash_map::Entry::Occupied(_) => self.repeats.push(Repeat {
+                    fingerprint: f.fingerprint.to_vec(),
+                    severity: f.severity,
+                    occurrences: f.occurrences.min(i32::MAX as u32) as i32,
+                }),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(f.occurrences);
+                    fresh.push(f);
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
+        let known: Vec<(Vec<u8>, Option<Vec<u8>>, FindingState)> = sqlx::query_as(
+            "SELECT fingerprint, content_hash, state FROM findings
+              WHERE project_id = $1 AND fingerprint = ANY($2)",
+        )
+        .bind(self.dest.project_id)
+        .bind(&fingerprints)
+        .fetch_all(&mut *conn)
+        .await?;
+        let known: HashMap<Vec<u8>, (Option<Vec<u8>>, FindingState)> = known
+            .into_iter()
+            .map(|(fp, hash, state)| (fp, (hash, state)))
+            .collect();
 
-    // `xmax = 0` is true for a freshly inserted row, false for one the upsert updated.
-    // A severity a person changed (severity <> scanner_severity) is kept.
-    let (new, reopened): (i64, i64) = sqlx::query_as(
-        r#"WITH input AS (
-            SELECT * FROM unnest($4::bytea[], $5::layer[], $6::severity[], $7::text[], $8::text[],
-                                 $9::text[], $10::text[], $11::int4[], $12::text[], $13::text[],
-                                 $14::text[], $15::text[], $17::text[], $18::text[], $19::text[],
-                                 $20::text[], $21::text[], $22::text[], $23::text[], $24::text[],
-                                 $25::asset_kind[], $26::text[], $27::text[], $28::int4[],
-                                 $29::timestamptz[], $30::timestamptz[])
-              AS t(fingerprint, layer, severity, title, rule_id, description, file_path, line,
-                   location, package_name, package_version, fixed_version, aliases, remediation,
-                   refs, image, k8s_namespace, k8s_kind, k8s_name, url, asset_kind, asset_key,
-                   evidence, occurrences, first_seen, last_seen)
-         ), prev AS (
-            -- states before this scan (same snapshot as the upsert below)
-            SELECT f.id, f.state FROM findings f JOIN input i ON i.fingerprint = f.fingerprint
-             WHERE f.project_id = $1
-         ), upserted AS (
-            INSERT INTO findings AS f (project_id, fingerprint, scanner, target, layer, severity,
-                   scanner_severity, title, rule_id, description, file_path, line, location,
-                   package_name, package_version, fixed_version, aliases, remediation,
-                   "references", image, k8s_namespace, k8s_kind, k8s_name, url, asset_kind,
-                   asset_key, evidence, occurrences, first_seen_at, last_seen_at, first_scan_id,
-                   last_scan_id)
-            SELECT $1, fingerprint, $2, $3, layer, severity, severity, title, rule_id, description,
-                   file_path, line, location, package_name, package_version, fixed_version,
-                   ARRAY(SELECT jsonb_array_elements_text(aliases::jsonb)), remediation,
-                   ARRAY(SELECT jsonb_array_elements_text(refs::jsonb)), image, k8s_namespace,
-                   k8s_kind, k8s_name, url, asset_kind, asset_key, evidence::jsonb, occurrences,
-                   coalesce(first_seen, now()), coalesce(last_seen, now()), $16, $16
-              FROM input
-            ON CONFLICT (project_id, fingerprint) DO UPDATE SET
-                   last_scan_id = EXCLUDED.last_scan_id,
-                   last_seen_at = greatest(f.last_seen_at, EXCLUDED.last_seen_at),
+        let ctx = RowContext {
+            project_id: self.dest.project_id,
+            scanner,
+            target: &meta.target,
+            scan_id: self.scan_id,
+            now: self.now,
+        };
+        let (mut new_rows, mut staged_rows, mut unchanged_rows) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for f in &fresh {
+            let hash = copy_rows::content_hash(&ctx, f);
+            match known.get(&f.fingerprint[..]) {
+                None => {
+                    copy_rows::encode(&mut new_rows, &ctx, f, &hash);
+                    self.new += 1;
+                }
+                // fixed findings reopen; runtime alerts count their new events
+                Some((stored, state))
+                    if *state == FindingState::Fixed
+                        || f.layer == Layer::Runtime
+                        || stored.as_deref() != Some(&hash[..]) =>
+                {
+                    copy_rows::encode(&mut staged_rows, &ctx, f, &hash);
+                    self.staged += 1;
+                }
+                Some(_) => {
+                    unchanged_rows.extend_from_slice(
+                        format!(
+                            "{}\t\\\\x{}\n",
+                            self.dest.project_id,
+                            hex::encode(f.fingerprint)
+                        )
+                        .as_bytes(),
+                    );
+                    self.unchanged += 1;
+                }
+            }
+        }
+        copy_in(
+            conn,
+            &format!("COPY findings ({COLUMNS}) FROM STDIN"),
+            new_rows,
+        )
+        .await?;
+        copy_in(
+            conn,
+            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN"),
+            staged_rows,
+        )
+        .await?;
+        copy_in(
+            conn,
+            "COPY seen_unchanged (project_id, fingerprint) FROM STDIN",
+            unchanged_rows,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn finish(
+        &mut self,
+        conn: &mut PgConnection,
+        grant: &TokenGrant,
+        meta: &ScanMeta,
+        scanner: &str,
+        guard: Guardrails,
+    ) -> Result<ProjectOutcome, sqlx::Error> {
+        let project_id = self.dest.project_id;
+        let total = self.seen.len() as i64;
+        // temp tables have no statistics until analysed; without them the joins below
+        // can be planned as nested loops
+        for table in ["ANALYZE staged_findings", "ANALYZE seen_unchanged"] {
+            sqlx::query(table).execute(&mut *conn).await?;
+        }
+        let reopened = if self.staged > 0 {
+            apply_staged(conn, grant, project_id, self.scan_id).await?
+        } else {
+            0
+        };
+        if !self.repeats.is_empty() {
+            self.merge_repeats(conn).await?;
+        }
+
+        let auto_close_skipped =
+            auto_close_guard(conn, project_id, meta, scanner, self.scan_id, total, guard).await?;
+        let fixed = match auto_close_skipped {
+            Some(_) => 0,
+            None => close_missing(conn, grant, project_id, meta, scanner, self.scan_id).await?,
+        };
+
+        let policy = gate::policy_for(conn, project_id).await?;
+        let gate = gate::evaluate(conn, project_id, self.scan_id, &policy).await?;
+        let unchanged = total - self.new - reopened;
+        sqlx::query(
+            "WITH scan AS (
+                UPDATE scans SET findings_total = $2, findings_new = $3, findings_unchanged = $4,
+                                 findings_reopened = $5, findings_fixed = $6,
+                                 auto_close_skipped = $7, gate_passed = $8
+                 WHERE id = $1
+                RETURNING id, project_id, scanner, target, received_at, partial
+             )
+             INSERT INTO scopes (project_id, scanner, target, last_scan_id, last_scan_at,
+                                 last_complete_scan_id)
+             SELECT project_id, scanner, target, id, received_at, CASE WHEN NOT partial THEN id END
+               FROM scan
+             ON CONFLICT (project_id, scanner, target) DO UPDATE SET
+                 last_scan_id = EXCLUDED.last_scan_id,
+                 last_scan_at = EXCLUDED.last_scan_at,
+                 last_complete_scan_id = coalesce(EXCLUDED.last_complete_scan_id,
+                                                  scopes.last_complete_scan_id)",
+        )
+        .bind(self.scan_id)
+        .bind(total as i32)
+        .bind(self.new as i32)
+        .bind(unchanged as i32)
+        .bind(reopened as i32)
+        .bind(fixed as i32)
+        .bind(&auto_close_skipped)
+        .bind(gate.passed)
+        .execute(&mut *conn)
+        .await?;
+        Ok(ProjectOutcome {
+            project: self.dest.project_slug.clone(),
+            scan_id: self.scan_id,
+            new: self.new,
+            unchanged,
+            reopened,
+            fixed,
+            total,
+            auto_close_skipped,
+            gate,
+        })
+    }
+
+    /// Repeats of a fingerprint in one report: one finding at the highest severity given,
+    /// with the occurrences of every repeat.
+    async fn merge_repeats(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut occurrences: HashMap<&[u8], i64> = HashMap::new();
+        for r in &self.repeats {
+            *occurrences.entry(&r.fingerprint[..]).or_insert_with(|| {
+                let fp: [u8; 32] = r.fingerprint[..].try_into().expect("32 bytes");
+                i64::from(self.seen[&fp])
+            }) += i64::from(r.occurrences);
+        }
+        let fps: Vec<&[u8]> = self.repeats.iter().map(|r| &r.fingerprint[..]).collect();
+        let severities: Vec<Severity> = self.repeats.iter().map(|r| r.severity).collect();
+        let (total_fps, totals): (Vec<&[u8]>, Vec<i32>) = occurrences
+            .into_iter()
+            .map(|(fp, n)| (fp, n.min(i64::from(i32::MAX)) as i32))
+            .unzip();
+        sqlx::query(
+            "WITH worst AS (
+                SELECT fp, min(sev) AS severity FROM unnest($2::bytea[], $3::severity[]) AS t(fp, sev)
+                 GROUP BY fp
+             ), merged AS (
+                SELECT w.fp, w.severity, o.total
+                  FROM worst w JOIN unnest($4::bytea[], $5::int4[]) AS o(fp, total) ON o.fp = w.fp
+             )
+             UPDATE findings f SET
+                 severity = CASE WHEN f.severity = f.scanner_severity
+                                 THEN least(f.scanner_severity, m.severity) ELSE f.severity END,
+                 scanner_severity = least(f.scanner_severity, m.severity),
+                 occurrences = CASE WHEN f.layer = 'runtime' THEN f.occurrences ELSE m.total END
+               FROM merged m
+              WHERE f.project_id = $1 AND f.fingerprint = m.fp",
+        )
+        .bind(self.dest.project_id)
+        .bind(&fps)
+        .bind(&severities)
+        .bind(&total_fps)
+        .bind(&totals)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    rows: Vec<u8>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(rows).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Applies the staged rows of a project (known findings that changed, reopen, or are
+/// runtime alerts with new events); returns how many were reopened.
+async fn apply_staged(
+    conn: &mut PgConnection,
+    grant: &TokenGrant,
+    project_id: i64,
+    scan_id: i64,
+) -> Result<i64, sqlx::Error> {
+    // Both statements of the WITH see the rows as they were before it: `reopened` picks
+    // the fixed ones, `updated` rewrites them.
+    sqlx::query_scalar(
+        r#"WITH reopened AS (
+            INSERT INTO audit_events (actor_token_id, scan_id, project_id, subject_type, subject_id,
+                                      action, before, after, reason)
+            SELECT $3, $2, $1, 'finding', f.id, 'reopened_by_scan', '{"state":"fixed"}',
+                   '{"state":"reopened"}', 'reported again by a scan after it was fixed'
+              FROM findings f JOIN staged_findings s ON s.fingerprint = f.fingerprint
+             WHERE f.project_id = $1 AND s.project_id = $1 AND f.state = 'fixed'
+            RETURNING 1
+         ), updated AS (
+            UPDATE findings f SET
+                   content_hash = s.content_hash,
+                   last_scan_id = s.last_scan_id,
+                   last_seen_at = greatest(f.last_seen_at, s.last_seen_at),
                    -- a finding belongs to the scope that last reported it, so only that
                    -- scope's next complete scan may close it
-                   scanner = EXCLUDED.scanner,
-                   target = EXCLUDED.target,
+                   scanner = s.scanner,
+                   target = s.target,
                    -- a fixed finding that comes back is reopened; human decisions
                    -- (false positive, risk accepted) are never overridden by a scan
                    state = CASE WHEN f.state = 'fixed' THEN 'reopened'::finding_state ELSE f.state END,
                    fixed_at = CASE WHEN f.state = 'fixed' THEN NULL ELSE f.fixed_at END,
                    -- events add up, but only newer ones: re-sending a batch counts nothing
                    occurrences = CASE
-                       WHEN EXCLUDED.layer <> 'runtime' THEN EXCLUDED.occurrences
-                       WHEN EXCLUDED.last_seen_at > f.last_seen_at THEN f.occurrences + EXCLUDED.occurrences
+                       WHEN s.layer <> 'runtime' THEN s.occurrences
+                       WHEN s.last_seen_at > f.last_seen_at THEN f.occurrences + s.occurrences
                        ELSE f.occurrences END,
+                   -- a severity a person changed (severity <> scanner_severity) is kept
                    severity = CASE WHEN f.severity = f.scanner_severity
-                                   THEN EXCLUDED.scanner_severity ELSE f.severity END,
-                   scanner_severity = EXCLUDED.scanner_severity,
-                   title = EXCLUDED.title,
-                   description = EXCLUDED.description,
-                   remediation = EXCLUDED.remediation,
-                   aliases = EXCLUDED.aliases,
-                   "references" = EXCLUDED."references",
-                   file_path = EXCLUDED.file_path,
-                   line = EXCLUDED.line,
-                   location = EXCLUDED.location,
-                   package_version = EXCLUDED.package_version,
-                   fixed_version = EXCLUDED.fixed_version,
-                   image = EXCLUDED.image,
-                   evidence = EXCLUDED.evidence
-            RETURNING f.id, (xmax = 0) AS inserted
-         ), reopened AS (
-            INSERT INTO audit_events (actor_token_id, scan_id, project_id, subject_type, subject_id,
-                                      action, before, after, reason)
-            SELECT $31, $16, $1, 'finding', u.id, 'reopened_by_scan', '{"state":"fixed"}',
-                   '{"state":"reopened"}', 'reported again by a scan after it was fixed'
-              FROM upserted u JOIN prev p ON p.id = u.id
-             WHERE p.state = 'fixed'
+                                   THEN s.scanner_severity ELSE f.severity END,
+                   scanner_severity = s.scanner_severity,
+                   title = s.title,
+                   rule_id = s.rule_id,
+                   description = s.description,
+                   remediation = s.remediation,
+                   aliases = s.aliases,
+                   "references" = s."references",
+                   file_path = s.file_path,
+                   line = s.line,
+                   location = s.location,
+                   package_name = s.package_name,
+                   package_version = s.package_version,
+                   fixed_version = s.fixed_version,
+                   image = s.image,
+                   k8s_namespace = s.k8s_namespace,
+                   k8s_kind = s.k8s_kind,
+                   k8s_name = s.k8s_name,
+                   url = s.url,
+                   asset_kind = s.asset_kind,
+                   asset_key = s.asset_key,
+                   evidence = s.evidence
+              FROM staged_findings s
+             WHERE f.project_id = $1 AND s.project_id = $1 AND f.fingerprint = s.fingerprint
             RETURNING 1
          )
-         SELECT count(*) FILTER (WHERE inserted), (SELECT count(*) FROM reopened) FROM upserted"#,
+         SELECT count(*) FROM reopened"#,
     )
-    .bind(grant.project_id)
-    .bind(&parsed.scanner)
-    .bind(&meta.target)
-    .bind(&cols.fingerprint)
-    .bind(&cols.layer)
-    .bind(&cols.severity)
-    .bind(&cols.title)
-    .bind(&cols.rule_id)
-    .bind(&cols.description)
-    .bind(&cols.file_path)
-    .bind(&cols.line)
-    .bind(&cols.location)
-    .bind(&cols.package_name)
-    .bind(&cols.package_version)
-    .bind(&cols.fixed_version)
+    .bind(project_id)
     .bind(scan_id)
-    .bind(&cols.aliases)
-    .bind(&cols.remediation)
-    .bind(&cols.references)
-    .bind(&cols.image)
-    .bind(&cols.k8s_namespace)
-    .bind(&cols.k8s_kind)
-    .bind(&cols.k8s_name)
-    .bind(&cols.url)
-    .bind(&cols.asset_kind)
-    .bind(&cols.asset_key)
-    .bind(&cols.evidence)
-    .bind(&cols.occurrences)
-    .bind(&cols.first_seen)
-    .bind(&cols.last_seen)
     .bind(grant.token_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let unchanged = total - new - reopened;
-
-    let auto_close_skipped =
-        auto_close_guard(&mut tx, grant, meta, &parsed.scanner, scan_id, total, guard).await?;
-    let fixed = match auto_close_skipped {
-        Some(_) => 0,
-        None => close_missing(&mut tx, grant, meta, &parsed.scanner, scan_id).await?,
-    };
-
-    let policy = crate::gate::policy_for(&mut tx, grant.project_id).await?;
-    let gate = crate::gate::evaluate(&mut tx, grant.project_id, scan_id, &policy).await?;
-
-    sqlx::query(
-        "UPDATE scans SET findings_new = $2, findings_unchanged = $3, findings_reopened = $4,
-                          findings_fixed = $5, auto_close_skipped = $6, gate_passed = $7
-          WHERE id = $1",
-    )
-    .bind(scan_id)
-    .bind(new as i32)
-    .bind(unchanged as i32)
-    .bind(reopened as i32)
-    .bind(fixed as i32)
-    .bind(&auto_close_skipped)
-    .bind(gate.passed)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-
-    Ok(IngestOutcome {
-        scan_id,
-        project: grant.project_slug.clone(),
-        format: format.to_string(),
-        scanner: parsed.scanner,
-        scanner_version: parsed.scanner_version,
-        new,
-        unchanged,
-        reopened,
-        fixed,
-        total,
-        auto_close_skipped,
-        gate,
-    })
+    .fetch_one(&mut *conn)
+    .await
 }
 
 /// Why this scan must not auto-close its scope's missing findings, if it must not.
 async fn auto_close_guard(
-    tx: &mut sqlx::PgConnection,
-    grant: &TokenGrant,
+    conn: &mut PgConnection,
+    project_id: i64,
     meta: &ScanMeta,
     scanner: &str,
     scan_id: i64,
@@ -484,11 +877,11 @@ async fn auto_close_guard(
             AND NOT partial AND id <> $4
           ORDER BY id DESC LIMIT 1",
     )
-    .bind(grant.project_id)
+    .bind(project_id)
     .bind(scanner)
     .bind(&meta.target)
     .bind(scan_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(previous
         .filter(|&n| i64::from(n) >= guard.empty_scan_min_previous)
@@ -501,9 +894,12 @@ async fn auto_close_guard(
 
 /// Marks findings of the scan's scope that it no longer contains as fixed (verified by
 /// scan), each with an audit event. Runtime alerts are a stream, not a snapshot: never closed.
+/// A finding the scan contained was either written by it (`last_scan_id`) or reported
+/// unchanged (`seen_unchanged`).
 async fn close_missing(
-    tx: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     grant: &TokenGrant,
+    project_id: i64,
     meta: &ScanMeta,
     scanner: &str,
     scan_id: i64,
@@ -511,10 +907,12 @@ async fn close_missing(
     sqlx::query_scalar(
         r#"WITH closed AS (
             UPDATE findings f SET state = 'fixed', fixed_at = now()
-              FROM (SELECT id, state FROM findings
+              FROM (SELECT id, state FROM findings m
                      WHERE project_id = $1 AND scanner = $2 AND target = $3
                        AND last_scan_id <> $4 AND layer <> 'runtime'
                        AND state IN ('open', 'confirmed', 'in_progress', 'reopened')
+                       AND NOT EXISTS (SELECT 1 FROM seen_unchanged u
+                                        WHERE u.project_id = $1 AND u.fingerprint = m.fingerprint)
                      FOR UPDATE) old
              WHERE f.id = old.id
             RETURNING f.id, old.state
@@ -528,11 +926,11 @@ async fn close_missing(
          )
          SELECT count(*) FROM events"#,
     )
-    .bind(grant.project_id)
+    .bind(project_id)
     .bind(scanner)
     .bind(&meta.target)
     .bind(scan_id)
     .bind(grant.token_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
 }

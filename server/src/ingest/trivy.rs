@@ -28,10 +28,11 @@
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::fingerprint::Fingerprint;
 use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use super::{Asset, AssetKind, FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Trivy;
 
@@ -69,27 +70,35 @@ impl ReportFormat for Trivy {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let mut sink = super::CollectSink::default();
+        self.parse_into(body, &mut sink)?;
+        Ok(sink.report.expect("parse_into sends a header"))
+    }
+
+    /// Streams: each vulnerability, misconfiguration and secret stays raw text until its
+    /// turn, so a large report is never held as a tree of values.
+    fn parse_into(&self, body: &[u8], out: &mut dyn FindingSink) -> Result<(), ParseError> {
         let legacy = body
             .iter()
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|b| *b == b'[');
-        let mut findings = Vec::new();
-        let mut scanner_version = None;
         if legacy {
             let results: Vec<TResult> =
                 serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+            out.header("Trivy".to_string(), None);
             for r in &results {
                 let ctx = Subject::Legacy;
-                read_result(&ctx, r, &mut findings)?;
+                read_result(&ctx, r, out)?;
             }
         } else {
             let report: Report =
                 serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-            scanner_version = report
+            let scanner_version = report
                 .trivy
                 .version
                 .clone()
                 .filter(|v| !v.trim().is_empty());
+            out.header("Trivy".to_string(), scanner_version);
             let artifact = Subject::Artifact {
                 name: report.artifact_name.trim().to_string(),
                 kind: report.artifact_type.trim().to_string(),
@@ -100,7 +109,7 @@ impl ReportFormat for Trivy {
                     .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string())),
             };
             for r in &report.results {
-                read_result(&artifact, r, &mut findings)?;
+                read_result(&artifact, r, out)?;
             }
             let cluster = report.cluster_name.trim();
             for resource in report
@@ -122,29 +131,29 @@ impl ReportFormat for Trivy {
                         .cloned(),
                 };
                 for r in &resource.results {
-                    read_result(&ctx, r, &mut findings)?;
+                    read_result(&ctx, r, out)?;
                 }
             }
         }
-        Ok(ParsedReport {
-            scanner: "Trivy".to_string(),
-            scanner_version,
-            findings,
-        })
+        Ok(())
     }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
-struct Report {
+struct Report<'a> {
     artifact_name: String,
     artifact_type: String,
     metadata: Metadata,
-    results: Vec<TResult>,
+    #[serde(borrow)]
+    results: Vec<TResult<'a>>,
     cluster_name: String,
-    vulnerabilities: Vec<Resource>,
-    misconfigurations: Vec<Resource>,
-    resources: Vec<Resource>,
+    #[serde(borrow)]
+    vulnerabilities: Vec<Resource<'a>>,
+    #[serde(borrow)]
+    misconfigurations: Vec<Resource<'a>>,
+    #[serde(borrow)]
+    resources: Vec<Resource<'a>>,
     trivy: TrivyInfo,
 }
 
@@ -163,24 +172,29 @@ struct Metadata {
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
-struct Resource {
+struct Resource<'a> {
     namespace: String,
     kind: String,
     name: String,
     metadata: Metadata,
-    results: Vec<TResult>,
+    #[serde(borrow)]
+    results: Vec<TResult<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
-struct TResult {
+struct TResult<'a> {
     target: String,
     class: String,
     #[serde(rename = "Type")]
     kind: String,
-    vulnerabilities: Vec<Value>,
-    misconfigurations: Vec<Value>,
-    secrets: Vec<Value>,
+    // raw until read, one at a time (see `parse_into`)
+    #[serde(borrow)]
+    vulnerabilities: Vec<&'a RawValue>,
+    #[serde(borrow)]
+    misconfigurations: Vec<&'a RawValue>,
+    #[serde(borrow)]
+    secrets: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,7 +300,7 @@ const OS_TYPES: &[&str] = &[
 ];
 
 /// Whether a result lists OS packages (of an image) rather than language packages (of a file).
-fn is_os_result(r: &TResult) -> bool {
+fn is_os_result(r: &TResult<'_>) -> bool {
     if !r.class.is_empty() {
         return r.class == "os-pkgs";
     }
@@ -309,6 +323,19 @@ pub(crate) fn severity(label: &str) -> Severity {
         "LOW" => Severity::Low,
         _ => Severity::Info,
     }
+}
+
+/// One raw item as a value (it was checked to be valid JSON when the report was read).
+fn value(raw: &RawValue, what: &str, target: &str) -> Result<Value, ParseError> {
+    serde_json::from_str(raw.get()).map_err(|e| ParseError {
+        format: NAME,
+        message: format!(
+            "{what} of target '{}': {e}",
+            normalize::bounded(target, 200)
+        ),
+        line: None,
+        column: None,
+    })
 }
 
 fn item<T: for<'de> Deserialize<'de>>(
@@ -355,7 +382,7 @@ struct Place {
 }
 
 impl Place {
-    fn new(subject: &Subject, r: &TResult) -> Place {
+    fn new(subject: &Subject, r: &TResult<'_>) -> Place {
         let target = r.target.trim();
         let os = is_os_result(r);
         let file = (!os && !target.is_empty()).then(|| normalize::path(target));
@@ -493,26 +520,29 @@ impl Place {
 
 fn read_result(
     subject: &Subject,
-    r: &TResult,
-    out: &mut Vec<NewFinding>,
+    r: &TResult<'_>,
+    out: &mut dyn FindingSink,
 ) -> Result<(), ParseError> {
     let place = Place::new(subject, r);
     let target = r.target.trim();
     for raw in &r.vulnerabilities {
-        let v: Vuln = item(raw, "a vulnerability", target)?;
-        out.push(vulnerability(&place, &v, raw));
+        let raw = value(raw, "a vulnerability", target)?;
+        let v: Vuln = item(&raw, "a vulnerability", target)?;
+        out.finding(vulnerability(&place, &v, &raw));
     }
     for raw in &r.misconfigurations {
-        let m: Misconf = item(raw, "a misconfiguration", target)?;
+        let raw = value(raw, "a misconfiguration", target)?;
+        let m: Misconf = item(&raw, "a misconfiguration", target)?;
         let status = m.status.trim().to_ascii_uppercase();
         if !status.is_empty() && status != "FAIL" {
             continue;
         }
-        out.push(misconfiguration(&place, target, &m, raw));
+        out.finding(misconfiguration(&place, target, &m, &raw));
     }
     for raw in &r.secrets {
-        let s: Secret = item(raw, "a secret", target)?;
-        out.push(secret(&place, target, &s, raw));
+        let raw = value(raw, "a secret", target)?;
+        let s: Secret = item(&raw, "a secret", target)?;
+        out.finding(secret(&place, target, &s, &raw));
     }
     Ok(())
 }

@@ -1,0 +1,333 @@
+//! Routing rules: which project a finding from a team-wide or cluster-wide token lands in.
+//!
+//! One Trivy Operator, Kubescape, kube-bench or Falco feed covers many teams' workloads.
+//! Each rule names globs over a finding's Kubernetes namespace, image repository (without
+//! tag or digest, so re-tags route the same way) and file path, and the project that
+//! matching findings belong to. Rules are tried in order (position, then id); the first
+//! whose every pattern matches wins. A finding no rule matches is not stored; the upload
+//! response counts it as `unrouted`, so the sender can tell a rule is missing.
+
+use globset::{Glob, GlobMatcher};
+use sqlx::PgConnection;
+
+use super::NewFinding;
+use super::normalize::image_repository;
+
+/// A project a routed report may write into.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Destination {
+    pub project_id: i64,
+    pub project_slug: String,
+}
+
+/// A routing rule as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RuleRow {
+    pub id: i64,
+    pub namespace: Option<String>,
+    pub image_repository: Option<String>,
+    pub path: Option<String>,
+    pub project_id: i64,
+    pub project_slug: String,
+}
+
+struct Rule {
+    namespace: Option<GlobMatcher>,
+    image_repository: Option<GlobMatcher>,
+    path: Option<GlobMatcher>,
+    destination: usize,
+}
+
+/// The compiled rules of one token.
+pub struct Router {
+    rules: Vec<Rule>,
+    destinations: Vec<Destination>,
+}
+
+/// A glob as the rules use it: `*` crosses `/` (so `payments-*` and `team/*` both work as
+/// people expect); `?`, `[…]` and `{a,b}` as usual.
+pub fn compile(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(Glob::new(pattern)?.compile_matcher())
+}
+
+impl Router {
+    pub fn new(rows: Vec<RuleRow>) -> Router {
+        let mut destinations: Vec<Destination> = Vec::new();
+        let mut rules = Vec::new();
+        for row in rows {
+            // patterns were checked when the rule was made; one that no longer compiles
+            // (say, after a globset upgrade) matches nothing rather than everything
+            let glob = |p: &Option<String>| p.as_deref().map(|p| compile(p).ok());
+            let (namespace, image_repository, path) = (
+                glob(&row.namespace),
+                glob(&row.image_repository),
+                glob(&row.path),
+            );
+            if [&namespace, &image_repository, &path]
+                .iter()
+                .any(|g| matches!(g, Some(None)))
+            {
+                tracing::warn!(
+                    rule = row.id,
+                    "routing rule has an invalid pattern; skipped"
+                );
+                continue;
+            }
+            let destination = match destinations
+                .iter()
+                .position(|d| d.project_id == row.project_id)
+            {
+                Some(i) => i,
+                None => {
+                    destinations.push(Destination {
+                        project_id: row.project_id,
+                        project_slug: row.project_slug.clone(),
+                    });
+                    destinations.len() - 1
+                }
+            };
+            rules.push(Rule {
+                namespace: namespace.flatten(),
+                image_repository: image_repository.flatten(),
+                path: path.flatten(),
+                destination,
+            });
+        }
+        Router {
+            rules,
+            destinations,
+        }
+    }
+
+    /// Every project this router can send findings to: a complete scan speaks for all of
+    /// them, so each gets a scan row and may have missing findings closed.
+    pub fn destinations(&self) -> &[Destination] {
+        &self.destinations
+    }
+
+    /// The index (into [`Router::destinations`]) of the project a finding belongs to.
+    pub fn route(&self, f: &NewFinding) -> Option<usize> {
+        let repository = f.image.as_deref().map(image_repository);
+        let matches = |glob: &Option<GlobMatcher>, value: Option<&str>| match glob {
+            None => true,
+            Some(g) => value.is_some_and(|v| g.is_match(v)),
+        };
+        self.rules
+            .iter()
+            .find(|r| {
+                matches(&r.namespace, f.k8s_namespace.as_deref())
+                    && matches(&r.image_repository, repository.as_deref())
+                    && matches(&r.path, f.file_path.as_deref())
+            })
+            .map(|r| r.destination)
+    }
+}
+
+/// The rules a token routes by: a team token uses its team's rules, a cluster-wide token
+/// every rule.
+pub async fn rules_for(
+    conn: &mut PgConnection,
+    team_id: Option<i64>,
+) -> Result<Vec<RuleRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, r.namespace, r.image_repository, r.path, r.project_id,
+                p.slug AS project_slug
+           FROM routing_rules r JOIN projects p ON p.id = r.project_id
+          WHERE $1::int8 IS NULL OR r.team_id = $1
+          ORDER BY r.position, r.id",
+    )
+    .bind(team_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A rule to add: at least one pattern, each a valid glob.
+#[derive(Debug, Clone, Default)]
+pub struct NewRule {
+    pub namespace: Option<String>,
+    pub image_repository: Option<String>,
+    pub path: Option<String>,
+    pub position: Option<i32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("a routing rule needs at least one of: namespace, image repository, path")]
+    NoPattern,
+    #[error("invalid {field} pattern '{pattern}': {source}")]
+    BadPattern {
+        field: &'static str,
+        pattern: String,
+        source: globset::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Adds a rule sending matching findings to `project_id`. It belongs to the project's
+/// team (so that team's tokens use it); a project without a team gets an estate-wide rule,
+/// which only cluster-wide tokens use. Audited.
+pub async fn add_rule(
+    pool: &sqlx::PgPool,
+    project_id: i64,
+    rule: &NewRule,
+) -> Result<i64, RuleError> {
+    let fields = [
+        ("namespace", &rule.namespace),
+        ("image repository", &rule.image_repository),
+        ("path", &rule.path),
+    ];
+    if fields
+        .iter()
+        .all(|(_, p)| p.as_deref().is_none_or(|p| p.trim().is_empty()))
+    {
+        return Err(RuleError::NoPattern);
+    }
+    for (field, pattern) in fields {
+        if let Some(pattern) = pattern {
+            compile(pattern).map_err(|source| RuleError::BadPattern {
+                field,
+                pattern: pattern.clone(),
+                source,
+            })?;
+        }
+    }
+    let clean = |p: &Option<String>| {
+        p.as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO routing_rules (team_id, position, namespace, image_repository, path, project_id)
+         SELECT team_id, coalesce($2, 100), $3, $4, $5, id FROM projects WHERE id = $1
+         RETURNING id",
+    )
+    .bind(project_id)
+    .bind(rule.position)
+    .bind(clean(&rule.namespace))
+    .bind(clean(&rule.image_repository))
+    .bind(clean(&rule.path))
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (project_id, subject_type, subject_id, action, after)
+         SELECT project_id, 'routing_rule', id, 'created', to_jsonb(r) - 'created_at'
+           FROM routing_rules r WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A rule as `bosun route list` shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RuleListing {
+    pub id: i64,
+    pub team: Option<String>,
+    pub position: i32,
+    pub namespace: Option<String>,
+    pub image_repository: Option<String>,
+    pub path: Option<String>,
+    pub project: String,
+}
+
+/// Every rule, in the order they are tried.
+pub async fn list_rules(pool: &sqlx::PgPool) -> Result<Vec<RuleListing>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, t.slug AS team, r.position, r.namespace, r.image_repository, r.path,
+                p.slug AS project
+           FROM routing_rules r JOIN projects p ON p.id = r.project_id
+           LEFT JOIN teams t ON t.id = r.team_id
+          ORDER BY r.position, r.id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::{Layer, Severity};
+
+    fn rule(
+        id: i64,
+        ns: Option<&str>,
+        image: Option<&str>,
+        path: Option<&str>,
+        project: i64,
+    ) -> RuleRow {
+        RuleRow {
+            id,
+            namespace: ns.map(str::to_string),
+            image_repository: image.map(str::to_string),
+            path: path.map(str::to_string),
+            project_id: project,
+            project_slug: format!("p{project}"),
+        }
+    }
+
+    fn finding(ns: Option<&str>, image: Option<&str>, path: Option<&str>) -> NewFinding {
+        let mut f = NewFinding::new([0; 32], Layer::Image, Severity::High, "t");
+        f.k8s_namespace = ns.map(str::to_string);
+        f.image = image.map(str::to_string);
+        f.file_path = path.map(str::to_string);
+        f
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_every_pattern_must_match() {
+        let router = Router::new(vec![
+            rule(1, Some("payments"), Some("registry.io/pay/*"), None, 10),
+            rule(2, Some("payments*"), None, None, 20),
+            rule(3, None, Some("registry.io/shop/*"), None, 30),
+            rule(4, None, None, Some("services/search/**"), 40),
+        ]);
+        let project = |f: &NewFinding| router.route(f).map(|i| router.destinations()[i].project_id);
+        assert_eq!(
+            project(&finding(
+                Some("payments"),
+                Some("registry.io/pay/api:1.2@sha256:ab"),
+                None
+            )),
+            Some(10)
+        );
+        // rule 1 needs both; the namespace alone falls through to rule 2
+        assert_eq!(
+            project(&finding(Some("payments"), Some("other/img:1"), None)),
+            Some(20)
+        );
+        assert_eq!(
+            project(&finding(Some("payments-staging"), None, None)),
+            Some(20)
+        );
+        // a re-tag routes the same way; a registry port is not a tag
+        assert_eq!(
+            project(&finding(None, Some("registry.io/shop/web:2.0"), None)),
+            Some(30)
+        );
+        assert_eq!(
+            project(&finding(None, Some("registry.io/shop/web:3.1"), None)),
+            Some(30)
+        );
+        assert_eq!(
+            project(&finding(None, None, Some("services/search/src/main.rs"))),
+            Some(40)
+        );
+        assert_eq!(
+            project(&finding(Some("kube-system"), None, Some("docs/x.md"))),
+            None
+        );
+        assert_eq!(router.destinations().len(), 4);
+    }
+
+    #[test]
+    fn a_rule_with_a_broken_pattern_matches_nothing() {
+        let router = Router::new(vec![rule(1, Some("[unclosed"), None, None, 10)]);
+        assert_eq!(router.route(&finding(Some("[unclosed"), None, None)), None);
+        assert!(router.destinations().is_empty());
+    }
+}
