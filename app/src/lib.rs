@@ -12,12 +12,17 @@ pub mod domain;
 pub mod findings;
 mod layout;
 #[cfg(feature = "ssr")]
+pub mod markdown;
+pub mod scans;
+#[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod sla;
+pub mod workflow;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, StaticSegment,
     components::{Redirect, Route, Router, Routes},
 };
 
@@ -75,6 +80,10 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>
                 <Route path=StaticSegment("login") view=auth::LoginPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
+                <Route
+                    path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
+                    view=scans::ScansPage
+                />
             </Routes>
         </Router>
     }

@@ -368,3 +368,59 @@ async fn the_api_describes_itself_in_openapi() {
         "bearer"
     );
 }
+
+#[tokio::test]
+async fn the_projects_scan_history_shows_rejected_reports_with_their_reason() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let (status, _) = app
+        .push_report(Some(&token), "?target=repo", SMALL_SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) = app
+        .push_report(
+            Some(&token),
+            "?target=repo&format=bosun",
+            br#"{"bosun_format": 1, "scanner": {"name": "<script>alert(1)</script>"}, "findings": [{"title": 7}]}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+
+    // anonymous: sent to sign in
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = anonymous
+        .get(app.url("/projects/svc/scans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+
+    app.create_user("ops@example.com", "correct horse battery")
+        .await;
+    app.sign_in("ops@example.com", "correct horse battery")
+        .await;
+    let page = app
+        .client
+        .get(app.url("/projects/svc/scans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("scan-rejected"),
+        "the rejected scan is listed"
+    );
+    assert!(
+        html.contains("scan-accepted"),
+        "the accepted scan is listed"
+    );
+    assert!(
+        html.contains("bosun report is invalid"),
+        "the reason is shown: {html}"
+    );
+    assert!(html.contains("2 total"), "accepted scans show their counts");
+}

@@ -5,7 +5,8 @@
 //! first import, unchanged re-import, and a re-import with 10% of findings changed (5%
 //! gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
 //! time of a raw `COPY` of the same rows into a table shaped like `findings`, measured in the
-//! same run, as the floor to compare with.
+//! same run, as the floor to compare with. SARIF also runs at ~100 MB (310k findings), the
+//! size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 
 const SIZES: &[usize] = &[1_000, 10_000, 100_000];
+/// SARIF findings in a ~100 MB report: the size the memory target is set for.
+const SARIF_100MB: usize = 310_000;
 const LEVELS: [&str; 3] = ["error", "warning", "note"];
 const SEVERITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 
@@ -101,37 +104,36 @@ async fn push(
     Ok((start.elapsed(), json))
 }
 
-/// Times a raw COPY of `n` finding-shaped rows into an unlogged copy of the findings table.
-async fn raw_copy(database_url: &str, n: usize) -> anyhow::Result<Duration> {
+/// Times a raw COPY of the very rows Bosun stored for `target` (same columns, evidence
+/// included) into a table shaped like `findings` with its indexes: the floor to compare with.
+async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> {
+    let columns = server::ingest::copy_rows::COLUMNS;
     let mut conn = sqlx::PgConnection::connect(database_url).await?;
+    let mut rows = Vec::new();
+    {
+        use futures_util::StreamExt;
+        let mut out = conn
+            .copy_out_raw(&format!(
+                "COPY (SELECT {columns} FROM findings WHERE target = '{target}') TO STDOUT"
+            ))
+            .await?;
+        while let Some(chunk) = out.next().await {
+            rows.extend_from_slice(&chunk?);
+        }
+    }
     sqlx::query("DROP TABLE IF EXISTS bench_copy")
         .execute(&mut conn)
         .await?;
-    sqlx::query("CREATE TABLE bench_copy (LIKE findings INCLUDING DEFAULTS INCLUDING INDEXES)")
-        .execute(&mut conn)
-        .await?;
-    sqlx::query("ALTER TABLE bench_copy ALTER COLUMN id DROP IDENTITY IF EXISTS")
-        .execute(&mut conn)
-        .await
-        .ok();
-    let mut rows = String::with_capacity(n * 200);
-    for i in 0..n {
-        rows.push_str(&format!(
-            "{i}\t1\t\\\\x{:064x}\tBenchSAST\trepo\tcode\thigh\thigh\topen\tSynthetic finding {i}\tbench/rule-{}\tdesc\tsrc/file{i}.rs\t{}\tsrc/file{i}.rs:{}\t1\t1\n",
-            i,
-            i % 97,
-            i % 400 + 1,
-            i % 400 + 1
-        ));
-    }
+    sqlx::query(
+        "CREATE TABLE bench_copy (LIKE findings INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)",
+    )
+    .execute(&mut conn)
+    .await?;
     let start = Instant::now();
     let mut copy = conn
-        .copy_in_raw(
-            "COPY bench_copy (id, project_id, fingerprint, scanner, target, layer, severity, scanner_severity, state,
-                              title, rule_id, description, file_path, line, location, first_scan_id, last_scan_id) FROM STDIN",
-        )
+        .copy_in_raw(&format!("COPY bench_copy ({columns}) FROM STDIN"))
         .await?;
-    copy.send(rows.as_bytes()).await?;
+    copy.send(rows).await?;
     copy.finish().await?;
     let elapsed = start.elapsed();
     sqlx::query("DROP TABLE bench_copy")
@@ -162,8 +164,16 @@ async fn main() -> anyhow::Result<()> {
         .arg("serve")
         .env("DATABASE_URL", &database_url)
         .env("BOSUN_ADDR", format!("127.0.0.1:{port}"))
-        .env("BOSUN_LOG", "warn")
-        .stdout(Stdio::null())
+        // BOSUN_BENCH_LOG=server::ingest=debug shows each ingest's phase timings
+        .env(
+            "BOSUN_LOG",
+            std::env::var("BOSUN_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(if std::env::var_os("BOSUN_BENCH_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
     let pid = child.id();
@@ -193,7 +203,14 @@ async fn main() -> anyhow::Result<()> {
         ("sarif", sarif as fn(usize, usize) -> Vec<u8>),
         ("trivy", trivy),
     ] {
-        for &n in SIZES {
+        let sizes = SIZES
+            .iter()
+            .copied()
+            .chain((name == "sarif").then_some(SARIF_100MB));
+        let only: Option<Vec<usize>> = std::env::var("BOSUN_BENCH_SIZES")
+            .ok()
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+        for n in sizes.filter(|n| only.as_ref().is_none_or(|o| o.contains(n))) {
             let target = format!("{name}-{n}");
             let first_body = generate(n, 0);
             let report_mb = first_body.len() as f64 / 1e6;
@@ -208,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let (changed, json3) = push(&client, &url, &token, &target, generate(n, 1)).await?;
             let rss = peak_rss_mb(pid);
-            let copy = raw_copy(&database_url, total as usize).await?;
+            let copy = raw_copy(&database_url, &target).await?;
             println!(
                 "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms   (changed: {} new, {} fixed {})",
                 report_mb,

@@ -26,7 +26,8 @@ pub async fn require_session_for_pages(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    let is_page = req.method() == Method::GET && guard.page_paths.iter().any(|p| p == path);
+    let is_page =
+        req.method() == Method::GET && guard.page_paths.iter().any(|p| route_matches(p, path));
     if !is_page || PUBLIC_PAGES.contains(&path) {
         return next.run(req).await;
     }
@@ -48,6 +49,26 @@ pub async fn require_session_for_pages(
         Err(err) => {
             tracing::error!(error = %err, "session lookup failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Whether a request path is an instance of a route pattern (`/projects/:slug/scans`).
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (
+        pattern.trim_end_matches('/').split('/'),
+        path.trim_end_matches('/').split('/'),
+    );
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), _) if p.starts_with('*') || p.starts_with("{*") => return true,
+            // `:slug` or axum's `{slug}`
+            (Some(p), Some(s)) if (p.starts_with(':') || p.starts_with('{')) && !s.is_empty() => {
+                continue;
+            }
+            (Some(p), Some(s)) if p == s => continue,
+            _ => return false,
         }
     }
 }
@@ -89,4 +110,34 @@ pub async fn same_origin_for_state_changes(req: Request<Body>, next: Next) -> Re
         }
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_matches;
+
+    #[test]
+    fn route_patterns_match_their_instances_only() {
+        assert!(route_matches("/findings", "/findings"));
+        assert!(route_matches(
+            "/projects/:slug/scans",
+            "/projects/web/scans"
+        ));
+        assert!(route_matches(
+            "/projects/{slug}/scans",
+            "/projects/web/scans"
+        ));
+        assert!(route_matches(
+            "/projects/:slug/scans",
+            "/projects/web/scans/"
+        ));
+        assert!(!route_matches("/projects/:slug/scans", "/projects//scans"));
+        assert!(!route_matches("/projects/:slug/scans", "/projects/web"));
+        assert!(!route_matches(
+            "/projects/:slug/scans",
+            "/projects/web/scans/x"
+        ));
+        assert!(route_matches("/", "/"));
+        assert!(!route_matches("/findings", "/"));
+    }
 }

@@ -20,7 +20,15 @@ const DRAIN_FACTOR: usize = 4;
 
 pub async fn buffer_upload(State(limit): State<usize>, req: Request, next: Next) -> Response {
     let (parts, mut body) = req.into_parts();
-    let mut buffered: Vec<u8> = Vec::new();
+    // Reserve what the client announces (up to the limit): growing by doubling would
+    // briefly hold two copies of a large report.
+    let announced = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut buffered: Vec<u8> = Vec::with_capacity(announced.min(limit));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {

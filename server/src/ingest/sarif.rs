@@ -391,6 +391,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_result_is_refused_with_its_place_in_the_whole_log() {
+        // line 4 of the log, where the result's `level` has the wrong type
+        let log = "{\"version\":\"2.1.0\",\n\"runs\":[{\"tool\":{\"driver\":{\"name\":\"X\"}},\n\"results\":[\n  {\"message\":{\"text\":\"m\"}, \"level\": 7}]}]}";
+        let err = parse(log).unwrap_err();
+        assert!(err.message.starts_with("a result:"), "{err}");
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(
+            err.column.unwrap() > 30,
+            "column within the whole line: {err}"
+        );
+    }
+
+    #[test]
     fn reads_tool_rule_and_location() {
         let parsed = parse(&report(&result("file:///src/app.js", 12, ""), RULE)).unwrap();
         assert_eq!(parsed.scanner, "ExampleScan");

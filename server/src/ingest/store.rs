@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use app::domain::{FindingState, Layer, Severity};
+use app::domain::{Layer, Severity};
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -363,11 +363,15 @@ async fn write(
     .bind(&project_ids)
     .execute(&mut *conn)
     .await?;
+    // Keyed, so that joins against them stay index lookups whatever the planner believes
+    // about `findings` (its statistics lag behind a large import).
     for staging in [
         format!(
             "CREATE TEMP TABLE staged_findings ON COMMIT DROP AS SELECT {COLUMNS} FROM findings WITH NO DATA"
         ),
-        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea) ON COMMIT DROP"
+        "ALTER TABLE staged_findings ADD PRIMARY KEY (project_id, fingerprint)".into(),
+        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea,
+                                           PRIMARY KEY (project_id, fingerprint)) ON COMMIT DROP"
             .into(),
     ] {
         sqlx::query(&staging).execute(&mut *conn).await?;
@@ -376,6 +380,7 @@ async fn write(
         .fetch_one(&mut *conn)
         .await?;
 
+    let started = std::time::Instant::now();
     let mut header: Option<(String, Option<String>)> = None;
     let mut scans: Vec<Option<ProjectScan>> = routing.destinations().iter().map(|_| None).collect();
     let mut unrouted = 0i64;
@@ -428,6 +433,7 @@ async fn write(
             }));
         }
     }
+    let streamed = started.elapsed();
     let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
     // A complete scan speaks for every project it could have reached, even those it found
     // nothing in: each gets a scan row, and may have its missing findings closed.
@@ -452,7 +458,14 @@ async fn write(
         };
         outcomes.push(scan.finish(&mut conn, grant, meta, &scanner, guard).await?);
     }
+    let finished = started.elapsed();
     conn.commit().await?;
+    tracing::debug!(
+        streamed_ms = streamed.as_millis() as u64,
+        finished_ms = finished.as_millis() as u64,
+        committed_ms = started.elapsed().as_millis() as u64,
+        "ingest phases"
+    );
 
     let routed = matches!(routing, Routing::Rules(_));
     let sum = |f: fn(&ProjectOutcome) -> i64| outcomes.iter().map(f).sum::<i64>();
@@ -504,6 +517,9 @@ struct ProjectScan {
     new: i64,
     staged: i64,
     unchanged: i64,
+    /// Time spent looking up known fingerprints and copying rows (for the debug log).
+    lookup_time: std::time::Duration,
+    copy_time: std::time::Duration,
 }
 
 impl ProjectScan {
@@ -545,6 +561,8 @@ impl ProjectScan {
             new: 0,
             staged: 0,
             unchanged: 0,
+            lookup_time: Default::default(),
+            copy_time: Default::default(),
         })
     }
 
@@ -574,20 +592,7 @@ impl ProjectScan {
         if fresh.is_empty() {
             return Ok(());
         }
-        let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
-        let known: Vec<(Vec<u8>, Option<Vec<u8>>, FindingState)> = sqlx::query_as(
-            "SELECT fingerprint, content_hash, state FROM findings
-              WHERE project_id = $1 AND fingerprint = ANY($2)",
-        )
-        .bind(self.dest.project_id)
-        .bind(&fingerprints)
-        .fetch_all(&mut *conn)
-        .await?;
-        let known: HashMap<Vec<u8>, (Option<Vec<u8>>, FindingState)> = known
-            .into_iter()
-            .map(|(fp, hash, state)| (fp, (hash, state)))
-            .collect();
-
+        let lookup_started = std::time::Instant::now();
         let ctx = RowContext {
             project_id: self.dest.project_id,
             scanner,
@@ -595,37 +600,56 @@ impl ProjectScan {
             scan_id: self.scan_id,
             now: self.now,
         };
-        let (mut new_rows, mut staged_rows, mut unchanged_rows) =
-            (Vec::new(), Vec::new(), Vec::new());
-        for f in &fresh {
-            let hash = copy_rows::content_hash(&ctx, f);
-            match known.get(&f.fingerprint[..]) {
-                None => {
-                    copy_rows::encode(&mut new_rows, &ctx, f, &hash);
+        let hashes: Vec<[u8; 32]> = fresh
+            .iter()
+            .map(|f| copy_rows::content_hash(&ctx, f))
+            .collect();
+        let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
+        // runtime alerts always count their new events, so they never match as unchanged
+        let compared: Vec<Option<&[u8]>> = fresh
+            .iter()
+            .zip(&hashes)
+            .map(|(f, h)| (f.layer != Layer::Runtime).then_some(&h[..]))
+            .collect();
+        // One statement: known findings whose content is the same (and which need not
+        // reopen) go straight into `seen_unchanged`; only new and changed ones come back.
+        let needs_writing: Vec<(Vec<u8>, bool)> = sqlx::query_as(
+            "WITH matched AS (
+                SELECT i.fingerprint, f.id IS NOT NULL AS known,
+                       coalesce(f.content_hash = i.content_hash AND f.state <> 'fixed', false) AS same
+                  FROM unnest($2::bytea[], $3::bytea[]) AS i(fingerprint, content_hash)
+                  LEFT JOIN findings f ON f.project_id = $1 AND f.fingerprint = i.fingerprint
+             ), unchanged AS (
+                INSERT INTO seen_unchanged (project_id, fingerprint)
+                SELECT $1, fingerprint FROM matched WHERE same
+                RETURNING 1
+             )
+             SELECT fingerprint, known FROM matched WHERE NOT same",
+        )
+        .bind(self.dest.project_id)
+        .bind(&fingerprints)
+        .bind(&compared)
+        .fetch_all(&mut *conn)
+        .await?;
+        let needs_writing: HashMap<Vec<u8>, bool> = needs_writing.into_iter().collect();
+        self.lookup_time += lookup_started.elapsed();
+
+        let (mut new_rows, mut staged_rows) = (Vec::new(), Vec::new());
+        for (f, hash) in fresh.iter().zip(&hashes) {
+            match needs_writing.get(&f.fingerprint[..]) {
+                Some(false) => {
+                    copy_rows::encode(&mut new_rows, &ctx, f, hash);
                     self.new += 1;
                 }
-                // fixed findings reopen; runtime alerts count their new events
-                Some((stored, state))
-                    if *state == FindingState::Fixed
-                        || f.layer == Layer::Runtime
-                        || stored.as_deref() != Some(&hash[..]) =>
-                {
-                    copy_rows::encode(&mut staged_rows, &ctx, f, &hash);
+                // changed, reopening, or a runtime alert with new events
+                Some(true) => {
+                    copy_rows::encode(&mut staged_rows, &ctx, f, hash);
                     self.staged += 1;
                 }
-                Some(_) => {
-                    unchanged_rows.extend_from_slice(
-                        format!(
-                            "{}\t\\\\x{}\n",
-                            self.dest.project_id,
-                            hex::encode(f.fingerprint)
-                        )
-                        .as_bytes(),
-                    );
-                    self.unchanged += 1;
-                }
+                None => self.unchanged += 1,
             }
         }
+        let copy_started = std::time::Instant::now();
         copy_in(
             conn,
             &format!("COPY findings ({COLUMNS}) FROM STDIN"),
@@ -638,12 +662,7 @@ impl ProjectScan {
             staged_rows,
         )
         .await?;
-        copy_in(
-            conn,
-            "COPY seen_unchanged (project_id, fingerprint) FROM STDIN",
-            unchanged_rows,
-        )
-        .await?;
+        self.copy_time += copy_started.elapsed();
         Ok(())
     }
 
@@ -662,6 +681,7 @@ impl ProjectScan {
         for table in ["ANALYZE staged_findings", "ANALYZE seen_unchanged"] {
             sqlx::query(table).execute(&mut *conn).await?;
         }
+        let phase = std::time::Instant::now();
         let reopened = if self.staged > 0 {
             apply_staged(conn, grant, project_id, self.scan_id).await?
         } else {
@@ -671,15 +691,41 @@ impl ProjectScan {
             self.merge_repeats(conn).await?;
         }
 
+        let staged_time = phase.elapsed();
         let auto_close_skipped =
             auto_close_guard(conn, project_id, meta, scanner, self.scan_id, total, guard).await?;
         let fixed = match auto_close_skipped {
             Some(_) => 0,
-            None => close_missing(conn, grant, project_id, meta, scanner, self.scan_id).await?,
+            None => {
+                // the scope's findings against everything the scan saw unchanged: a hash
+                // anti-join, which the planner (with stale statistics on `findings`) would
+                // otherwise run as a nested loop
+                sqlx::query("SET LOCAL enable_nestloop = off")
+                    .execute(&mut *conn)
+                    .await?;
+                let fixed =
+                    close_missing(conn, grant, project_id, meta, scanner, self.scan_id).await?;
+                sqlx::query("SET LOCAL enable_nestloop = on")
+                    .execute(&mut *conn)
+                    .await?;
+                fixed
+            }
         };
 
+        let close_time = phase.elapsed() - staged_time;
         let policy = gate::policy_for(conn, project_id).await?;
         let gate = gate::evaluate(conn, project_id, self.scan_id, &policy).await?;
+        let gate_time = phase.elapsed() - staged_time - close_time;
+        tracing::debug!(
+            project = %self.dest.project_slug,
+            new = self.new, staged = self.staged, unchanged = self.unchanged,
+            lookup_ms = self.lookup_time.as_millis() as u64,
+            copy_ms = self.copy_time.as_millis() as u64,
+            staged_ms = staged_time.as_millis() as u64,
+            close_ms = close_time.as_millis() as u64,
+            gate_ms = gate_time.as_millis() as u64,
+            "ingest writes"
+        );
         let unchanged = total - self.new - reopened;
         sqlx::query(
             "WITH scan AS (

@@ -1,0 +1,141 @@
+//! A project's scan history: every report received, accepted or rejected, newest first.
+//! A rejected report shows why, so whoever owns the pipeline can fix it.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::layout::AppHeader;
+
+/// Scans one page shows.
+pub const SCANS_SHOWN: i64 = 100;
+
+/// One received report, as the history shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ScanSummary {
+    pub id: i64,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// `accepted` or `rejected`.
+    pub status: String,
+    pub format: String,
+    pub scanner: String,
+    pub scanner_version: Option<String>,
+    pub target: String,
+    pub branch: Option<String>,
+    pub commit_sha: Option<String>,
+    pub partial: bool,
+    pub findings_total: i32,
+    pub findings_new: i32,
+    pub findings_reopened: i32,
+    pub findings_fixed: i32,
+    pub gate_passed: Option<bool>,
+    /// Why the report was refused, or why it closed nothing.
+    pub note: Option<String>,
+}
+
+/// The project's latest scans. Signed-in users only.
+#[server(endpoint = "list_scans")]
+pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, ServerFnError> {
+    crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let rows = sqlx::query_as(
+        "SELECT s.id, s.received_at, s.status::text AS status, s.format, s.scanner,
+                s.scanner_version, s.target, s.branch, s.commit_sha, s.partial, s.findings_total,
+                s.findings_new, s.findings_reopened, s.findings_fixed, s.gate_passed,
+                coalesce(s.error, s.auto_close_skipped) AS note
+           FROM scans s JOIN projects p ON p.id = s.project_id
+          WHERE p.slug = $1
+          ORDER BY s.received_at DESC, s.id DESC
+          LIMIT $2",
+    )
+    .bind(&project)
+    .bind(SCANS_SHOWN)
+    .fetch_all(&ctx.pool)
+    .await?;
+    Ok(rows)
+}
+
+#[component]
+pub fn ScansPage() -> impl IntoView {
+    let params = use_params_map();
+    let project = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
+    let scans = Resource::new(move || project.get(), list_scans);
+    view! {
+        <AppHeader/>
+        <main class="scans">
+            <h1>"Scans of " <code>{move || project.get()}</code></h1>
+            <Transition fallback=|| view! { <p class="muted">"Loading scans…"</p> }>
+                {move || Suspend::new(async move {
+                    match scans.await {
+                        Ok(rows) => view! { <ScansTable rows/> }.into_any(),
+                        Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="empty">"No reports received for this project yet."</p> }
+            .into_any();
+    }
+    view! {
+        <table class="scans-table">
+            <thead>
+                <tr>
+                    <th>"Received"</th>
+                    <th>"Status"</th>
+                    <th>"Scanner"</th>
+                    <th>"Target"</th>
+                    <th>"Findings"</th>
+                    <th>"Gate"</th>
+                    <th>"Note"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|s| {
+                        let scanner = match (&s.scanner, &s.scanner_version) {
+                            (name, _) if name.is_empty() => s.format.clone(),
+                            (name, Some(v)) => format!("{name} {v}"),
+                            (name, None) => name.clone(),
+                        };
+                        let counts = (s.status == "accepted").then(|| {
+                            format!(
+                                "{} total · {} new · {} reopened · {} fixed{}",
+                                s.findings_total,
+                                s.findings_new,
+                                s.findings_reopened,
+                                s.findings_fixed,
+                                if s.partial { " · partial" } else { "" },
+                            )
+                        });
+                        let gate = match s.gate_passed {
+                            Some(true) => "passed",
+                            Some(false) => "failed",
+                            None => "–",
+                        };
+                        let branch = s.branch.clone().unwrap_or_default();
+                        view! {
+                            <tr class=format!("scan scan-{}", s.status) data-id=s.id>
+                                <td class="when">{s.received_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                <td><span class=format!("status status-{}", s.status)>{s.status.clone()}</span></td>
+                                <td>{scanner}<small class="muted">" · " {s.format.clone()}</small></td>
+                                <td><code>{s.target.clone()}</code><small class="muted">" " {branch}</small></td>
+                                <td>{counts}</td>
+                                <td class=format!("gate gate-{gate}")>{gate}</td>
+                                <td class="note">{s.note.clone()}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
