@@ -12,14 +12,15 @@ use crate::layout::AppHeader;
 /// Rows one page shows; the explorer issue adds paging past this.
 pub const PAGE_SIZE: i64 = 200;
 
-/// Findings newest first, optionally of one severity. Signed-in users only.
+/// Findings newest first, optionally of one severity: those of the projects the signed-in
+/// user has a role on (see `access`).
 #[server(endpoint = "list_findings")]
 pub async fn list_findings(
     severity: Option<Severity>,
 ) -> Result<Vec<FindingSummary>, ServerFnError> {
-    crate::auth::require_user().await?;
+    let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
-    Ok(db::list(&ctx.pool, severity, PAGE_SIZE).await?)
+    Ok(db::list(&ctx.pool, user.id, severity, PAGE_SIZE).await?)
 }
 
 #[cfg(feature = "ssr")]
@@ -36,21 +37,28 @@ pub mod db {
     /// `findings_severity_idx` indexes so either query reads only the rows it returns.
     pub async fn list(
         pool: &PgPool,
+        user_id: i64,
         severity: Option<Severity>,
         limit: i64,
     ) -> Result<Vec<FindingSummary>, sqlx::Error> {
+        let visible = crate::access::db::VISIBLE_PROJECT;
         match severity {
-            Some(sev) => sqlx::query_as(&format!(
-                "{SELECT} WHERE f.severity = $1 ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $2"
-            ))
-            .bind(sev)
-            .bind(limit)
-            .fetch_all(pool)
-            .await,
+            Some(sev) => {
+                sqlx::query_as(&format!(
+                    "{SELECT} WHERE {visible} AND f.severity = $2
+                 ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $3"
+                ))
+                .bind(user_id)
+                .bind(sev)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+            }
             None => {
                 sqlx::query_as(&format!(
-                    "{SELECT} ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $1"
+                    "{SELECT} WHERE {visible} ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $2"
                 ))
+                .bind(user_id)
                 .bind(limit)
                 .fetch_all(pool)
                 .await

@@ -7,6 +7,8 @@
 
 #![recursion_limit = "256"]
 
+#[cfg(feature = "ssr")]
+pub mod access;
 pub mod auth;
 pub mod domain;
 pub mod findings;

@@ -34,22 +34,23 @@ pub struct ScanSummary {
     pub note: Option<String>,
 }
 
-/// The project's latest scans. Signed-in users only.
+/// The project's latest scans, for anyone with a role on it.
 #[server(endpoint = "list_scans")]
 pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, ServerFnError> {
-    crate::auth::require_user().await?;
+    let (_, project_id, _) =
+        crate::access::require(&project, crate::workflow::Action::View).await?;
     let ctx = crate::server_context::server_context()?;
     let rows = sqlx::query_as(
         "SELECT s.id, s.received_at, s.status::text AS status, s.format, s.scanner,
                 s.scanner_version, s.target, s.branch, s.commit_sha, s.partial, s.findings_total,
                 s.findings_new, s.findings_reopened, s.findings_fixed, s.gate_passed,
                 coalesce(s.error, s.auto_close_skipped) AS note
-           FROM scans s JOIN projects p ON p.id = s.project_id
-          WHERE p.slug = $1
+           FROM scans s
+          WHERE s.project_id = $1
           ORDER BY s.received_at DESC, s.id DESC
           LIMIT $2",
     )
-    .bind(&project)
+    .bind(project_id)
     .bind(SCANS_SHOWN)
     .fetch_all(&ctx.pool)
     .await?;

@@ -88,6 +88,14 @@ enum TeamCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Add a person to a team with a role, or change their role there.
+    AddMember {
+        team: String,
+        email: String,
+        /// viewer, developer, ops or security
+        #[arg(long)]
+        role: app::workflow::Role,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,6 +219,16 @@ pub async fn run() -> ExitCode {
                 let slug = projects::ProjectSlug::parse(&slug)?;
                 let t = teams::create(&pool, &slug, name.as_deref().unwrap_or("")).await?;
                 println!("created team {} ({})", t.slug, t.name);
+                Ok(())
+            })
+            .await
+        }
+        Command::Team {
+            command: TeamCommand::AddMember { team, email, role },
+        } => {
+            with_database(|pool| async move {
+                teams::add_member(&pool, &team, &email, role).await?;
+                println!("{email} is now {} in team {team}", role.as_str());
                 Ok(())
             })
             .await

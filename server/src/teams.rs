@@ -77,3 +77,69 @@ pub async fn assign_project(
     .await?;
     tx.commit().await
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("no team '{0}'")]
+    NoTeam(String),
+    #[error("no user '{0}'")]
+    NoUser(String),
+    #[error(
+        "a team role is viewer, developer, ops or security (admin is global: `bosun user create --admin`)"
+    )]
+    NotATeamRole,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Adds a person to a team with a role (or changes their role there). Audited.
+pub async fn add_member(
+    pool: &PgPool,
+    team: &str,
+    email: &str,
+    role: app::workflow::Role,
+) -> Result<(), MemberError> {
+    if role == app::workflow::Role::Admin {
+        return Err(MemberError::NotATeamRole);
+    }
+    let mut tx = pool.begin().await?;
+    let team_id: i64 = sqlx::query_scalar("SELECT id FROM teams WHERE slug = $1")
+        .bind(team)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| MemberError::NoTeam(team.to_string()))?;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = lower($1)")
+        .bind(email.trim())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| MemberError::NoUser(email.to_string()))?;
+    let before: Option<String> = sqlx::query_scalar(
+        "SELECT role::text FROM team_members WHERE team_id = $1 AND user_id = $2",
+    )
+    .bind(team_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3::team_role)
+         ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(team_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (subject_type, subject_id, action, before, after)
+         VALUES ('team_member', $1, 'role_set', jsonb_build_object('team_id', $2::int8, 'role', $3::text),
+                 jsonb_build_object('team_id', $2::int8, 'role', $4::text))",
+    )
+    .bind(user_id)
+    .bind(team_id)
+    .bind(before)
+    .bind(role.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -11,6 +11,8 @@ pub enum UserError {
     WeakPassword,
     #[error("a user with email '{0}' already exists")]
     Exists(String),
+    #[error("no user '{0}'")]
+    NotFound(String),
     #[error("hashing the password failed: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -66,6 +68,31 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(pool)
         .await
+}
+
+/// Gives (or takes) a person the security role on every team's projects. Audited.
+pub async fn set_security_all_teams(pool: &PgPool, email: &str, on: bool) -> Result<(), UserError> {
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET security_all_teams = $2 WHERE email = lower($1) RETURNING id",
+    )
+    .bind(email.trim())
+    .bind(on)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        return Err(UserError::NotFound(email.to_string()));
+    };
+    sqlx::query(
+        "INSERT INTO audit_events (subject_type, subject_id, action, after)
+         VALUES ('user', $1, 'security_all_teams_set', jsonb_build_object('security_all_teams', $2))",
+    )
+    .bind(id)
+    .bind(on)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -135,6 +135,33 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Makes `email` a `role` in the team that owns `project`, creating a team named after
+    /// the project when it has none.
+    pub async fn grant(&self, email: &str, project: &str, role: app::workflow::Role) {
+        let team: String = sqlx::query_scalar(
+            "SELECT coalesce(t.slug, '') FROM projects p LEFT JOIN teams t ON t.id = p.team_id
+              WHERE p.slug = $1",
+        )
+        .bind(project)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        let team = if team.is_empty() {
+            let slug = server::projects::ProjectSlug::parse(project).unwrap();
+            let t = server::teams::create(&self.pool, &slug, "").await.unwrap();
+            let p = server::projects::find(&self.pool, project).await.unwrap();
+            server::teams::assign_project(&self.pool, t.id, p.id)
+                .await
+                .unwrap();
+            t.slug
+        } else {
+            team
+        };
+        server::teams::add_member(&self.pool, &team, email, role)
+            .await
+            .unwrap();
+    }
+
     pub async fn create_user(&self, email: &str, password: &str) {
         server::users::create(&self.pool, email, password, false)
             .await

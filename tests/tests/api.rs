@@ -400,6 +400,8 @@ async fn the_projects_scan_history_shows_rejected_reports_with_their_reason() {
 
     app.create_user("ops@example.com", "correct horse battery")
         .await;
+    app.grant("ops@example.com", "svc", app::workflow::Role::Ops)
+        .await;
     app.sign_in("ops@example.com", "correct horse battery")
         .await;
     let page = app

@@ -74,6 +74,12 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
     let app = spawn_app().await;
     let token = app.project_with_token("storefront").await;
     app.create_user("dev@example.com", PASSWORD).await;
+    app.grant(
+        "dev@example.com",
+        "storefront",
+        app::workflow::Role::Developer,
+    )
+    .await;
     let (status, body) = app
         .push_report(Some(&token), "?target=repo", mixed_report().into_bytes())
         .await;

@@ -1,0 +1,82 @@
+//! Who may see and do what on which project. A person's role on a project is their role in
+//! the team that owns it; admins are admins everywhere, and security engineers given every
+//! team are security everywhere. What each role may do is [`crate::workflow::allowed`].
+//!
+//! Every server function that touches a project asks [`require`] first. A project the
+//! person has no role on answers like one that does not exist, so names do not leak.
+
+use leptos::prelude::ServerFnError;
+
+use crate::auth::CurrentUser;
+use crate::workflow::{Action, Role};
+
+/// The signed-in user's role on a project, if they have one, after checking `action` is
+/// allowed for it. Errors read well in a page: "Sign in required.", "No such project.",
+/// "Your role (viewer) may not …".
+pub async fn require(
+    project_slug: &str,
+    action: Action,
+) -> Result<(CurrentUser, i64, Role), ServerFnError> {
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let found = db::role_on_project(&ctx.pool, user.id, project_slug).await?;
+    let Some((project_id, role)) = found else {
+        set_status(http::StatusCode::NOT_FOUND);
+        return Err(ServerFnError::new("No such project."));
+    };
+    if !crate::workflow::allowed(role, action) {
+        set_status(http::StatusCode::FORBIDDEN);
+        return Err(ServerFnError::new(format!(
+            "Your role ({}) may not do this: {}.",
+            role.as_str(),
+            crate::workflow::CAPABILITIES
+                .iter()
+                .find(|(a, _)| *a == action)
+                .map_or("", |(_, words)| words)
+                .to_lowercase()
+        )));
+    }
+    Ok((user, project_id, role))
+}
+
+fn set_status(status: http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
+pub mod db {
+    use sqlx::PgPool;
+
+    use crate::workflow::Role;
+
+    /// `(project id, role)` of a user on the project with this slug; `None` when the
+    /// project does not exist or the user has no role on it.
+    pub async fn role_on_project(
+        pool: &PgPool,
+        user_id: i64,
+        project_slug: &str,
+    ) -> Result<Option<(i64, Role)>, sqlx::Error> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT p.id,
+                    CASE WHEN u.is_admin THEN 'admin'
+                         WHEN u.security_all_teams THEN 'security'
+                         ELSE m.role::text END
+               FROM projects p
+               JOIN users u ON u.id = $1
+               LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = u.id
+              WHERE p.slug = $2",
+        )
+        .bind(user_id)
+        .bind(project_slug)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.and_then(|(id, role)| Some((id, role?.parse().ok()?))))
+    }
+
+    /// SQL condition (on a `projects p` in scope, user id bound as `$1`) for the projects
+    /// a user may view.
+    pub const VISIBLE_PROJECT: &str = "(EXISTS (SELECT 1 FROM users u WHERE u.id = $1
+                                              AND (u.is_admin OR u.security_all_teams))
+          OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = p.team_id AND m.user_id = $1))";
+}
