@@ -75,6 +75,22 @@ pub fn evidence(raw: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// [`evidence`] from an item's raw JSON text, without building and re-serialising a
+/// value just to measure it.
+pub fn evidence_text(raw: &str) -> serde_json::Value {
+    if raw.len() <= EVIDENCE_MAX
+        && let Ok(value) = serde_json::from_str(raw)
+    {
+        return value;
+    }
+    let compact: String = raw
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    serde_json::json!({ "truncated": true, "prefix": bounded(&compact, EVIDENCE_MAX) })
+}
+
 /// Ids that name a vulnerability or weakness class, upper-cased and de-duplicated, in order:
 /// `CVE-…`, `GHSA-…`, `CWE-…` and friends.
 pub fn aliases<I, S>(ids: I) -> Vec<String>
@@ -150,6 +166,16 @@ mod tests {
     fn aliases_are_cve_ghsa_and_cwe_ids() {
         assert!(is_alias(" cve-2024-1 ") && is_alias("GHSA-abcd-1234-wxyz") && is_alias("CWE-79"));
         assert!(!is_alias("KSV001") && !is_alias("npm:1234"));
+    }
+
+    #[test]
+    fn evidence_from_text_matches_evidence_from_a_value() {
+        let small = serde_json::json!({"a": 1, "b": "x"});
+        assert_eq!(evidence_text(&small.to_string()), evidence(&small));
+        let big = serde_json::json!({"a": "x".repeat(EVIDENCE_MAX)});
+        let cut = evidence_text(&big.to_string());
+        assert_eq!(cut["truncated"], true);
+        assert!(cut["prefix"].as_str().unwrap().chars().count() <= EVIDENCE_MAX + 1);
     }
 
     #[test]

@@ -325,6 +325,23 @@ pub(crate) fn severity(label: &str) -> Severity {
     }
 }
 
+/// One raw item read as its type.
+fn typed<T: for<'de> Deserialize<'de>>(
+    raw: &RawValue,
+    what: &str,
+    target: &str,
+) -> Result<T, ParseError> {
+    serde_json::from_str(raw.get()).map_err(|e| ParseError {
+        format: NAME,
+        message: format!(
+            "{what} of target '{}': {e}",
+            normalize::bounded(target, 200)
+        ),
+        line: None,
+        column: None,
+    })
+}
+
 /// One raw item as a value (it was checked to be valid JSON when the report was read).
 fn value(raw: &RawValue, what: &str, target: &str) -> Result<Value, ParseError> {
     serde_json::from_str(raw.get()).map_err(|e| ParseError {
@@ -525,19 +542,28 @@ fn read_result(
 ) -> Result<(), ParseError> {
     let place = Place::new(subject, r);
     let target = r.target.trim();
+    // vulnerabilities and misconfigurations are read straight from their text (the bulk
+    // of a large report); secrets go through a value, which is redacted
     for raw in &r.vulnerabilities {
-        let raw = value(raw, "a vulnerability", target)?;
-        let v: Vuln = item(&raw, "a vulnerability", target)?;
-        out.finding(vulnerability(&place, &v, &raw));
+        let v: Vuln = typed(raw, "a vulnerability", target)?;
+        out.finding(vulnerability(
+            &place,
+            &v,
+            normalize::evidence_text(raw.get()),
+        ));
     }
     for raw in &r.misconfigurations {
-        let raw = value(raw, "a misconfiguration", target)?;
-        let m: Misconf = item(&raw, "a misconfiguration", target)?;
+        let m: Misconf = typed(raw, "a misconfiguration", target)?;
         let status = m.status.trim().to_ascii_uppercase();
         if !status.is_empty() && status != "FAIL" {
             continue;
         }
-        out.finding(misconfiguration(&place, target, &m, &raw));
+        out.finding(misconfiguration(
+            &place,
+            target,
+            &m,
+            normalize::evidence_text(raw.get()),
+        ));
     }
     for raw in &r.secrets {
         let raw = value(raw, "a secret", target)?;
@@ -547,7 +573,7 @@ fn read_result(
     Ok(())
 }
 
-fn vulnerability(place: &Place, v: &Vuln, raw: &Value) -> NewFinding {
+fn vulnerability(place: &Place, v: &Vuln, evidence: Value) -> NewFinding {
     let id = v.vulnerability_id.trim();
     let pkg = v.pkg_name.trim();
     let pkg_path = normalize::path(&v.pkg_path);
@@ -603,11 +629,11 @@ fn vulnerability(place: &Place, v: &Vuln, raw: &Value) -> NewFinding {
         .or_else(|| f.file_path.clone())
         .or_else(|| place.image.clone())
         .unwrap_or_default();
-    f.evidence = Some(normalize::evidence(raw));
+    f.evidence = Some(evidence);
     f
 }
 
-fn misconfiguration(place: &Place, target: &str, m: &Misconf, raw: &Value) -> NewFinding {
+fn misconfiguration(place: &Place, target: &str, m: &Misconf, evidence: Value) -> NewFinding {
     let id = if m.id.trim().is_empty() {
         m.avd_id.trim()
     } else {
@@ -652,7 +678,7 @@ fn misconfiguration(place: &Place, target: &str, m: &Misconf, raw: &Value) -> Ne
         (None, Some(p), None) => p.clone(),
         (None, None, _) => normalize::bounded(target, SHORT_MAX),
     };
-    f.evidence = Some(normalize::evidence(raw));
+    f.evidence = Some(evidence);
     f
 }
 
