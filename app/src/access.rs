@@ -39,6 +39,12 @@ pub async fn require(
     Ok((user, project_id, role))
 }
 
+/// A server function's error that also sets the HTTP status of its answer.
+pub fn fail(status: http::StatusCode, message: &str) -> ServerFnError {
+    set_status(status);
+    ServerFnError::new(message.to_string())
+}
+
 fn set_status(status: http::StatusCode) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);

@@ -19,6 +19,7 @@ pub mod scans;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod sla;
+pub mod triage;
 pub mod workflow;
 
 use leptos::prelude::*;

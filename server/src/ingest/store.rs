@@ -857,6 +857,7 @@ async fn apply_staged(
                    -- (false positive, risk accepted) are never overridden by a scan
                    state = CASE WHEN f.state = 'fixed' THEN 'reopened'::finding_state ELSE f.state END,
                    fixed_at = CASE WHEN f.state = 'fixed' THEN NULL ELSE f.fixed_at END,
+                   fix_verified = true,
                    -- events add up, but only newer ones: re-sending a batch counts nothing
                    occurrences = CASE
                        WHEN s.layer <> 'runtime' THEN s.occurrences
@@ -968,6 +969,21 @@ async fn close_missing(
             SELECT $5, $4, $1, 'finding', id, 'fixed_by_scan', jsonb_build_object('state', state),
                    '{"state":"fixed"}', 'not reported by a complete scan of its scope'
               FROM closed
+            RETURNING 1
+         ), verified AS (
+            -- a fix a person reported is confirmed by a complete scan that no longer sees it
+            UPDATE findings m SET fix_verified = true
+             WHERE project_id = $1 AND scanner = $2 AND target = $3 AND last_scan_id <> $4
+               AND state = 'fixed' AND NOT fix_verified
+               AND NOT EXISTS (SELECT 1 FROM seen_unchanged u
+                                WHERE u.project_id = $1 AND u.fingerprint = m.fingerprint)
+            RETURNING id
+         ), verified_events AS (
+            INSERT INTO audit_events (actor_token_id, scan_id, project_id, subject_type, subject_id,
+                                      action, before, after, reason)
+            SELECT $5, $4, $1, 'finding', id, 'fix_verified_by_scan', '{"fix_verified":false}',
+                   '{"fix_verified":true}', 'not reported by a complete scan of its scope'
+              FROM verified
             RETURNING 1
          )
          SELECT count(*) FROM events"#,

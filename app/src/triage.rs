@@ -1,0 +1,190 @@
+//! Triage: people moving a finding through its workflow. Every change is checked against
+//! the person's role on the finding's project (see `access` and `workflow`) and written with
+//! its audit event in one transaction.
+
+use leptos::prelude::*;
+
+use crate::domain::FindingState;
+
+/// Longest reason or justification kept.
+pub const REASON_MAX: usize = 4_000;
+
+/// Moves a finding to another state. Accepting a risk needs a justification and an expiry
+/// (`risk_accepted_until`, RFC 3339, in the future); other moves take an optional reason.
+#[server(endpoint = "change_state")]
+pub async fn change_state(
+    finding_id: i64,
+    to: FindingState,
+    reason: Option<String>,
+    risk_accepted_until: Option<String>,
+) -> Result<FindingState, ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let Some((slug, from)) = db::finding_project(&ctx.pool, finding_id).await? else {
+        return Err(fail(StatusCode::NOT_FOUND, "No such finding."));
+    };
+    // a finding of a project the person cannot see answers like a missing one
+    let (_, _, role) = crate::access::require(&slug, crate::workflow::Action::View)
+        .await
+        .map_err(|_| fail(StatusCode::NOT_FOUND, "No such finding."))?;
+    if let Err(refused) = crate::workflow::transition(from, to, role, false) {
+        let status = if refused.is_forbidden() {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::CONFLICT
+        };
+        return Err(fail(status, &capitalised(&refused.to_string())));
+    }
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > REASON_MAX)
+    {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            &format!("The reason is longer than {REASON_MAX} characters."),
+        ));
+    }
+    let until = match (to, risk_accepted_until.as_deref().map(str::trim)) {
+        (FindingState::RiskAccepted, None | Some("")) => {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "Accepting a risk needs an expiry date.",
+            ));
+        }
+        (FindingState::RiskAccepted, Some(text)) => {
+            let until = chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    fail(
+                        StatusCode::BAD_REQUEST,
+                        "The expiry is not a date and time (RFC 3339).",
+                    )
+                })?
+                .with_timezone(&chrono::Utc);
+            if until <= chrono::Utc::now() {
+                return Err(fail(
+                    StatusCode::BAD_REQUEST,
+                    "The expiry must be in the future.",
+                ));
+            }
+            if reason.is_none() {
+                return Err(fail(
+                    StatusCode::BAD_REQUEST,
+                    "Accepting a risk needs a justification.",
+                ));
+            }
+            Some(until)
+        }
+        _ => None,
+    };
+    let changed = db::set_state(
+        &ctx.pool,
+        finding_id,
+        from,
+        to,
+        until,
+        reason.as_deref(),
+        user.id,
+    )
+    .await?;
+    if !changed {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "The finding changed meanwhile; reload it and try again.",
+        ));
+    }
+    Ok(to)
+}
+
+#[cfg(feature = "ssr")]
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use chrono::{DateTime, Utc};
+    use sqlx::PgPool;
+
+    use crate::domain::FindingState;
+
+    /// The slug of the finding's project and its current state.
+    pub async fn finding_project(
+        pool: &PgPool,
+        finding_id: i64,
+    ) -> Result<Option<(String, FindingState)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT p.slug, f.state FROM findings f JOIN projects p ON p.id = f.project_id
+              WHERE f.id = $1",
+        )
+        .bind(finding_id)
+        .fetch_optional(pool)
+        .await
+    }
+
+    /// Moves the finding from `from` to `to` with its audit event; `false` when it was no
+    /// longer in `from` (someone else changed it first).
+    pub async fn set_state(
+        pool: &PgPool,
+        finding_id: i64,
+        from: FindingState,
+        to: FindingState,
+        risk_accepted_until: Option<DateTime<Utc>>,
+        reason: Option<&str>,
+        actor: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // A person's "fixed" awaits verification by the next complete scan of its scope.
+        let updated: Option<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "UPDATE findings f SET state = $3,
+                    risk_accepted_until = CASE WHEN $3 = 'risk_accepted' THEN $4 END,
+                    risk_accepted_by = CASE WHEN $3 = 'risk_accepted' THEN $5 END,
+                    fixed_at = CASE WHEN $3 = 'fixed' THEN now() END,
+                    fix_verified = CASE WHEN $3 = 'fixed' THEN false ELSE f.fix_verified END
+               FROM (SELECT id, risk_accepted_until FROM findings WHERE id = $1 FOR UPDATE) old
+              WHERE f.id = old.id AND f.state = $2
+             RETURNING f.project_id, old.risk_accepted_until",
+        )
+        .bind(finding_id)
+        .bind(from)
+        .bind(to)
+        .bind(risk_accepted_until)
+        .bind(actor)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((project_id, before_until)) = updated else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id, action,
+                                       before, after, reason)
+             VALUES ($1, $2, 'finding', $3, 'state_changed',
+                     jsonb_strip_nulls(jsonb_build_object('state', $4::finding_state,
+                                                          'risk_accepted_until', $6::timestamptz)),
+                     jsonb_strip_nulls(jsonb_build_object('state', $5::finding_state,
+                                                          'risk_accepted_until', $7::timestamptz)),
+                     $8)",
+        )
+        .bind(actor)
+        .bind(project_id)
+        .bind(finding_id)
+        .bind(from)
+        .bind(to)
+        .bind(before_until)
+        .bind(risk_accepted_until)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
