@@ -479,10 +479,12 @@ async fn serve(load_demo: bool) -> anyhow::Result<()> {
                 )
             })?;
         print_banner(&config, &pool, load_demo).await;
+        let jobs = tokio::spawn(crate::jobs::run(pool.clone(), config.jobs_interval));
         let app = http::router(http::AppState::new(config.clone(), pool.clone()));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        jobs.abort();
         anyhow::Ok(())
     }
     .await;

@@ -23,6 +23,9 @@ pub struct Config {
     /// An empty scan does not auto-close when the last complete scan of its scope had at
     /// least this many findings (`BOSUN_EMPTY_SCAN_GUARD`, default 5).
     pub empty_scan_guard: i64,
+    /// How often background jobs run, such as re-opening expired risk acceptances
+    /// (`BOSUN_JOBS_INTERVAL_SECS`, default 60).
+    pub jobs_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,9 @@ impl Config {
                 "120",
             )?),
             empty_scan_guard: parse_or(&nonempty, "BOSUN_EMPTY_SCAN_GUARD", "5")?,
+            jobs_interval: Duration::from_secs(
+                parse_or::<u64>(&nonempty, "BOSUN_JOBS_INTERVAL_SECS", "60")?.max(1),
+            ),
         })
     }
 

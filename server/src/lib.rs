@@ -16,6 +16,7 @@ pub mod embedded_pg;
 pub mod gate;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod projects;
 pub mod push;
 pub mod teams;

@@ -313,3 +313,56 @@ async fn a_fix_a_person_reports_is_verified_by_the_next_scan_or_reopened_by_it()
         1
     );
 }
+
+#[tokio::test]
+async fn an_expired_risk_acceptance_reopens_its_finding_with_an_audit_event() {
+    let app = spawn_app().await;
+    let e = estate(&app).await;
+    let sec = signed_in(&app, "sec@example.com").await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (status, body) = change(
+        &app,
+        &sec,
+        e.finding,
+        "risk_accepted",
+        &[
+            ("reason", "until the vendor ships a fix"),
+            ("risk_accepted_until", &until),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        server::jobs::reopen_expired_risk_acceptances(&app.pool)
+            .await
+            .unwrap(),
+        0,
+        "an unexpired acceptance stays"
+    );
+    // time passes
+    sqlx::query("UPDATE findings SET risk_accepted_until = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        server::jobs::reopen_expired_risk_acceptances(&app.pool)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(state(&app, e.finding).await, "reopened");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_events WHERE action = 'risk_acceptance_expired'
+               AND before->>'state' = 'risk_accepted' AND after->>'state' = 'reopened'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        server::jobs::reopen_expired_risk_acceptances(&app.pool)
+            .await
+            .unwrap(),
+        0
+    );
+}
