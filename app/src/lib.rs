@@ -10,6 +10,7 @@
 #[cfg(feature = "ssr")]
 pub mod access;
 pub mod auth;
+pub mod comments;
 pub mod domain;
 pub mod findings;
 mod layout;

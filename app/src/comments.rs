@@ -1,0 +1,242 @@
+//! Comments on findings: markdown with @mentions of people (the part of their email before
+//! the @) and teams (their slug). Stored as written, shown as sanitised HTML
+//! (`markdown::render`); an author may edit their comment for a short while, and every
+//! comment and edit is in the audit trail.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How long an author may edit a comment.
+pub const EDIT_WINDOW_MINUTES: i64 = 15;
+/// Longest comment accepted.
+pub const BODY_MAX: usize = 20_000;
+
+/// A comment as a page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub id: i64,
+    pub author_email: String,
+    pub author_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub edited_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sanitised HTML rendered from the markdown.
+    pub html: String,
+}
+
+/// Adds a comment to a finding (anyone whose role may comment on its project).
+#[server(endpoint = "add_comment")]
+pub async fn add_comment(finding_id: i64, body: String) -> Result<i64, ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let user = crate::auth::require_user().await?;
+    let body = checked_body(&body)?;
+    let ctx = crate::server_context::server_context()?;
+    let slug = finding_slug(&ctx.pool, finding_id).await?;
+    crate::access::require(&slug, crate::workflow::Action::Comment)
+        .await
+        .map_err(|e| match e.to_string().contains("No such project") {
+            true => fail(StatusCode::NOT_FOUND, "No such finding."),
+            false => e,
+        })?;
+    let mentions = crate::markdown::mentions(&body);
+    Ok(db::insert(&ctx.pool, finding_id, user.id, &body, &mentions).await?)
+}
+
+/// Changes a comment: its author only, within [`EDIT_WINDOW_MINUTES`] of writing it.
+#[server(endpoint = "edit_comment")]
+pub async fn edit_comment(comment_id: i64, body: String) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let user = crate::auth::require_user().await?;
+    let body = checked_body(&body)?;
+    let ctx = crate::server_context::server_context()?;
+    match db::edit(&ctx.pool, comment_id, user.id, &body).await? {
+        db::Edit::Done => Ok(()),
+        db::Edit::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such comment.")),
+        db::Edit::NotAuthor => Err(fail(
+            StatusCode::FORBIDDEN,
+            "Only its author may edit a comment.",
+        )),
+        db::Edit::TooLate => Err(fail(
+            StatusCode::CONFLICT,
+            &format!(
+                "Comments can be edited for {EDIT_WINDOW_MINUTES} minutes; add a new one instead."
+            ),
+        )),
+    }
+}
+
+/// A finding's comments, oldest first (anyone who may view its project).
+#[server(endpoint = "list_comments")]
+pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, ServerFnError> {
+    crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let slug = finding_slug(&ctx.pool, finding_id).await?;
+    crate::access::require(&slug, crate::workflow::Action::View)
+        .await
+        .map_err(|_| crate::access::fail(http::StatusCode::NOT_FOUND, "No such finding."))?;
+    Ok(db::list(&ctx.pool, finding_id).await?)
+}
+
+#[cfg(feature = "ssr")]
+fn checked_body(body: &str) -> Result<String, ServerFnError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > BODY_MAX {
+        return Err(crate::access::fail(
+            http::StatusCode::BAD_REQUEST,
+            &format!("A comment has 1 to {BODY_MAX} characters."),
+        ));
+    }
+    Ok(body.to_string())
+}
+
+#[cfg(feature = "ssr")]
+async fn finding_slug(pool: &sqlx::PgPool, finding_id: i64) -> Result<String, ServerFnError> {
+    crate::triage::db::finding_project(pool, finding_id)
+        .await?
+        .map(|(slug, _)| slug)
+        .ok_or_else(|| crate::access::fail(http::StatusCode::NOT_FOUND, "No such finding."))
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use sqlx::PgPool;
+
+    use super::{CommentView, EDIT_WINDOW_MINUTES};
+
+    /// Stores a comment, the people and teams it mentions (handles that name nobody are
+    /// ignored) and its audit event; returns its id.
+    pub async fn insert(
+        pool: &PgPool,
+        finding_id: i64,
+        author_id: i64,
+        body: &str,
+        mentions: &[String],
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO comments (finding_id, author_id, body) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(finding_id)
+        .bind(author_id)
+        .bind(body)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO comment_mentions (comment_id, user_id, team_id)
+             SELECT $1, id, NULL FROM users WHERE split_part(email, '@', 1) = ANY($2)
+             UNION ALL
+             SELECT $1, NULL, id FROM teams WHERE slug = ANY($2)",
+        )
+        .bind(id)
+        .bind(mentions)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
+                                       action, after)
+             SELECT $2, f.project_id, 'finding', f.id, 'commented',
+                    jsonb_build_object('comment_id', $3::int8, 'body', $4::text)
+               FROM findings f WHERE f.id = $1",
+        )
+        .bind(finding_id)
+        .bind(author_id)
+        .bind(id)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub enum Edit {
+        Done,
+        NotFound,
+        NotAuthor,
+        TooLate,
+    }
+
+    /// Replaces a comment's body when `editor` wrote it within the edit window; the audit
+    /// event keeps the text before and after.
+    pub async fn edit(
+        pool: &PgPool,
+        comment_id: i64,
+        editor: i64,
+        body: &str,
+    ) -> Result<Edit, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let found: Option<(i64, bool, String, i64)> = sqlx::query_as(
+            "SELECT c.author_id, c.created_at > now() - make_interval(mins => $2), c.body,
+                    f.project_id
+               FROM comments c JOIN findings f ON f.id = c.finding_id
+              WHERE c.id = $1 FOR UPDATE OF c",
+        )
+        .bind(comment_id)
+        .bind(EDIT_WINDOW_MINUTES as i32)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((author, in_window, before, project_id)) = found else {
+            return Ok(Edit::NotFound);
+        };
+        if author != editor {
+            return Ok(Edit::NotAuthor);
+        }
+        if !in_window {
+            return Ok(Edit::TooLate);
+        }
+        sqlx::query("UPDATE comments SET body = $2, edited_at = now() WHERE id = $1")
+            .bind(comment_id)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
+                                       action, before, after)
+             VALUES ($1, $2, 'comment', $3, 'edited', jsonb_build_object('body', $4::text),
+                     jsonb_build_object('body', $5::text))",
+        )
+        .bind(editor)
+        .bind(project_id)
+        .bind(comment_id)
+        .bind(before)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Edit::Done)
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        email: String,
+        display_name: String,
+        created_at: chrono::DateTime<chrono::Utc>,
+        edited_at: Option<chrono::DateTime<chrono::Utc>>,
+        body: String,
+    }
+
+    pub async fn list(pool: &PgPool, finding_id: i64) -> Result<Vec<CommentView>, sqlx::Error> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT c.id, u.email, u.display_name, c.created_at, c.edited_at, c.body
+               FROM comments c JOIN users u ON u.id = c.author_id
+              WHERE c.finding_id = $1 ORDER BY c.created_at, c.id",
+        )
+        .bind(finding_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CommentView {
+                id: r.id,
+                author_email: r.email,
+                author_name: r.display_name,
+                created_at: r.created_at,
+                edited_at: r.edited_at,
+                html: crate::markdown::render(&r.body),
+            })
+            .collect())
+    }
+}
