@@ -129,7 +129,7 @@ fn SeverityFilter(selected: Memo<Option<Severity>>) -> impl IntoView {
 }
 
 #[component]
-fn FindingsTable(rows: Vec<FindingSummary>) -> impl IntoView {
+pub(crate) fn FindingsTable(rows: Vec<FindingSummary>) -> impl IntoView {
     if rows.is_empty() {
         return view! {
             <p class="empty">

@@ -18,6 +18,7 @@ pub fn AppHeader() -> impl IntoView {
             <Brand/>
             <nav>
                 <a href="/findings">"Findings"</a>
+                <a href="/my-work">"My work"</a>
             </nav>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -9,6 +9,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod access;
+pub mod assignment;
 pub mod auth;
 pub mod comments;
 pub mod domain;
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>
                 <Route path=StaticSegment("login") view=auth::LoginPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
+                <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage

@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "project_id, fingerprint, content_hash, scanner, targe
     severity, scanner_severity, title, rule_id, description, file_path, line, location, \
     package_name, package_version, fixed_version, aliases, remediation, \"references\", image, \
     k8s_namespace, k8s_kind, k8s_name, url, asset_kind, asset_key, evidence, occurrences, \
-    first_seen_at, last_seen_at, first_scan_id, last_scan_id";
+    first_seen_at, last_seen_at, first_scan_id, last_scan_id, assignee_user_id, assignee_team_id";
 
 /// What is the same for every row of one scan of one project.
 pub struct RowContext<'a> {
@@ -24,6 +24,9 @@ pub struct RowContext<'a> {
     pub target: &'a str,
     pub scan_id: i64,
     pub now: DateTime<Utc>,
+    /// Who new findings are assigned to: the project's default assignee and owning team.
+    pub assignee_user_id: Option<i64>,
+    pub assignee_team_id: Option<i64>,
 }
 
 /// A finding's content hash: every stored field the scanner controls, plus its scope, but
@@ -59,6 +62,13 @@ pub fn encode(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding, hash: &[u8; 3
     for _ in 0..2 {
         out.push(b'\t');
         out.extend_from_slice(ctx.scan_id.to_string().as_bytes());
+    }
+    for id in [ctx.assignee_user_id, ctx.assignee_team_id] {
+        out.push(b'\t');
+        match id {
+            Some(id) => out.extend_from_slice(id.to_string().as_bytes()),
+            None => null(out),
+        }
     }
     out.push(b'\n');
 }
@@ -216,6 +226,8 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            assignee_user_id: None,
+            assignee_team_id: Some(3),
         }
     }
 
@@ -238,6 +250,7 @@ mod tests {
         assert_eq!(columns[27], "{\"k\":\"vw\"}");
         assert_eq!(columns[29], "2026-11-26T10:00:00.000000Z");
         assert_eq!(columns[32], "42");
+        assert_eq!((columns[33], columns[34]), ("\\N", "3"));
     }
 
     #[test]

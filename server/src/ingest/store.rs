@@ -517,6 +517,8 @@ struct ProjectScan {
     new: i64,
     staged: i64,
     unchanged: i64,
+    /// Who the project's new findings are assigned to (default assignee, owning team).
+    assignee: (Option<i64>, Option<i64>),
     /// Time spent looking up known fingerprints and copying rows (for the debug log).
     lookup_time: std::time::Duration,
     copy_time: std::time::Duration,
@@ -552,7 +554,13 @@ impl ProjectScan {
         .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
+        let assignee: (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT default_assignee_id, team_id FROM projects WHERE id = $1")
+                .bind(dest.project_id)
+                .fetch_one(&mut *conn)
+                .await?;
         Ok(ProjectScan {
+            assignee,
             dest,
             scan_id,
             now,
@@ -599,6 +607,8 @@ impl ProjectScan {
             target: &meta.target,
             scan_id: self.scan_id,
             now: self.now,
+            assignee_user_id: self.assignee.0,
+            assignee_team_id: self.assignee.1,
         };
         let hashes: Vec<[u8; 32]> = fresh
             .iter()
