@@ -164,7 +164,7 @@ pub(crate) fn FindingsTable(rows: Vec<FindingSummary>) -> impl IntoView {
                                     <span class=format!("sev sev-{}", f.severity)>{f.severity.label()}</span>
                                 </td>
                                 <td class="title">
-                                    <span>{f.title}</span>
+                                    <a href=format!("/findings/{}", f.id)><span>{f.title}</span></a>
                                     <small class="rule">{f.rule_id} " · " {f.scanner}</small>
                                 </td>
                                 <td class="location"><code>{f.location}</code></td>

@@ -13,6 +13,7 @@ pub mod assignment;
 pub mod auth;
 pub mod comments;
 pub mod domain;
+pub mod finding_page;
 pub mod findings;
 mod layout;
 #[cfg(feature = "ssr")]
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view=auth::LoginPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
                 <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
+                <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage

@@ -58,14 +58,12 @@ pub async fn change_state(
             ));
         }
         (FindingState::RiskAccepted, Some(text)) => {
-            let until = chrono::DateTime::parse_from_rfc3339(text)
-                .map_err(|_| {
-                    fail(
-                        StatusCode::BAD_REQUEST,
-                        "The expiry is not a date and time (RFC 3339).",
-                    )
-                })?
-                .with_timezone(&chrono::Utc);
+            let until = parse_expiry(text).ok_or_else(|| {
+                fail(
+                    StatusCode::BAD_REQUEST,
+                    "The expiry is not a date (YYYY-MM-DD) or date and time (RFC 3339).",
+                )
+            })?;
             if until <= chrono::Utc::now() {
                 return Err(fail(
                     StatusCode::BAD_REQUEST,
@@ -99,6 +97,16 @@ pub async fn change_state(
         ));
     }
     Ok(to)
+}
+
+/// An expiry as a browser's date field sends it (the end of that day, UTC) or RFC 3339.
+#[cfg(feature = "ssr")]
+fn parse_expiry(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(day.and_hms_opt(23, 59, 59)?.and_utc())
 }
 
 #[cfg(feature = "ssr")]

@@ -184,3 +184,192 @@ async fn a_wrong_password_is_refused_with_a_message() {
     })
     .await;
 }
+
+/// Team shop owns storefront (one finding); dev is a developer and sec a security
+/// engineer there. Returns the finding's id.
+async fn triage_estate(app: &TestApp) -> i64 {
+    let token = app.project_with_token("storefront").await;
+    let (status, body) = app
+        .push_report(Some(&token), "?target=repo", mixed_report().into_bytes())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for (email, role) in [
+        ("dev@example.com", app::workflow::Role::Developer),
+        ("sec@example.com", app::workflow::Role::Security),
+    ] {
+        app.create_user(email, PASSWORD).await;
+        app.grant(email, "storefront", role).await;
+    }
+    app.count("SELECT id FROM findings WHERE rule_id = 'R2'")
+        .await
+}
+
+async fn open_finding(client: &Client, app: &TestApp, id: i64) {
+    client
+        .goto(&app.url(&format!("/findings/{id}")))
+        .await
+        .unwrap();
+    wait_for("the finding page", Duration::from_secs(15), || async {
+        (!texts(client, "h1.finding-title").await.is_empty()).then_some(())
+    })
+    .await;
+    wait_for_hydration(client).await;
+}
+
+async fn state_shown(client: &Client) -> String {
+    texts(client, ".finding-state").await.join("")
+}
+
+#[tokio::test]
+async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_inert() {
+    let app = spawn_app().await;
+    let finding = triage_estate(&app).await;
+    let app_ref = &app;
+    with_browser(|client| async move {
+        let app = app_ref;
+        sign_in(&client, app, "dev@example.com", PASSWORD).await;
+        wait_for("signed in", Duration::from_secs(15), || async {
+            client
+                .current_url()
+                .await
+                .ok()
+                .filter(|u| u.path() == "/findings")
+                .map(|_| ())
+        })
+        .await;
+        open_finding(&client, app, finding).await;
+        assert_eq!(state_shown(&client).await, "Open");
+        // a developer is offered the everyday moves, not the security decisions
+        let offered = texts(&client, "form.move button").await;
+        assert!(offered.contains(&"Confirmed".to_string()), "{offered:?}");
+        assert!(!offered.contains(&"Risk accepted".to_string()), "{offered:?}");
+        assert!(!offered.contains(&"False positive".to_string()), "{offered:?}");
+
+        client
+            .find(Locator::Css("form.move[data-to=confirmed] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the new state", Duration::from_secs(10), || async {
+            (state_shown(&client).await == "Confirmed").then_some(())
+        })
+        .await;
+
+        let hostile = "Reproduced, @sec please look. <img src=x onerror=\"document.title='pwned'\"> [x](javascript:document.title='pwned')";
+        client
+            .find(Locator::Css("form.comment-form textarea"))
+            .await
+            .unwrap()
+            .send_keys(hostile)
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("form.comment-form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let shown = wait_for("the comment", Duration::from_secs(10), || async {
+            texts(&client, "article.comment .comment-body").await.into_iter().next()
+        })
+        .await;
+        assert!(shown.contains("@sec please look"), "{shown}");
+        assert!(
+            client
+                .find_all(Locator::Css("article.comment img, article.comment a[href^='javascript']"))
+                .await
+                .unwrap()
+                .is_empty(),
+            "no live image or script link in a comment"
+        );
+        assert_ne!(client.title().await.unwrap(), "pwned");
+    })
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM comment_mentions m JOIN users u ON u.id = m.user_id
+              WHERE u.email = 'sec@example.com'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM findings WHERE state = 'confirmed'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
+    let app = spawn_app().await;
+    let finding = triage_estate(&app).await;
+    let app_ref = &app;
+    with_browser(|client| async move {
+        let app = app_ref;
+        sign_in(&client, app, "sec@example.com", PASSWORD).await;
+        wait_for("signed in", Duration::from_secs(15), || async {
+            client
+                .current_url()
+                .await
+                .ok()
+                .filter(|u| u.path() == "/findings")
+                .map(|_| ())
+        })
+        .await;
+        open_finding(&client, app, finding).await;
+        let form = "form.move[data-to=risk_accepted]";
+        // without a justification the server refuses, and says why
+        client
+            .find(Locator::Css(&format!("{form} button")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let error = wait_for("the refusal", Duration::from_secs(10), || async {
+            texts(&client, ".actions p.error").await.into_iter().next().filter(|t| !t.is_empty())
+        })
+        .await;
+        assert!(error.contains("expiry") || error.contains("justification"), "{error}");
+        client
+            .find(Locator::Css(&format!("{form} input[name=reason]")))
+            .await
+            .unwrap()
+            .send_keys("Only reachable from the admin VPN")
+            .await
+            .unwrap();
+        let until = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+        // date inputs take what the browser's locale expects; set the value directly
+        client
+            .execute(
+                &format!("document.querySelector('{form} input[name=risk_accepted_until]').value = arguments[0];"),
+                vec![serde_json::json!(until)],
+            )
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css(&format!("{form} button")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the accepted risk", Duration::from_secs(10), || async {
+            (state_shown(&client).await == "Risk accepted").then_some(())
+        })
+        .await;
+    })
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM findings WHERE state = 'risk_accepted'
+               AND risk_accepted_until > now() + interval '29 days'"
+        )
+        .await,
+        1
+    );
+}

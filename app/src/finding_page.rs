@@ -1,0 +1,344 @@
+//! One finding: every normalised field, its timeline (scan events, state changes,
+//! assignments, comments), a comment box and the moves the viewer's role allows.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::comments::{AddComment, list_comments};
+use crate::domain::{FindingState, Layer, Severity};
+use crate::layout::AppHeader;
+use crate::triage::ChangeState;
+
+/// Everything the finding page shows besides comments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub id: i64,
+    pub project_slug: String,
+    pub title: String,
+    pub severity: Severity,
+    pub scanner_severity: Severity,
+    pub layer: Layer,
+    pub state: FindingState,
+    pub rule_id: String,
+    pub aliases: Vec<String>,
+    pub description: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub location: String,
+    pub package: Option<String>,
+    pub fixed_version: Option<String>,
+    pub image: Option<String>,
+    pub workload: Option<String>,
+    pub url: Option<String>,
+    pub scanner: String,
+    pub target: String,
+    pub first_seen_at: chrono::DateTime<chrono::Utc>,
+    pub risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub assignee: Option<String>,
+    pub assignee_team: Option<String>,
+    /// States the viewer may move this finding to.
+    pub moves: Vec<FindingState>,
+    pub can_comment: bool,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// A person's email, "scan #12", or "Bosun".
+    pub actor: String,
+    pub what: String,
+    pub reason: Option<String>,
+}
+
+#[server(endpoint = "finding_detail")]
+pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let Some((slug, _)) = crate::triage::db::finding_project(&ctx.pool, id).await? else {
+        return Err(fail(StatusCode::NOT_FOUND, "No such finding."));
+    };
+    let (_, _, role) = crate::access::require(&slug, crate::workflow::Action::View)
+        .await
+        .map_err(|_| fail(StatusCode::NOT_FOUND, "No such finding."))?;
+    let mut detail = db::detail(&ctx.pool, id).await?;
+    detail.moves = FindingState::ALL
+        .iter()
+        .copied()
+        .filter(|to| crate::workflow::transition(detail.state, *to, role, false).is_ok())
+        .collect();
+    detail.can_comment = crate::workflow::allowed(role, crate::workflow::Action::Comment);
+    Ok(detail)
+}
+
+#[cfg(feature = "ssr")]
+mod db {
+    use sqlx::PgPool;
+
+    use super::{FindingView, TimelineEntry};
+    use crate::domain::{FindingState, Layer, Severity};
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        project_slug: String,
+        title: String,
+        severity: Severity,
+        scanner_severity: Severity,
+        layer: Layer,
+        state: FindingState,
+        rule_id: String,
+        aliases: Vec<String>,
+        description: String,
+        remediation: String,
+        references: Vec<String>,
+        location: String,
+        package: Option<String>,
+        fixed_version: Option<String>,
+        image: Option<String>,
+        workload: Option<String>,
+        url: Option<String>,
+        scanner: String,
+        target: String,
+        first_seen_at: chrono::DateTime<chrono::Utc>,
+        risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
+        assignee: Option<String>,
+        assignee_team: Option<String>,
+    }
+
+    pub async fn detail(pool: &PgPool, id: i64) -> Result<FindingView, sqlx::Error> {
+        let r: Row = sqlx::query_as(
+            r#"SELECT f.id, p.slug AS project_slug, f.title, f.severity, f.scanner_severity,
+                      f.layer, f.state, f.rule_id, f.aliases, f.description, f.remediation,
+                      f."references", f.location,
+                      CASE WHEN f.package_name IS NOT NULL
+                           THEN f.package_name || coalesce(' ' || f.package_version, '') END AS package,
+                      f.fixed_version, f.image,
+                      CASE WHEN f.k8s_name IS NOT NULL
+                           THEN concat_ws('/', f.k8s_namespace, f.k8s_kind, f.k8s_name) END AS workload,
+                      f.url, f.scanner, f.target, f.first_seen_at, f.risk_accepted_until,
+                      u.email AS assignee, t.slug AS assignee_team
+                 FROM findings f JOIN projects p ON p.id = f.project_id
+                 LEFT JOIN users u ON u.id = f.assignee_user_id
+                 LEFT JOIN teams t ON t.id = f.assignee_team_id
+                WHERE f.id = $1"#,
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+        let timeline: Vec<(chrono::DateTime<chrono::Utc>, String, String, Option<String>)> =
+            sqlx::query_as(
+                "SELECT e.at,
+                        coalesce(u.email, 'scan #' || e.scan_id::text, 'Bosun'),
+                        CASE e.action
+                          WHEN 'state_changed' THEN 'moved it from ' || replace(e.before->>'state', '_', ' ')
+                                                     || ' to ' || replace(e.after->>'state', '_', ' ')
+                          WHEN 'fixed_by_scan' THEN 'fixed (verified by scan)'
+                          WHEN 'reopened_by_scan' THEN 'reopened (reported again)'
+                          WHEN 'fix_verified_by_scan' THEN 'verified the fix'
+                          WHEN 'risk_acceptance_expired' THEN 'reopened (risk acceptance expired)'
+                          WHEN 'assigned' THEN 'changed the assignment'
+                          WHEN 'commented' THEN 'commented'
+                          ELSE replace(e.action, '_', ' ') END,
+                        e.reason
+                   FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
+                  WHERE e.subject_type = 'finding' AND e.subject_id = $1
+                  ORDER BY e.at, e.id
+                  LIMIT 500",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        Ok(FindingView {
+            id: r.id,
+            project_slug: r.project_slug,
+            title: r.title,
+            severity: r.severity,
+            scanner_severity: r.scanner_severity,
+            layer: r.layer,
+            state: r.state,
+            rule_id: r.rule_id,
+            aliases: r.aliases,
+            description: r.description,
+            remediation: r.remediation,
+            references: r.references,
+            location: r.location,
+            package: r.package,
+            fixed_version: r.fixed_version,
+            image: r.image,
+            workload: r.workload,
+            url: r.url,
+            scanner: r.scanner,
+            target: r.target,
+            first_seen_at: r.first_seen_at,
+            risk_accepted_until: r.risk_accepted_until,
+            assignee: r.assignee,
+            assignee_team: r.assignee_team,
+            moves: Vec::new(),
+            can_comment: false,
+            timeline: timeline
+                .into_iter()
+                .map(|(at, actor, what, reason)| TimelineEntry {
+                    at,
+                    actor,
+                    what,
+                    reason,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn message(err: &ServerFnError) -> String {
+    match err {
+        ServerFnError::ServerError(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+pub fn FindingPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    let change = ServerAction::<ChangeState>::new();
+    let comment = ServerAction::<AddComment>::new();
+    let detail = Resource::new(
+        move || (id.get(), change.version().get(), comment.version().get()),
+        |(id, _, _)| finding_detail(id),
+    );
+    let comments = Resource::new(
+        move || (id.get(), comment.version().get()),
+        |(id, _)| list_comments(id),
+    );
+    let change_error = move || {
+        change
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| message(&e))
+    };
+    let comment_error = move || {
+        comment
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| message(&e))
+    };
+
+    view! {
+        <AppHeader/>
+        <main class="finding-page">
+            <Transition fallback=|| view! { <p class="muted">"Loading the finding…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Ok(f) => {
+                            let id = f.id;
+                            let severity_note = (f.severity != f.scanner_severity)
+                                .then(|| format!(" (scanner said {})", f.scanner_severity.label()));
+                            let moves = f.moves.clone();
+                            let can_comment = f.can_comment;
+                            view! {
+                                <h1 class="finding-title">{f.title.clone()}</h1>
+                                <p class="finding-meta">
+                                    <span class=format!("sev sev-{}", f.severity)>{f.severity.label()}</span>
+                                    {severity_note}
+                                    " · " <span class="finding-state" data-state=f.state.as_str()>{f.state.label()}</span>
+                                    " · " {f.layer.label()} " · " <a href=format!("/projects/{}/scans", f.project_slug)>{f.project_slug.clone()}</a>
+                                </p>
+                                <dl class="finding-fields">
+                                    <dt>"Rule"</dt><dd><code>{f.rule_id.clone()}</code> " " {f.aliases.join(", ")}</dd>
+                                    <dt>"Location"</dt><dd><code>{f.location.clone()}</code></dd>
+                                    {f.package.clone().map(|p| view! { <dt>"Package"</dt><dd>{p} {f.fixed_version.clone().map(|v| format!(" → fixed in {v}"))}</dd> })}
+                                    {f.image.clone().map(|i| view! { <dt>"Image"</dt><dd><code>{i}</code></dd> })}
+                                    {f.workload.clone().map(|w| view! { <dt>"Workload"</dt><dd><code>{w}</code></dd> })}
+                                    {f.url.clone().map(|u| view! { <dt>"URL"</dt><dd><code>{u}</code></dd> })}
+                                    <dt>"Scanner"</dt><dd>{f.scanner.clone()} " on " <code>{f.target.clone()}</code></dd>
+                                    <dt>"First seen"</dt><dd>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</dd>
+                                    <dt>"Assigned to"</dt><dd class="assignee">{f.assignee.clone().unwrap_or_else(|| "nobody".into())} {f.assignee_team.clone().map(|t| format!(" · team {t}"))}</dd>
+                                    {f.risk_accepted_until.map(|u| view! { <dt>"Risk accepted until"</dt><dd>{u.format("%Y-%m-%d").to_string()}</dd> })}
+                                </dl>
+                                <section class="description"><h2>"Description"</h2><p class="pre">{f.description.clone()}</p></section>
+                                <Show when={let r = f.remediation.clone(); move || !r.is_empty()}>
+                                    <section class="remediation"><h2>"Remediation"</h2><p class="pre">{f.remediation.clone()}</p></section>
+                                </Show>
+                                <section class="actions">
+                                    <h2>"Triage"</h2>
+                                    {if moves.is_empty() {
+                                        view! { <p class="muted">"Your role on this project cannot change its state."</p> }.into_any()
+                                    } else {
+                                        moves.into_iter().map(|to| {
+                                            let accept = to == FindingState::RiskAccepted;
+                                            view! {
+                                                <ActionForm action=change attr:class="move" attr:data-to=to.as_str()>
+                                                    <input type="hidden" name="finding_id" value=id/>
+                                                    <input type="hidden" name="to" value=to.as_str()/>
+                                                    <input type="text" name="reason" placeholder=if accept { "Justification (required)" } else { "Reason (optional)" }/>
+                                                    {accept.then(|| view! { <input type="date" name="risk_accepted_until" aria-label="Accepted until"/> })}
+                                                    <button type="submit">{to.label()}</button>
+                                                </ActionForm>
+                                            }
+                                        }).collect_view().into_any()
+                                    }}
+                                    <Show when=move || change_error().is_some()>
+                                        <p class="error" role="alert">{change_error}</p>
+                                    </Show>
+                                </section>
+                                <section class="timeline">
+                                    <h2>"Timeline"</h2>
+                                    <ol>
+                                        {f.timeline.iter().map(|e| view! {
+                                            <li>
+                                                <span class="when">{e.at.format("%Y-%m-%d %H:%M").to_string()}</span> " "
+                                                <span class="actor">{e.actor.clone()}</span> " " {e.what.clone()}
+                                                {e.reason.clone().map(|r| view! { <q>{r}</q> })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ol>
+                                </section>
+                                <Show when=move || can_comment>
+                                    <ActionForm action=comment attr:class="comment-form">
+                                        <input type="hidden" name="finding_id" value=id/>
+                                        <textarea name="body" rows="4" placeholder="Comment in markdown; @name mentions a person, @team a team"></textarea>
+                                        <button type="submit">"Comment"</button>
+                                    </ActionForm>
+                                    <Show when=move || comment_error().is_some()>
+                                        <p class="error" role="alert">{comment_error}</p>
+                                    </Show>
+                                </Show>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <section class="comments">
+                <h2>"Comments"</h2>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        comments.await.ok().map(|list| list.into_iter().map(|c| view! {
+                            <article class="comment" data-id=c.id>
+                                <header>
+                                    <span class="actor">{c.author_email.clone()}</span> " "
+                                    <span class="when">{c.created_at.format("%Y-%m-%d %H:%M").to_string()}</span>
+                                    {c.edited_at.map(|_| " (edited)")}
+                                </header>
+                                // sanitised on the server by `markdown::render` (ammonia)
+                                <div class="comment-body" inner_html=c.html></div>
+                            </article>
+                        }).collect_view())
+                    })}
+                </Transition>
+            </section>
+        </main>
+    }
+}
