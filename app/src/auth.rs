@@ -38,10 +38,20 @@ pub async fn login(
     let ctx = crate::server_context::server_context()?;
     // One message for unknown email and wrong password: no user enumeration.
     let response = expect_context::<leptos_axum::ResponseOptions>();
+    let keys = throttle::keys(&email).await;
+    if let Some(minutes) = throttle::blocked(&ctx.pool, &keys).await? {
+        response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+        return Err(ServerFnError::new(format!(
+            "Too many failed sign-ins. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        )));
+    }
     let Some(user_id) = password::check_credentials(&ctx.pool, &email, &password).await? else {
+        throttle::record_failure(&ctx.pool, &keys).await?;
         response.set_status(http::StatusCode::UNAUTHORIZED);
         return Err(ServerFnError::new("Email or password is incorrect."));
     };
+    throttle::clear(&ctx.pool, &keys).await?;
     let token = sessions::create(&ctx.pool, user_id).await?;
     response.append_header(
         http::header::SET_COOKIE,
@@ -91,6 +101,85 @@ pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
             }
             Err(ServerFnError::new("Sign in required."))
         }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod throttle {
+    //! Sign-in throttling: at most [`PER_ACCOUNT`] failures per email typed and
+    //! [`PER_ADDRESS`] per client address within [`WINDOW_MINUTES`]; past that, sign-in is
+    //! refused (429) until the oldest failure leaves the window. Keyed by the email text,
+    //! not the account, so it says nothing about which emails exist.
+
+    use sqlx::PgPool;
+
+    pub const WINDOW_MINUTES: i64 = 15;
+    pub const PER_ACCOUNT: i64 = 5;
+    /// Generous: many people may share one address (an office, a proxy).
+    pub const PER_ADDRESS: i64 = 50;
+
+    pub struct Keys {
+        email: String,
+        address: Option<String>,
+    }
+
+    /// The throttle keys of this sign-in: the email typed and the client's address.
+    pub async fn keys(email: &str) -> Keys {
+        let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .ok()
+            .map(|info| format!("ip:{}", info.0.ip()));
+        Keys {
+            email: format!("email:{}", email.trim().to_lowercase()),
+            address,
+        }
+    }
+
+    /// Minutes until sign-in is allowed again, when it is blocked now.
+    pub async fn blocked(pool: &PgPool, keys: &Keys) -> Result<Option<i64>, sqlx::Error> {
+        let rows: Vec<(i64, Option<f64>)> = sqlx::query_as(
+            "SELECT count(*), extract(epoch FROM min(at) + make_interval(mins => $3) - now())::float8
+               FROM login_failures
+              WHERE key = $1 AND at > now() - make_interval(mins => $3)
+             UNION ALL
+             SELECT count(*), extract(epoch FROM min(at) + make_interval(mins => $3) - now())::float8
+               FROM login_failures
+              WHERE key = $2 AND at > now() - make_interval(mins => $3)",
+        )
+        .bind(&keys.email)
+        .bind(keys.address.as_deref().unwrap_or(""))
+        .bind(WINDOW_MINUTES as i32)
+        .fetch_all(pool)
+        .await?;
+        let limits = [PER_ACCOUNT, PER_ADDRESS];
+        Ok(rows
+            .iter()
+            .zip(limits)
+            .filter(|((count, _), limit)| count >= limit)
+            .filter_map(|((_, left), _)| *left)
+            .map(|secs| (secs / 60.0).ceil().max(1.0) as i64)
+            .max())
+    }
+
+    pub async fn record_failure(pool: &PgPool, keys: &Keys) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO login_failures (key) SELECT unnest($1::text[])")
+            .bind(
+                std::iter::once(keys.email.clone())
+                    .chain(keys.address.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A successful sign-in forgets the account's failures (not the address's).
+    pub async fn clear(pool: &PgPool, keys: &Keys) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(&keys.email)
+            .execute(pool)
+            .await?;
+        Ok(())
     }
 }
 

@@ -481,9 +481,13 @@ async fn serve(load_demo: bool) -> anyhow::Result<()> {
         print_banner(&config, &pool, load_demo).await;
         let jobs = tokio::spawn(crate::jobs::run(pool.clone(), config.jobs_interval));
         let app = http::router(http::AppState::new(config.clone(), pool.clone()));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        // the client's address is one of the sign-in throttle's keys
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         jobs.abort();
         anyhow::Ok(())
     }

@@ -91,7 +91,12 @@ pub async fn spawn_app() -> TestApp {
     let app = router(AppState::new(config, server_pool.clone()));
     server_runtime.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app).await.expect("test server runs");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("test server runs");
     });
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -185,3 +185,62 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
         "a fresh nonce per response"
     );
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled_per_account_without_revealing_it() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    for _ in 0..5 {
+        let r = app.sign_in("dev@example.com", "nope-nope-nope").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // now even the right password waits, with a message that says so
+    let blocked = app.sign_in("Dev@Example.com", PASSWORD).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let message = blocked.text().await.unwrap();
+    assert!(
+        message.contains("Too many failed sign-ins. Try again in 15 minutes."),
+        "{message}"
+    );
+    // an email nobody has is throttled the same way: no enumeration through the throttle
+    for _ in 0..5 {
+        app.sign_in("ghost@example.com", "nope-nope-nope").await;
+    }
+    let ghost = app.sign_in("ghost@example.com", "nope-nope-nope").await;
+    assert_eq!(ghost.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(ghost.text().await.unwrap(), message);
+    // another account from the same address is not blocked
+    app.create_user("ops@example.com", PASSWORD).await;
+    let other = app.sign_in("ops@example.com", PASSWORD).await;
+    assert!(
+        other.status().is_redirection() || other.status().is_success(),
+        "{}",
+        other.status()
+    );
+    // once the window has passed, the account signs in again
+    sqlx::query("UPDATE login_failures SET at = at - interval '16 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let again = app.sign_in("dev@example.com", PASSWORD).await;
+    assert!(
+        again.status().is_redirection() || again.status().is_success(),
+        "{}",
+        again.status()
+    );
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_are_throttled() {
+    let app = spawn_app().await;
+    app.create_user("dev@example.com", PASSWORD).await;
+    // 50 failures spread over many emails, each below its own limit
+    sqlx::query(
+        "INSERT INTO login_failures (key) SELECT 'ip:127.0.0.1' FROM generate_series(1, 50)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let blocked = app.sign_in("dev@example.com", PASSWORD).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+}
