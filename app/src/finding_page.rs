@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::comments::{AddComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
 use crate::layout::AppHeader;
-use crate::triage::ChangeState;
+use crate::triage::{ChangeState, OverrideSeverity};
 
 /// Everything the finding page shows besides comments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,7 @@ pub struct FindingView {
     /// States the viewer may move this finding to.
     pub moves: Vec<FindingState>,
     pub can_comment: bool,
+    pub can_change_severity: bool,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -72,6 +73,8 @@ pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
         .filter(|to| crate::workflow::transition(detail.state, *to, role, false).is_ok())
         .collect();
     detail.can_comment = crate::workflow::allowed(role, crate::workflow::Action::Comment);
+    detail.can_change_severity =
+        crate::workflow::allowed(role, crate::workflow::Action::ChangeSeverity);
     Ok(detail)
 }
 
@@ -180,6 +183,7 @@ mod db {
             assignee_team: r.assignee_team,
             moves: Vec::new(),
             can_comment: false,
+            can_change_severity: false,
             timeline: timeline
                 .into_iter()
                 .map(|(at, actor, what, reason)| TimelineEntry {
@@ -211,9 +215,16 @@ pub fn FindingPage() -> impl IntoView {
             .unwrap_or(0)
     });
     let change = ServerAction::<ChangeState>::new();
+    let severity = ServerAction::<OverrideSeverity>::new();
     let comment = ServerAction::<AddComment>::new();
     let detail = Resource::new(
-        move || (id.get(), change.version().get(), comment.version().get()),
+        move || {
+            (
+                id.get(),
+                change.version().get() + severity.version().get(),
+                comment.version().get(),
+            )
+        },
         |(id, _, _)| finding_detail(id),
     );
     let comments = Resource::new(
@@ -248,6 +259,7 @@ pub fn FindingPage() -> impl IntoView {
                                 .then(|| format!(" (scanner said {})", f.scanner_severity.label()));
                             let moves = f.moves.clone();
                             let can_comment = f.can_comment;
+                            let can_change_severity = f.can_change_severity;
                             view! {
                                 <h1 class="finding-title">{f.title.clone()}</h1>
                                 <p class="finding-meta">
@@ -290,6 +302,16 @@ pub fn FindingPage() -> impl IntoView {
                                             }
                                         }).collect_view().into_any()
                                     }}
+                                    <Show when=move || can_change_severity>
+                                        <ActionForm action=severity attr:class="severity-override">
+                                            <input type="hidden" name="finding_id" value=id/>
+                                            <select name="severity" aria-label="Severity">
+                                                {Severity::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                                            </select>
+                                            <input type="text" name="reason" placeholder="Reason (required)"/>
+                                            <button type="submit">"Change severity"</button>
+                                        </ActionForm>
+                                    </Show>
                                     <Show when=move || change_error().is_some()>
                                         <p class="error" role="alert">{change_error}</p>
                                     </Show>

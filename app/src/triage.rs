@@ -99,6 +99,39 @@ pub async fn change_state(
     Ok(to)
 }
 
+/// Overrides a finding's severity (security engineers and admins, with a reason). The
+/// scanner's own severity stays recorded and visible; later scans keep the override.
+#[server(endpoint = "override_severity")]
+pub async fn override_severity(
+    finding_id: i64,
+    severity: crate::domain::Severity,
+    reason: String,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let Some((slug, _)) = db::finding_project(&ctx.pool, finding_id).await? else {
+        return Err(fail(StatusCode::NOT_FOUND, "No such finding."));
+    };
+    crate::access::require(&slug, crate::workflow::Action::ChangeSeverity)
+        .await
+        .map_err(|e| match e.to_string().contains("No such project") {
+            true => fail(StatusCode::NOT_FOUND, "No such finding."),
+            false => e,
+        })?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "Changing a severity needs a reason (up to 4000 characters).",
+        ));
+    }
+    db::set_severity(&ctx.pool, finding_id, severity, reason, user.id).await?;
+    Ok(())
+}
+
 /// An expiry as a browser's date field sends it (the end of that day, UTC) or RFC 3339.
 #[cfg(feature = "ssr")]
 fn parse_expiry(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -137,6 +170,36 @@ pub mod db {
         .bind(finding_id)
         .fetch_optional(pool)
         .await
+    }
+
+    /// Sets a person's severity on a finding, keeping the scanner's, with its audit event.
+    pub async fn set_severity(
+        pool: &PgPool,
+        finding_id: i64,
+        severity: crate::domain::Severity,
+        reason: &str,
+        actor: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "WITH old AS (
+                SELECT id, project_id, severity FROM findings WHERE id = $1 FOR UPDATE
+             ), changed AS (
+                UPDATE findings f SET severity = $2 FROM old WHERE f.id = old.id RETURNING f.id
+             )
+             INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id, action,
+                                       before, after, reason)
+             SELECT $3, old.project_id, 'finding', old.id, 'severity_changed',
+                    jsonb_build_object('severity', old.severity),
+                    jsonb_build_object('severity', $2::severity), $4
+               FROM old JOIN changed ON changed.id = old.id",
+        )
+        .bind(finding_id)
+        .bind(severity)
+        .bind(actor)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+        Ok(())
     }
 
     /// Moves the finding from `from` to `to` with its audit event; `false` when it was no

@@ -67,6 +67,15 @@ const SERVER_FUNCTIONS: &[(&str, Needs, Fields)] = &[
         &[("finding_id", "{finding}"), ("team", "shop")],
     ),
     (
+        "/api/override_severity",
+        Needs::OnProject(Action::ChangeSeverity),
+        &[
+            ("finding_id", "{finding}"),
+            ("severity", "low"),
+            ("reason", "internal only"),
+        ],
+    ),
+    (
         "/api/edit_comment",
         Needs::AuthorOnly,
         &[("comment_id", "{comment}"), ("body", "edited")],

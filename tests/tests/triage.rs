@@ -366,3 +366,67 @@ async fn an_expired_risk_acceptance_reopens_its_finding_with_an_audit_event() {
         0
     );
 }
+
+#[tokio::test]
+async fn security_overrides_a_severity_with_a_reason_and_scans_keep_it() {
+    let app = spawn_app().await;
+    let e = estate(&app).await;
+    let id = e.finding.to_string();
+    let call = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
+        let url = app.url("/api/override_severity");
+        let origin = app.base_url.clone();
+        async move {
+            let r = client
+                .post(url)
+                .header("Origin", origin)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let dev = signed_in(&app, "dev@example.com").await;
+    let form = |reason: &str| {
+        vec![
+            ("finding_id", id.clone()),
+            ("severity", "low".to_string()),
+            ("reason", reason.to_string()),
+        ]
+    };
+    let (status, body) = call(dev, form("not reachable")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let sec = signed_in(&app, "sec@example.com").await;
+    let (status, body) = call(sec.clone(), form("  ")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = call(sec, form("only reachable from the admin VPN")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let severities = || async {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT severity::text, scanner_severity::text FROM findings WHERE id = $1",
+        )
+        .bind(e.finding)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(severities().await, ("low".into(), "high".into()));
+    let (status, _) = app
+        .push_report(Some(&e.token), "?target=repo", sarif(&[("R1", "a.py")]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        severities().await,
+        ("low".into(), "high".into()),
+        "a scan keeps a person's severity"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_events WHERE action = 'severity_changed'
+               AND before->>'severity' = 'high' AND after->>'severity' = 'low'
+               AND reason = 'only reachable from the admin VPN'"
+        )
+        .await,
+        1
+    );
+}
