@@ -167,6 +167,51 @@ impl TestApp {
             .unwrap();
     }
 
+    /// A client of its own, signed in as `email`: its session cookie is separate from
+    /// `self.client`'s, so one test can act as several people.
+    pub async fn signed_in_client(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .post(self.url("/api/login"))
+            .header("Origin", &self.base_url)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("next", "/findings"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_redirection() || response.status().is_success(),
+            "signing in as {email}: {}",
+            response.status()
+        );
+        client
+    }
+
+    /// Calls a server function with form fields, as Bosun's own pages do; returns the
+    /// status and body.
+    pub async fn call_server_fn(
+        &self,
+        client: &reqwest::Client,
+        function: &str,
+        form: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String) {
+        let response = client
+            .post(self.url(&format!("/api/{function}")))
+            .header("Origin", &self.base_url)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
     pub async fn create_user(&self, email: &str, password: &str) {
         server::users::create(&self.pool, email, password, false)
             .await

@@ -62,46 +62,9 @@ async fn estate(app: &TestApp) {
 }
 
 /// A fresh client signed in as `email`.
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/findings"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_redirection() || response.status().is_success());
-    client
-}
-
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    function: &str,
-    args: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let response = client
-        .post(app.url(&format!("/api/{function}")))
-        .header("Origin", &app.base_url)
-        .form(args)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 async fn visible_projects(app: &TestApp, email: &str) -> Vec<String> {
-    let client = signed_in(app, email).await;
-    let (status, body) = call(app, &client, "list_findings", &[]).await;
+    let client = app.signed_in_client(email, PASSWORD).await;
+    let (status, body) = app.call_server_fn(&client, "list_findings", &[]).await;
     assert_eq!(status, StatusCode::OK, "{email}: {body}");
     let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
     let mut projects: Vec<String> = rows
@@ -141,16 +104,24 @@ async fn people_see_the_findings_of_their_teams_projects_only() {
 async fn another_teams_scan_history_answers_like_a_missing_project() {
     let app = spawn_app().await;
     estate(&app).await;
-    let dev = signed_in(&app, "dev@example.com").await;
-    let (status, body) = call(&app, &dev, "list_scans", &[("project", "web")]).await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(&dev, "list_scans", &[("project", "web")])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, other) = call(&app, &dev, "list_scans", &[("project", "warehouse")]).await;
+    let (status, other) = app
+        .call_server_fn(&dev, "list_scans", &[("project", "warehouse")])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
-    let (_, missing) = call(&app, &dev, "list_scans", &[("project", "no-such")]).await;
+    let (_, missing) = app
+        .call_server_fn(&dev, "list_scans", &[("project", "no-such")])
+        .await;
     assert!(other.contains("No such project."), "{other}");
     assert_eq!(other, missing, "existence does not leak");
 
     let anonymous = reqwest::Client::new();
-    let (status, _) = call(&app, &anonymous, "list_scans", &[("project", "web")]).await;
+    let (status, _) = app
+        .call_server_fn(&anonymous, "list_scans", &[("project", "web")])
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

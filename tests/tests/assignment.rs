@@ -53,42 +53,6 @@ async fn estate(app: &TestApp) -> i64 {
     app.count("SELECT id FROM findings").await
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/findings"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    client
-}
-
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    function: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let response = client
-        .post(app.url(&format!("/api/{function}")))
-        .header("Origin", &app.base_url)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 async fn assignee(app: &TestApp, finding: i64) -> (Option<String>, Option<String>) {
     sqlx::query_as(
         "SELECT u.email, t.slug FROM findings f LEFT JOIN users u ON u.id = f.assignee_user_id
@@ -101,8 +65,8 @@ async fn assignee(app: &TestApp, finding: i64) -> (Option<String>, Option<String
 }
 
 async fn my_work(app: &TestApp, email: &str) -> usize {
-    let client = signed_in(app, email).await;
-    let (status, body) = call(app, &client, "my_work", &[]).await;
+    let client = app.signed_in_client(email, PASSWORD).await;
+    let (status, body) = app.call_server_fn(&client, "my_work", &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     serde_json::from_str::<Vec<Value>>(&body).unwrap().len()
 }
@@ -124,18 +88,18 @@ async fn findings_are_handed_on_to_people_with_a_role_on_the_project_only() {
     let app = spawn_app().await;
     let finding = estate(&app).await;
     let id = finding.to_string();
-    let dev = signed_in(&app, "dev@example.com").await;
-    let (status, body) = call(
-        &app,
-        &dev,
-        "assign",
-        &[
-            ("finding_id", &id),
-            ("user", "dev2@example.com"),
-            ("team", "shop"),
-        ],
-    )
-    .await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "assign",
+            &[
+                ("finding_id", &id),
+                ("user", "dev2@example.com"),
+                ("team", "shop"),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         assignee(&app, finding).await,
@@ -150,44 +114,44 @@ async fn findings_are_handed_on_to_people_with_a_role_on_the_project_only() {
             .unwrap();
     assert_ne!(before["user_id"], after["user_id"], "{before} {after}");
 
-    let (status, body) = call(
-        &app,
-        &dev,
-        "assign",
-        &[("finding_id", &id), ("user", "outsider@example.com")],
-    )
-    .await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "assign",
+            &[("finding_id", &id), ("user", "outsider@example.com")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body.contains("not someone with a role on this project"),
         "{body}"
     );
-    let (status, body) = call(
-        &app,
-        &dev,
-        "assign",
-        &[("finding_id", &id), ("team", "no-such-team")],
-    )
-    .await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "assign",
+            &[("finding_id", &id), ("team", "no-such-team")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
-    let reader = signed_in(&app, "reader@example.com").await;
-    let (status, body) = call(
-        &app,
-        &reader,
-        "assign",
-        &[("finding_id", &id), ("user", "reader@example.com")],
-    )
-    .await;
+    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &reader,
+            "assign",
+            &[("finding_id", &id), ("user", "reader@example.com")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let outsider = signed_in(&app, "outsider@example.com").await;
-    let (status, _) = call(
-        &app,
-        &outsider,
-        "assign",
-        &[("finding_id", &id), ("user", "outsider@example.com")],
-    )
-    .await;
+    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
+    let (status, _) = app
+        .call_server_fn(
+            &outsider,
+            "assign",
+            &[("finding_id", &id), ("user", "outsider@example.com")],
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         assignee(&app, finding).await,
@@ -195,13 +159,13 @@ async fn findings_are_handed_on_to_people_with_a_role_on_the_project_only() {
     );
 
     // unassigning: both empty
-    let (status, body) = call(
-        &app,
-        &dev,
-        "assign",
-        &[("finding_id", &id), ("user", ""), ("team", "")],
-    )
-    .await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "assign",
+            &[("finding_id", &id), ("user", ""), ("team", "")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(assignee(&app, finding).await, (None, None));
 }

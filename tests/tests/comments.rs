@@ -48,42 +48,6 @@ async fn estate(app: &TestApp) -> i64 {
     app.count("SELECT id FROM findings").await
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/findings"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    client
-}
-
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    function: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let response = client
-        .post(app.url(&format!("/api/{function}")))
-        .header("Origin", &app.base_url)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 const HOSTILE: &str = "Exploitable from the login form, @sec please confirm; cc @shop and @nobody-here.\n\n\
 <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n\
 [click](javascript:alert(1)) [fine](https://example.com/advisory) ![pixel](https://evil.example/p.png) \
@@ -94,14 +58,14 @@ async fn a_comment_records_its_mentions_and_is_shown_inert() {
     let app = spawn_app().await;
     let finding = estate(&app).await;
     let id = finding.to_string();
-    let dev = signed_in(&app, "dev@example.com").await;
-    let (status, body) = call(
-        &app,
-        &dev,
-        "add_comment",
-        &[("finding_id", &id), ("body", HOSTILE)],
-    )
-    .await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "add_comment",
+            &[("finding_id", &id), ("body", HOSTILE)],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let mentioned: Vec<String> = sqlx::query_scalar(
@@ -118,8 +82,10 @@ async fn a_comment_records_its_mentions_and_is_shown_inert() {
         "a handle in code or naming nobody mentions no one"
     );
 
-    let reader = signed_in(&app, "reader@example.com").await;
-    let (status, listed) = call(&app, &reader, "list_comments", &[("finding_id", &id)]).await;
+    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
+    let (status, listed) = app
+        .call_server_fn(&reader, "list_comments", &[("finding_id", &id)])
+        .await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     let comments: Vec<Value> = serde_json::from_str(&listed).unwrap();
     assert_eq!(comments.len(), 1);
@@ -148,34 +114,32 @@ async fn viewers_and_other_teams_cannot_comment() {
     let app = spawn_app().await;
     let finding = estate(&app).await;
     let id = finding.to_string();
-    let reader = signed_in(&app, "reader@example.com").await;
-    let (status, body) = call(
-        &app,
-        &reader,
-        "add_comment",
-        &[("finding_id", &id), ("body", "hi")],
-    )
-    .await;
+    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &reader,
+            "add_comment",
+            &[("finding_id", &id), ("body", "hi")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let outsider = signed_in(&app, "outsider@example.com").await;
-    let (status, body) = call(
-        &app,
-        &outsider,
-        "add_comment",
-        &[("finding_id", &id), ("body", "hi")],
-    )
-    .await;
+    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &outsider,
+            "add_comment",
+            &[("finding_id", &id), ("body", "hi")],
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, _) = call(&app, &outsider, "list_comments", &[("finding_id", &id)]).await;
+    let (status, _) = app
+        .call_server_fn(&outsider, "list_comments", &[("finding_id", &id)])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let dev = signed_in(&app, "dev@example.com").await;
-    let (status, body) = call(
-        &app,
-        &dev,
-        "add_comment",
-        &[("finding_id", &id), ("body", "   ")],
-    )
-    .await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(&dev, "add_comment", &[("finding_id", &id), ("body", "   ")])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(app.count("SELECT count(*) FROM comments").await, 0);
 }
@@ -185,34 +149,34 @@ async fn only_the_author_edits_and_only_within_the_window() {
     let app = spawn_app().await;
     let finding = estate(&app).await;
     let id = finding.to_string();
-    let dev = signed_in(&app, "dev@example.com").await;
-    let (status, body) = call(
-        &app,
-        &dev,
-        "add_comment",
-        &[("finding_id", &id), ("body", "frist")],
-    )
-    .await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "add_comment",
+            &[("finding_id", &id), ("body", "frist")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let comment = body.trim().to_string();
 
-    let dev2 = signed_in(&app, "dev2@example.com").await;
-    let (status, body) = call(
-        &app,
-        &dev2,
-        "edit_comment",
-        &[("comment_id", &comment), ("body", "mine now")],
-    )
-    .await;
+    let dev2 = app.signed_in_client("dev2@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev2,
+            "edit_comment",
+            &[("comment_id", &comment), ("body", "mine now")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
-    let (status, body) = call(
-        &app,
-        &dev,
-        "edit_comment",
-        &[("comment_id", &comment), ("body", "first")],
-    )
-    .await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "edit_comment",
+            &[("comment_id", &comment), ("body", "first")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (before, after): (String, String) = sqlx::query_as(
         "SELECT before->>'body', after->>'body' FROM audit_events WHERE action = 'edited'",
@@ -226,13 +190,13 @@ async fn only_the_author_edits_and_only_within_the_window() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, body) = call(
-        &app,
-        &dev,
-        "edit_comment",
-        &[("comment_id", &comment), ("body", "late")],
-    )
-    .await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "edit_comment",
+            &[("comment_id", &comment), ("body", "late")],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("15 minutes"), "{body}");
     let stored: String = sqlx::query_scalar("SELECT body FROM comments")

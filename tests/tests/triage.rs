@@ -66,26 +66,6 @@ async fn estate(app: &TestApp) -> Estate {
     Estate { token, finding }
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/findings"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    client
-}
-
 async fn change(
     app: &TestApp,
     client: &reqwest::Client,
@@ -118,7 +98,7 @@ async fn state(app: &TestApp, finding: i64) -> String {
 async fn a_developer_works_a_finding_through_the_everyday_states_with_an_audit_trail() {
     let app = spawn_app().await;
     let e = estate(&app).await;
-    let dev = signed_in(&app, "dev@example.com").await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     for to in ["confirmed", "in_progress"] {
         let (status, body) =
             change(&app, &dev, e.finding, to, &[("reason", "looking at it")]).await;
@@ -168,7 +148,7 @@ async fn only_security_accepts_a_risk_and_only_with_a_justification_and_a_future
     let app = spawn_app().await;
     let e = estate(&app).await;
     let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let dev = signed_in(&app, "dev@example.com").await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     let (status, body) = change(
         &app,
         &dev,
@@ -185,7 +165,7 @@ async fn only_security_accepts_a_risk_and_only_with_a_justification_and_a_future
     let (status, _) = change(&app, &dev, e.finding, "false_positive", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let sec = signed_in(&app, "sec@example.com").await;
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
     let (status, body) = change(
         &app,
         &sec,
@@ -253,11 +233,11 @@ async fn only_security_accepts_a_risk_and_only_with_a_justification_and_a_future
 async fn viewers_and_other_teams_cannot_change_a_finding() {
     let app = spawn_app().await;
     let e = estate(&app).await;
-    let reader = signed_in(&app, "reader@example.com").await;
+    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
     let (status, body) = change(&app, &reader, e.finding, "confirmed", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("Viewers may not change"), "{body}");
-    let outsider = signed_in(&app, "outsider@example.com").await;
+    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
     let (status, body) = change(&app, &outsider, e.finding, "confirmed", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (_, missing) = change(&app, &outsider, 999_999, "confirmed", &[]).await;
@@ -286,7 +266,7 @@ async fn a_fix_a_person_reports_is_verified_by_the_next_scan_or_reopened_by_it()
     let second: i64 = app
         .count("SELECT id FROM findings WHERE rule_id = 'R2'")
         .await;
-    let dev = signed_in(&app, "dev@example.com").await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     for finding in [e.finding, second] {
         let (status, body) = change(&app, &dev, finding, "fixed", &[("reason", "patched")]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -318,7 +298,7 @@ async fn a_fix_a_person_reports_is_verified_by_the_next_scan_or_reopened_by_it()
 async fn an_expired_risk_acceptance_reopens_its_finding_with_an_audit_event() {
     let app = spawn_app().await;
     let e = estate(&app).await;
-    let sec = signed_in(&app, "sec@example.com").await;
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
     let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let (status, body) = change(
         &app,
@@ -386,7 +366,7 @@ async fn security_overrides_a_severity_with_a_reason_and_scans_keep_it() {
             (r.status(), r.text().await.unwrap())
         }
     };
-    let dev = signed_in(&app, "dev@example.com").await;
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     let form = |reason: &str| {
         vec![
             ("finding_id", id.clone()),
@@ -396,7 +376,7 @@ async fn security_overrides_a_severity_with_a_reason_and_scans_keep_it() {
     };
     let (status, body) = call(dev, form("not reachable")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let sec = signed_in(&app, "sec@example.com").await;
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
     let (status, body) = call(sec.clone(), form("  ")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = call(sec, form("only reachable from the admin VPN")).await;
