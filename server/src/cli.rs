@@ -160,6 +160,12 @@ enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Make a person security on every team's projects (or, with --off, no longer).
+    SecurityAllTeams {
+        email: String,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -358,6 +364,19 @@ pub async fn run() -> ExitCode {
                 } else {
                     anyhow::bail!("project {} has no active token {id}", p.slug)
                 }
+            })
+            .await
+        }
+        Command::User {
+            command: UserCommand::SecurityAllTeams { email, off },
+        } => {
+            with_database(|pool| async move {
+                users::set_security_all_teams(&pool, &email, !off).await?;
+                match off {
+                    false => println!("{email} is now security on every team's projects"),
+                    true => println!("{email} is no longer security on every team's projects"),
+                }
+                Ok(())
             })
             .await
         }

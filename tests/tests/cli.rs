@@ -206,3 +206,67 @@ async fn users_are_created_with_a_password_from_stdin() {
         "the stdin password works for sign-in"
     );
 }
+
+#[tokio::test]
+async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line() {
+    let app = spawn_app().await;
+    let run = |args: &'static [&'static str]| {
+        let app = &app;
+        async move {
+            let out = bosun(app, args, None).await;
+            assert!(
+                out.status.success(),
+                "bosun {args:?}: {}",
+                text(&out.stderr)
+            );
+            text(&out.stdout)
+        }
+    };
+    run(&["team", "create", "shop"]).await;
+    run(&["project", "create", "web", "--team", "shop"]).await;
+    app.create_user("dev@example.com", "a long passphrase")
+        .await;
+    run(&[
+        "team",
+        "add-member",
+        "shop",
+        "dev@example.com",
+        "--role",
+        "developer",
+    ])
+    .await;
+    run(&["user", "security-all-teams", "dev@example.com"]).await;
+    run(&["route", "add", "--project", "web", "--namespace", "shop-*"]).await;
+    let listed = run(&["route", "list"]).await;
+    assert!(
+        listed.contains("shop-*") && listed.contains("web"),
+        "{listed}"
+    );
+    let token = run(&["token", "create", "--team", "shop"]).await;
+    assert!(token.trim().starts_with("bosun_"), "{token}");
+    let (role, all_teams): (String, bool) = sqlx::query_as(
+        "SELECT m.role::text, u.security_all_teams FROM team_members m JOIN users u ON u.id = m.user_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((role.as_str(), all_teams), ("developer", true));
+    let admin_as_team_role = bosun(
+        &app,
+        &[
+            "team",
+            "add-member",
+            "shop",
+            "dev@example.com",
+            "--role",
+            "admin",
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        !admin_as_team_role.status.success(),
+        "admin is not a team role"
+    );
+    assert!(text(&admin_as_team_role.stderr).contains("admin is global"));
+}
