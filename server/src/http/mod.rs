@@ -1,6 +1,7 @@
 //! The HTTP surface: the leptos pages and server functions, the report API, health checks,
 //! and the middleware every request passes through.
 
+mod audit;
 mod error;
 mod guards;
 mod health;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/audit/export", get(audit::export))
         .merge(api)
         .merge(pages)
         .layer(middleware::from_fn_with_state(

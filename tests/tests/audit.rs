@@ -1,0 +1,124 @@
+//! The audit trail export: security and admins only, CSV that a spreadsheet cannot run,
+//! JSON with before and after as values.
+
+use bosun_tests::spawn_app;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::projects::{self, ProjectSlug};
+use server::{teams, users};
+
+const PASSWORD: &str = "correct horse battery";
+const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
+  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
+  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
+
+#[tokio::test]
+async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
+    let app = spawn_app().await;
+    let pool = &app.pool;
+    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
+        .await
+        .unwrap();
+    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
+        .await
+        .unwrap();
+    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
+        .await
+        .unwrap();
+    teams::assign_project(pool, shop.id, web.id).await.unwrap();
+    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
+    let (status, body) = app
+        .push_report(Some(&token), "?target=repo", SARIF.into())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for (email, team, role) in [
+        ("dev@example.com", "shop", app::workflow::Role::Developer),
+        ("sec@example.com", "shop", app::workflow::Role::Security),
+        (
+            "outsider@example.com",
+            "data",
+            app::workflow::Role::Security,
+        ),
+    ] {
+        users::create(pool, email, PASSWORD, false).await.unwrap();
+        teams::add_member(pool, team, email, role).await.unwrap();
+    }
+    let finding = app.count("SELECT id FROM findings").await.to_string();
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &sec,
+            "change_state",
+            &[
+                ("finding_id", &finding),
+                ("to", "confirmed"),
+                ("reason", "=HYPERLINK(\"http://evil\",\"x\")"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let export = |client: reqwest::Client, query: &'static str| {
+        let url = app.url(&format!("/api/audit/export?{query}"));
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            let disposition = r
+                .headers()
+                .get("content-disposition")
+                .map(|v| v.to_str().unwrap().to_string());
+            (r.status(), disposition, r.text().await.unwrap())
+        }
+    };
+    let (status, disposition, csv) = export(sec.clone(), "project=web").await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert_eq!(
+        disposition.as_deref(),
+        Some("attachment; filename=\"bosun-audit-web.csv\"")
+    );
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,at,actor,scan_id,subject_type,subject_id,action,before,after,reason"
+    );
+    let changed = lines
+        .iter()
+        .find(|l| l.contains("state_changed"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(changed.contains("sec@example.com"), "{changed}");
+    assert!(
+        changed.contains("\"'=HYPERLINK("),
+        "the formula is defused: {changed}"
+    );
+
+    let (status, _, json) = export(sec, "project=web&format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<Value> = serde_json::from_str(&json).unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["action"] == "state_changed")
+        .unwrap();
+    assert_eq!(row["before"]["state"], "open");
+    assert_eq!(row["after"]["state"], "confirmed");
+
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    assert_eq!(export(dev, "project=web").await.0, StatusCode::FORBIDDEN);
+    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
+    assert_eq!(
+        export(outsider.clone(), "project=web").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        export(outsider, "project=nope").await.0,
+        StatusCode::NOT_FOUND,
+        "another team's project answers like a missing one"
+    );
+    assert_eq!(
+        export(reqwest::Client::new(), "project=web").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
+    assert_eq!(
+        export(sec, "project=web&format=xlsx").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
