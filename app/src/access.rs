@@ -2,12 +2,14 @@
 //! the team that owns it; admins are admins everywhere, and security engineers given every
 //! team are security everywhere. What each role may do is [`crate::workflow::allowed`].
 //!
-//! Every server function that touches a project asks [`require`] first. A project the
+//! Every server function that touches a project asks [`require`] (or, given a finding,
+//! [`require_on_finding`]) first. A project the
 //! person has no role on answers like one that does not exist, so names do not leak.
 
 use leptos::prelude::ServerFnError;
 
 use crate::auth::CurrentUser;
+use crate::domain::FindingState;
 use crate::workflow::{Action, Role};
 
 /// The signed-in user's role on a project, if they have one, after checking `action` is
@@ -21,12 +23,52 @@ pub async fn require(
     let ctx = crate::server_context::server_context()?;
     let found = db::role_on_project(&ctx.pool, user.id, project_slug).await?;
     let Some((project_id, role)) = found else {
-        set_status(http::StatusCode::NOT_FOUND);
-        return Err(ServerFnError::new("No such project."));
+        return Err(fail(http::StatusCode::NOT_FOUND, "No such project."));
     };
-    if !crate::workflow::allowed(role, action) {
-        set_status(http::StatusCode::FORBIDDEN);
-        return Err(ServerFnError::new(format!(
+    check(role, action)?;
+    Ok((user, project_id, role))
+}
+
+/// A finding the signed-in user may act on, with what the server functions need of it.
+pub struct FindingAccess {
+    pub user: CurrentUser,
+    pub project_slug: String,
+    pub state: FindingState,
+    pub role: Role,
+}
+
+/// [`require`] for the project of a finding. A finding of a project the person has no
+/// role on answers "No such finding." (404), exactly like a missing one.
+pub async fn require_on_finding(
+    finding_id: i64,
+    action: Action,
+) -> Result<FindingAccess, ServerFnError> {
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let missing = || fail(http::StatusCode::NOT_FOUND, "No such finding.");
+    let (project_slug, state) = crate::triage::db::finding_project(&ctx.pool, finding_id)
+        .await?
+        .ok_or_else(missing)?;
+    let (_, role) = db::role_on_project(&ctx.pool, user.id, &project_slug)
+        .await?
+        .ok_or_else(missing)?;
+    check(role, action)?;
+    Ok(FindingAccess {
+        user,
+        project_slug,
+        state,
+        role,
+    })
+}
+
+/// 403 with what the role may not do, when the capability table says no.
+fn check(role: Role, action: Action) -> Result<(), ServerFnError> {
+    if crate::workflow::allowed(role, action) {
+        return Ok(());
+    }
+    Err(fail(
+        http::StatusCode::FORBIDDEN,
+        &format!(
             "Your role ({}) may not do this: {}.",
             role.as_str(),
             crate::workflow::CAPABILITIES
@@ -34,9 +76,8 @@ pub async fn require(
                 .find(|(a, _)| *a == action)
                 .map_or("", |(_, words)| words)
                 .to_lowercase()
-        )));
-    }
-    Ok((user, project_id, role))
+        ),
+    ))
 }
 
 /// A server function's error that also sets the HTTP status of its answer.

@@ -17,17 +17,10 @@ pub async fn assign(
     use crate::access::fail;
     use http::StatusCode;
 
-    let actor = crate::auth::require_user().await?;
+    let finding =
+        crate::access::require_on_finding(finding_id, crate::workflow::Action::Assign).await?;
+    let (actor, slug) = (finding.user, finding.project_slug);
     let ctx = crate::server_context::server_context()?;
-    let Some((slug, _)) = crate::triage::db::finding_project(&ctx.pool, finding_id).await? else {
-        return Err(fail(StatusCode::NOT_FOUND, "No such finding."));
-    };
-    crate::access::require(&slug, crate::workflow::Action::Assign)
-        .await
-        .map_err(|e| match e.to_string().contains("No such project") {
-            true => fail(StatusCode::NOT_FOUND, "No such finding."),
-            false => e,
-        })?;
     let user = user
         .map(|u| u.trim().to_lowercase())
         .filter(|u| !u.is_empty());

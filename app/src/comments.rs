@@ -26,19 +26,13 @@ pub struct CommentView {
 /// Adds a comment to a finding (anyone whose role may comment on its project).
 #[server(endpoint = "add_comment")]
 pub async fn add_comment(finding_id: i64, body: String) -> Result<i64, ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
-    let user = crate::auth::require_user().await?;
+    // signed in first, then the text, then the finding: the order of the answers people see
+    crate::auth::require_user().await?;
     let body = checked_body(&body)?;
+    let user = crate::access::require_on_finding(finding_id, crate::workflow::Action::Comment)
+        .await?
+        .user;
     let ctx = crate::server_context::server_context()?;
-    let slug = finding_slug(&ctx.pool, finding_id).await?;
-    crate::access::require(&slug, crate::workflow::Action::Comment)
-        .await
-        .map_err(|e| match e.to_string().contains("No such project") {
-            true => fail(StatusCode::NOT_FOUND, "No such finding."),
-            false => e,
-        })?;
     let mentions = crate::markdown::mentions(&body);
     Ok(db::insert(&ctx.pool, finding_id, user.id, &body, &mentions).await?)
 }
@@ -71,12 +65,8 @@ pub async fn edit_comment(comment_id: i64, body: String) -> Result<(), ServerFnE
 /// A finding's comments, oldest first (anyone who may view its project).
 #[server(endpoint = "list_comments")]
 pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, ServerFnError> {
-    crate::auth::require_user().await?;
+    crate::access::require_on_finding(finding_id, crate::workflow::Action::View).await?;
     let ctx = crate::server_context::server_context()?;
-    let slug = finding_slug(&ctx.pool, finding_id).await?;
-    crate::access::require(&slug, crate::workflow::Action::View)
-        .await
-        .map_err(|_| crate::access::fail(http::StatusCode::NOT_FOUND, "No such finding."))?;
     Ok(db::list(&ctx.pool, finding_id).await?)
 }
 
@@ -90,14 +80,6 @@ fn checked_body(body: &str) -> Result<String, ServerFnError> {
         ));
     }
     Ok(body.to_string())
-}
-
-#[cfg(feature = "ssr")]
-async fn finding_slug(pool: &sqlx::PgPool, finding_id: i64) -> Result<String, ServerFnError> {
-    crate::triage::db::finding_project(pool, finding_id)
-        .await?
-        .map(|(slug, _)| slug)
-        .ok_or_else(|| crate::access::fail(http::StatusCode::NOT_FOUND, "No such finding."))
 }
 
 #[cfg(feature = "ssr")]

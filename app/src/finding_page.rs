@@ -55,17 +55,10 @@ pub struct TimelineEntry {
 
 #[server(endpoint = "finding_detail")]
 pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
-    crate::auth::require_user().await?;
+    let role = crate::access::require_on_finding(id, crate::workflow::Action::View)
+        .await?
+        .role;
     let ctx = crate::server_context::server_context()?;
-    let Some((slug, _)) = crate::triage::db::finding_project(&ctx.pool, id).await? else {
-        return Err(fail(StatusCode::NOT_FOUND, "No such finding."));
-    };
-    let (_, _, role) = crate::access::require(&slug, crate::workflow::Action::View)
-        .await
-        .map_err(|_| fail(StatusCode::NOT_FOUND, "No such finding."))?;
     let mut detail = db::detail(&ctx.pool, id).await?;
     detail.moves = FindingState::ALL
         .iter()
