@@ -212,6 +212,41 @@ impl TestApp {
         (response.status(), response.text().await.unwrap())
     }
 
+    /// The estate the triage tests share: team `shop` owns project `web`, into which
+    /// `report` is pushed through a project token (target `repo`); team `data` stands
+    /// beside it. `people` are created with `password` as (email, team, role). Returns the
+    /// token.
+    pub async fn shop_and_data(
+        &self,
+        report: Vec<u8>,
+        people: &[(&str, &str, app::workflow::Role)],
+        password: &str,
+    ) -> String {
+        use server::projects::{self, ProjectSlug};
+        use server::teams;
+        let pool = &self.pool;
+        let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
+            .await
+            .unwrap();
+        teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
+            .await
+            .unwrap();
+        let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
+            .await
+            .unwrap();
+        teams::assign_project(pool, shop.id, web.id).await.unwrap();
+        let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
+        let (status, body) = self.push_report(Some(&token), "?target=repo", report).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        for (email, team, role) in people {
+            server::users::create(pool, email, password, false)
+                .await
+                .unwrap();
+            teams::add_member(pool, team, email, *role).await.unwrap();
+        }
+        token
+    }
+
     pub async fn create_user(&self, email: &str, password: &str) {
         server::users::create(&self.pool, email, password, false)
             .await

@@ -4,8 +4,6 @@
 use bosun_tests::spawn_app;
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
 
 const PASSWORD: &str = "correct horse battery";
 const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
@@ -15,34 +13,13 @@ const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Tin
 #[tokio::test]
 async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
     let app = spawn_app().await;
-    let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
-        .await
-        .unwrap();
-    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(pool, shop.id, web.id).await.unwrap();
-    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    for (email, team, role) in [
-        ("dev@example.com", "shop", app::workflow::Role::Developer),
-        ("sec@example.com", "shop", app::workflow::Role::Security),
-        (
-            "outsider@example.com",
-            "data",
-            app::workflow::Role::Security,
-        ),
-    ] {
-        users::create(pool, email, PASSWORD, false).await.unwrap();
-        teams::add_member(pool, team, email, role).await.unwrap();
-    }
+    use app::workflow::Role;
+    let people = [
+        ("dev@example.com", "shop", Role::Developer),
+        ("sec@example.com", "shop", Role::Security),
+        ("outsider@example.com", "data", Role::Security),
+    ];
+    app.shop_and_data(SARIF.into(), &people, PASSWORD).await;
     let finding = app.count("SELECT id FROM findings").await.to_string();
     let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
     let (status, body) = app

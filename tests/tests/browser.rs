@@ -204,6 +204,20 @@ async fn triage_estate(app: &TestApp) -> i64 {
         .await
 }
 
+/// Signs in and waits until the sign-in has landed on the findings page.
+async fn sign_in_and_land(client: &Client, app: &TestApp, email: &str) {
+    sign_in(client, app, email, PASSWORD).await;
+    wait_for("signed in", Duration::from_secs(15), || async {
+        client
+            .current_url()
+            .await
+            .ok()
+            .filter(|u| u.path() == "/findings")
+            .map(|_| ())
+    })
+    .await;
+}
+
 async fn open_finding(client: &Client, app: &TestApp, id: i64) {
     client
         .goto(&app.url(&format!("/findings/{id}")))
@@ -227,16 +241,7 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
     let app_ref = &app;
     with_browser(|client| async move {
         let app = app_ref;
-        sign_in(&client, app, "dev@example.com", PASSWORD).await;
-        wait_for("signed in", Duration::from_secs(15), || async {
-            client
-                .current_url()
-                .await
-                .ok()
-                .filter(|u| u.path() == "/findings")
-                .map(|_| ())
-        })
-        .await;
+        sign_in_and_land(&client, app, "dev@example.com").await;
         open_finding(&client, app, finding).await;
         assert_eq!(state_shown(&client).await, "Open");
         // a developer is offered the everyday moves, not the security decisions
@@ -310,16 +315,7 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
     let app_ref = &app;
     with_browser(|client| async move {
         let app = app_ref;
-        sign_in(&client, app, "sec@example.com", PASSWORD).await;
-        wait_for("signed in", Duration::from_secs(15), || async {
-            client
-                .current_url()
-                .await
-                .ok()
-                .filter(|u| u.path() == "/findings")
-                .map(|_| ())
-        })
-        .await;
+        sign_in_and_land(&client, app, "sec@example.com").await;
         open_finding(&client, app, finding).await;
         let form = "form.move[data-to=risk_accepted]";
         // without a justification the server refuses, and says why

@@ -4,8 +4,6 @@
 use bosun_tests::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
 
 const PASSWORD: &str = "correct horse battery";
 const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
@@ -15,36 +13,15 @@ const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Tin
 /// Project web of team shop with one finding; dev and dev2 developers, reader a viewer in
 /// shop, sec security in shop; outsider a developer in team data.
 async fn estate(app: &TestApp) -> i64 {
-    let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
-        .await
-        .unwrap();
-    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(pool, shop.id, web.id).await.unwrap();
-    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    for (email, team, role) in [
-        ("dev@example.com", "shop", app::workflow::Role::Developer),
-        ("dev2@example.com", "shop", app::workflow::Role::Developer),
-        ("reader@example.com", "shop", app::workflow::Role::Viewer),
-        ("sec@example.com", "shop", app::workflow::Role::Security),
-        (
-            "outsider@example.com",
-            "data",
-            app::workflow::Role::Developer,
-        ),
-    ] {
-        users::create(pool, email, PASSWORD, false).await.unwrap();
-        teams::add_member(pool, team, email, role).await.unwrap();
-    }
+    use app::workflow::Role;
+    let people = [
+        ("dev@example.com", "shop", Role::Developer),
+        ("dev2@example.com", "shop", Role::Developer),
+        ("reader@example.com", "shop", Role::Viewer),
+        ("sec@example.com", "shop", Role::Security),
+        ("outsider@example.com", "data", Role::Developer),
+    ];
+    app.shop_and_data(SARIF.into(), &people, PASSWORD).await;
     app.count("SELECT id FROM findings").await
 }
 

@@ -3,8 +3,6 @@
 
 use bosun_tests::{TestApp, spawn_app};
 use reqwest::StatusCode;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -33,35 +31,16 @@ struct Estate {
 /// Project web (team shop) with one finding; dev is a developer, reader a viewer and sec
 /// a security engineer in shop; outsider is a developer in another team.
 async fn estate(app: &TestApp) -> Estate {
-    let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
-        .await
-        .unwrap();
-    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(pool, shop.id, web.id).await.unwrap();
-    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", sarif(&[("R1", "a.py")]))
+    use app::workflow::Role;
+    let people = [
+        ("dev@example.com", "shop", Role::Developer),
+        ("reader@example.com", "shop", Role::Viewer),
+        ("sec@example.com", "shop", Role::Security),
+        ("outsider@example.com", "data", Role::Developer),
+    ];
+    let token = app
+        .shop_and_data(sarif(&[("R1", "a.py")]), &people, PASSWORD)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    for (email, team, role) in [
-        ("dev@example.com", "shop", app::workflow::Role::Developer),
-        ("reader@example.com", "shop", app::workflow::Role::Viewer),
-        ("sec@example.com", "shop", app::workflow::Role::Security),
-        (
-            "outsider@example.com",
-            "data",
-            app::workflow::Role::Developer,
-        ),
-    ] {
-        users::create(pool, email, PASSWORD, false).await.unwrap();
-        teams::add_member(pool, team, email, role).await.unwrap();
-    }
     let finding = app.count("SELECT id FROM findings").await;
     Estate { token, finding }
 }
