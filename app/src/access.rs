@@ -61,6 +61,51 @@ pub async fn require_on_finding(
     })
 }
 
+/// One finding of a batch, with the signed-in person's role on its project.
+pub struct BatchFinding {
+    pub id: i64,
+    pub project_slug: String,
+    pub state: FindingState,
+    pub role: Role,
+}
+
+/// [`require_on_finding`] for many findings, in one query. Any finding that is missing or
+/// on a project the person has no role on makes the whole batch 404, and any the role may
+/// not `action` makes it 403: a batch is never done in part for lack of rights.
+pub async fn require_on_findings(
+    ids: &[i64],
+    action: Action,
+) -> Result<(CurrentUser, Vec<BatchFinding>), ServerFnError> {
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let found = db::roles_on_findings(&ctx.pool, user.id, ids).await?;
+    let visible: Vec<BatchFinding> = found
+        .into_iter()
+        .filter_map(|(id, project_slug, state, role)| {
+            Some(BatchFinding {
+                id,
+                project_slug,
+                state,
+                role: role?.parse().ok()?,
+            })
+        })
+        .collect();
+    if visible.len() < ids.len() {
+        let missing = ids.len() - visible.len();
+        return Err(fail(
+            http::StatusCode::NOT_FOUND,
+            &format!(
+                "{missing} of the selected findings do{} not exist or are not visible to you.",
+                if missing == 1 { "es" } else { "" }
+            ),
+        ));
+    }
+    for finding in &visible {
+        check(finding.role, action)?;
+    }
+    Ok((user, visible))
+}
+
 /// 403 with what the role may not do, when the capability table says no.
 fn check(role: Role, action: Action) -> Result<(), ServerFnError> {
     if crate::workflow::allowed(role, action) {
@@ -95,6 +140,7 @@ fn set_status(status: http::StatusCode) {
 pub mod db {
     use sqlx::PgPool;
 
+    use crate::domain::FindingState;
     use crate::workflow::Role;
 
     /// `(project id, role)` of a user on the project with this slug; `None` when the
@@ -104,21 +150,45 @@ pub mod db {
         user_id: i64,
         project_slug: &str,
     ) -> Result<Option<(i64, Role)>, sqlx::Error> {
-        let row: Option<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT p.id,
-                    CASE WHEN u.is_admin THEN 'admin'
-                         WHEN u.security_all_teams THEN 'security'
-                         ELSE m.role::text END
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT p.id, {ROLE}
                FROM projects p
                JOIN users u ON u.id = $1
                LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = u.id
-              WHERE p.slug = $2",
-        )
+              WHERE p.slug = $2"
+        ))
         .bind(user_id)
         .bind(project_slug)
         .fetch_optional(pool)
         .await?;
         Ok(row.and_then(|(id, role)| Some((id, role?.parse().ok()?))))
+    }
+
+    /// A user `u`'s role on a project `p`, given their membership `m` of its team (NULL:
+    /// none): admins are admin and all-teams security engineers security everywhere.
+    const ROLE: &str = "CASE WHEN u.is_admin THEN 'admin'
+                             WHEN u.security_all_teams THEN 'security'
+                             ELSE m.role::text END";
+
+    /// Each finding of `ids` that exists, with its project, state and the user's role there
+    /// (`None`: no role, so they may not see it).
+    pub async fn roles_on_findings(
+        pool: &PgPool,
+        user_id: i64,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, String, FindingState, Option<String>)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT f.id, p.slug, f.state, {ROLE}
+               FROM findings f
+               JOIN projects p ON p.id = f.project_id
+               JOIN users u ON u.id = $1
+               LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = u.id
+              WHERE f.id = ANY($2)"
+        ))
+        .bind(user_id)
+        .bind(ids)
+        .fetch_all(pool)
+        .await
     }
 
     /// SQL condition (on a `projects p` in scope, user id bound as `$1`) for the projects

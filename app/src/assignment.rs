@@ -14,13 +14,29 @@ pub async fn assign(
     user: Option<String>,
     team: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
     let finding =
         crate::access::require_on_finding(finding_id, crate::workflow::Action::Assign).await?;
     let (actor, slug) = (finding.user, finding.project_slug);
     let ctx = crate::server_context::server_context()?;
+    let (user_id, team_id) =
+        resolve_assignee(&ctx.pool, user, team, std::slice::from_ref(&slug)).await?;
+    db::set(&ctx.pool, &[finding_id], user_id, team_id, None, actor.id).await?;
+    Ok(())
+}
+
+/// The person (an email) and team (a slug) to assign to, as ids; empty means nobody. The
+/// person must have a role on every one of `projects`, so nothing lands with someone who
+/// cannot see it.
+#[cfg(feature = "ssr")]
+pub async fn resolve_assignee(
+    pool: &sqlx::PgPool,
+    user: Option<String>,
+    team: Option<String>,
+    projects: &[String],
+) -> Result<(Option<i64>, Option<i64>), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
     let user = user
         .map(|u| u.trim().to_lowercase())
         .filter(|u| !u.is_empty());
@@ -32,21 +48,26 @@ pub async fn assign(
         Some(email) => {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
                 .bind(email)
-                .fetch_optional(&ctx.pool)
+                .fetch_optional(pool)
                 .await?;
-            let on_project = match id {
-                Some(id) => crate::access::db::role_on_project(&ctx.pool, id, &slug)
-                    .await?
-                    .is_some(),
-                None => false,
-            };
-            if !on_project {
-                return Err(fail(
+            let not_on = |project: &str| {
+                fail(
                     StatusCode::BAD_REQUEST,
-                    &format!("{email} is not someone with a role on this project."),
-                ));
+                    &format!("{email} is not someone with a role on project {project}."),
+                )
+            };
+            let Some(id) = id else {
+                return Err(not_on(projects.first().map_or("", String::as_str)));
+            };
+            for project in projects {
+                if crate::access::db::role_on_project(pool, id, project)
+                    .await?
+                    .is_none()
+                {
+                    return Err(not_on(project));
+                }
             }
-            id
+            Some(id)
         }
     };
     let team_id = match &team {
@@ -54,13 +75,12 @@ pub async fn assign(
         Some(slug) => Some(
             sqlx::query_scalar::<_, i64>("SELECT id FROM teams WHERE slug = $1")
                 .bind(slug)
-                .fetch_optional(&ctx.pool)
+                .fetch_optional(pool)
                 .await?
                 .ok_or_else(|| fail(StatusCode::BAD_REQUEST, &format!("No team '{slug}'.")))?,
         ),
     };
-    db::set(&ctx.pool, finding_id, user_id, team_id, actor.id).await?;
-    Ok(())
+    Ok((user_id, team_id))
 }
 
 /// Open findings assigned to the signed-in person, newest first.
@@ -77,33 +97,37 @@ pub mod db {
 
     use crate::domain::FindingSummary;
 
+    /// Assigns the findings to a person and/or team (both `None`: unassigned), with one
+    /// audit event each, in one statement.
     pub async fn set(
         pool: &PgPool,
-        finding_id: i64,
+        finding_ids: &[i64],
         user_id: Option<i64>,
         team_id: Option<i64>,
+        reason: Option<&str>,
         actor: i64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "WITH old AS (
                 SELECT id, project_id, assignee_user_id, assignee_team_id FROM findings
-                 WHERE id = $1 FOR UPDATE
+                 WHERE id = ANY($1) ORDER BY id FOR UPDATE
              ), changed AS (
                 UPDATE findings f SET assignee_user_id = $2, assignee_team_id = $3
                   FROM old WHERE f.id = old.id
                 RETURNING f.id
              )
              INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id, action,
-                                       before, after)
+                                       before, after, reason)
              SELECT $4, old.project_id, 'finding', old.id, 'assigned',
                     jsonb_build_object('user_id', old.assignee_user_id, 'team_id', old.assignee_team_id),
-                    jsonb_build_object('user_id', $2::int8, 'team_id', $3::int8)
+                    jsonb_build_object('user_id', $2::int8, 'team_id', $3::int8), $5
                FROM old JOIN changed ON changed.id = old.id",
         )
-        .bind(finding_id)
+        .bind(finding_ids)
         .bind(user_id)
         .bind(team_id)
         .bind(actor)
+        .bind(reason)
         .execute(pool)
         .await?;
         Ok(())
@@ -114,33 +138,35 @@ pub mod db {
         user_id: i64,
     ) -> Result<Vec<FindingSummary>, sqlx::Error> {
         let visible = crate::access::db::VISIBLE_PROJECT;
-        sqlx::query_as(&format!(
-            "SELECT f.id, p.slug AS project_slug, p.name AS project_name, f.severity, f.layer,
-                    f.state, f.title, f.rule_id, f.location, f.scanner, f.first_seen_at,
-                    f.last_seen_at
-               FROM findings f JOIN projects p ON p.id = f.project_id
+        let select = crate::findings::db::summary_select();
+        // most urgent first: what is due soonest, then what has no SLA
+        let rows = sqlx::query_as(&format!(
+            "{select}
               WHERE f.assignee_user_id = $1 AND {visible}
                 AND f.state IN ('open', 'confirmed', 'in_progress', 'reopened')
-              ORDER BY f.severity, f.first_seen_at DESC, f.id DESC
+              ORDER BY due_at NULLS LAST, f.severity, f.id DESC
               LIMIT 500"
         ))
         .bind(user_id)
         .fetch_all(pool)
-        .await
+        .await?;
+        Ok(crate::findings::db::with_sla(rows))
     }
 }
 
 #[component]
 pub fn MyWorkPage() -> impl IntoView {
-    let findings = Resource::new(|| (), |_| my_work());
+    let bulk = crate::bulk::Bulk::new();
+    let findings = Resource::new(move || bulk.version(), |_| my_work());
     view! {
         <AppHeader/>
         <main class="findings my-work">
             <h1>"My work"</h1>
+            <crate::bulk::BulkBar bulk/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match findings.await {
-                        Ok(rows) => view! { <crate::findings::FindingsTable rows/> }.into_any(),
+                        Ok(rows) => view! { <crate::findings::FindingsTable rows selection=bulk.selection/> }.into_any(),
                         Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -53,12 +53,7 @@ pub async fn login(
     };
     throttle::clear(&ctx.pool, &keys).await?;
     let token = sessions::create(&ctx.pool, user_id).await?;
-    response.append_header(
-        http::header::SET_COOKIE,
-        sessions::cookie_header(&token, ctx.secure_cookies, sessions::ABSOLUTE_TTL_SECS)
-            .parse()
-            .expect("cookie header is ASCII"),
-    );
+    sessions::send_cookie(&token, ctx.secure_cookies);
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
@@ -261,7 +256,12 @@ pub mod sessions {
         Sha256::digest(token.as_bytes()).to_vec()
     }
 
-    pub async fn create(pool: &PgPool, user_id: i64) -> Result<String, sqlx::Error> {
+    /// Starts a session for `user_id`; returns the token for the cookie. Takes a pool or a
+    /// transaction, so an account change and its new session can commit together.
+    pub async fn create<'e>(
+        db: impl sqlx::PgExecutor<'e>,
+        user_id: i64,
+    ) -> Result<String, sqlx::Error> {
         let token = new_token();
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, expires_at)
@@ -270,9 +270,21 @@ pub mod sessions {
         .bind(hash_token(&token))
         .bind(user_id)
         .bind(ABSOLUTE_TTL_SECS as f64)
-        .execute(pool)
+        .execute(db)
         .await?;
         Ok(token)
+    }
+
+    /// Ends every session of a person (signs them out everywhere); returns how many ended.
+    pub async fn end_all<'e>(
+        db: impl sqlx::PgExecutor<'e>,
+        user_id: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(db)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn delete(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> {
@@ -332,6 +344,18 @@ pub mod sessions {
         match token_from_request() {
             Some(token) => user_for_token(pool, &token).await,
             None => Ok(None),
+        }
+    }
+
+    /// Sets the session cookie for a new session on this server function's response.
+    pub fn send_cookie(token: &str, secure: bool) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(
+                http::header::SET_COOKIE,
+                cookie_header(token, secure, ABSOLUTE_TTL_SECS)
+                    .parse()
+                    .expect("cookie header is ASCII"),
+            );
         }
     }
 

@@ -21,6 +21,10 @@ pub struct CommentView {
     pub edited_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Sanitised HTML rendered from the markdown.
     pub html: String,
+    /// The markdown as written, for its author's edit box; empty for everyone else.
+    pub source: String,
+    /// Whether the viewer may still edit it (their own, within the edit window).
+    pub editable: bool,
 }
 
 /// Adds a comment to a finding (anyone whose role may comment on its project).
@@ -65,9 +69,25 @@ pub async fn edit_comment(comment_id: i64, body: String) -> Result<(), ServerFnE
 /// A finding's comments, oldest first (anyone who may view its project).
 #[server(endpoint = "list_comments")]
 pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, ServerFnError> {
-    crate::access::require_on_finding(finding_id, crate::workflow::Action::View).await?;
+    let viewer = crate::access::require_on_finding(finding_id, crate::workflow::Action::View)
+        .await?
+        .user;
     let ctx = crate::server_context::server_context()?;
-    Ok(db::list(&ctx.pool, finding_id).await?)
+    let now = chrono::Utc::now();
+    let window = chrono::Duration::minutes(EDIT_WINDOW_MINUTES);
+    Ok(db::list(&ctx.pool, finding_id)
+        .await?
+        .into_iter()
+        .map(|(author_id, mut comment, source)| {
+            // a little short of the window, so a form opened at the edge is not refused
+            comment.editable = author_id == viewer.id
+                && now - comment.created_at < window - chrono::Duration::seconds(30);
+            if author_id == viewer.id {
+                comment.source = source;
+            }
+            comment
+        })
+        .collect())
 }
 
 #[cfg(feature = "ssr")]
@@ -193,6 +213,7 @@ pub mod db {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
+        author_id: i64,
         email: String,
         display_name: String,
         created_at: chrono::DateTime<chrono::Utc>,
@@ -200,9 +221,13 @@ pub mod db {
         body: String,
     }
 
-    pub async fn list(pool: &PgPool, finding_id: i64) -> Result<Vec<CommentView>, sqlx::Error> {
+    /// Each comment with its author's id and its markdown.
+    pub async fn list(
+        pool: &PgPool,
+        finding_id: i64,
+    ) -> Result<Vec<(i64, CommentView, String)>, sqlx::Error> {
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT c.id, u.email, u.display_name, c.created_at, c.edited_at, c.body
+            "SELECT c.id, c.author_id, u.email, u.display_name, c.created_at, c.edited_at, c.body
                FROM comments c JOIN users u ON u.id = c.author_id
               WHERE c.finding_id = $1 ORDER BY c.created_at, c.id",
         )
@@ -211,13 +236,18 @@ pub mod db {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| CommentView {
-                id: r.id,
-                author_email: r.email,
-                author_name: r.display_name,
-                created_at: r.created_at,
-                edited_at: r.edited_at,
-                html: crate::markdown::render(&r.body),
+            .map(|r| {
+                let view = CommentView {
+                    id: r.id,
+                    author_email: r.email,
+                    author_name: r.display_name,
+                    created_at: r.created_at,
+                    edited_at: r.edited_at,
+                    html: crate::markdown::render(&r.body),
+                    source: String::new(),
+                    editable: false,
+                };
+                (r.author_id, view, r.body)
             })
             .collect())
     }

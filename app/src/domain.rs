@@ -169,6 +169,19 @@ pub struct FindingSummary {
     pub scanner: String,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
     pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    /// When it must be fixed by (`None`: its severity has no SLA).
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub sla_days: Option<i32>,
+    /// Filled in from the fields above by [`FindingSummary::assess_sla`].
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub sla: crate::sla::SlaStatus,
+}
+
+impl FindingSummary {
+    /// Sets [`FindingSummary::sla`] from the due date as of `now`.
+    pub fn assess_sla(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        self.sla = crate::sla::assess(self.state, self.due_at, self.sla_days, now);
+    }
 }
 
 #[cfg(test)]

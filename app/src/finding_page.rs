@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::comments::{AddComment, list_comments};
+use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
 use crate::layout::AppHeader;
 use crate::triage::{ChangeState, OverrideSeverity};
@@ -37,6 +37,10 @@ pub struct FindingView {
     pub risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
     pub assignee: Option<String>,
     pub assignee_team: Option<String>,
+    /// When it must be fixed by, and how that stands now (see `sla`).
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub sla_days: Option<i32>,
+    pub sla: crate::sla::SlaStatus,
     /// States the viewer may move this finding to.
     pub moves: Vec<FindingState>,
     pub can_comment: bool,
@@ -104,10 +108,12 @@ mod db {
         risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
         assignee: Option<String>,
         assignee_team: Option<String>,
+        due_at: Option<chrono::DateTime<chrono::Utc>>,
+        sla_days: Option<i32>,
     }
 
     pub async fn detail(pool: &PgPool, id: i64) -> Result<FindingView, sqlx::Error> {
-        let r: Row = sqlx::query_as(
+        let r: Row = sqlx::query_as(&format!(
             r#"SELECT f.id, p.slug AS project_slug, f.title, f.severity, f.scanner_severity,
                       f.layer, f.state, f.rule_id, f.aliases, f.description, f.remediation,
                       f."references", f.location,
@@ -117,12 +123,16 @@ mod db {
                       CASE WHEN f.k8s_name IS NOT NULL
                            THEN concat_ws('/', f.k8s_namespace, f.k8s_kind, f.k8s_name) END AS workload,
                       f.url, f.scanner, f.target, f.first_seen_at, f.risk_accepted_until,
-                      u.email AS assignee, t.slug AS assignee_team
+                      u.email AS assignee, t.slug AS assignee_team,
+                      {due_at} AS due_at, {days} AS sla_days
                  FROM findings f JOIN projects p ON p.id = f.project_id
+                 JOIN project_sla s ON s.project_id = f.project_id
                  LEFT JOIN users u ON u.id = f.assignee_user_id
                  LEFT JOIN teams t ON t.id = f.assignee_team_id
                 WHERE f.id = $1"#,
-        )
+            due_at = crate::sla::sql::DUE_AT,
+            days = crate::sla::sql::DAYS,
+        ))
         .bind(id)
         .fetch_one(pool)
         .await?;
@@ -174,6 +184,9 @@ mod db {
             risk_accepted_until: r.risk_accepted_until,
             assignee: r.assignee,
             assignee_team: r.assignee_team,
+            due_at: r.due_at,
+            sla_days: r.sla_days,
+            sla: crate::sla::assess(r.state, r.due_at, r.sla_days, chrono::Utc::now()),
             moves: Vec::new(),
             can_comment: false,
             can_change_severity: false,
@@ -210,6 +223,7 @@ pub fn FindingPage() -> impl IntoView {
     let change = ServerAction::<ChangeState>::new();
     let severity = ServerAction::<OverrideSeverity>::new();
     let comment = ServerAction::<AddComment>::new();
+    let edit = ServerAction::<EditComment>::new();
     let detail = Resource::new(
         move || {
             (
@@ -221,9 +235,15 @@ pub fn FindingPage() -> impl IntoView {
         |(id, _, _)| finding_detail(id),
     );
     let comments = Resource::new(
-        move || (id.get(), comment.version().get()),
+        move || (id.get(), comment.version().get() + edit.version().get()),
         |(id, _)| list_comments(id),
     );
+    let edit_error = move || {
+        edit.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| message(&e))
+    };
     let change_error = move || {
         change
             .value()
@@ -272,6 +292,9 @@ pub fn FindingPage() -> impl IntoView {
                                     <dt>"First seen"</dt><dd>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</dd>
                                     <dt>"Assigned to"</dt><dd class="assignee">{f.assignee.clone().unwrap_or_else(|| "nobody".into())} {f.assignee_team.clone().map(|t| format!(" · team {t}"))}</dd>
                                     {f.risk_accepted_until.map(|u| view! { <dt>"Risk accepted until"</dt><dd>{u.format("%Y-%m-%d").to_string()}</dd> })}
+                                    <dt>"Due"</dt><dd class="due"><crate::findings::SlaBadge due_at=f.due_at sla=f.sla/>
+                                        {f.sla_days.map(|d| format!(" ({d}-day SLA for {})", f.severity.label().to_lowercase()))}
+                                    </dd>
                                 </dl>
                                 <section class="description"><h2>"Description"</h2><p class="pre">{f.description.clone()}</p></section>
                                 <Show when={let r = f.remediation.clone(); move || !r.is_empty()}>
@@ -349,10 +372,23 @@ pub fn FindingPage() -> impl IntoView {
                                 </header>
                                 // sanitised on the server by `markdown::render` (ammonia)
                                 <div class="comment-body" inner_html=c.html></div>
+                                {c.editable.then(|| view! {
+                                    <details class="comment-edit">
+                                        <summary>"Edit"</summary>
+                                        <ActionForm action=edit>
+                                            <input type="hidden" name="comment_id" value=c.id/>
+                                            <textarea name="body" rows="4" prop:value=c.source.clone()></textarea>
+                                            <button type="submit">"Save"</button>
+                                        </ActionForm>
+                                    </details>
+                                })}
                             </article>
                         }).collect_view())
                     })}
                 </Transition>
+                <Show when=move || edit_error().is_some()>
+                    <p class="error" role="alert">{edit_error}</p>
+                </Show>
             </section>
         </main>
     }

@@ -19,12 +19,23 @@ pub fn AppHeader() -> impl IntoView {
             <nav>
                 <a href="/findings">"Findings"</a>
                 <a href="/my-work">"My work"</a>
+                <a href="/settings/sla">"SLAs"</a>
+                // admins only; the server functions behind these pages check it too
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        user.await.ok().flatten().filter(|u| u.is_admin).map(|_| view! {
+                            <a href="/admin/users">"Users"</a>
+                            <a href="/admin/teams">"Teams"</a>
+                        })
+                    })}
+                </Transition>
             </nav>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|u| view! {
                         <div class="who">
                             <span class="email">{u.email}</span>
+                            <a href="/account">"Account"</a>
                             <ActionForm action=logout attr:class="inline">
                                 <button type="submit" class="link">"Sign out"</button>
                             </ActionForm>

@@ -3,14 +3,19 @@
 //! - `domain`: the words of the product (severity, layer, state) shared by both sides.
 //! - `auth`: sign-in, sessions and the current user.
 //! - `findings`: the findings explorer page and its server functions.
+//! - `account`: a person's own account (password rules, changing the password).
+//! - `admin`: invitations, users and teams, for admins.
 //! - `db` (server only): the connection pool handed to server functions.
 
 #![recursion_limit = "256"]
 
 #[cfg(feature = "ssr")]
 pub mod access;
+pub mod account;
+pub mod admin;
 pub mod assignment;
 pub mod auth;
+pub mod bulk;
 pub mod comments;
 pub mod domain;
 pub mod finding_page;
@@ -22,6 +27,7 @@ pub mod scans;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod sla;
+pub mod sla_settings;
 pub mod triage;
 pub mod workflow;
 
@@ -85,9 +91,14 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <layout::NotFound/> }>
                 <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>
                 <Route path=StaticSegment("login") view=auth::LoginPage/>
+                <Route path=(StaticSegment("invite"), ParamSegment("token")) view=admin::invites::InvitePage/>
+                <Route path=StaticSegment("account") view=account::AccountPage/>
+                <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::users::UsersPage/>
+                <Route path=(StaticSegment("admin"), StaticSegment("teams")) view=admin::teams::TeamsPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
                 <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
                 <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage/>
+                <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage

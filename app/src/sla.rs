@@ -3,7 +3,7 @@
 //! All arithmetic is on UTC instants with whole 24-hour days, so daylight-saving changes
 //! never move a due date; time zones only matter when a due instant is shown as a date.
 
-use crate::domain::Severity;
+use crate::domain::{FindingState, Severity};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -90,14 +90,74 @@ pub fn due_at(
 }
 
 /// Where a finding stands against its SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaStatus {
     OnTrack,
     DueSoon,
     Breached,
-    /// The finding's severity has no SLA.
+    /// Risk accepted: the clock stands still until the acceptance ends.
+    Paused,
+    /// No SLA applies: the severity has none, or the finding is closed.
+    #[default]
     None,
+}
+
+impl SlaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaStatus::OnTrack => "on_track",
+            SlaStatus::DueSoon => "due_soon",
+            SlaStatus::Breached => "breached",
+            SlaStatus::Paused => "paused",
+            SlaStatus::None => "none",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SlaStatus::OnTrack => "On track",
+            SlaStatus::DueSoon => "Due soon",
+            SlaStatus::Breached => "Breached",
+            SlaStatus::Paused => "Paused",
+            SlaStatus::None => "",
+        }
+    }
+}
+
+/// Where a finding in `state` stands at `now`, given its due instant and its severity's
+/// SLA days as the database computes them (`sql::DUE_AT`, `sql::DAYS`). Fixed findings and
+/// false positives are done with their SLA; a risk-accepted one is paused.
+pub fn assess(
+    state: FindingState,
+    due: Option<DateTime<Utc>>,
+    days: Option<i32>,
+    now: DateTime<Utc>,
+) -> SlaStatus {
+    let Some(days) = days else {
+        return SlaStatus::None;
+    };
+    match state {
+        FindingState::Fixed | FindingState::FalsePositive => SlaStatus::None,
+        FindingState::RiskAccepted => SlaStatus::Paused,
+        _ => status(due, now, Duration::days(days.into())),
+    }
+}
+
+/// SQL for due dates, over a finding `f` joined to its project's `project_sla s`
+/// (`JOIN project_sla s ON s.project_id = f.project_id`).
+pub mod sql {
+    /// The finding's SLA in days; NULL when its severity has none.
+    pub const DAYS: &str = "(CASE f.severity WHEN 'critical' THEN s.critical_days \
+        WHEN 'high' THEN s.high_days WHEN 'medium' THEN s.medium_days \
+        WHEN 'low' THEN s.low_days ELSE s.info_days END)";
+    /// When it falls due: first seen + SLA + time spent risk-accepted; NULL without an SLA.
+    /// Whole 24-hour days (`hours`, not `days`: an interval's days follow the session's
+    /// time zone across daylight-saving changes).
+    pub const DUE_AT: &str = "(f.first_seen_at + f.sla_paused + make_interval(hours => 24 * \
+        CASE f.severity WHEN 'critical' THEN s.critical_days \
+        WHEN 'high' THEN s.high_days WHEN 'medium' THEN s.medium_days \
+        WHEN 'low' THEN s.low_days ELSE s.info_days END))";
 }
 
 /// How long before its due instant a finding counts as due soon: a fifth of its SLA window,
@@ -310,6 +370,41 @@ mod tests {
         assert_eq!(
             status(due, first_seen, Duration::zero()),
             SlaStatus::Breached
+        );
+    }
+
+    #[test]
+    fn closed_findings_have_no_status_and_accepted_risks_are_paused() {
+        let now = at("2026-06-01T00:00:00Z");
+        let late = Some(now - Duration::days(1));
+        assert_eq!(
+            assess(FindingState::Open, late, Some(30), now),
+            SlaStatus::Breached
+        );
+        assert_eq!(
+            assess(FindingState::Reopened, late, Some(30), now),
+            SlaStatus::Breached
+        );
+        for closed in [FindingState::Fixed, FindingState::FalsePositive] {
+            assert_eq!(assess(closed, late, Some(30), now), SlaStatus::None);
+        }
+        assert_eq!(
+            assess(FindingState::RiskAccepted, late, Some(30), now),
+            SlaStatus::Paused
+        );
+        assert_eq!(
+            assess(FindingState::RiskAccepted, None, None, now),
+            SlaStatus::None,
+            "nothing to pause without an SLA"
+        );
+        assert_eq!(
+            assess(
+                FindingState::InProgress,
+                Some(now + Duration::days(3)),
+                Some(7),
+                now
+            ),
+            SlaStatus::OnTrack
         );
     }
 

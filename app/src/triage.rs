@@ -34,59 +34,17 @@ pub async fn change_state(
         };
         return Err(fail(status, &capitalised(&refused.to_string())));
     }
-    let reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > REASON_MAX)
-    {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            &format!("The reason is longer than {REASON_MAX} characters."),
-        ));
-    }
-    let until = match (to, risk_accepted_until.as_deref().map(str::trim)) {
-        (FindingState::RiskAccepted, None | Some("")) => {
-            return Err(fail(
-                StatusCode::BAD_REQUEST,
-                "Accepting a risk needs an expiry date.",
-            ));
-        }
-        (FindingState::RiskAccepted, Some(text)) => {
-            let until = parse_expiry(text).ok_or_else(|| {
-                fail(
-                    StatusCode::BAD_REQUEST,
-                    "The expiry is not a date (YYYY-MM-DD) or date and time (RFC 3339).",
-                )
-            })?;
-            if until <= chrono::Utc::now() {
-                return Err(fail(
-                    StatusCode::BAD_REQUEST,
-                    "The expiry must be in the future.",
-                ));
-            }
-            if reason.is_none() {
-                return Err(fail(
-                    StatusCode::BAD_REQUEST,
-                    "Accepting a risk needs a justification.",
-                ));
-            }
-            Some(until)
-        }
-        _ => None,
-    };
-    let changed = db::set_state(
+    let (reason, until) = checked_move(to, reason, risk_accepted_until)?;
+    let changed = db::set_states(
         &ctx.pool,
-        finding_id,
-        from,
+        &[(finding_id, from)],
         to,
         until,
         reason.as_deref(),
         user.id,
     )
     .await?;
-    if !changed {
+    if changed.is_empty() {
         return Err(fail(
             StatusCode::CONFLICT,
             "The finding changed meanwhile; reload it and try again.",
@@ -122,6 +80,63 @@ pub async fn override_severity(
     Ok(())
 }
 
+/// The reason and risk-acceptance expiry of a move to `to`, checked: a reason is optional
+/// but bounded; accepting a risk needs a justification and an expiry in the future.
+#[cfg(feature = "ssr")]
+pub fn checked_move(
+    to: FindingState,
+    reason: Option<String>,
+    risk_accepted_until: Option<String>,
+) -> Result<(Option<String>, Option<chrono::DateTime<chrono::Utc>>), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > REASON_MAX)
+    {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            &format!("The reason is longer than {REASON_MAX} characters."),
+        ));
+    }
+    if to != FindingState::RiskAccepted {
+        return Ok((reason, None));
+    }
+    let Some(text) = risk_accepted_until
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "Accepting a risk needs an expiry date.",
+        ));
+    };
+    let until = parse_expiry(text).ok_or_else(|| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            "The expiry is not a date (YYYY-MM-DD) or date and time (RFC 3339).",
+        )
+    })?;
+    if until <= chrono::Utc::now() {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "The expiry must be in the future.",
+        ));
+    }
+    if reason.is_none() {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "Accepting a risk needs a justification.",
+        ));
+    }
+    Ok((reason, Some(until)))
+}
+
 /// An expiry as a browser's date field sends it (the end of that day, UTC) or RFC 3339.
 #[cfg(feature = "ssr")]
 fn parse_expiry(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -133,7 +148,7 @@ fn parse_expiry(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 #[cfg(feature = "ssr")]
-fn capitalised(text: &str) -> String {
+pub fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
@@ -192,60 +207,54 @@ pub mod db {
         Ok(())
     }
 
-    /// Moves the finding from `from` to `to` with its audit event; `false` when it was no
-    /// longer in `from` (someone else changed it first).
-    pub async fn set_state(
+    /// Moves each finding that is still in its `from` state to `to`, with one audit event
+    /// each, in one statement; returns the ids it moved (one someone else changed first is
+    /// left alone). A person's "fixed" awaits verification by the next complete scan of its
+    /// scope. The SLA pause is kept by a trigger (migration `..._sla`).
+    pub async fn set_states(
         pool: &PgPool,
-        finding_id: i64,
-        from: FindingState,
+        moves: &[(i64, FindingState)],
         to: FindingState,
         risk_accepted_until: Option<DateTime<Utc>>,
         reason: Option<&str>,
         actor: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        // A person's "fixed" awaits verification by the next complete scan of its scope.
-        let updated: Option<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "UPDATE findings f SET state = $3,
-                    risk_accepted_until = CASE WHEN $3 = 'risk_accepted' THEN $4 END,
-                    risk_accepted_by = CASE WHEN $3 = 'risk_accepted' THEN $5 END,
-                    fixed_at = CASE WHEN $3 = 'fixed' THEN now() END,
-                    fix_verified = CASE WHEN $3 = 'fixed' THEN false ELSE f.fix_verified END
-               FROM (SELECT id, risk_accepted_until FROM findings WHERE id = $1 FOR UPDATE) old
-              WHERE f.id = old.id AND f.state = $2
-             RETURNING f.project_id, old.risk_accepted_until",
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let (ids, from): (Vec<i64>, Vec<FindingState>) = moves.iter().copied().unzip();
+        sqlx::query_scalar(
+            "WITH old AS (
+                SELECT f.id, f.project_id, f.state, f.risk_accepted_until
+                  FROM findings f
+                  JOIN unnest($1::int8[], $2::finding_state[]) AS m(id, from_state)
+                    ON m.id = f.id AND f.state = m.from_state
+                 ORDER BY f.id
+                   FOR UPDATE OF f
+             ), changed AS (
+                UPDATE findings f SET state = $3,
+                       risk_accepted_until = CASE WHEN $3 = 'risk_accepted' THEN $4 END,
+                       risk_accepted_by = CASE WHEN $3 = 'risk_accepted' THEN $5 END,
+                       fixed_at = CASE WHEN $3 = 'fixed' THEN now() END,
+                       fix_verified = CASE WHEN $3 = 'fixed' THEN false ELSE f.fix_verified END
+                  FROM old WHERE f.id = old.id
+                RETURNING f.id
+             )
+             INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
+                                       action, before, after, reason)
+             SELECT $5, old.project_id, 'finding', old.id, 'state_changed',
+                    jsonb_strip_nulls(jsonb_build_object('state', old.state,
+                                                         'risk_accepted_until', old.risk_accepted_until)),
+                    jsonb_strip_nulls(jsonb_build_object('state', $3::finding_state,
+                                                         'risk_accepted_until', $4::timestamptz)),
+                    $6
+               FROM old JOIN changed ON changed.id = old.id
+             RETURNING subject_id",
         )
-        .bind(finding_id)
+        .bind(ids)
         .bind(from)
         .bind(to)
         .bind(risk_accepted_until)
         .bind(actor)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((project_id, before_until)) = updated else {
-            return Ok(false);
-        };
-        sqlx::query(
-            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id, action,
-                                       before, after, reason)
-             VALUES ($1, $2, 'finding', $3, 'state_changed',
-                     jsonb_strip_nulls(jsonb_build_object('state', $4::finding_state,
-                                                          'risk_accepted_until', $6::timestamptz)),
-                     jsonb_strip_nulls(jsonb_build_object('state', $5::finding_state,
-                                                          'risk_accepted_until', $7::timestamptz)),
-                     $8)",
-        )
-        .bind(actor)
-        .bind(project_id)
-        .bind(finding_id)
-        .bind(from)
-        .bind(to)
-        .bind(before_until)
-        .bind(risk_accepted_until)
         .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .fetch_all(pool)
+        .await
     }
 }

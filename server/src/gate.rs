@@ -9,17 +9,6 @@ use app::domain::Severity;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-/// Days allowed to fix, by severity (the SLA defaults; info has none).
-pub fn sla_days(severity: Severity) -> Option<i32> {
-    match severity {
-        Severity::Critical => Some(7),
-        Severity::High => Some(30),
-        Severity::Medium => Some(90),
-        Severity::Low => Some(180),
-        Severity::Info => None,
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GatePolicy {
@@ -96,24 +85,26 @@ pub async fn evaluate(
     scan_id: i64,
     policy: &GatePolicy,
 ) -> Result<GateVerdict, sqlx::Error> {
-    let candidates: Vec<GateFinding> = sqlx::query_as(
-        "SELECT id, severity, title, location,
-                first_scan_id = $2 AS is_new,
-                layer = 'secret' AS is_secret,
-                coalesce(first_seen_at + make_interval(days => CASE severity
-                    WHEN 'critical' THEN 7 WHEN 'high' THEN 30 WHEN 'medium' THEN 90
-                    WHEN 'low' THEN 180 END) < now(), false) AS breached,
-                state = 'risk_accepted' AND coalesce(risk_accepted_until > now(), false) AS waived
-           FROM findings
-          WHERE project_id = $1
+    // due dates from the project's SLA (app::sla::sql); a risk-accepted finding's clock is
+    // stopped, and it is waived anyway while its acceptance lasts
+    let candidates: Vec<GateFinding> = sqlx::query_as(&format!(
+        "SELECT f.id, f.severity, f.title, f.location,
+                f.first_scan_id = $2 AS is_new,
+                f.layer = 'secret' AS is_secret,
+                coalesce({due_at} <= now(), false) AS breached,
+                f.state = 'risk_accepted' AND coalesce(f.risk_accepted_until > now(), false) AS waived
+           FROM findings f
+           JOIN project_sla s ON s.project_id = f.project_id
+          WHERE f.project_id = $1
             -- in the scan: written by it, or reported unchanged (ingest's staging table)
-            AND (last_scan_id = $2
-                 OR fingerprint IN (SELECT fingerprint FROM seen_unchanged WHERE project_id = $1))
-            AND state NOT IN ('fixed', 'false_positive')
-            AND ((first_scan_id = $2 AND severity = ANY($3)) OR layer = 'secret'
-                 OR first_seen_at < now() - interval '7 days')
-          ORDER BY severity, id",
-    )
+            AND (f.last_scan_id = $2
+                 OR f.fingerprint IN (SELECT fingerprint FROM seen_unchanged WHERE project_id = $1))
+            AND f.state NOT IN ('fixed', 'false_positive')
+            AND ((f.first_scan_id = $2 AND f.severity = ANY($3)) OR f.layer = 'secret'
+                 OR {due_at} <= now())
+          ORDER BY f.severity, f.id",
+        due_at = app::sla::sql::DUE_AT,
+    ))
     .bind(project_id)
     .bind(scan_id)
     .bind(&policy.block_new)
@@ -165,7 +156,7 @@ pub fn verdict(policy: &GatePolicy, candidates: &[GateFinding]) -> GateVerdict {
         (
             "no_sla_breaches",
             "nothing past its SLA due date".into(),
-            |p, f| p.block_sla_breaches && f.breached && sla_days(f.severity).is_some(),
+            |p, f| p.block_sla_breaches && f.breached,
         ),
     ];
     let mut violations = Vec::new();

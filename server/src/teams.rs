@@ -22,22 +22,19 @@ pub enum TeamError {
     Db(#[from] sqlx::Error),
 }
 
-/// Creates a team; its slug follows the same rules as a project's.
+/// Creates a team (audited, like on the admin page); its slug follows the same rules as a
+/// project's.
 pub async fn create(pool: &PgPool, slug: &ProjectSlug, name: &str) -> Result<Team, TeamError> {
-    let name = if name.trim().is_empty() {
-        slug.as_str()
-    } else {
-        name.trim()
+    let Some(id) = app::admin::teams::db::create_team(pool, None, slug.as_str(), name).await?
+    else {
+        return Err(TeamError::Exists(slug.as_str().to_string()));
     };
-    sqlx::query_as(
-        "INSERT INTO teams (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING
-         RETURNING id, slug, name",
+    Ok(
+        sqlx::query_as("SELECT id, slug, name FROM teams WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?,
     )
-    .bind(slug.as_str())
-    .bind(name)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| TeamError::Exists(slug.as_str().to_string()))
 }
 
 pub async fn find(pool: &PgPool, slug: &str) -> Result<Team, TeamError> {
@@ -92,54 +89,19 @@ pub enum MemberError {
     Db(#[from] sqlx::Error),
 }
 
-/// Adds a person to a team with a role (or changes their role there). Audited.
+/// Adds a person to a team with a role (or changes their role there). Audited, like on the
+/// admin page.
 pub async fn add_member(
     pool: &PgPool,
     team: &str,
     email: &str,
     role: app::workflow::Role,
 ) -> Result<(), MemberError> {
-    if role == app::workflow::Role::Admin {
-        return Err(MemberError::NotATeamRole);
+    use app::admin::teams::db::{Membership, set_membership};
+    match set_membership(pool, None, team, email, role).await? {
+        Membership::Done => Ok(()),
+        Membership::NoTeam => Err(MemberError::NoTeam(team.to_string())),
+        Membership::NoUser | Membership::NotAMember => Err(MemberError::NoUser(email.to_string())),
+        Membership::NotATeamRole => Err(MemberError::NotATeamRole),
     }
-    let mut tx = pool.begin().await?;
-    let team_id: i64 = sqlx::query_scalar("SELECT id FROM teams WHERE slug = $1")
-        .bind(team)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| MemberError::NoTeam(team.to_string()))?;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = lower($1)")
-        .bind(email.trim())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| MemberError::NoUser(email.to_string()))?;
-    let before: Option<String> = sqlx::query_scalar(
-        "SELECT role::text FROM team_members WHERE team_id = $1 AND user_id = $2",
-    )
-    .bind(team_id)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3::team_role)
-         ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role",
-    )
-    .bind(team_id)
-    .bind(user_id)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO audit_events (subject_type, subject_id, action, before, after)
-         VALUES ('team_member', $1, 'role_set', jsonb_build_object('team_id', $2::int8, 'role', $3::text),
-                 jsonb_build_object('team_id', $2::int8, 'role', $4::text))",
-    )
-    .bind(user_id)
-    .bind(team_id)
-    .bind(before)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

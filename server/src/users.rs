@@ -1,4 +1,5 @@
-//! Creating accounts from the command line (the admin pages come with the triage issue).
+//! Creating accounts from the command line; in the app, admins invite people instead
+//! (`app::admin`).
 
 use app::auth::password;
 use sqlx::PgPool;
@@ -24,17 +25,8 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// A syntactically plausible, normalised (trimmed, lowercase) email address.
 pub fn parse_email(raw: &str) -> Result<String, UserError> {
-    let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(UserError::InvalidEmail(raw.chars().take(80).collect()))
-    }
+    app::admin::normalise_email(raw)
+        .ok_or_else(|| UserError::InvalidEmail(raw.chars().take(80).collect()))
 }
 
 pub async fn create(

@@ -123,7 +123,7 @@ async fn findings_are_handed_on_to_people_with_a_role_on_the_project_only() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
-        body.contains("not someone with a role on this project"),
+        body.contains("not someone with a role on project web"),
         "{body}"
     );
     let (status, body) = app

@@ -182,3 +182,46 @@ async fn only_the_author_edits_and_only_within_the_window() {
         .unwrap();
     assert_eq!(stored, "first");
 }
+
+#[tokio::test]
+async fn the_page_offers_editing_to_the_author_only_while_the_window_lasts() {
+    let app = spawn_app().await;
+    let finding = estate(&app).await;
+    let id = finding.to_string();
+    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (status, body) = app
+        .call_server_fn(
+            &dev,
+            "add_comment",
+            &[("finding_id", &id), ("body", "**first** take")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = |client: reqwest::Client| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let (status, body) = app
+                .call_server_fn(&client, "list_comments", &[("finding_id", &id)])
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            serde_json::from_str::<Vec<Value>>(&body).unwrap().remove(0)
+        }
+    };
+    let mine = listed(dev.clone()).await;
+    assert_eq!(mine["editable"], true);
+    assert_eq!(mine["source"], "**first** take");
+    let dev2 = app.signed_in_client("dev2@example.com", PASSWORD).await;
+    let theirs = listed(dev2).await;
+    assert_eq!(theirs["editable"], false);
+    assert_eq!(theirs["source"], "");
+    sqlx::query("UPDATE comments SET created_at = now() - interval '20 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(dev).await["editable"],
+        false,
+        "the window has passed"
+    );
+}

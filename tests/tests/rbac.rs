@@ -24,9 +24,12 @@ enum Needs {
     OnProject(Action),
     /// Only the author of the thing it changes (tested in comments.rs), and signed in.
     AuthorOnly,
+    /// Global admins only (people and teams; tested in admin.rs).
+    Admin,
 }
 
-/// Form fields of a call; `{finding}` and `{comment}` are filled in.
+/// Form fields of a call; `{finding}`, `{comment}`, `{invite}` and `{viewer}` (a user id)
+/// are filled in.
 type Fields = &'static [(&'static str, &'static str)];
 
 /// Every server function, what it needs, and a call to make.
@@ -80,9 +83,64 @@ const SERVER_FUNCTIONS: &[(&str, Needs, Fields)] = &[
         Needs::AuthorOnly,
         &[("comment_id", "{comment}"), ("body", "edited")],
     ),
+    (
+        "/api/bulk_change_state",
+        Needs::OnProject(Action::ChangeState),
+        &[("ids[0]", "{finding}"), ("to", "confirmed")],
+    ),
+    (
+        "/api/bulk_assign",
+        Needs::OnProject(Action::Assign),
+        &[("ids[0]", "{finding}"), ("team", "shop")],
+    ),
+    ("/api/sla_settings", Needs::SignedIn, &[]),
+    (
+        "/api/set_project_sla",
+        Needs::OnProject(Action::ManagePolicies),
+        &[("project", "web"), ("high", "30")],
+    ),
+    // admins, and security engineers given every team (none here; tested in sla.rs)
+    ("/api/set_instance_sla", Needs::Admin, &[("high", "30")]),
+    // changing the password ends the sessions this loop relies on: tested in admin.rs
+    ("/api/change_password", Needs::SignedIn, &[]),
+    ("/api/invite_details", Needs::Anyone, &[]),
+    ("/api/accept_invite", Needs::Anyone, &[]),
+    (
+        "/api/invite_user",
+        Needs::Admin,
+        &[("email", "invited@example.com")],
+    ),
+    ("/api/revoke_invite", Needs::Admin, &[("id", "{invite}")]),
+    ("/api/list_invites", Needs::Admin, &[]),
+    ("/api/list_users", Needs::Admin, &[]),
+    (
+        "/api/set_user_flags",
+        Needs::Admin,
+        &[
+            ("user_id", "{viewer}"),
+            ("is_admin", "false"),
+            ("security_all_teams", "false"),
+        ],
+    ),
+    ("/api/list_teams", Needs::Admin, &[]),
+    ("/api/create_team", Needs::Admin, &[("slug", "platform")]),
+    (
+        "/api/set_membership",
+        Needs::Admin,
+        &[
+            ("team", "data"),
+            ("email", "outsider@example.com"),
+            ("role", "developer"),
+        ],
+    ),
+    (
+        "/api/remove_membership",
+        Needs::Admin,
+        &[("team", "data"), ("email", "leaver@example.com")],
+    ),
 ];
 
-/// Every page route; all but sign-in need a session.
+/// Every page route; all but sign-in and invitation pages need a session (`false`: public).
 const PAGES: &[(&str, bool)] = &[
     ("/", true),
     ("/login", false),
@@ -90,6 +148,11 @@ const PAGES: &[(&str, bool)] = &[
     ("/my-work", true),
     ("/findings/{id}", true),
     ("/projects/{slug}/scans", true),
+    ("/settings/sla", true),
+    ("/invite/{token}", false),
+    ("/account", true),
+    ("/admin/users", true),
+    ("/admin/teams", true),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,6 +229,30 @@ async fn estate(app: &TestApp) -> (i64, i64) {
     (finding, comment)
 }
 
+/// What the admin-only calls act on: a pending invitation and a member of team data to
+/// take out; returns the invitation's token and id, and the viewer's user id.
+async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
+    users::create(&app.pool, "leaver@example.com", PASSWORD, false)
+        .await
+        .unwrap();
+    teams::add_member(&app.pool, "data", "leaver@example.com", Role::Viewer)
+        .await
+        .unwrap();
+    let token = "ab".repeat(32);
+    let invite: i64 = sqlx::query_scalar(
+        "INSERT INTO invites (email, token_hash, expires_at)
+         VALUES ('newcomer@example.com', $1, now() + interval '1 day') RETURNING id",
+    )
+    .bind(app::auth::sessions::hash_token(&token))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let viewer = app
+        .count("SELECT id FROM users WHERE email = 'viewer@example.com'")
+        .await;
+    (token, invite, viewer)
+}
+
 async fn client_for(app: &TestApp, person: Person) -> reqwest::Client {
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -219,10 +306,15 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
     let app = spawn_app().await;
     let (finding, comment) = estate(&app).await;
     let (finding, comment) = (finding.to_string(), comment.to_string());
+    let (_, invite, viewer) = admin_fixtures(&app).await;
+    let (invite, viewer) = (invite.to_string(), viewer.to_string());
     for person in PEOPLE {
         let client = client_for(&app, *person).await;
         for (path, needs, fields) in SERVER_FUNCTIONS {
-            if matches!(needs, Needs::Anyone) || *path == "/api/logout" {
+            if matches!(needs, Needs::Anyone)
+                || *path == "/api/logout"
+                || *path == "/api/change_password"
+            {
                 continue; // signing in and out change the session this loop relies on
             }
             // each call starts from the same finding state
@@ -236,7 +328,9 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                     (
                         *k,
                         v.replace("{finding}", &finding)
-                            .replace("{comment}", &comment),
+                            .replace("{comment}", &comment)
+                            .replace("{invite}", &invite)
+                            .replace("{viewer}", &viewer),
                     )
                 })
                 .collect();
@@ -261,6 +355,8 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 }
                 (Person::Own(Role::Developer), Needs::AuthorOnly) => StatusCode::OK,
                 (_, Needs::AuthorOnly) => StatusCode::FORBIDDEN,
+                (Person::Own(Role::Admin), Needs::Admin) => StatusCode::OK,
+                (_, Needs::Admin) => StatusCode::FORBIDDEN,
                 (_, Needs::Anyone) => unreachable!(),
             };
             assert_eq!(
@@ -277,6 +373,7 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
 async fn every_page_needs_a_session_except_sign_in() {
     let app = spawn_app().await;
     let (finding, _) = estate(&app).await;
+    let (invite_token, _, _) = admin_fixtures(&app).await;
     let routes: Vec<String> = leptos_axum::generate_route_list(app::App)
         .iter()
         .map(|r| r.path().to_string())
@@ -291,12 +388,96 @@ async fn every_page_needs_a_session_except_sign_in() {
     for (page, needs_session) in PAGES {
         let path = page
             .replace("{id}", &finding.to_string())
-            .replace("{slug}", "web");
+            .replace("{slug}", "web")
+            .replace("{token}", &invite_token);
         let status = anonymous.get(app.url(&path)).send().await.unwrap().status();
         if *needs_session {
             assert_eq!(status, StatusCode::SEE_OTHER, "{path} without a session");
         } else {
             assert_eq!(status, StatusCode::OK, "{path}");
+        }
+    }
+}
+
+/// The query each endpoint is called with; an endpoint without one fails the test.
+fn endpoint_query(path: &str) -> &'static str {
+    match path {
+        "/healthz" | "/readyz" | "/api/v1/openapi.json" => "",
+        "/api/v1/reports" => "?target=rbac",
+        "/api/audit/export" => "?project=web",
+        other => panic!("no call for endpoint {other} in the authorisation test"),
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_each_caller_as_the_table_says() {
+    use server::http::{Caller, ENDPOINTS};
+    let app = spawn_app().await;
+    estate(&app).await;
+    let mut clients = Vec::new();
+    for person in PEOPLE {
+        clients.push((*person, client_for(&app, *person).await));
+    }
+    let web = projects::find(&app.pool, "web").await.unwrap();
+    let token = server::tokens::create(&app.pool, web.id, "rbac")
+        .await
+        .unwrap();
+    for endpoint in ENDPOINTS {
+        let url = app.url(&format!(
+            "{}{}",
+            endpoint.path,
+            endpoint_query(endpoint.path)
+        ));
+        let method: reqwest::Method = endpoint.method.parse().unwrap();
+        let call = |client: &reqwest::Client| {
+            let request = client
+                .request(method.clone(), &url)
+                .header("Origin", &app.base_url);
+            if method == reqwest::Method::POST {
+                request.body(SARIF)
+            } else {
+                request
+            }
+        };
+        for (person, client) in &clients {
+            let response = call(client).send().await.unwrap();
+            let status = response.status();
+            let expected = match (endpoint.caller, person) {
+                (Caller::Anyone, _) => StatusCode::OK,
+                // a session is not an ingest token
+                (Caller::IngestToken, _) => StatusCode::UNAUTHORIZED,
+                (Caller::SignedIn(_), Person::Anonymous) => StatusCode::UNAUTHORIZED,
+                (Caller::SignedIn(_), Person::OtherTeam) => StatusCode::NOT_FOUND,
+                (Caller::SignedIn(action), Person::Own(role)) => {
+                    if allowed(*role, action) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::FORBIDDEN
+                    }
+                }
+            };
+            assert_eq!(
+                status,
+                expected,
+                "{person:?} calling {} {}: {}",
+                endpoint.method,
+                endpoint.path,
+                response.text().await.unwrap()
+            );
+        }
+        if endpoint.caller == Caller::IngestToken {
+            let status = call(&reqwest::Client::new())
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "{} with a project token",
+                endpoint.path
+            );
         }
     }
 }

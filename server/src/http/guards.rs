@@ -17,7 +17,8 @@ pub struct PageGuard {
     pub page_paths: Arc<Vec<String>>,
 }
 
-const PUBLIC_PAGES: &[&str] = &["/login"];
+/// Pages (route patterns) anyone may open: signing in, and accepting an invitation.
+const PUBLIC_PAGES: &[&str] = &["/login", "/invite/{token}"];
 
 /// Deny by default: a page route without a valid session redirects to sign-in.
 pub async fn require_session_for_pages(
@@ -28,7 +29,7 @@ pub async fn require_session_for_pages(
     let path = req.uri().path();
     let is_page =
         req.method() == Method::GET && guard.page_paths.iter().any(|p| route_matches(p, path));
-    if !is_page || PUBLIC_PAGES.contains(&path) {
+    if !is_page || PUBLIC_PAGES.iter().any(|p| route_matches(p, path)) {
         return next.run(req).await;
     }
     let user = match app::auth::sessions::token_from_headers(req.headers()) {
@@ -139,5 +140,17 @@ mod tests {
         ));
         assert!(route_matches("/", "/"));
         assert!(!route_matches("/findings", "/"));
+    }
+
+    #[test]
+    fn only_sign_in_and_invitation_pages_are_public() {
+        let public = |path| super::PUBLIC_PAGES.iter().any(|p| route_matches(p, path));
+        assert!(public("/login"));
+        assert!(public("/invite/0123abcd"));
+        assert!(!public("/invite"));
+        assert!(!public("/invite/"));
+        assert!(!public("/invite/abc/more"));
+        assert!(!public("/admin/users"));
+        assert!(!public("/account"));
     }
 }

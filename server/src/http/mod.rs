@@ -55,6 +55,71 @@ impl AppState {
     }
 }
 
+/// Who may call an HTTP endpoint that is not a page or a server function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Anyone: health checks and the API description.
+    Anyone,
+    /// An ingest token (`Authorization: Bearer`); it writes only where its scope reaches.
+    IngestToken,
+    /// A signed-in person with this capability on the project named by `?project=`.
+    SignedIn(app::workflow::Action),
+}
+
+/// An endpoint and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub caller: Caller,
+}
+
+/// Every endpoint besides pages and server functions. [`router`] refuses to mount one that
+/// is missing here, and the authorisation test calls each as every kind of person.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "GET",
+        path: "/healthz",
+        caller: Caller::Anyone,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/readyz",
+        caller: Caller::Anyone,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/openapi.json",
+        caller: Caller::Anyone,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/v1/reports",
+        caller: Caller::IngestToken,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/audit/export",
+        caller: Caller::SignedIn(app::workflow::Action::ManagePolicies),
+    },
+];
+
+/// Mounts an endpoint listed in [`ENDPOINTS`]; an unlisted one is a bug caught at start-up.
+fn listed<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    method: &'static str,
+    path: &'static str,
+    handler: axum::routing::MethodRouter<S>,
+) -> Router<S> {
+    assert!(
+        ENDPOINTS
+            .iter()
+            .any(|e| e.method == method && e.path == path),
+        "{method} {path} is missing from http::ENDPOINTS (who may call it?)"
+    );
+    router.route(path, handler)
+}
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Request ids: 16 random hex digits, unless the caller sent one.
@@ -77,16 +142,20 @@ pub fn router(state: AppState) -> Router {
     let page_paths: Arc<Vec<String>> =
         Arc::new(page_routes.iter().map(|r| r.path().to_string()).collect());
 
-    let api = Router::new()
-        .route("/api/v1/reports", post(reports::upload))
-        // the limit counts decompressed bytes, so a gzip bomb stops at the limit too
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(RequestDecompressionLayer::new().gzip(true))
-        // outermost: the raw body is read whole before any answer (see upload_body.rs)
-        .layer(middleware::from_fn_with_state(
-            state.config.max_body_bytes,
-            upload_body::buffer_upload,
-        ));
+    let api = listed(
+        Router::new(),
+        "POST",
+        "/api/v1/reports",
+        post(reports::upload),
+    )
+    // the limit counts decompressed bytes, so a gzip bomb stops at the limit too
+    .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+    .layer(RequestDecompressionLayer::new().gzip(true))
+    // outermost: the raw body is read whole before any answer (see upload_body.rs)
+    .layer(middleware::from_fn_with_state(
+        state.config.max_body_bytes,
+        upload_body::buffer_upload,
+    ));
 
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
@@ -104,11 +173,17 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let secure = state.config.secure_cookies();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/v1/openapi.json", get(openapi::openapi_json))
-        .route("/api/audit/export", get(audit::export))
+    let endpoints = [
+        ("/healthz", get(health::healthz)),
+        ("/readyz", get(health::readyz)),
+        ("/api/v1/openapi.json", get(openapi::openapi_json)),
+        ("/api/audit/export", get(audit::export)),
+    ]
+    .into_iter()
+    .fold(Router::new(), |router, (path, handler)| {
+        listed(router, "GET", path, handler)
+    });
+    endpoints
         .merge(api)
         .merge(pages)
         .layer(middleware::from_fn_with_state(
@@ -121,7 +196,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                    tracing::info_span!("request", method = %req.method(), uri = %logged_path(req.uri().path()), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
@@ -140,6 +215,15 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// The path as logs show it: an invitation link's token is a credential, so it is cut.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/invite/") {
+        "/invite/…"
+    } else {
+        path
+    }
 }
 
 fn fixed_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -1,0 +1,428 @@
+//! Invitations: an admin invites a person by email and gets a link, shown once, with which
+//! that person chooses a name and password, and is signed in. A link works once, for
+//! [`VALID_DAYS`] days, unless an admin revokes it first; inviting the same email again
+//! replaces the pending link. The link's token is 32 random bytes; like a session's, only
+//! its SHA-256 is stored.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, message};
+use crate::layout::Brand;
+
+/// How long an invitation link works.
+pub const VALID_DAYS: i32 = 7;
+/// Longest display name accepted.
+pub const DISPLAY_NAME_MAX: usize = 100;
+/// One answer for unknown, used, revoked and expired links alike: the link is all its
+/// holder has, and the answer should not tell which it was.
+pub const INVALID_LINK: &str =
+    "This invitation link is invalid or has expired. Ask an admin for a new one.";
+
+/// An invitation not yet accepted, revoked or expired, as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PendingInvite {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+    /// The inviting admin's email.
+    pub invited_by: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the invited person sees before accepting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Invitation {
+    pub email: String,
+    pub is_admin: bool,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Invites a person (as a global admin when `admin`); returns the link's path,
+/// `/invite/<token>`, which is shown this once. 409 when the email already has an account.
+#[server(endpoint = "invite_user")]
+pub async fn invite_user(
+    email: String,
+    #[server(default)] admin: bool,
+) -> Result<String, ServerFnError> {
+    use crate::access::fail;
+    use crate::auth::sessions;
+
+    let actor = super::require_admin().await?;
+    let email = super::checked_email(&email)?;
+    let ctx = crate::server_context::server_context()?;
+    let token = sessions::new_token();
+    match db::create(
+        &ctx.pool,
+        actor.id,
+        &email,
+        admin,
+        &sessions::hash_token(&token),
+    )
+    .await?
+    {
+        db::Created::Done => Ok(format!("/invite/{token}")),
+        db::Created::AccountExists => Err(fail(
+            http::StatusCode::CONFLICT,
+            &format!("{email} already has an account."),
+        )),
+    }
+}
+
+/// Withdraws a pending invitation so its link no longer works.
+#[server(endpoint = "revoke_invite")]
+pub async fn revoke_invite(id: i64) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let actor = super::require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    match db::revoke(&ctx.pool, actor.id, id).await? {
+        db::Revoked::Done | db::Revoked::AlreadyRevoked => Ok(()),
+        db::Revoked::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such invitation.")),
+        db::Revoked::AlreadyUsed => Err(fail(
+            StatusCode::CONFLICT,
+            "This invitation was already accepted: the account exists.",
+        )),
+    }
+}
+
+/// Pending invitations, newest first.
+#[server(endpoint = "list_invites")]
+pub async fn list_invites() -> Result<Vec<PendingInvite>, ServerFnError> {
+    super::require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(db::pending(&ctx.pool).await?)
+}
+
+/// The invitation behind a link, while it can still be accepted (no session needed).
+#[server(endpoint = "invite_details")]
+pub async fn invite_details(token: String) -> Result<Invitation, ServerFnError> {
+    let ctx = crate::server_context::server_context()?;
+    db::find(&ctx.pool, &token)
+        .await?
+        .ok_or_else(|| crate::access::fail(http::StatusCode::NOT_FOUND, INVALID_LINK))
+}
+
+/// Creates the invited person's account with the name and password they chose, uses up the
+/// link, signs them in and sends them to the findings. `password_again`, when sent (the
+/// page sends it), must equal `password`. No session needed.
+#[server(endpoint = "accept_invite")]
+pub async fn accept_invite(
+    token: String,
+    display_name: String,
+    password: String,
+    password_again: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use crate::auth::sessions;
+    use http::StatusCode;
+
+    let ctx = crate::server_context::server_context()?;
+    // the link first: fixing the form is pointless when the link is dead
+    if db::find(&ctx.pool, &token).await?.is_none() {
+        return Err(fail(StatusCode::NOT_FOUND, INVALID_LINK));
+    }
+    let display_name = checked_display_name(&display_name)?;
+    crate::account::check_new_password(&password, password_again.as_deref())?;
+    let hash = crate::account::hash_password(&password).await?;
+    match db::accept(&ctx.pool, &token, &display_name, &hash).await? {
+        db::Accepted::SignedIn(session) => {
+            // whoever was signed in in this browser before is signed out
+            if let Some(previous) = sessions::token_from_request() {
+                sessions::delete(&ctx.pool, &previous).await?;
+            }
+            sessions::send_cookie(&session, ctx.secure_cookies);
+            leptos_axum::redirect("/findings");
+            Ok(())
+        }
+        db::Accepted::InvalidLink => Err(fail(StatusCode::NOT_FOUND, INVALID_LINK)),
+        db::Accepted::AccountExists(email) => Err(fail(
+            StatusCode::CONFLICT,
+            &format!("{email} already has an account: sign in instead."),
+        )),
+    }
+}
+
+/// A display name: trimmed, 1 to [`DISPLAY_NAME_MAX`] characters, no control characters.
+#[cfg(feature = "ssr")]
+fn checked_display_name(raw: &str) -> Result<String, ServerFnError> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(crate::access::fail(
+            http::StatusCode::BAD_REQUEST,
+            &format!("Your name has 1 to {DISPLAY_NAME_MAX} characters."),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use serde_json::json;
+    use sqlx::PgPool;
+
+    use super::{Invitation, PendingInvite, VALID_DAYS};
+    use crate::admin::db::audit;
+    use crate::auth::sessions;
+
+    /// SQL condition: the invitation `i` can still be accepted.
+    const USABLE: &str = "i.used_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()";
+
+    pub enum Created {
+        Done,
+        AccountExists,
+    }
+
+    /// Stores a new invitation for `email` (its token's hash) and retires the email's
+    /// earlier pending ones, each audited.
+    pub async fn create(
+        pool: &PgPool,
+        actor: i64,
+        email: &str,
+        is_admin: bool,
+        token_hash: &[u8],
+    ) -> Result<Created, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+                .bind(email)
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists {
+            return Ok(Created::AccountExists);
+        }
+        let (id, expires_at): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+            "INSERT INTO invites (email, token_hash, is_admin, invited_by, expires_at)
+             VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
+             RETURNING id, expires_at",
+        )
+        .bind(email)
+        .bind(token_hash)
+        .bind(is_admin)
+        .bind(actor)
+        .bind(VALID_DAYS)
+        .fetch_one(&mut *tx)
+        .await?;
+        let replaced: Vec<i64> = sqlx::query_scalar(
+            "UPDATE invites SET revoked_at = now()
+              WHERE email = $1 AND id <> $2 AND used_at IS NULL AND revoked_at IS NULL
+             RETURNING id",
+        )
+        .bind(email)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for old in replaced {
+            audit(
+                &mut tx,
+                Some(actor),
+                ("invite", old),
+                "replaced",
+                None,
+                Some(json!({ "by_invite_id": id })),
+            )
+            .await?;
+        }
+        audit(
+            &mut tx,
+            Some(actor),
+            ("invite", id),
+            "created",
+            None,
+            Some(json!({ "email": email, "is_admin": is_admin, "expires_at": expires_at })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Created::Done)
+    }
+
+    pub enum Revoked {
+        Done,
+        AlreadyRevoked,
+        AlreadyUsed,
+        NotFound,
+    }
+
+    pub async fn revoke(pool: &PgPool, actor: i64, id: i64) -> Result<Revoked, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let found: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT used_at IS NOT NULL, revoked_at IS NOT NULL FROM invites WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match found {
+            None => return Ok(Revoked::NotFound),
+            Some((true, _)) => return Ok(Revoked::AlreadyUsed),
+            Some((_, true)) => return Ok(Revoked::AlreadyRevoked),
+            Some(_) => {}
+        }
+        sqlx::query("UPDATE invites SET revoked_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(&mut tx, Some(actor), ("invite", id), "revoked", None, None).await?;
+        tx.commit().await?;
+        Ok(Revoked::Done)
+    }
+
+    pub async fn pending(pool: &PgPool) -> Result<Vec<PendingInvite>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT i.id, i.email, i.is_admin, u.email AS invited_by, i.created_at, i.expires_at
+               FROM invites i LEFT JOIN users u ON u.id = i.invited_by
+              WHERE {USABLE}
+              ORDER BY i.created_at DESC, i.id DESC"
+        ))
+        .fetch_all(pool)
+        .await
+    }
+
+    /// The invitation a token opens, while it can be accepted.
+    pub async fn find(pool: &PgPool, token: &str) -> Result<Option<Invitation>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT i.email, i.is_admin, i.expires_at FROM invites i
+              WHERE i.token_hash = $1 AND {USABLE}"
+        ))
+        .bind(sessions::hash_token(token))
+        .fetch_optional(pool)
+        .await
+    }
+
+    pub enum Accepted {
+        /// The account exists now; the token of its first session.
+        SignedIn(String),
+        InvalidLink,
+        /// Someone created an account for the email since the invitation was sent.
+        AccountExists(String),
+    }
+
+    /// Uses up the invitation and creates its account and first session, all or nothing.
+    /// Marking the link used is the first write, so of two people racing with one link, the
+    /// second waits for the first and then finds it used.
+    pub async fn accept(
+        pool: &PgPool,
+        token: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> Result<Accepted, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let invite: Option<(i64, String, bool)> = sqlx::query_as(&format!(
+            "UPDATE invites i SET used_at = now()
+              WHERE i.token_hash = $1 AND {USABLE}
+             RETURNING i.id, i.email, i.is_admin"
+        ))
+        .bind(sessions::hash_token(token))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((invite_id, email, is_admin)) = invite else {
+            return Ok(Accepted::InvalidLink);
+        };
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (email, display_name, password_hash, is_admin)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING RETURNING id",
+        )
+        .bind(&email)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(is_admin)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
+            // rolled back: the link stays as it was
+            return Ok(Accepted::AccountExists(email));
+        };
+        audit(
+            &mut tx,
+            Some(user_id),
+            ("invite", invite_id),
+            "accepted",
+            None,
+            Some(json!({ "user_id": user_id })),
+        )
+        .await?;
+        audit(
+            &mut tx,
+            Some(user_id),
+            ("user", user_id),
+            "created",
+            None,
+            Some(json!({
+                "email": email,
+                "display_name": display_name,
+                "is_admin": is_admin,
+                "invite_id": invite_id,
+            })),
+        )
+        .await?;
+        let session = sessions::create(&mut *tx, user_id).await?;
+        tx.commit().await?;
+        Ok(Accepted::SignedIn(session))
+    }
+}
+
+/// The page an invitation link opens: who is invited, and a form to choose a name and
+/// password. Public: the invited person has no account yet.
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let invitation = Resource::new(token, invite_details);
+    let accept = ServerAction::<AcceptInvite>::new();
+    let error = move || {
+        accept
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| message(&e))
+    };
+    view! {
+        <main class="login invite">
+            <Brand/>
+            <h1>"Join Bosun"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Checking the invitation…"</p> }>
+                {move || Suspend::new(async move {
+                    match invitation.await {
+                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Ok(invitation) => view! {
+                            <p>
+                                "You are invited as " <strong class="invite-email">{invitation.email}</strong>
+                                {invitation.is_admin.then_some(", an admin")} "."
+                            </p>
+                            <p class="muted">
+                                {format!(
+                                    "This link works once, until {}.",
+                                    invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
+                                )}
+                            </p>
+                            <ActionForm action=accept attr:class="login-form">
+                                <input type="hidden" name="token" value=token()/>
+                                <label>"Your name"
+                                    <input type="text" name="display_name" autocomplete="name"
+                                        maxlength=DISPLAY_NAME_MAX required/>
+                                </label>
+                                <label>{format!("Password (at least {PASSWORD_MIN_CHARS} characters)")}
+                                    <input type="password" name="password" autocomplete="new-password"
+                                        minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
+                                </label>
+                                <label>"Password again"
+                                    <input type="password" name="password_again" autocomplete="new-password"
+                                        minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
+                                </label>
+                                <button type="submit" disabled=move || accept.pending().get()>"Create account"</button>
+                                <Show when=move || error().is_some()>
+                                    <p class="error" role="alert">{error}</p>
+                                </Show>
+                            </ActionForm>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}

@@ -1,0 +1,507 @@
+//! Teams (PRODUCT.md "team"): who is in each, with which role, and which projects it owns.
+//! The `bosun team` commands use the same database functions, so the page and the command
+//! line change teams, and audit the changes, alike.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::account::message;
+use crate::layout::AppHeader;
+use crate::workflow::Role;
+
+/// The roles a person can have in a team; admin is global, not a team role.
+pub const TEAM_ROLES: [Role; 4] = [Role::Viewer, Role::Developer, Role::Ops, Role::Security];
+
+/// A team as the teams page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamSummary {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// The projects it owns: (slug, name).
+    pub projects: Vec<(String, String)>,
+    pub members: Vec<TeamMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// A team's short name: 1–63 lowercase letters, digits and dashes, starting with a letter
+/// or digit (the rule project slugs follow too).
+pub fn valid_team_slug(slug: &str) -> bool {
+    (1..=63).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+}
+
+/// Every team with its projects and members, by slug.
+#[server(endpoint = "list_teams")]
+pub async fn list_teams() -> Result<Vec<TeamSummary>, ServerFnError> {
+    super::require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(db::all(&ctx.pool).await?)
+}
+
+/// Creates a team; its name defaults to its slug. 409 when the slug is taken.
+#[server(endpoint = "create_team")]
+pub async fn create_team(
+    slug: String,
+    #[server(default)] name: String,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let actor = super::require_admin().await?;
+    let slug = slug.trim().to_lowercase();
+    if !valid_team_slug(&slug) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "A team's short name has 1 to 63 lowercase letters, digits and dashes, and starts \
+             with a letter or digit.",
+        ));
+    }
+    let ctx = crate::server_context::server_context()?;
+    match db::create_team(&ctx.pool, Some(actor.id), &slug, &name).await? {
+        Some(_) => Ok(()),
+        None => Err(fail(
+            StatusCode::CONFLICT,
+            &format!("Team '{slug}' already exists."),
+        )),
+    }
+}
+
+/// Puts a person (by email) in a team with a role, or changes their role there.
+#[server(endpoint = "set_membership")]
+pub async fn set_membership(
+    team: String,
+    email: String,
+    role: String,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let actor = super::require_admin().await?;
+    let email = super::checked_email(&email)?;
+    let role = role
+        .parse::<Role>()
+        .ok()
+        .filter(|role| TEAM_ROLES.contains(role))
+        .ok_or_else(|| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                "A team role is viewer, developer, ops or security (admin is global: set it on \
+                 the Users page).",
+            )
+        })?;
+    let ctx = crate::server_context::server_context()?;
+    let team = team.trim();
+    membership_answer(
+        db::set_membership(&ctx.pool, Some(actor.id), team, &email, role).await?,
+        team,
+        &email,
+    )
+}
+
+/// Takes a person (by email) out of a team.
+#[server(endpoint = "remove_membership")]
+pub async fn remove_membership(team: String, email: String) -> Result<(), ServerFnError> {
+    let actor = super::require_admin().await?;
+    let email = super::checked_email(&email)?;
+    let ctx = crate::server_context::server_context()?;
+    let team = team.trim();
+    membership_answer(
+        db::remove_membership(&ctx.pool, Some(actor.id), team, &email).await?,
+        team,
+        &email,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn membership_answer(
+    outcome: db::Membership,
+    team: &str,
+    email: &str,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    match outcome {
+        db::Membership::Done => Ok(()),
+        db::Membership::NoTeam => Err(fail(StatusCode::NOT_FOUND, &format!("No team '{team}'."))),
+        db::Membership::NoUser => Err(fail(
+            StatusCode::NOT_FOUND,
+            &format!("Nobody has an account with {email}: invite them on the Users page first."),
+        )),
+        db::Membership::NotAMember => Err(fail(
+            StatusCode::NOT_FOUND,
+            &format!("{email} is not in team '{team}'."),
+        )),
+        db::Membership::NotATeamRole => Err(fail(
+            StatusCode::BAD_REQUEST,
+            "A team role is viewer, developer, ops or security.",
+        )),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+
+    use super::{TEAM_ROLES, TeamMember, TeamSummary};
+    use crate::admin::db::audit;
+    use crate::workflow::Role;
+
+    /// Creates a team (its name defaults to its slug) and audits it; its id, or `None` when
+    /// the slug is taken. `actor` is `None` from the command line.
+    pub async fn create_team(
+        pool: &PgPool,
+        actor: Option<i64>,
+        slug: &str,
+        name: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let name = match name.trim() {
+            "" => slug,
+            name => name,
+        };
+        let mut tx = pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO teams (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING
+             RETURNING id",
+        )
+        .bind(slug)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        audit(
+            &mut tx,
+            actor,
+            ("team", id),
+            "created",
+            None,
+            Some(json!({ "slug": slug, "name": name })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// How a membership change went.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Membership {
+        Done,
+        NoTeam,
+        NoUser,
+        NotAMember,
+        NotATeamRole,
+    }
+
+    /// `(team id, user id, stored email)` by slug and email.
+    async fn team_and_user(
+        conn: &mut PgConnection,
+        team: &str,
+        email: &str,
+    ) -> Result<Result<(i64, i64, String), Membership>, sqlx::Error> {
+        let team_id: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE slug = $1")
+            .bind(team)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(team_id) = team_id else {
+            return Ok(Err(Membership::NoTeam));
+        };
+        let user: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, email FROM users WHERE email = lower($1)")
+                .bind(email.trim())
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(user
+            .map(|(user_id, email)| (team_id, user_id, email))
+            .ok_or(Membership::NoUser))
+    }
+
+    /// Puts a person in a team with `role`, or changes their role there, and audits what
+    /// changed (nothing when they already have that role).
+    pub async fn set_membership(
+        pool: &PgPool,
+        actor: Option<i64>,
+        team: &str,
+        email: &str,
+        role: Role,
+    ) -> Result<Membership, sqlx::Error> {
+        if !TEAM_ROLES.contains(&role) {
+            return Ok(Membership::NotATeamRole);
+        }
+        let mut tx = pool.begin().await?;
+        let (team_id, user_id, email) = match team_and_user(&mut tx, team, email).await? {
+            Ok(ids) => ids,
+            Err(outcome) => return Ok(outcome),
+        };
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT role::text FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if before.as_deref() == Some(role.as_str()) {
+            return Ok(Membership::Done);
+        }
+        sqlx::query(
+            "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3::team_role)
+             ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let member = |role: &str| json!({ "user_id": user_id, "email": email, "role": role });
+        let action = if before.is_some() {
+            "member_role_changed"
+        } else {
+            "member_added"
+        };
+        audit(
+            &mut tx,
+            actor,
+            ("team", team_id),
+            action,
+            before.as_deref().map(member),
+            Some(member(role.as_str())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Membership::Done)
+    }
+
+    /// Takes a person out of a team and audits it.
+    pub async fn remove_membership(
+        pool: &PgPool,
+        actor: Option<i64>,
+        team: &str,
+        email: &str,
+    ) -> Result<Membership, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let (team_id, user_id, email) = match team_and_user(&mut tx, team, email).await? {
+            Ok(ids) => ids,
+            Err(outcome) => return Ok(outcome),
+        };
+        let removed: Option<String> = sqlx::query_scalar(
+            "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2 RETURNING role::text",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(role) = removed else {
+            return Ok(Membership::NotAMember);
+        };
+        audit(
+            &mut tx,
+            actor,
+            ("team", team_id),
+            "member_removed",
+            Some(json!({ "user_id": user_id, "email": email, "role": role })),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Membership::Done)
+    }
+
+    pub async fn all(pool: &PgPool) -> Result<Vec<TeamSummary>, sqlx::Error> {
+        let teams: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, slug, name FROM teams ORDER BY slug")
+                .fetch_all(pool)
+                .await?;
+        let projects: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT team_id, slug, name FROM projects WHERE team_id IS NOT NULL ORDER BY slug",
+        )
+        .fetch_all(pool)
+        .await?;
+        let members: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT m.team_id, u.email, u.display_name, m.role::text
+               FROM team_members m JOIN users u ON u.id = m.user_id
+              ORDER BY u.email",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut projects_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (team_id, slug, name) in projects {
+            projects_of.entry(team_id).or_default().push((slug, name));
+        }
+        let mut members_of: HashMap<i64, Vec<TeamMember>> = HashMap::new();
+        for (team_id, email, display_name, role) in members {
+            if let Ok(role) = role.parse() {
+                members_of.entry(team_id).or_default().push(TeamMember {
+                    email,
+                    display_name,
+                    role,
+                });
+            }
+        }
+        Ok(teams
+            .into_iter()
+            .map(|(id, slug, name)| TeamSummary {
+                id,
+                slug,
+                name,
+                projects: projects_of.remove(&id).unwrap_or_default(),
+                members: members_of.remove(&id).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+/// A role picker for team roles, with `selected` chosen.
+fn role_options(selected: Option<Role>) -> impl IntoView {
+    TEAM_ROLES
+        .iter()
+        .map(|role| {
+            view! { <option value=role.as_str() selected=selected == Some(*role)>{role.label()}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+pub fn TeamsPage() -> impl IntoView {
+    let create = ServerAction::<CreateTeam>::new();
+    let set = ServerAction::<SetMembership>::new();
+    let remove = ServerAction::<RemoveMembership>::new();
+    let teams = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                set.version().get(),
+                remove.version().get(),
+            )
+        },
+        |_| list_teams(),
+    );
+    let errors = move || {
+        [
+            create.value().get(),
+            set.value().get(),
+            remove.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.err())
+        .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
+        .collect_view()
+    };
+
+    view! {
+        <AppHeader/>
+        <main class="admin admin-teams">
+            <h1>"Teams"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let list = match teams.await {
+                        Ok(list) => list,
+                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                    };
+                    let empty = list.is_empty();
+                    view! {
+                        <section class="create-team">
+                            <h2>"New team"</h2>
+                            <ActionForm action=create attr:class="inline-form">
+                                <input type="text" name="slug" placeholder="short-name" aria-label="Short name"
+                                    pattern="[a-z0-9][a-z0-9\\-]{0,62}" required/>
+                                <input type="text" name="name" placeholder="Name (optional)" aria-label="Name"/>
+                                <button type="submit">"Create team"</button>
+                            </ActionForm>
+                        </section>
+                        {errors}
+                        <Show when=move || empty>
+                            <p class="muted">"No teams yet."</p>
+                        </Show>
+                        {list.into_iter().map(|team| {
+                            let slug = team.slug.clone();
+                            let projects = if team.projects.is_empty() {
+                                format!("none (bosun project create SLUG --team {})", team.slug)
+                            } else {
+                                team.projects.iter().map(|(slug, _)| slug.clone()).collect::<Vec<_>>().join(", ")
+                            };
+                            view! {
+                                <section class="team" data-team=team.slug.clone()>
+                                    <h2>{team.name} " " <span class="muted">{team.slug.clone()}</span></h2>
+                                    <p class="team-projects">"Projects: " {projects}</p>
+                                    <table class="admin-table">
+                                        <thead><tr><th>"Member"</th><th>"Name"</th><th>"Role"</th><th></th></tr></thead>
+                                        <tbody>
+                                            {team.members.into_iter().map(|m| {
+                                                // each form's children own their copies
+                                                let (role_team, role_email) = (slug.clone(), m.email.clone());
+                                                let (remove_team, remove_email) = (slug.clone(), m.email.clone());
+                                                view! {
+                                                    <tr data-member=m.email.clone()>
+                                                        <td>{m.email.clone()}</td>
+                                                        <td>{m.display_name}</td>
+                                                        <td>
+                                                            <ActionForm action=set attr:class="inline">
+                                                                <input type="hidden" name="team" value=role_team.clone()/>
+                                                                <input type="hidden" name="email" value=role_email.clone()/>
+                                                                <select name="role" aria-label="Role">{role_options(Some(m.role))}</select>
+                                                                <button type="submit">"Change"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                        <td>
+                                                            <ActionForm action=remove attr:class="inline">
+                                                                <input type="hidden" name="team" value=remove_team.clone()/>
+                                                                <input type="hidden" name="email" value=remove_email.clone()/>
+                                                                <button type="submit">"Remove"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <ActionForm action=set attr:class="inline-form add-member">
+                                        <input type="hidden" name="team" value=slug/>
+                                        <input type="email" name="email" placeholder="name@example.com" aria-label="Email" required/>
+                                        <select name="role" aria-label="Role">{role_options(Some(Role::Developer))}</select>
+                                        <button type="submit">"Add member"</button>
+                                    </ActionForm>
+                                </section>
+                            }
+                        }).collect_view()}
+                    }.into_any()
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_slugs_follow_the_project_slug_rule() {
+        for good in ["shop", "a", "team-2", "0"] {
+            assert!(valid_team_slug(good), "{good}");
+        }
+        for bad in ["", "-shop", "Shop", "shop team", "shöp", &"a".repeat(64)] {
+            assert!(!valid_team_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn admin_is_not_a_team_role() {
+        assert!(!TEAM_ROLES.contains(&Role::Admin));
+        assert_eq!(TEAM_ROLES.len(), Role::ALL.len() - 1);
+    }
+}

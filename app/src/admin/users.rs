@@ -1,0 +1,329 @@
+//! The people with an account: their teams and roles, and the two global flags an admin
+//! sets: admin, and security engineer on every team. Bosun always keeps one admin.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::invites::{InviteUser, RevokeInvite, VALID_DAYS, list_invites};
+use crate::account::message;
+use crate::layout::AppHeader;
+use crate::workflow::Role;
+
+/// A person as the users page lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub security_all_teams: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Their teams, by slug, with their role in each.
+    pub teams: Vec<(String, Role)>,
+}
+
+/// Everyone with an account, by email.
+#[server(endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserSummary>, ServerFnError> {
+    super::require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    Ok(db::all(&ctx.pool).await?)
+}
+
+/// Sets a person's global flags: admin, and security engineer on every team's projects.
+/// 409 when it would leave Bosun without an admin.
+#[server(endpoint = "set_user_flags")]
+pub async fn set_user_flags(
+    user_id: i64,
+    is_admin: bool,
+    security_all_teams: bool,
+) -> Result<(), ServerFnError> {
+    use crate::access::fail;
+    use http::StatusCode;
+
+    let actor = super::require_admin().await?;
+    let ctx = crate::server_context::server_context()?;
+    let flags = db::Flags {
+        is_admin,
+        security_all_teams,
+    };
+    match db::set_flags(&ctx.pool, actor.id, user_id, flags).await? {
+        db::FlagsSet::Done => Ok(()),
+        db::FlagsSet::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such user.")),
+        db::FlagsSet::LastAdmin(email) => Err(fail(
+            StatusCode::CONFLICT,
+            &format!("{email} is the last admin: make someone else an admin first."),
+        )),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use std::collections::HashMap;
+
+    use serde::Serialize;
+    use sqlx::PgPool;
+
+    use super::UserSummary;
+    use crate::admin::db::audit;
+    use crate::workflow::Role;
+
+    pub async fn all(pool: &PgPool) -> Result<Vec<UserSummary>, sqlx::Error> {
+        type Row = (
+            i64,
+            String,
+            String,
+            bool,
+            bool,
+            chrono::DateTime<chrono::Utc>,
+        );
+        let users: Vec<Row> = sqlx::query_as(
+            "SELECT id, email, display_name, is_admin, security_all_teams, created_at
+               FROM users ORDER BY email",
+        )
+        .fetch_all(pool)
+        .await?;
+        let memberships: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT m.user_id, t.slug, m.role::text
+               FROM team_members m JOIN teams t ON t.id = m.team_id
+              ORDER BY t.slug",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut teams: HashMap<i64, Vec<(String, Role)>> = HashMap::new();
+        for (user_id, slug, role) in memberships {
+            if let Ok(role) = role.parse() {
+                teams.entry(user_id).or_default().push((slug, role));
+            }
+        }
+        Ok(users
+            .into_iter()
+            .map(
+                |(id, email, display_name, is_admin, security_all_teams, created_at)| UserSummary {
+                    id,
+                    email,
+                    display_name,
+                    is_admin,
+                    security_all_teams,
+                    created_at,
+                    teams: teams.remove(&id).unwrap_or_default(),
+                },
+            )
+            .collect())
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub struct Flags {
+        pub is_admin: bool,
+        pub security_all_teams: bool,
+    }
+
+    pub enum FlagsSet {
+        Done,
+        NotFound,
+        /// Taking this person's admin flag would leave no admin; their email.
+        LastAdmin(String),
+    }
+
+    /// Sets a person's flags and audits the change (nothing happens when they are unchanged).
+    pub async fn set_flags(
+        pool: &PgPool,
+        actor: i64,
+        user_id: i64,
+        flags: Flags,
+    ) -> Result<FlagsSet, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // Locking every admin row serialises concurrent demotions, so two admins cannot each
+        // remove the other's flag and leave none.
+        let admins: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await?;
+        let current: Option<(String, bool, bool)> = sqlx::query_as(
+            "SELECT email, is_admin, security_all_teams FROM users WHERE id = $1 FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((email, is_admin, security_all_teams)) = current else {
+            return Ok(FlagsSet::NotFound);
+        };
+        let before = Flags {
+            is_admin,
+            security_all_teams,
+        };
+        if before == flags {
+            return Ok(FlagsSet::Done);
+        }
+        if before.is_admin && !flags.is_admin && admins == [user_id] {
+            return Ok(FlagsSet::LastAdmin(email));
+        }
+        sqlx::query("UPDATE users SET is_admin = $2, security_all_teams = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(flags.is_admin)
+            .bind(flags.security_all_teams)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(actor),
+            ("user", user_id),
+            "flags_changed",
+            serde_json::to_value(before).ok(),
+            serde_json::to_value(flags).ok(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(FlagsSet::Done)
+    }
+}
+
+/// The link as people will paste it: this page's origin before the path.
+fn absolute_link(path: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Ok(origin) = window().location().origin() {
+        return format!("{origin}{path}");
+    }
+    path.to_string()
+}
+
+fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let revoke = ServerAction::<RevokeInvite>::new();
+    let flags = ServerAction::<SetUserFlags>::new();
+    let users = Resource::new(move || flags.version().get(), |_| list_users());
+    let invites = Resource::new(
+        move || (invite.version().get(), revoke.version().get()),
+        |_| list_invites(),
+    );
+    let invite_outcome = move || {
+        invite.value().get().map(|result| match result {
+            Ok(path) => view! {
+                <div class="invite-link" role="status">
+                    <p>
+                        {format!(
+                            "Send this link to the person you invited. It is shown only now, works once and expires in {VALID_DAYS} days:"
+                        )}
+                    </p>
+                    <input type="text" readonly class="invite-url" aria-label="Invitation link" value=absolute_link(&path)/>
+                </div>
+            }
+            .into_any(),
+            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+        })
+    };
+    let errors = move || {
+        [revoke.value().get(), flags.value().get()]
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
+            .collect_view()
+    };
+
+    view! {
+        <AppHeader/>
+        <main class="admin admin-users">
+            <h1>"Users"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let people = match users.await {
+                        Ok(people) => people,
+                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                    };
+                    view! {
+                        <section class="invite">
+                            <h2>"Invite someone"</h2>
+                            <ActionForm action=invite attr:class="inline-form invite-form">
+                                <input type="email" name="email" placeholder="name@example.com" aria-label="Email" required/>
+                                <label class="check"><input type="checkbox" name="admin" value="true"/> " Admin"</label>
+                                <button type="submit" disabled=move || invite.pending().get()>"Invite"</button>
+                            </ActionForm>
+                            {invite_outcome}
+                        </section>
+                        {errors}
+                        <section class="pending-invites">
+                            <h2>"Pending invitations"</h2>
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    match invites.await {
+                                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                                        Ok(list) if list.is_empty() => view! { <p class="muted">"None."</p> }.into_any(),
+                                        Ok(list) => view! {
+                                            <table class="admin-table">
+                                                <thead><tr><th>"Email"</th><th>"Admin"</th><th>"Invited by"</th><th>"Expires"</th><th></th></tr></thead>
+                                                <tbody>
+                                                    {list.into_iter().map(|i| view! {
+                                                        <tr data-invite=i.id>
+                                                            <td>{i.email}</td>
+                                                            <td>{yes_no(i.is_admin)}</td>
+                                                            <td>{i.invited_by.unwrap_or_default()}</td>
+                                                            <td class="when">{i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                            <td>
+                                                                <ActionForm action=revoke attr:class="inline">
+                                                                    <input type="hidden" name="id" value=i.id/>
+                                                                    <button type="submit">"Revoke"</button>
+                                                                </ActionForm>
+                                                            </td>
+                                                        </tr>
+                                                    }).collect_view()}
+                                                </tbody>
+                                            </table>
+                                        }.into_any(),
+                                    }
+                                })}
+                            </Transition>
+                        </section>
+                        <section class="people">
+                            <h2>"People"</h2>
+                            <table class="admin-table">
+                                <thead>
+                                    <tr><th>"Email"</th><th>"Name"</th><th>"Teams"</th><th>"Admin"</th><th>"Security on every team"</th><th>"Joined"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {people.into_iter().map(|u| {
+                                        let teams = u.teams.iter()
+                                            .map(|(team, role)| format!("{team} ({role})"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ");
+                                        view! {
+                                            <tr data-user=u.id>
+                                                <td>{u.email}</td>
+                                                <td>{u.display_name}</td>
+                                                <td>{teams}</td>
+                                                <td>
+                                                    {yes_no(u.is_admin)} " "
+                                                    <ActionForm action=flags attr:class="inline">
+                                                        <input type="hidden" name="user_id" value=u.id/>
+                                                        <input type="hidden" name="is_admin" value=(!u.is_admin).to_string()/>
+                                                        <input type="hidden" name="security_all_teams" value=u.security_all_teams.to_string()/>
+                                                        <button type="submit" class="link">{if u.is_admin { "remove admin" } else { "make admin" }}</button>
+                                                    </ActionForm>
+                                                </td>
+                                                <td>
+                                                    {yes_no(u.security_all_teams)} " "
+                                                    <ActionForm action=flags attr:class="inline">
+                                                        <input type="hidden" name="user_id" value=u.id/>
+                                                        <input type="hidden" name="is_admin" value=u.is_admin.to_string()/>
+                                                        <input type="hidden" name="security_all_teams" value=(!u.security_all_teams).to_string()/>
+                                                        <button type="submit" class="link">{if u.security_all_teams { "own teams only" } else { "give every team" }}</button>
+                                                    </ActionForm>
+                                                </td>
+                                                <td class="when">{u.created_at.format("%Y-%m-%d").to_string()}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }.into_any()
+                })}
+            </Transition>
+        </main>
+    }
+}
