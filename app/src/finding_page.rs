@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use crate::assignment::Assign;
 use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
 use crate::layout::AppHeader;
@@ -45,6 +46,9 @@ pub struct FindingView {
     pub moves: Vec<FindingState>,
     pub can_comment: bool,
     pub can_change_severity: bool,
+    pub can_assign: bool,
+    /// The signed-in person, for "assign to me".
+    pub viewer_email: String,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -59,9 +63,8 @@ pub struct TimelineEntry {
 
 #[server(endpoint = "finding_detail")]
 pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
-    let role = crate::access::require_on_finding(id, crate::workflow::Action::View)
-        .await?
-        .role;
+    let access = crate::access::require_on_finding(id, crate::workflow::Action::View).await?;
+    let role = access.role;
     let ctx = crate::server_context::server_context()?;
     let mut detail = db::detail(&ctx.pool, id).await?;
     detail.moves = FindingState::ALL
@@ -72,6 +75,8 @@ pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
     detail.can_comment = crate::workflow::allowed(role, crate::workflow::Action::Comment);
     detail.can_change_severity =
         crate::workflow::allowed(role, crate::workflow::Action::ChangeSeverity);
+    detail.can_assign = crate::workflow::allowed(role, crate::workflow::Action::Assign);
+    detail.viewer_email = access.user.email;
     Ok(detail)
 }
 
@@ -190,6 +195,8 @@ mod db {
             moves: Vec::new(),
             can_comment: false,
             can_change_severity: false,
+            can_assign: false,
+            viewer_email: String::new(),
             timeline: timeline
                 .into_iter()
                 .map(|(at, actor, what, reason)| TimelineEntry {
@@ -223,12 +230,13 @@ pub fn FindingPage() -> impl IntoView {
     let change = ServerAction::<ChangeState>::new();
     let severity = ServerAction::<OverrideSeverity>::new();
     let comment = ServerAction::<AddComment>::new();
+    let assign = ServerAction::<Assign>::new();
     let edit = ServerAction::<EditComment>::new();
     let detail = Resource::new(
         move || {
             (
                 id.get(),
-                change.version().get() + severity.version().get(),
+                change.version().get() + severity.version().get() + assign.version().get(),
                 comment.version().get(),
             )
         },
@@ -246,6 +254,13 @@ pub fn FindingPage() -> impl IntoView {
     };
     let change_error = move || {
         change
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| message(&e))
+    };
+    let assign_error = move || {
+        assign
             .value()
             .get()
             .and_then(|r| r.err())
@@ -273,6 +288,10 @@ pub fn FindingPage() -> impl IntoView {
                             let moves = f.moves.clone();
                             let can_comment = f.can_comment;
                             let can_change_severity = f.can_change_severity;
+                            let can_assign = f.can_assign;
+                            let me = f.viewer_email.clone();
+                            let team = f.assignee_team.clone().unwrap_or_default();
+                            let my_team = team.clone();
                             view! {
                                 <h1 class="finding-title">{f.title.clone()}</h1>
                                 <p class="finding-meta">
@@ -330,6 +349,23 @@ pub fn FindingPage() -> impl IntoView {
                                     </Show>
                                     <Show when=move || change_error().is_some()>
                                         <p class="error" role="alert">{change_error}</p>
+                                    </Show>
+                                    {can_assign.then(|| view! {
+                                        <ActionForm action=assign attr:class="assign-form">
+                                            <input type="hidden" name="finding_id" value=id/>
+                                            <input type="email" name="user" placeholder="person@email" aria-label="Assign to person"/>
+                                            <input type="text" name="team" placeholder="team" aria-label="Assign to team" value=team/>
+                                            <button type="submit">"Assign"</button>
+                                        </ActionForm>
+                                        <ActionForm action=assign attr:class="assign-me">
+                                            <input type="hidden" name="finding_id" value=id/>
+                                            <input type="hidden" name="user" value=me/>
+                                            <input type="hidden" name="team" value=my_team/>
+                                            <button type="submit">"Assign to me"</button>
+                                        </ActionForm>
+                                    })}
+                                    <Show when=move || assign_error().is_some()>
+                                        <p class="error assign-error" role="alert">{assign_error}</p>
                                     </Show>
                                 </section>
                                 <section class="timeline">

@@ -227,7 +227,7 @@ pub(crate) fn FindingsTable(
                         view! {
                             <tr class="finding" data-id=f.id data-severity=f.severity.as_str()>
                                 {select_one(f.id)}
-                                <td>
+                                <td class="severity">
                                     <span class=format!("sev sev-{}", f.severity)>{f.severity.label()}</span>
                                 </td>
                                 <td class="title">

@@ -130,7 +130,7 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
             .await
             .unwrap();
         let severities = wait_for("only high findings", Duration::from_secs(10), || async {
-            let sev = texts(&client, "tr.finding td:first-child").await;
+            let sev = texts(&client, "tr.finding td.severity").await;
             (sev.len() == 3 && sev.iter().all(|s| s == "High")).then_some(sev)
         })
         .await;
@@ -262,6 +262,22 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
         })
         .await;
 
+        // take it on: the assignment shows at once
+        client
+            .find(Locator::Css("form.assign-me button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for("the assignment", Duration::from_secs(10), || async {
+            texts(&client, "dd.assignee")
+                .await
+                .into_iter()
+                .find(|t| t.starts_with("dev@example.com"))
+        })
+        .await;
+
         let hostile = "Reproduced, @sec please look. <img src=x onerror=\"document.title='pwned'\"> [x](javascript:document.title='pwned')";
         client
             .find(Locator::Css("form.comment-form textarea"))
@@ -304,6 +320,14 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
     assert_eq!(
         app.count("SELECT count(*) FROM findings WHERE state = 'confirmed'")
             .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM findings f JOIN users u ON u.id = f.assignee_user_id
+              WHERE f.state = 'confirmed' AND u.email = 'dev@example.com'"
+        )
+        .await,
         1
     );
 }
@@ -367,5 +391,116 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
+    let app = spawn_app().await;
+    triage_estate(&app).await;
+    let picked: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM findings WHERE rule_id IN ('R4', 'R5') ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let app_ref = &app;
+    let picked_ref = &picked;
+    with_browser(|client| async move {
+        let app = app_ref;
+        sign_in_and_land(&client, app, "sec@example.com").await;
+        wait_for("the findings", Duration::from_secs(15), || async {
+            (texts(&client, "tr.finding").await.len() == 6).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        // every open finding shows its SLA; these were first seen just now
+        let slas = texts(&client, "td.due .sla").await;
+        assert!(slas.iter().all(|s| s.starts_with("On track")), "{slas:?}");
+
+        for id in picked_ref {
+            client
+                .find(Locator::Css(&format!(
+                    "tr.finding[data-id='{id}'] td.select input"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        let count = wait_for("the bulk bar", Duration::from_secs(10), || async {
+            texts(&client, ".bulk-count").await.into_iter().next()
+        })
+        .await;
+        assert_eq!(count, "2 selected");
+        client
+            .find(Locator::Css(".bulk-move select"))
+            .await
+            .unwrap()
+            .select_by_value("risk_accepted")
+            .await
+            .unwrap();
+        let until = (chrono::Utc::now() + chrono::Duration::days(14))
+            .format("%Y-%m-%d")
+            .to_string();
+        wait_for("the expiry field", Duration::from_secs(10), || async {
+            client
+                .find(Locator::Css(".bulk-move input[name=risk_accepted_until]"))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        // date inputs take what the browser's locale expects; set the value directly
+        client
+            .execute(
+                "const input = document.querySelector('.bulk-move input[name=risk_accepted_until]');
+                 input.value = arguments[0];
+                 input.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![serde_json::json!(until)],
+            )
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css(".bulk-bar input.bulk-reason"))
+            .await
+            .unwrap()
+            .send_keys("Low impact, tracked in the Q3 hardening epic")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css(".bulk-move button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let result = wait_for("the bulk result", Duration::from_secs(10), || async {
+            texts(&client, ".bulk-result").await.into_iter().next()
+        })
+        .await;
+        assert_eq!(result, "Changed 2 findings.");
+        // the list refetches: both now read risk accepted, their SLA paused
+        wait_for("the updated rows", Duration::from_secs(10), || async {
+            let states = texts(&client, "tr.finding td.state").await;
+            (states.iter().filter(|s| *s == "Risk accepted").count() == 2).then_some(())
+        })
+        .await;
+        let paused = texts(&client, "td.due .sla-paused").await;
+        assert_eq!(paused.len(), 2, "{paused:?}");
+        assert!(
+            texts(&client, ".bulk-count").await.is_empty(),
+            "the selection is cleared"
+        );
+    })
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM findings WHERE state = 'risk_accepted'
+               AND id IN (SELECT subject_id FROM audit_events
+                           WHERE reason = 'Low impact, tracked in the Q3 hardening epic')"
+        )
+        .await,
+        2
     );
 }
