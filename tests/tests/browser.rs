@@ -504,3 +504,124 @@ async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
         2
     );
 }
+
+#[tokio::test]
+async fn an_admin_invites_someone_who_joins_through_the_link() {
+    let app = spawn_app().await;
+    server::users::create(&app.pool, "boss@example.com", PASSWORD, true)
+        .await
+        .unwrap();
+    let app_ref = &app;
+    with_browser(|client| async move {
+        let app = app_ref;
+        sign_in(&client, app, "boss@example.com", PASSWORD).await;
+        wait_for("signed in", Duration::from_secs(15), || async {
+            client
+                .current_url()
+                .await
+                .ok()
+                .filter(|u| u.path() == "/findings")
+                .map(|_| ())
+        })
+        .await;
+        client.goto(&app.url("/admin/users")).await.unwrap();
+        wait_for("the invite form", Duration::from_secs(15), || async {
+            client
+                .find(Locator::Css("form.invite-form input[name=email]"))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        client
+            .find(Locator::Css("form.invite-form input[name=email]"))
+            .await
+            .unwrap()
+            .send_keys("newcomer@example.com")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("form.invite-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let link = wait_for("the invitation link", Duration::from_secs(10), || async {
+            let input = client.find(Locator::Css("input.invite-url")).await.ok()?;
+            input
+                .prop("value")
+                .await
+                .ok()
+                .flatten()
+                .filter(|v| v.contains("/invite/"))
+        })
+        .await;
+
+        // the newcomer, in a browser without Bosun's cookie
+        client.delete_all_cookies().await.unwrap();
+        client.goto(&link).await.unwrap();
+        wait_for("the invitation page", Duration::from_secs(15), || async {
+            texts(&client, ".invite-email")
+                .await
+                .into_iter()
+                .find(|t| t == "newcomer@example.com")
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        for (field, value) in [
+            ("display_name", "New Comer"),
+            ("password", "a long enough passphrase"),
+            ("password_again", "a long enough passphrase"),
+        ] {
+            client
+                .find(Locator::Css(&format!(
+                    "form.login-form input[name={field}]"
+                )))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        client
+            .find(Locator::Css("form.login-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(
+            "the newcomer signed in",
+            Duration::from_secs(15),
+            || async {
+                client
+                    .current_url()
+                    .await
+                    .ok()
+                    .filter(|u| u.path() == "/findings")?;
+                texts(&client, ".who .email")
+                    .await
+                    .into_iter()
+                    .find(|t| t == "newcomer@example.com")
+            },
+        )
+        .await;
+        // the link worked once
+        client.goto(&link).await.unwrap();
+        wait_for("the spent link", Duration::from_secs(15), || async {
+            texts(&client, "p.error")
+                .await
+                .into_iter()
+                .find(|t| t.contains("invalid or has expired"))
+        })
+        .await;
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'newcomer@example.com'")
+            .await,
+        1
+    );
+}

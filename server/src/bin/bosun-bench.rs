@@ -6,7 +6,8 @@
 //! gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
 //! time of a raw `COPY` of the same rows into a table shaped like `findings`, measured in the
 //! same run, as the floor to compare with. SARIF also runs at ~100 MB (310k findings), the
-//! size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes.
+//! size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
+//! `BOSUN_BENCH_KEEP=1` keeps the database afterwards, for looking into the stored rows.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -242,6 +243,10 @@ async fn main() -> anyhow::Result<()> {
     }
     drop(server);
     pool.close().await;
+    if std::env::var_os("BOSUN_BENCH_KEEP").is_some() {
+        println!("kept database {db} (BOSUN_BENCH_KEEP)");
+        return Ok(());
+    }
     let mut admin = sqlx::PgConnection::connect(&base_url).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
         .execute(&mut admin)
