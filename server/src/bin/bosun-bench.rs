@@ -2,8 +2,8 @@
 //!
 //! Starts the release `bosun` binary against a fresh database, generates synthetic SARIF
 //! and Trivy reports of 1k / 10k / 100k findings, and pushes each over HTTP three times:
-//! first import, unchanged re-import, and a re-import with 10% of findings changed (5%
-//! gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
+//! first import (into a project of its own), unchanged re-import, and a re-import with
+//! 10% of findings changed (5% gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
 //! time of a raw `COPY` of the same rows into a table shaped like `findings`, measured in the
 //! same run, as the floor to compare with. SARIF also runs at ~100 MB (310k findings), the
 //! size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
@@ -192,10 +192,6 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let slug = server::projects::ProjectSlug::parse("bench")?;
-    let project = server::projects::create(&pool, &slug, "Benchmark").await?;
-    let token = server::tokens::create(&pool, project.id, "bench").await?;
-
     println!(
         "{:<7} {:>8} {:>9} {:>12} {:>12} {:>14} {:>11} {:>10}",
         "format", "findings", "report", "first", "unchanged", "10% changed", "peak RSS", "raw COPY"
@@ -213,6 +209,10 @@ async fn main() -> anyhow::Result<()> {
             .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
         for n in sizes.filter(|n| only.as_ref().is_none_or(|o| o.contains(n))) {
             let target = format!("{name}-{n}");
+            // a project of its own: "first import" is a new project's first report
+            let slug = server::projects::ProjectSlug::parse(&format!("bench-{target}"))?;
+            let project = server::projects::create(&pool, &slug, "Benchmark").await?;
+            let token = server::tokens::create(&pool, project.id, "bench").await?;
             let first_body = generate(n, 0);
             let report_mb = first_body.len() as f64 / 1e6;
             reset_peak_rss(pid);

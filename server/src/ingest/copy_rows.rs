@@ -32,20 +32,34 @@ pub struct RowContext<'a> {
 /// A finding's content hash: every stored field the scanner controls, plus its scope, but
 /// not when it was observed. Equal hashes mean a re-import has nothing to rewrite.
 pub fn content_hash(ctx: &RowContext, f: &NewFinding) -> [u8; 32] {
-    let mut buf = Vec::with_capacity(512);
-    content(&mut buf, ctx, f);
-    Sha256::digest(&buf).into()
+    Content::of(ctx, f).hash
 }
 
-/// Appends one row (ending in a newline) to `out`.
-pub fn encode(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding, hash: &[u8; 32]) {
+/// A finding's content columns, encoded once: hashed to compare with the stored row, and
+/// copied as they are into the row when it is written (encoding them is most of the work).
+pub struct Content {
+    encoded: Vec<u8>,
+    pub hash: [u8; 32],
+}
+
+impl Content {
+    pub fn of(ctx: &RowContext, f: &NewFinding) -> Content {
+        let mut encoded = Vec::with_capacity(512);
+        content(&mut encoded, ctx, f);
+        let hash = Sha256::digest(&encoded).into();
+        Content { encoded, hash }
+    }
+}
+
+/// Appends one row (ending in a newline) to `out`; `content` is [`Content::of`] `f`.
+pub fn encode(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding, content: &Content) {
     out.extend_from_slice(ctx.project_id.to_string().as_bytes());
     out.push(b'\t');
     bytea(out, &f.fingerprint);
     out.push(b'\t');
-    bytea(out, hash);
+    bytea(out, &content.hash);
     out.push(b'\t');
-    content(out, ctx, f);
+    out.extend_from_slice(&content.encoded);
     out.push(b'\t');
     out.extend_from_slice(
         f.occurrences
@@ -237,8 +251,7 @@ mod tests {
         f.aliases = vec!["CVE-1".into(), "x\"y\\z".into()];
         f.evidence = Some(serde_json::json!({"k\u{0}": "v\u{0}w"}));
         let mut out = Vec::new();
-        let hash = content_hash(&ctx(), &f);
-        encode(&mut out, &ctx(), &f, &hash);
+        encode(&mut out, &ctx(), &f, &Content::of(&ctx(), &f));
         let row = String::from_utf8(out).unwrap();
         assert_eq!(row.matches('\n').count(), 1, "one row: {row}");
         assert!(row.ends_with('\n'));

@@ -364,14 +364,14 @@ async fn write(
     .execute(&mut *conn)
     .await?;
     // Keyed, so that joins against them stay index lookups whatever the planner believes
-    // about `findings` (its statistics lag behind a large import).
+    // about `findings` (its statistics lag behind a large import). `seen_unchanged` gets
+    // its key once streaming ends: one index build is far cheaper than 100k inserts into it.
     for staging in [
         format!(
             "CREATE TEMP TABLE staged_findings ON COMMIT DROP AS SELECT {COLUMNS} FROM findings WITH NO DATA"
         ),
         "ALTER TABLE staged_findings ADD PRIMARY KEY (project_id, fingerprint)".into(),
-        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea,
-                                           PRIMARY KEY (project_id, fingerprint)) ON COMMIT DROP"
+        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea) ON COMMIT DROP"
             .into(),
     ] {
         sqlx::query(&staging).execute(&mut *conn).await?;
@@ -435,6 +435,10 @@ async fn write(
     }
     let streamed = started.elapsed();
     let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
+    // fingerprints are distinct per project (`ProjectScan::seen`), so the key holds
+    sqlx::query("ALTER TABLE seen_unchanged ADD PRIMARY KEY (project_id, fingerprint)")
+        .execute(&mut *conn)
+        .await?;
     // A complete scan speaks for every project it could have reached, even those it found
     // nothing in: each gets a scan row, and may have its missing findings closed.
     let mut outcomes = Vec::new();
@@ -519,6 +523,9 @@ struct ProjectScan {
     unchanged: i64,
     /// Who the project's new findings are assigned to (default assignee, owning team).
     assignee: (Option<i64>, Option<i64>),
+    /// The project had no findings when this scan began (checked under the project's
+    /// lock): every finding is new, so its chunks skip the lookup of known fingerprints.
+    empty_project: bool,
     /// Time spent looking up known fingerprints and copying rows (for the debug log).
     lookup_time: std::time::Duration,
     copy_time: std::time::Duration,
@@ -554,13 +561,18 @@ impl ProjectScan {
         .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
-        let assignee: (Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT default_assignee_id, team_id FROM projects WHERE id = $1")
-                .bind(dest.project_id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let (default_assignee, team, empty_project): (Option<i64>, Option<i64>, bool) =
+            sqlx::query_as(
+                "SELECT default_assignee_id, team_id,
+                        NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1)
+                   FROM projects WHERE id = $1",
+            )
+            .bind(dest.project_id)
+            .fetch_one(&mut *conn)
+            .await?;
         Ok(ProjectScan {
-            assignee,
+            assignee: (default_assignee, team),
+            empty_project,
             dest,
             scan_id,
             now,
@@ -610,16 +622,69 @@ impl ProjectScan {
             assignee_user_id: self.assignee.0,
             assignee_team_id: self.assignee.1,
         };
-        let hashes: Vec<[u8; 32]> = fresh
+        let contents: Vec<copy_rows::Content> = fresh
             .iter()
-            .map(|f| copy_rows::content_hash(&ctx, f))
+            .map(|f| copy_rows::Content::of(&ctx, f))
             .collect();
+        let needs_writing = if self.empty_project {
+            None
+        } else {
+            Some(self.lookup(conn, &fresh, &contents).await?)
+        };
+        self.lookup_time += lookup_started.elapsed();
+
+        let (mut new_rows, mut staged_rows) = (Vec::new(), Vec::new());
+        for (f, content) in fresh.iter().zip(&contents) {
+            // `Some(known)`: to be written, as new or over a known finding
+            let write = match &needs_writing {
+                None => Some(false),
+                Some(needs) => needs.get(&f.fingerprint[..]).copied(),
+            };
+            match write {
+                Some(false) => {
+                    copy_rows::encode(&mut new_rows, &ctx, f, content);
+                    self.new += 1;
+                }
+                // changed, reopening, or a runtime alert with new events
+                Some(true) => {
+                    copy_rows::encode(&mut staged_rows, &ctx, f, content);
+                    self.staged += 1;
+                }
+                None => self.unchanged += 1,
+            }
+        }
+        let copy_started = std::time::Instant::now();
+        copy_in(
+            conn,
+            &format!("COPY findings ({COLUMNS}) FROM STDIN"),
+            new_rows,
+        )
+        .await?;
+        copy_in(
+            conn,
+            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN"),
+            staged_rows,
+        )
+        .await?;
+        self.copy_time += copy_started.elapsed();
+        Ok(())
+    }
+
+    /// Looks up a chunk's fingerprints in one statement: known findings whose content is
+    /// the same (and which need not reopen) go straight into `seen_unchanged`; the new and
+    /// changed ones come back, mapped to whether they are known.
+    async fn lookup(
+        &self,
+        conn: &mut PgConnection,
+        fresh: &[NewFinding],
+        contents: &[copy_rows::Content],
+    ) -> Result<HashMap<Vec<u8>, bool>, sqlx::Error> {
         let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
         // runtime alerts always count their new events, so they never match as unchanged
         let compared: Vec<Option<&[u8]>> = fresh
             .iter()
-            .zip(&hashes)
-            .map(|(f, h)| (f.layer != Layer::Runtime).then_some(&h[..]))
+            .zip(contents)
+            .map(|(f, c)| (f.layer != Layer::Runtime).then_some(&c.hash[..]))
             .collect();
         // One statement: known findings whose content is the same (and which need not
         // reopen) go straight into `seen_unchanged`; only new and changed ones come back.
@@ -641,39 +706,7 @@ impl ProjectScan {
         .bind(&compared)
         .fetch_all(&mut *conn)
         .await?;
-        let needs_writing: HashMap<Vec<u8>, bool> = needs_writing.into_iter().collect();
-        self.lookup_time += lookup_started.elapsed();
-
-        let (mut new_rows, mut staged_rows) = (Vec::new(), Vec::new());
-        for (f, hash) in fresh.iter().zip(&hashes) {
-            match needs_writing.get(&f.fingerprint[..]) {
-                Some(false) => {
-                    copy_rows::encode(&mut new_rows, &ctx, f, hash);
-                    self.new += 1;
-                }
-                // changed, reopening, or a runtime alert with new events
-                Some(true) => {
-                    copy_rows::encode(&mut staged_rows, &ctx, f, hash);
-                    self.staged += 1;
-                }
-                None => self.unchanged += 1,
-            }
-        }
-        let copy_started = std::time::Instant::now();
-        copy_in(
-            conn,
-            &format!("COPY findings ({COLUMNS}) FROM STDIN"),
-            new_rows,
-        )
-        .await?;
-        copy_in(
-            conn,
-            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN"),
-            staged_rows,
-        )
-        .await?;
-        self.copy_time += copy_started.elapsed();
-        Ok(())
+        Ok(needs_writing.into_iter().collect())
     }
 
     async fn finish(
