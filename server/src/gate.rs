@@ -85,32 +85,48 @@ pub async fn evaluate(
     scan_id: i64,
     policy: &GatePolicy,
 ) -> Result<GateVerdict, sqlx::Error> {
-    // due dates from the project's SLA (app::sla::sql); a risk-accepted finding's clock is
-    // stopped, and it is waived anyway while its acceptance lasts
-    let candidates: Vec<GateFinding> = sqlx::query_as(&format!(
-        "SELECT f.id, f.severity, f.title, f.location,
+    // Due dates from the project's SLA (app::sla::sql); a risk-accepted finding's clock is
+    // stopped, and it is waived anyway while its acceptance lasts. The scan's findings are
+    // those it wrote plus those it reported unchanged (ingest's `seen_unchanged`), as two
+    // branches rather than an OR: right after a large import the statistics on `findings`
+    // are stale, and the OR form let the planner choose a plan that took minutes at 310k.
+    // The policy is one row, joined last.
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "WITH in_scan AS (
+            SELECT f.* FROM findings f
+             WHERE f.project_id = $1 AND f.last_scan_id = $2
+               AND f.state NOT IN ('fixed', 'false_positive')
+            UNION ALL
+            SELECT f.* FROM seen_unchanged u
+              JOIN findings f ON f.project_id = u.project_id AND f.fingerprint = u.fingerprint
+             WHERE u.project_id = $1 AND f.last_scan_id <> $2
+               AND f.state NOT IN ('fixed', 'false_positive')
+         ), sla AS MATERIALIZED (
+            SELECT * FROM project_sla WHERE project_id = $1
+         )
+         SELECT f.id, f.severity, f.title, f.location,
                 f.first_scan_id = $2 AS is_new,
                 f.layer = 'secret' AS is_secret,
                 coalesce({due_at} <= now(), false) AS breached,
                 f.state = 'risk_accepted' AND coalesce(f.risk_accepted_until > now(), false) AS waived
-           FROM findings f
-           JOIN project_sla s ON s.project_id = f.project_id
-          WHERE f.project_id = $1
-            -- in the scan: written by it, or reported unchanged (ingest's staging table)
-            AND (f.last_scan_id = $2
-                 OR f.fingerprint IN (SELECT fingerprint FROM seen_unchanged WHERE project_id = $1))
-            AND f.state NOT IN ('fixed', 'false_positive')
-            AND ((f.first_scan_id = $2 AND f.severity = ANY($3)) OR f.layer = 'secret'
-                 OR {due_at} <= now())
+           FROM in_scan f CROSS JOIN sla s
+          WHERE (f.first_scan_id = $2 AND f.severity = ANY($3)) OR f.layer = 'secret'
+                 OR {due_at} <= now()
           ORDER BY f.severity, f.id",
         due_at = app::sla::sql::DUE_AT,
-    ))
-    .bind(project_id)
-    .bind(scan_id)
-    .bind(&policy.block_new)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(verdict(policy, &candidates))
+    );
+    let mut rows = sqlx::query_as::<_, GateFinding>(&sql)
+        .bind(project_id)
+        .bind(scan_id)
+        .bind(&policy.block_new)
+        .fetch(&mut *conn);
+    // streamed: a first import can have 100k candidates, of which a few dozen are listed
+    let mut tally = Tally::new(policy);
+    while let Some(finding) = rows.try_next().await? {
+        tally.add(finding);
+    }
+    Ok(tally.verdict())
 }
 
 impl GateVerdict {
@@ -142,43 +158,88 @@ impl GateVerdict {
 
 /// The pure part: which rules the candidate findings break.
 pub fn verdict(policy: &GatePolicy, candidates: &[GateFinding]) -> GateVerdict {
-    type Rule = (&'static str, String, fn(&GatePolicy, &GateFinding) -> bool);
-    let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
-    let rules: [Rule; 3] = [
-        (
-            "no_new_findings",
-            format!("no new {} findings", new_names.join(" or ")),
-            |p, f| f.is_new && p.block_new.contains(&f.severity),
-        ),
-        ("no_secrets", "no secrets".into(), |p, f| {
-            p.block_secrets && f.is_secret
-        }),
-        (
-            "no_sla_breaches",
-            "nothing past its SLA due date".into(),
-            |p, f| p.block_sla_breaches && f.breached,
-        ),
-    ];
-    let mut violations = Vec::new();
-    for (rule, description, breaks) in rules {
-        let (waived, failing): (Vec<&GateFinding>, Vec<&GateFinding>) = candidates
-            .iter()
-            .filter(|f| breaks(policy, f))
-            .partition(|f| f.waived);
-        if failing.is_empty() && waived.is_empty() {
-            continue;
-        }
-        violations.push(Violation {
-            rule,
-            description,
-            count: failing.len(),
-            findings: failing.into_iter().take(LISTED).cloned().collect(),
-            waived: waived.into_iter().take(LISTED).cloned().collect(),
-        });
+    let mut tally = Tally::new(policy);
+    for finding in candidates {
+        tally.add(finding.clone());
     }
-    GateVerdict {
-        passed: violations.iter().all(|v| v.count == 0),
-        violations,
+    tally.verdict()
+}
+
+type Breaks = fn(&GatePolicy, &GateFinding) -> bool;
+
+/// Counts candidates rule by rule as they come, keeping only the first [`LISTED`] failing
+/// and waived findings of each.
+struct Tally<'a> {
+    policy: &'a GatePolicy,
+    rules: Vec<(Violation, Breaks, usize)>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(policy: &'a GatePolicy) -> Tally<'a> {
+        let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
+        let rules: [(&'static str, String, Breaks); 3] = [
+            (
+                "no_new_findings",
+                format!("no new {} findings", new_names.join(" or ")),
+                |p, f| f.is_new && p.block_new.contains(&f.severity),
+            ),
+            ("no_secrets", "no secrets".into(), |p, f| {
+                p.block_secrets && f.is_secret
+            }),
+            (
+                "no_sla_breaches",
+                "nothing past its SLA due date".into(),
+                |p, f| p.block_sla_breaches && f.breached,
+            ),
+        ];
+        Tally {
+            policy,
+            rules: rules
+                .into_iter()
+                .map(|(rule, description, breaks)| {
+                    let violation = Violation {
+                        rule,
+                        description,
+                        findings: Vec::new(),
+                        count: 0,
+                        waived: Vec::new(),
+                    };
+                    (violation, breaks, 0)
+                })
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, finding: GateFinding) {
+        for (violation, breaks, waived) in &mut self.rules {
+            if !breaks(self.policy, &finding) {
+                continue;
+            }
+            let list = if finding.waived {
+                *waived += 1;
+                &mut violation.waived
+            } else {
+                violation.count += 1;
+                &mut violation.findings
+            };
+            if list.len() < LISTED {
+                list.push(finding.clone());
+            }
+        }
+    }
+
+    /// Rules broken or waived, in rule order; the gate passes when none is broken.
+    fn verdict(self) -> GateVerdict {
+        let violations: Vec<Violation> = self
+            .rules
+            .into_iter()
+            .filter(|(v, _, waived)| v.count > 0 || *waived > 0)
+            .map(|(v, _, _)| v)
+            .collect();
+        GateVerdict {
+            passed: violations.iter().all(|v| v.count == 0),
+            violations,
+        }
     }
 }
 
