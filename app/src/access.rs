@@ -166,7 +166,7 @@ pub mod db {
 
     /// A user `u`'s role on a project `p`, given their membership `m` of its team (NULL:
     /// none): admins are admin and all-teams security engineers security everywhere.
-    const ROLE: &str = "CASE WHEN u.is_admin THEN 'admin'
+    pub const ROLE: &str = "CASE WHEN u.is_admin THEN 'admin'
                              WHEN u.security_all_teams THEN 'security'
                              ELSE m.role::text END";
 

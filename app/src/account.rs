@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::auth::whoami;
-use crate::layout::AppHeader;
+use crate::layout::{AppHeader, message};
 
 /// NIST SP 800-63B: length is what makes a password strong; long passphrases welcome.
 pub const PASSWORD_MIN_CHARS: usize = 12;
@@ -147,14 +147,6 @@ pub mod db {
         .await?;
         tx.commit().await?;
         Ok(token)
-    }
-}
-
-/// What the server said, without the error's type name.
-pub(crate) fn message(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
     }
 }
 

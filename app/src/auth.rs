@@ -373,10 +373,11 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || {
-        login.value().get().and_then(|r| r.err()).map(|e| match e {
-            ServerFnError::ServerError(msg) => msg,
-            other => other.to_string(),
-        })
+        login
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| crate::layout::message(&e))
     };
     view! {
         <main class="login">

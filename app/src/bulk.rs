@@ -260,10 +260,11 @@ pub fn BulkBar(bulk: Bulk) -> impl IntoView {
         if result.is_ok() {
             selection.set(BTreeSet::new());
         }
-        last.set(Some(result.map(|o| o.summary()).map_err(|e| match e {
-            ServerFnError::ServerError(msg) => msg,
-            other => other.to_string(),
-        })));
+        last.set(Some(
+            result
+                .map(|o| o.summary())
+                .map_err(|e| crate::layout::message(&e)),
+        ));
     };
     Effect::new(move |_| report(bulk.change.value().get()));
     Effect::new(move |_| report(bulk.assign.value().get()));

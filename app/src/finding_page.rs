@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::assignment::Assign;
 use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
-use crate::layout::AppHeader;
+use crate::layout::{AppHeader, message};
 use crate::triage::{ChangeState, OverrideSeverity};
 
 /// Everything the finding page shows besides comments.
@@ -207,13 +207,6 @@ mod db {
                 })
                 .collect(),
         })
-    }
-}
-
-fn message(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -270,10 +270,7 @@ pub fn SlaBadge(due_at: Option<chrono::DateTime<chrono::Utc>>, sla: SlaStatus) -
 
 #[component]
 fn LoadError(err: ServerFnError) -> impl IntoView {
-    let message = match err {
-        ServerFnError::ServerError(msg) => msg,
-        other => other.to_string(),
-    };
+    let message = crate::layout::message(&err);
     let signed_out = message.contains("Sign in");
     view! {
         <p class="error" role="alert">

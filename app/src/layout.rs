@@ -4,6 +4,15 @@ use leptos::prelude::*;
 
 use crate::auth::{Logout, whoami};
 
+/// What the server said, without the error's type name: the text pages show for a failed
+/// server function.
+pub fn message(err: &ServerFnError) -> String {
+    match err {
+        ServerFnError::ServerError(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[component]
 pub fn Brand() -> impl IntoView {
     view! { <a class="brand" href="/findings">"⚓ Bosun"</a> }

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::AppHeader;
+use crate::layout::{AppHeader, message};
 use crate::sla::{SlaOverrides, SlaPolicy};
 
 /// Longest SLA a form accepts (the database allows the same), about ten years.
@@ -213,18 +213,16 @@ pub mod db {
     /// Every project the user can see, with their role there and its overrides.
     pub async fn projects(pool: &PgPool, user_id: i64) -> Result<Vec<VisibleProject>, sqlx::Error> {
         let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
-            "SELECT p.slug, p.name,
-                    CASE WHEN u.is_admin THEN 'admin'
-                         WHEN u.security_all_teams THEN 'security'
-                         ELSE m.role::text END AS role,
+            "SELECT p.slug, p.name, {role} AS role,
                     o.critical_days, o.high_days, o.medium_days, o.low_days, o.info_days
                FROM projects p
                JOIN users u ON u.id = $1
                LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = u.id
                LEFT JOIN project_sla_overrides o ON o.project_id = p.id
-              WHERE {}
+              WHERE {visible}
               ORDER BY p.slug",
-            crate::access::db::VISIBLE_PROJECT
+            role = crate::access::db::ROLE,
+            visible = crate::access::db::VISIBLE_PROJECT
         ))
         .bind(user_id)
         .fetch_all(pool)
@@ -336,13 +334,6 @@ pub mod db {
         .execute(tx)
         .await?;
         Ok(())
-    }
-}
-
-fn message(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -254,30 +254,14 @@ async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
 }
 
 async fn client_for(app: &TestApp, person: Person) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    if let Some(email) = email(person) {
-        let r = client
-            .post(app.url("/api/login"))
-            .header("Origin", &app.base_url)
-            .form(&[
-                ("email", email.as_str()),
-                ("password", PASSWORD),
-                ("next", "/findings"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_redirection() || r.status().is_success(),
-            "{email}: {}",
-            r.status()
-        );
+    match email(person) {
+        Some(email) => app.signed_in_client(&email, PASSWORD).await,
+        None => reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
     }
-    client
 }
 
 #[tokio::test]

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, message};
+use crate::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::layout::Brand;
+use crate::layout::message;
 
 /// How long an invitation link works.
 pub const VALID_DAYS: i32 = 7;

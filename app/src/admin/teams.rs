@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::account::message;
 use crate::layout::AppHeader;
+use crate::layout::message;
 use crate::workflow::Role;
 
 /// The roles a person can have in a team; admin is global, not a team role.

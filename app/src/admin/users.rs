@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::invites::{InviteUser, RevokeInvite, VALID_DAYS, list_invites};
-use crate::account::message;
 use crate::layout::AppHeader;
+use crate::layout::message;
 use crate::workflow::Role;
 
 /// A person as the users page lists them.

@@ -29,16 +29,12 @@ pub struct RowContext<'a> {
     pub assignee_team_id: Option<i64>,
 }
 
-/// A finding's content hash: every stored field the scanner controls, plus its scope, but
-/// not when it was observed. Equal hashes mean a re-import has nothing to rewrite.
-pub fn content_hash(ctx: &RowContext, f: &NewFinding) -> [u8; 32] {
-    Content::of(ctx, f).hash
-}
-
 /// A finding's content columns, encoded once: hashed to compare with the stored row, and
 /// copied as they are into the row when it is written (encoding them is most of the work).
 pub struct Content {
     encoded: Vec<u8>,
+    /// Every stored field the scanner controls, plus its scope, but not when it was
+    /// observed. Equal hashes mean a re-import has nothing to rewrite.
     pub hash: [u8; 32],
 }
 
@@ -269,17 +265,17 @@ mod tests {
     #[test]
     fn the_content_hash_ignores_observation_times_but_not_content() {
         let mut a = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        let base = content_hash(&ctx(), &a);
+        let base = Content::of(&ctx(), &a).hash;
         a.seen = Some((ctx().now, ctx().now));
         a.occurrences = 3;
-        assert_eq!(content_hash(&ctx(), &a), base);
+        assert_eq!(Content::of(&ctx(), &a).hash, base);
         a.description = "changed".into();
-        assert_ne!(content_hash(&ctx(), &a), base);
+        assert_ne!(Content::of(&ctx(), &a).hash, base);
         let other_target = RowContext {
             target: "elsewhere",
             ..ctx()
         };
         let b = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        assert_ne!(content_hash(&other_target, &b), base);
+        assert_ne!(Content::of(&other_target, &b).hash, base);
     }
 }
