@@ -13,7 +13,10 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
 }
 
 pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
-    let options = options.application_name("bosun");
+    // No JIT: Bosun's queries are short, and PostgreSQL's cost threshold for compiling
+    // them is crossed by any query over a large project. Compiling then costs more than the
+    // query (measured: the gate query on 100k findings, 250 ms without JIT, 900 ms with).
+    let options = options.application_name("bosun").options([("jit", "off")]);
     PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))

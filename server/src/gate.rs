@@ -53,14 +53,6 @@ pub struct GateFinding {
     pub severity: Severity,
     pub title: String,
     pub location: String,
-    #[serde(skip)]
-    pub is_new: bool,
-    #[serde(skip)]
-    pub is_secret: bool,
-    #[serde(skip)]
-    pub breached: bool,
-    #[serde(skip)]
-    pub waived: bool,
 }
 
 /// Findings listed per violation; the response stays small for huge scans.
@@ -79,6 +71,29 @@ pub async fn policy_for(
 }
 
 /// Evaluates the policy on the findings the scan reported (fixed and false positives aside).
+/// The gate's rules, in the order they are reported: name and description.
+fn rules(policy: &GatePolicy) -> [(&'static str, String); 3] {
+    let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
+    [
+        (
+            "no_new_findings",
+            format!("no new {} findings", new_names.join(" or ")),
+        ),
+        ("no_secrets", "no secrets".into()),
+        ("no_sla_breaches", "nothing past its SLA due date".into()),
+    ]
+}
+
+/// One listed finding of a rule, with how many findings break (or are waived under) it.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    rule: i32,
+    waived: bool,
+    total: i64,
+    #[sqlx(flatten)]
+    finding: GateFinding,
+}
+
 pub async fn evaluate(
     conn: &mut PgConnection,
     project_id: i64,
@@ -90,8 +105,9 @@ pub async fn evaluate(
     // those it wrote plus those it reported unchanged (ingest's `seen_unchanged`), as two
     // branches rather than an OR: right after a large import the statistics on `findings`
     // are stale, and the OR form let the planner choose a plan that took minutes at 310k.
-    // The policy is one row, joined last.
-    use futures_util::TryStreamExt;
+    // The database counts and ranks (a first import can break a rule 100k times) and only
+    // the first [`LISTED`] findings of each rule come back, each rule's numbers matching
+    // the order of [`rules`]. Ranking works on narrow rows; text is joined for the few kept.
     let sql = format!(
         "WITH in_scan AS (
             SELECT f.* FROM findings f
@@ -104,29 +120,79 @@ pub async fn evaluate(
                AND f.state NOT IN ('fixed', 'false_positive')
          ), sla AS MATERIALIZED (
             SELECT * FROM project_sla WHERE project_id = $1
+         ), candidates AS (
+            SELECT f.id, f.severity,
+                   f.first_scan_id = $2 AND f.severity = ANY($3) AS is_new,
+                   f.layer = 'secret' AS is_secret,
+                   coalesce({due_at} <= now(), false) AS breached,
+                   f.state = 'risk_accepted' AND coalesce(f.risk_accepted_until > now(), false) AS waived
+              FROM in_scan f CROSS JOIN sla s
+             WHERE (f.first_scan_id = $2 AND f.severity = ANY($3)) OR f.layer = 'secret'
+                    OR {due_at} <= now()
+         ), broken AS (
+            SELECT r.rule, c.waived, c.id,
+                   row_number() OVER (PARTITION BY r.rule, c.waived ORDER BY c.severity, c.id) AS n,
+                   count(*) OVER (PARTITION BY r.rule, c.waived) AS total
+              FROM candidates c
+             CROSS JOIN LATERAL (VALUES (0, c.is_new), (1, $4 AND c.is_secret),
+                                        (2, $5 AND c.breached)) AS r(rule, breaks)
+             WHERE r.breaks
          )
-         SELECT f.id, f.severity, f.title, f.location,
-                f.first_scan_id = $2 AS is_new,
-                f.layer = 'secret' AS is_secret,
-                coalesce({due_at} <= now(), false) AS breached,
-                f.state = 'risk_accepted' AND coalesce(f.risk_accepted_until > now(), false) AS waived
-           FROM in_scan f CROSS JOIN sla s
-          WHERE (f.first_scan_id = $2 AND f.severity = ANY($3)) OR f.layer = 'secret'
-                 OR {due_at} <= now()
-          ORDER BY f.severity, f.id",
+         SELECT b.rule, b.waived, b.total, f.id, f.severity, f.title, f.location
+           FROM broken b
+          -- a lookup per kept row: as a join, the planner hashes every finding instead
+          CROSS JOIN LATERAL (SELECT * FROM findings f WHERE f.id = b.id LIMIT 1) f
+          WHERE b.n <= {LISTED}
+          ORDER BY b.rule, b.waived, b.n",
         due_at = app::sla::sql::DUE_AT,
     );
-    let mut rows = sqlx::query_as::<_, GateFinding>(&sql)
+    let listed = sqlx::query_as::<_, Listed>(&sql)
         .bind(project_id)
         .bind(scan_id)
         .bind(&policy.block_new)
-        .fetch(&mut *conn);
-    // streamed: a first import can have 100k candidates, of which a few dozen are listed
-    let mut tally = Tally::new(policy);
-    while let Some(finding) = rows.try_next().await? {
-        tally.add(finding);
+        .bind(policy.block_secrets)
+        .bind(policy.block_sla_breaches)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(verdict(policy, listed))
+}
+
+/// The verdict from each rule's listed findings and totals.
+fn verdict(policy: &GatePolicy, listed: Vec<Listed>) -> GateVerdict {
+    let mut violations: Vec<(Violation, i64)> = rules(policy)
+        .into_iter()
+        .map(|(rule, description)| {
+            let violation = Violation {
+                rule,
+                description,
+                findings: Vec::new(),
+                count: 0,
+                waived: Vec::new(),
+            };
+            (violation, 0)
+        })
+        .collect();
+    for row in listed {
+        let Some((violation, waived)) = violations.get_mut(row.rule as usize) else {
+            continue;
+        };
+        if row.waived {
+            *waived = row.total;
+            violation.waived.push(row.finding);
+        } else {
+            violation.count = row.total as usize;
+            violation.findings.push(row.finding);
+        }
     }
-    Ok(tally.verdict())
+    let violations: Vec<Violation> = violations
+        .into_iter()
+        .filter(|(v, waived)| v.count > 0 || *waived > 0)
+        .map(|(v, _)| v)
+        .collect();
+    GateVerdict {
+        passed: violations.iter().all(|v| v.count == 0),
+        violations,
+    }
 }
 
 impl GateVerdict {
@@ -156,137 +222,45 @@ impl GateVerdict {
     }
 }
 
-/// The pure part: which rules the candidate findings break.
-pub fn verdict(policy: &GatePolicy, candidates: &[GateFinding]) -> GateVerdict {
-    let mut tally = Tally::new(policy);
-    for finding in candidates {
-        tally.add(finding.clone());
-    }
-    tally.verdict()
-}
-
-type Breaks = fn(&GatePolicy, &GateFinding) -> bool;
-
-/// Counts candidates rule by rule as they come, keeping only the first [`LISTED`] failing
-/// and waived findings of each.
-struct Tally<'a> {
-    policy: &'a GatePolicy,
-    rules: Vec<(Violation, Breaks, usize)>,
-}
-
-impl<'a> Tally<'a> {
-    fn new(policy: &'a GatePolicy) -> Tally<'a> {
-        let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
-        let rules: [(&'static str, String, Breaks); 3] = [
-            (
-                "no_new_findings",
-                format!("no new {} findings", new_names.join(" or ")),
-                |p, f| f.is_new && p.block_new.contains(&f.severity),
-            ),
-            ("no_secrets", "no secrets".into(), |p, f| {
-                p.block_secrets && f.is_secret
-            }),
-            (
-                "no_sla_breaches",
-                "nothing past its SLA due date".into(),
-                |p, f| p.block_sla_breaches && f.breached,
-            ),
-        ];
-        Tally {
-            policy,
-            rules: rules
-                .into_iter()
-                .map(|(rule, description, breaks)| {
-                    let violation = Violation {
-                        rule,
-                        description,
-                        findings: Vec::new(),
-                        count: 0,
-                        waived: Vec::new(),
-                    };
-                    (violation, breaks, 0)
-                })
-                .collect(),
-        }
-    }
-
-    fn add(&mut self, finding: GateFinding) {
-        for (violation, breaks, waived) in &mut self.rules {
-            if !breaks(self.policy, &finding) {
-                continue;
-            }
-            let list = if finding.waived {
-                *waived += 1;
-                &mut violation.waived
-            } else {
-                violation.count += 1;
-                &mut violation.findings
-            };
-            if list.len() < LISTED {
-                list.push(finding.clone());
-            }
-        }
-    }
-
-    /// Rules broken or waived, in rule order; the gate passes when none is broken.
-    fn verdict(self) -> GateVerdict {
-        let violations: Vec<Violation> = self
-            .rules
-            .into_iter()
-            .filter(|(v, _, waived)| v.count > 0 || *waived > 0)
-            .map(|(v, _, _)| v)
-            .collect();
-        GateVerdict {
-            passed: violations.iter().all(|v| v.count == 0),
-            violations,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn f(id: i64, severity: Severity) -> GateFinding {
-        GateFinding {
-            id,
-            severity,
-            title: format!("f{id}"),
-            location: String::new(),
-            is_new: false,
-            is_secret: false,
-            breached: false,
-            waived: false,
+    fn listed(rule: i32, waived: bool, total: i64, id: i64) -> Listed {
+        Listed {
+            rule,
+            waived,
+            total,
+            finding: GateFinding {
+                id,
+                severity: Severity::High,
+                title: format!("f{id}"),
+                location: String::new(),
+            },
         }
     }
 
     #[test]
-    fn new_critical_fails_and_new_medium_does_not() {
-        let policy = GatePolicy::default();
-        let mut crit = f(1, Severity::Critical);
-        crit.is_new = true;
-        let mut medium = f(2, Severity::Medium);
-        medium.is_new = true;
-        assert!(verdict(&policy, &[medium.clone()]).passed);
-        let v = verdict(&policy, &[crit, medium]);
+    fn counts_come_from_totals_and_lists_from_rows() {
+        let v = verdict(
+            &GatePolicy::default(),
+            vec![listed(0, false, 300, 1), listed(0, false, 300, 2)],
+        );
         assert!(!v.passed);
+        assert_eq!(v.violations.len(), 1);
         assert_eq!(v.violations[0].rule, "no_new_findings");
         assert_eq!(
-            v.violations[0]
-                .findings
-                .iter()
-                .map(|f| f.id)
-                .collect::<Vec<_>>(),
-            vec![1]
+            v.violations[0].description,
+            "no new critical or high findings"
         );
+        assert_eq!(v.violations[0].count, 300);
+        let ids: Vec<i64> = v.violations[0].findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![1, 2]);
     }
 
     #[test]
-    fn accepted_risk_waives_but_is_listed() {
-        let mut secret = f(3, Severity::High);
-        secret.is_secret = true;
-        secret.waived = true;
-        let v = verdict(&GatePolicy::default(), &[secret]);
+    fn a_rule_broken_only_by_waived_findings_passes_but_is_listed() {
+        let v = verdict(&GatePolicy::default(), vec![listed(1, true, 1, 3)]);
         assert!(v.passed);
         assert_eq!(v.violations[0].rule, "no_secrets");
         assert_eq!(v.violations[0].count, 0);
@@ -294,14 +268,9 @@ mod tests {
     }
 
     #[test]
-    fn rules_can_be_switched_off() {
-        let mut old = f(4, Severity::Low);
-        old.breached = true;
-        assert!(!verdict(&GatePolicy::default(), &[old.clone()]).passed);
-        let lenient = GatePolicy {
-            block_sla_breaches: false,
-            ..GatePolicy::default()
-        };
-        assert!(verdict(&lenient, &[old]).passed);
+    fn nothing_broken_passes_with_no_violations() {
+        let v = verdict(&GatePolicy::default(), Vec::new());
+        assert!(v.passed);
+        assert!(v.violations.is_empty());
     }
 }

@@ -106,3 +106,34 @@ async fn findings_past_their_sla_fail_and_policies_can_relax_rules() {
     .unwrap();
     assert_eq!(gate(&app, &token, body).await["passed"], true);
 }
+
+#[tokio::test]
+async fn a_large_violation_counts_everything_and_lists_the_worst_first() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    let names: Vec<(String, &str)> = (0..40)
+        .map(|i| {
+            let severity = if i % 4 == 0 { "critical" } else { "high" };
+            (format!("R{i:02}"), severity)
+        })
+        .collect();
+    let findings: Vec<(&str, &str, &str)> = names
+        .iter()
+        .map(|(rule, severity)| (rule.as_str(), *severity, "code"))
+        .collect();
+    let gate = gate(&app, &token, report(&findings)).await;
+    assert_eq!(gate["passed"], false);
+    assert_eq!(rules(&gate), vec![("no_new_findings".to_string(), 40)]);
+    let listed = gate["violations"][0]["findings"].as_array().unwrap();
+    assert_eq!(listed.len(), 25, "at most 25 listed");
+    let severities: Vec<&str> = listed
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert!(
+        severities[..10].iter().all(|s| *s == "critical") && severities[10] == "high",
+        "the 10 critical findings come first: {severities:?}"
+    );
+    let ids: Vec<i64> = listed.iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    assert!(ids[..10].is_sorted() && ids[10..].is_sorted(), "{ids:?}");
+}

@@ -18,10 +18,8 @@ pub const COLUMNS: &str = "project_id, fingerprint, content_hash, scanner, targe
     first_seen_at, last_seen_at, first_scan_id, last_scan_id, assignee_user_id, assignee_team_id";
 
 /// What is the same for every row of one scan of one project.
-pub struct RowContext<'a> {
+pub struct RowContext {
     pub project_id: i64,
-    pub scanner: &'a str,
-    pub target: &'a str,
     pub scan_id: i64,
     pub now: DateTime<Utc>,
     /// Who new findings are assigned to: the project's default assignee and owning team.
@@ -39,9 +37,10 @@ pub struct Content {
 }
 
 impl Content {
-    pub fn of(ctx: &RowContext, f: &NewFinding) -> Content {
+    /// Encodes `f` as reported by `scanner` for `target` (its scope, with the project).
+    pub fn of(scanner: &str, target: &str, f: &NewFinding) -> Content {
         let mut encoded = Vec::with_capacity(512);
-        content(&mut encoded, ctx, f);
+        content(&mut encoded, scanner, target, f);
         let hash = Sha256::digest(&encoded).into();
         Content { encoded, hash }
     }
@@ -84,10 +83,10 @@ pub fn encode(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding, content: &Con
 }
 
 /// Columns `scanner` … `evidence`, tab-separated.
-fn content(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding) {
+fn content(out: &mut Vec<u8>, scanner: &str, target: &str, f: &NewFinding) {
     let fields: [Option<&str>; 12] = [
-        Some(ctx.scanner),
-        Some(ctx.target),
+        Some(scanner),
+        Some(target),
         Some(f.layer.as_str()),
         Some(f.severity.as_str()),
         Some(f.severity.as_str()),
@@ -227,11 +226,9 @@ mod tests {
     use super::*;
     use app::domain::{Layer, Severity};
 
-    fn ctx() -> RowContext<'static> {
+    fn ctx() -> RowContext {
         RowContext {
             project_id: 7,
-            scanner: "scan\tner",
-            target: "repo",
             scan_id: 42,
             now: DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
                 .unwrap()
@@ -247,7 +244,7 @@ mod tests {
         f.aliases = vec!["CVE-1".into(), "x\"y\\z".into()];
         f.evidence = Some(serde_json::json!({"k\u{0}": "v\u{0}w"}));
         let mut out = Vec::new();
-        encode(&mut out, &ctx(), &f, &Content::of(&ctx(), &f));
+        encode(&mut out, &ctx(), &f, &Content::of("scan\tner", "repo", &f));
         let row = String::from_utf8(out).unwrap();
         assert_eq!(row.matches('\n').count(), 1, "one row: {row}");
         assert!(row.ends_with('\n'));
@@ -265,17 +262,13 @@ mod tests {
     #[test]
     fn the_content_hash_ignores_observation_times_but_not_content() {
         let mut a = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        let base = Content::of(&ctx(), &a).hash;
+        let base = Content::of("scanner", "repo", &a).hash;
         a.seen = Some((ctx().now, ctx().now));
         a.occurrences = 3;
-        assert_eq!(Content::of(&ctx(), &a).hash, base);
+        assert_eq!(Content::of("scanner", "repo", &a).hash, base);
         a.description = "changed".into();
-        assert_ne!(Content::of(&ctx(), &a).hash, base);
-        let other_target = RowContext {
-            target: "elsewhere",
-            ..ctx()
-        };
+        assert_ne!(Content::of("scanner", "repo", &a).hash, base);
         let b = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        assert_ne!(Content::of(&other_target, &b).hash, base);
+        assert_ne!(Content::of("scanner", "elsewhere", &b).hash, base);
     }
 }

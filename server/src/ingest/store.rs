@@ -20,14 +20,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use super::copy_rows::{self, COLUMNS, RowContext};
+use super::copy_rows::{self, COLUMNS, Content, RowContext};
 use super::routing::{Destination, Router};
 use super::{FindingSink, NewFinding, ParseError, ReportFormat, detect, format_named};
 use crate::gate::{self, GateVerdict};
 use crate::tokens::TokenGrant;
 
 /// Findings per chunk handed from the parser to the writer.
-const CHUNK: usize = 5_000;
+const CHUNK: usize = 2_500;
 
 /// What the sender tells Bosun about a report besides its body.
 #[derive(Debug, Clone, Default)]
@@ -290,14 +290,20 @@ enum Message {
         scanner: String,
         scanner_version: Option<String>,
     },
-    Findings(Vec<NewFinding>),
+    Findings(Vec<(NewFinding, Content)>),
 }
 
-/// A [`FindingSink`] that hands chunks of findings to the async writer. When the writer
-/// has gone (it failed), findings are dropped and the parser runs out harmlessly.
+/// A [`FindingSink`] that hands chunks of findings to the async writer, each already
+/// encoded as COPY content (the costly part of writing a row), so that this work happens
+/// on the parser's thread while the writer waits for the database. When the writer has
+/// gone (it failed), findings are dropped and the parser runs out harmlessly.
 struct ChannelSink {
     tx: tokio::sync::mpsc::Sender<Message>,
-    chunk: Vec<NewFinding>,
+    chunk: Vec<(NewFinding, Content)>,
+    /// The scanner named by the header, or the format's name when findings came first.
+    scanner: Option<String>,
+    default_scanner: &'static str,
+    target: String,
 }
 
 impl ChannelSink {
@@ -311,6 +317,9 @@ impl ChannelSink {
 
 impl FindingSink for ChannelSink {
     fn header(&mut self, scanner: String, scanner_version: Option<String>) {
+        if self.scanner.is_none() {
+            self.scanner = Some(scanner.clone());
+        }
         let _ = self.tx.blocking_send(Message::Header {
             scanner,
             scanner_version,
@@ -318,7 +327,11 @@ impl FindingSink for ChannelSink {
     }
 
     fn finding(&mut self, finding: NewFinding) {
-        self.chunk.push(finding);
+        let scanner = self
+            .scanner
+            .get_or_insert_with(|| self.default_scanner.to_string());
+        let content = Content::of(scanner, &self.target, &finding);
+        self.chunk.push((finding, content));
         if self.chunk.len() >= CHUNK {
             self.flush();
         }
@@ -336,16 +349,21 @@ async fn write(
 ) -> Result<IngestOutcome, IngestError> {
     // Parsing is CPU work on possibly large input: a blocking thread, overlapping the writes.
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let target = meta.target.clone();
     let parser = tokio::task::spawn_blocking(move || {
         let mut sink = ChannelSink {
             tx,
             chunk: Vec::with_capacity(CHUNK),
+            scanner: None,
+            default_scanner: format.name(),
+            target,
         };
+        let started = std::time::Instant::now();
         let result = format.parse_into(&body, &mut sink);
         if result.is_ok() {
             sink.flush();
         }
-        result
+        (result, started.elapsed())
     });
 
     let mut conn = pool.begin().await?;
@@ -389,12 +407,18 @@ async fn write(
             Message::Header {
                 scanner,
                 scanner_version,
-            } => header = Some((scanner, scanner_version)),
+            } => {
+                // as the sink does: the scanner of a scan is fixed by its first finding
+                if header.is_none() {
+                    header = Some((scanner, scanner_version));
+                }
+            }
             Message::Findings(findings) => {
                 let (scanner, version) = header.get_or_insert_with(|| (format.name().into(), None));
-                let mut groups: Vec<Vec<NewFinding>> = scans.iter().map(|_| Vec::new()).collect();
+                let mut groups: Vec<Vec<(NewFinding, Content)>> =
+                    scans.iter().map(|_| Vec::new()).collect();
                 for f in findings {
-                    match routing.route(&f) {
+                    match routing.route(&f.0) {
                         Some(i) => groups[i].push(f),
                         None => unrouted += 1,
                     }
@@ -413,14 +437,14 @@ async fn write(
                         );
                     }
                     let scan = scans[i].as_mut().expect("opened above");
-                    scan.write_chunk(&mut conn, meta, scanner, group).await?;
+                    scan.write_chunk(&mut conn, group).await?;
                 }
             }
         }
     }
-    match parser.await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => return Err(IngestError::Parse(err)),
+    let parsed = match parser.await {
+        Ok((Ok(()), parsed)) => parsed,
+        Ok((Err(err), _)) => return Err(IngestError::Parse(err)),
         // a parser bug must not take the request down with it: refuse the report instead
         Err(join) => {
             return Err(IngestError::Parse(ParseError {
@@ -432,7 +456,7 @@ async fn write(
                 column: None,
             }));
         }
-    }
+    };
     let streamed = started.elapsed();
     let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
     // fingerprints are distinct per project (`ProjectScan::seen`), so the key holds
@@ -465,6 +489,8 @@ async fn write(
     let finished = started.elapsed();
     conn.commit().await?;
     tracing::debug!(
+        // the parser's thread, encoding included (it overlaps the writes)
+        parsed_ms = parsed.as_millis() as u64,
         streamed_ms = streamed.as_millis() as u64,
         finished_ms = finished.as_millis() as u64,
         committed_ms = started.elapsed().as_millis() as u64,
@@ -589,12 +615,11 @@ impl ProjectScan {
     async fn write_chunk(
         &mut self,
         conn: &mut PgConnection,
-        meta: &ScanMeta,
-        scanner: &str,
-        findings: Vec<NewFinding>,
+        findings: Vec<(NewFinding, Content)>,
     ) -> Result<(), sqlx::Error> {
         let mut fresh = Vec::with_capacity(findings.len());
-        for f in findings {
+        let mut contents = Vec::with_capacity(findings.len());
+        for (f, content) in findings {
             match self.seen.entry(f.fingerprint) {
                 // the same problem reported twice (say, one rule on one line): one finding,
                 // at the highest severity it was given, counting both
@@ -606,6 +631,7 @@ impl ProjectScan {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(f.occurrences);
                     fresh.push(f);
+                    contents.push(content);
                 }
             }
         }
@@ -615,17 +641,11 @@ impl ProjectScan {
         let lookup_started = std::time::Instant::now();
         let ctx = RowContext {
             project_id: self.dest.project_id,
-            scanner,
-            target: &meta.target,
             scan_id: self.scan_id,
             now: self.now,
             assignee_user_id: self.assignee.0,
             assignee_team_id: self.assignee.1,
         };
-        let contents: Vec<copy_rows::Content> = fresh
-            .iter()
-            .map(|f| copy_rows::Content::of(&ctx, f))
-            .collect();
         let needs_writing = if self.empty_project {
             None
         } else {
@@ -677,7 +697,7 @@ impl ProjectScan {
         &self,
         conn: &mut PgConnection,
         fresh: &[NewFinding],
-        contents: &[copy_rows::Content],
+        contents: &[Content],
     ) -> Result<HashMap<Vec<u8>, bool>, sqlx::Error> {
         let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
         // runtime alerts always count their new events, so they never match as unchanged
@@ -720,9 +740,11 @@ impl ProjectScan {
         let project_id = self.dest.project_id;
         let total = self.seen.len() as i64;
         // temp tables have no statistics until analysed; without them the joins below
-        // can be planned as nested loops
-        for table in ["ANALYZE staged_findings", "ANALYZE seen_unchanged"] {
-            sqlx::query(table).execute(&mut *conn).await?;
+        // can be planned as nested loops (a new project's first scan leaves them empty)
+        if !self.empty_project {
+            for table in ["ANALYZE staged_findings", "ANALYZE seen_unchanged"] {
+                sqlx::query(table).execute(&mut *conn).await?;
+            }
         }
         let phase = std::time::Instant::now();
         let reopened = if self.staged > 0 {
@@ -738,7 +760,9 @@ impl ProjectScan {
         let auto_close_skipped =
             auto_close_guard(conn, project_id, meta, scanner, self.scan_id, total, guard).await?;
         let fixed = match auto_close_skipped {
+            // a project that had no findings has none this scan could close
             Some(_) => 0,
+            None if self.empty_project => 0,
             None => {
                 // the scope's findings against everything the scan saw unchanged: a hash
                 // anti-join, which the planner (with stale statistics on `findings`) would
