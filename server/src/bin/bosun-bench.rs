@@ -106,7 +106,8 @@ async fn push(
 }
 
 /// Times a raw COPY of the very rows Bosun stored for `target` (same columns, evidence
-/// included) into a table shaped like `findings` with its indexes: the floor to compare with.
+/// included, binary as Bosun sends them) into a table shaped like `findings` with its
+/// indexes: the floor to compare with.
 async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> {
     let columns = server::ingest::copy_rows::COLUMNS;
     let mut conn = sqlx::PgConnection::connect(database_url).await?;
@@ -115,7 +116,7 @@ async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> 
         use futures_util::StreamExt;
         let mut out = conn
             .copy_out_raw(&format!(
-                "COPY (SELECT {columns} FROM findings WHERE target = '{target}') TO STDOUT"
+                "COPY (SELECT {columns} FROM findings WHERE target = '{target}') TO STDOUT WITH (FORMAT binary)"
             ))
             .await?;
         while let Some(chunk) = out.next().await {
@@ -132,7 +133,9 @@ async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> 
     .await?;
     let start = Instant::now();
     let mut copy = conn
-        .copy_in_raw(&format!("COPY bench_copy ({columns}) FROM STDIN"))
+        .copy_in_raw(&format!(
+            "COPY bench_copy ({columns}) FROM STDIN WITH (FORMAT binary)"
+        ))
         .await?;
     copy.send(rows).await?;
     copy.finish().await?;

