@@ -70,7 +70,6 @@ pub async fn policy_for(
     Ok(stored.map(|j| j.0).unwrap_or_default())
 }
 
-/// Evaluates the policy on the findings the scan reported (fixed and false positives aside).
 /// The gate's rules, in the order they are reported: name and description.
 fn rules(policy: &GatePolicy) -> [(&'static str, String); 3] {
     let new_names: Vec<&str> = policy.block_new.iter().map(|s| s.as_str()).collect();
@@ -94,6 +93,7 @@ struct Listed {
     finding: GateFinding,
 }
 
+/// Evaluates the policy on the findings the scan reported (fixed and false positives aside).
 pub async fn evaluate(
     conn: &mut PgConnection,
     project_id: i64,

@@ -3,10 +3,10 @@
 //! Starts the release `bosun` binary against a fresh database, generates synthetic SARIF
 //! and Trivy reports of 1k / 10k / 100k findings, and pushes each over HTTP three times:
 //! first import (into a project of its own), unchanged re-import, and a re-import with
-//! 10% of findings changed (5% gone, 5% new). Prints wall time per push, the server's peak RSS per report size, and the
-//! time of a raw `COPY` of the same rows into a table shaped like `findings`, measured in the
-//! same run, as the floor to compare with. SARIF also runs at ~100 MB (310k findings), the
-//! size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
+//! 10% of findings changed (5% gone, 5% new). Prints wall time per push, the server's peak
+//! RSS per report size, and the time of a raw `COPY` of the same rows into a table shaped
+//! like `findings`, measured in the same run, as the floor to compare with. SARIF also runs
+//! at ~100 MB (310k findings), the size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
 //! `BOSUN_BENCH_KEEP=1` keeps the database afterwards, for looking into the stored rows.
 
 use std::process::{Child, Command, Stdio};

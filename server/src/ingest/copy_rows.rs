@@ -62,14 +62,12 @@ impl Content {
 /// One `COPY … FROM STDIN WITH (FORMAT binary)` stream of rows.
 pub struct Rows {
     buf: Vec<u8>,
-    count: usize,
 }
 
 impl Default for Rows {
     fn default() -> Self {
         Rows {
             buf: HEADER.to_vec(),
-            count: 0,
         }
     }
 }
@@ -95,11 +93,10 @@ impl Rows {
                 None => null(out),
             }
         }
-        self.count += 1;
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.buf.len() == HEADER.len()
     }
 
     /// The stream, with its end marker.
@@ -161,13 +158,11 @@ fn null(out: &mut Vec<u8>) {
 }
 
 fn int4(out: &mut Vec<u8>, v: i32) {
-    out.extend_from_slice(&4i32.to_be_bytes());
-    out.extend_from_slice(&v.to_be_bytes());
+    bytes(out, &v.to_be_bytes());
 }
 
 fn int8(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(&8i32.to_be_bytes());
-    out.extend_from_slice(&v.to_be_bytes());
+    bytes(out, &v.to_be_bytes());
 }
 
 fn bytes(out: &mut Vec<u8>, v: &[u8]) {

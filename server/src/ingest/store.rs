@@ -316,10 +316,13 @@ impl ChannelSink {
 }
 
 impl FindingSink for ChannelSink {
+    /// Only a header before the first finding counts: the scanner is part of every row's
+    /// content, so it cannot change within a report.
     fn header(&mut self, scanner: String, scanner_version: Option<String>) {
-        if self.scanner.is_none() {
-            self.scanner = Some(scanner.clone());
+        if self.scanner.is_some() {
+            return;
         }
+        self.scanner = Some(scanner.clone());
         let _ = self.tx.blocking_send(Message::Header {
             scanner,
             scanner_version,
@@ -407,12 +410,7 @@ async fn write(
             Message::Header {
                 scanner,
                 scanner_version,
-            } => {
-                // as the sink does: the scanner of a scan is fixed by its first finding
-                if header.is_none() {
-                    header = Some((scanner, scanner_version));
-                }
-            }
+            } => header = Some((scanner, scanner_version)),
             Message::Findings(findings) => {
                 let (scanner, version) = header.get_or_insert_with(|| (format.name().into(), None));
                 let mut groups: Vec<Vec<(NewFinding, Content)>> =
@@ -675,18 +673,8 @@ impl ProjectScan {
             }
         }
         let copy_started = std::time::Instant::now();
-        copy_in(
-            conn,
-            &format!("COPY findings ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"),
-            new_rows,
-        )
-        .await?;
-        copy_in(
-            conn,
-            &format!("COPY staged_findings ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"),
-            staged_rows,
-        )
-        .await?;
+        copy_in(conn, "findings", new_rows).await?;
+        copy_in(conn, "staged_findings", staged_rows).await?;
         self.copy_time += copy_started.elapsed();
         Ok(())
     }
@@ -707,8 +695,6 @@ impl ProjectScan {
             .zip(contents)
             .map(|(f, c)| (f.layer != Layer::Runtime).then_some(&c.hash[..]))
             .collect();
-        // One statement: known findings whose content is the same (and which need not
-        // reopen) go straight into `seen_unchanged`; only new and changed ones come back.
         let needs_writing: Vec<(Vec<u8>, bool)> = sqlx::query_as(
             "WITH matched AS (
                 SELECT i.fingerprint, f.id IS NOT NULL AS known,
@@ -761,8 +747,8 @@ impl ProjectScan {
         let auto_close_skipped =
             auto_close_guard(conn, project_id, meta, scanner, self.scan_id, total, guard).await?;
         let fixed = match auto_close_skipped {
-            // a project that had no findings has none this scan could close
             Some(_) => 0,
+            // a project that had no findings has none this scan could close
             None if self.empty_project => 0,
             None => {
                 // the scope's findings against everything the scan saw unchanged: a hash
@@ -879,15 +865,17 @@ impl ProjectScan {
     }
 }
 
+/// Copies `rows` into `table` (`findings` or the staging table, which share [`COLUMNS`]).
 async fn copy_in(
     conn: &mut PgConnection,
-    statement: &str,
+    table: &str,
     rows: copy_rows::Rows,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    let mut copy = conn.copy_in_raw(statement).await?;
+    let statement = format!("COPY {table} ({COLUMNS}) FROM STDIN WITH (FORMAT binary)");
+    let mut copy = conn.copy_in_raw(&statement).await?;
     copy.send(rows.finish()).await?;
     copy.finish().await?;
     Ok(())
