@@ -2,21 +2,27 @@
 //!
 //! The parser runs on a blocking thread and streams findings here in chunks, so a large
 //! report is never held as a whole list of findings, and parsing overlaps with writing.
-//! Each chunk costs a few statements whatever its size:
-//! 1. one lookup of which fingerprints the project already has (and their content hash);
+//! When a project's part of the scan opens, the findings its scope already holds are read
+//! once (fingerprint, content hash, id): a re-import compares against them in memory, and
+//! what is left unreported at the end is what the scan no longer contains. Each chunk then
+//! costs a few statements whatever its size:
+//! 1. one lookup of fingerprints the scope does not hold (the project may, in another
+//!    scope, or fixed);
 //! 2. `COPY` of the new findings straight into `findings`;
 //! 3. `COPY` of known findings whose content changed (or that must reopen) into a staging
-//!    table, applied by one `UPDATE` at the end;
-//! 4. `COPY` of the fingerprints reported unchanged, which are left alone: no row rewrite.
+//!    table, applied by one `UPDATE` at the end.
+//!
+//! Findings reported unchanged cost nothing: no row rewrite, no statement.
 //!
 //! Ingests into one project are serialised by an advisory lock, so concurrent uploads
 //! cannot both insert the same new finding.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use app::domain::{Layer, Severity};
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
@@ -384,16 +390,18 @@ async fn write(
     .bind(&project_ids)
     .execute(&mut *conn)
     .await?;
-    // Keyed, so that joins against them stay index lookups whatever the planner believes
-    // about `findings` (its statistics lag behind a large import). `seen_unchanged` gets
-    // its key once streaming ends: one index build is far cheaper than 100k inserts into it.
+    // The ingest's statements are few and large, and their right plan depends on the
+    // values (a watermark id, a project's size): plan each one for its values.
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *conn)
+        .await?;
+    // Keyed, so that joins against it stay index lookups whatever the planner believes
+    // about `findings` (its statistics lag behind a large import).
     for staging in [
         format!(
             "CREATE TEMP TABLE staged_findings ON COMMIT DROP AS SELECT {COLUMNS} FROM findings WITH NO DATA"
         ),
         "ALTER TABLE staged_findings ADD PRIMARY KEY (project_id, fingerprint)".into(),
-        "CREATE TEMP TABLE seen_unchanged (project_id int8, fingerprint bytea) ON COMMIT DROP"
-            .into(),
     ] {
         sqlx::query(&staging).execute(&mut *conn).await?;
     }
@@ -457,10 +465,6 @@ async fn write(
     };
     let streamed = started.elapsed();
     let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
-    // fingerprints are distinct per project (`ProjectScan::seen`), so the key holds
-    sqlx::query("ALTER TABLE seen_unchanged ADD PRIMARY KEY (project_id, fingerprint)")
-        .execute(&mut *conn)
-        .await?;
     // A complete scan speaks for every project it could have reached, even those it found
     // nothing in: each gets a scan row, and may have its missing findings closed.
     let mut outcomes = Vec::new();
@@ -534,6 +538,27 @@ struct Repeat {
     occurrences: i32,
 }
 
+/// A finding the scan's scope held when the scan began.
+struct Known {
+    id: i64,
+    content_hash: Option<[u8; 32]>,
+    /// Not fixed: reported with the same content, it is unchanged (a fixed one reopens).
+    live: bool,
+    /// Breaks a gate rule whenever a scan reports it: a secret, or past its SLA.
+    gate_candidate: bool,
+}
+
+/// What a chunk does with one finding.
+#[derive(Clone, Copy)]
+enum Outcome {
+    New,
+    /// Known: changed, reopening, or a runtime alert with new events.
+    Rewrite,
+    Unchanged,
+    /// Not in the scope: the project may know it (another scope, or fixed and verified).
+    LookUp,
+}
+
 /// One project's scan while its findings are being written.
 struct ProjectScan {
     dest: Destination,
@@ -542,6 +567,13 @@ struct ProjectScan {
     /// Fingerprints written so far, with the occurrences of their first report.
     seen: HashMap<[u8; 32], u32>,
     repeats: Vec<Repeat>,
+    /// The scope's findings not reported yet; what is left at the end, the scan no longer
+    /// contains.
+    known: HashMap<[u8; 32], Known>,
+    /// Findings reported unchanged that the gate must look at (see [`Known::gate_candidate`]).
+    unchanged_gate_candidates: Vec<i64>,
+    /// Every finding id above this was inserted after the scan began: its new findings.
+    watermark: i64,
     new: i64,
     staged: i64,
     unchanged: i64,
@@ -550,7 +582,8 @@ struct ProjectScan {
     /// The project had no findings when this scan began (checked under the project's
     /// lock): every finding is new, so its chunks skip the lookup of known fingerprints.
     empty_project: bool,
-    /// Time spent looking up known fingerprints and copying rows (for the debug log).
+    /// Time spent reading the scope, looking up fingerprints and copying rows (debug log).
+    scope_time: std::time::Duration,
     lookup_time: std::time::Duration,
     copy_time: std::time::Duration,
 }
@@ -585,15 +618,28 @@ impl ProjectScan {
         .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
-        let (default_assignee, team, empty_project): (Option<i64>, Option<i64>, bool) =
-            sqlx::query_as(
-                "SELECT default_assignee_id, team_id,
-                        NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1)
-                   FROM projects WHERE id = $1",
-            )
-            .bind(dest.project_id)
-            .fetch_one(&mut *conn)
-            .await?;
+        // The watermark is read before this scan inserts anything, and ids only grow: every
+        // finding of this project above it is this scan's (the project is locked).
+        let (default_assignee, team, empty_project, watermark): (
+            Option<i64>,
+            Option<i64>,
+            bool,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT default_assignee_id, team_id,
+                    NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1),
+                    (SELECT coalesce(max(id), 0) FROM findings)
+               FROM projects WHERE id = $1",
+        )
+        .bind(dest.project_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let started = std::time::Instant::now();
+        let known = if empty_project {
+            HashMap::new()
+        } else {
+            known_in_scope(conn, dest.project_id, scanner, &meta.target).await?
+        };
         Ok(ProjectScan {
             assignee: (default_assignee, team),
             empty_project,
@@ -602,9 +648,13 @@ impl ProjectScan {
             now,
             seen: HashMap::new(),
             repeats: Vec::new(),
+            known,
+            unchanged_gate_candidates: Vec::new(),
+            watermark,
             new: 0,
             staged: 0,
             unchanged: 0,
+            scope_time: started.elapsed(),
             lookup_time: Default::default(),
             copy_time: Default::default(),
         })
@@ -616,7 +666,7 @@ impl ProjectScan {
         findings: Vec<(NewFinding, Content)>,
     ) -> Result<(), sqlx::Error> {
         let mut fresh = Vec::with_capacity(findings.len());
-        let mut contents = Vec::with_capacity(findings.len());
+        let mut outcomes = Vec::with_capacity(findings.len());
         for (f, content) in findings {
             match self.seen.entry(f.fingerprint) {
                 // the same problem reported twice (say, one rule on one line): one finding,
@@ -628,15 +678,48 @@ impl ProjectScan {
                 }),
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(f.occurrences);
-                    fresh.push(f);
-                    contents.push(content);
+                    let outcome = match self.known.remove(&f.fingerprint) {
+                        // runtime alerts always count their new events: never unchanged
+                        Some(k)
+                            if k.live
+                                && f.layer != Layer::Runtime
+                                && k.content_hash == Some(content.hash) =>
+                        {
+                            if k.gate_candidate {
+                                self.unchanged_gate_candidates.push(k.id);
+                            }
+                            Outcome::Unchanged
+                        }
+                        Some(_) => Outcome::Rewrite,
+                        None if self.empty_project => Outcome::New,
+                        None => Outcome::LookUp,
+                    };
+                    outcomes.push(outcome);
+                    fresh.push((f, content));
                 }
             }
         }
-        if fresh.is_empty() {
-            return Ok(());
-        }
         let lookup_started = std::time::Instant::now();
+        let to_look_up: Vec<&[u8]> = fresh
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Outcome::LookUp))
+            .map(|((f, _), _)| &f.fingerprint[..])
+            .collect();
+        if !to_look_up.is_empty() {
+            let known = self.lookup(conn, &to_look_up).await?;
+            for ((f, _), outcome) in fresh.iter().zip(outcomes.iter_mut()) {
+                if matches!(outcome, Outcome::LookUp) {
+                    *outcome = if known.contains(&f.fingerprint[..]) {
+                        Outcome::Rewrite
+                    } else {
+                        Outcome::New
+                    };
+                }
+            }
+        }
+        self.lookup_time += lookup_started.elapsed();
+
         let ctx = RowContext {
             project_id: self.dest.project_id,
             scan_id: self.scan_id,
@@ -644,32 +727,20 @@ impl ProjectScan {
             assignee_user_id: self.assignee.0,
             assignee_team_id: self.assignee.1,
         };
-        let needs_writing = if self.empty_project {
-            None
-        } else {
-            Some(self.lookup(conn, &fresh, &contents).await?)
-        };
-        self.lookup_time += lookup_started.elapsed();
-
         let (mut new_rows, mut staged_rows) =
             (copy_rows::Rows::default(), copy_rows::Rows::default());
-        for (f, content) in fresh.iter().zip(&contents) {
-            // `Some(known)`: to be written, as new or over a known finding
-            let write = match &needs_writing {
-                None => Some(false),
-                Some(needs) => needs.get(&f.fingerprint[..]).copied(),
-            };
-            match write {
-                Some(false) => {
+        for ((f, content), outcome) in fresh.iter().zip(outcomes) {
+            match outcome {
+                Outcome::New => {
                     new_rows.push(&ctx, f, content);
                     self.new += 1;
                 }
-                // changed, reopening, or a runtime alert with new events
-                Some(true) => {
+                Outcome::Rewrite => {
                     staged_rows.push(&ctx, f, content);
                     self.staged += 1;
                 }
-                None => self.unchanged += 1,
+                Outcome::Unchanged => self.unchanged += 1,
+                Outcome::LookUp => unreachable!("every lookup was answered above"),
             }
         }
         let copy_started = std::time::Instant::now();
@@ -679,41 +750,21 @@ impl ProjectScan {
         Ok(())
     }
 
-    /// Looks up a chunk's fingerprints in one statement: known findings whose content is
-    /// the same (and which need not reopen) go straight into `seen_unchanged`; the new and
-    /// changed ones come back, mapped to whether they are known.
+    /// Which of `fingerprints` the project already has, in one statement.
     async fn lookup(
         &self,
         conn: &mut PgConnection,
-        fresh: &[NewFinding],
-        contents: &[Content],
-    ) -> Result<HashMap<Vec<u8>, bool>, sqlx::Error> {
-        let fingerprints: Vec<&[u8]> = fresh.iter().map(|f| &f.fingerprint[..]).collect();
-        // runtime alerts always count their new events, so they never match as unchanged
-        let compared: Vec<Option<&[u8]>> = fresh
-            .iter()
-            .zip(contents)
-            .map(|(f, c)| (f.layer != Layer::Runtime).then_some(&c.hash[..]))
-            .collect();
-        let needs_writing: Vec<(Vec<u8>, bool)> = sqlx::query_as(
-            "WITH matched AS (
-                SELECT i.fingerprint, f.id IS NOT NULL AS known,
-                       coalesce(f.content_hash = i.content_hash AND f.state <> 'fixed', false) AS same
-                  FROM unnest($2::bytea[], $3::bytea[]) AS i(fingerprint, content_hash)
-                  LEFT JOIN findings f ON f.project_id = $1 AND f.fingerprint = i.fingerprint
-             ), unchanged AS (
-                INSERT INTO seen_unchanged (project_id, fingerprint)
-                SELECT $1, fingerprint FROM matched WHERE same
-                RETURNING 1
-             )
-             SELECT fingerprint, known FROM matched WHERE NOT same",
+        fingerprints: &[&[u8]],
+    ) -> Result<HashSet<Vec<u8>>, sqlx::Error> {
+        let known: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT f.fingerprint FROM unnest($2::bytea[]) AS i(fingerprint)
+               JOIN findings f ON f.project_id = $1 AND f.fingerprint = i.fingerprint",
         )
         .bind(self.dest.project_id)
-        .bind(&fingerprints)
-        .bind(&compared)
+        .bind(fingerprints)
         .fetch_all(&mut *conn)
         .await?;
-        Ok(needs_writing.into_iter().collect())
+        Ok(known.into_iter().collect())
     }
 
     async fn finish(
@@ -726,12 +777,12 @@ impl ProjectScan {
     ) -> Result<ProjectOutcome, sqlx::Error> {
         let project_id = self.dest.project_id;
         let total = self.seen.len() as i64;
-        // temp tables have no statistics until analysed; without them the joins below
-        // can be planned as nested loops (a new project's first scan leaves them empty)
-        if !self.empty_project {
-            for table in ["ANALYZE staged_findings", "ANALYZE seen_unchanged"] {
-                sqlx::query(table).execute(&mut *conn).await?;
-            }
+        // a temp table has no statistics until analysed: without them a large rewrite
+        // could be planned as a nested loop
+        if self.staged > 0 {
+            sqlx::query("ANALYZE staged_findings")
+                .execute(&mut *conn)
+                .await?;
         }
         let phase = std::time::Instant::now();
         let reopened = if self.staged > 0 {
@@ -746,33 +797,38 @@ impl ProjectScan {
         let staged_time = phase.elapsed();
         let auto_close_skipped =
             auto_close_guard(conn, project_id, meta, scanner, self.scan_id, total, guard).await?;
+        // what the scope held and the scan did not report
+        let missing: Vec<i64> = self.known.values().map(|k| k.id).collect();
         let fixed = match auto_close_skipped {
             Some(_) => 0,
-            // a project that had no findings has none this scan could close
-            None if self.empty_project => 0,
+            None if missing.is_empty() => 0,
             None => {
-                // the scope's findings against everything the scan saw unchanged: a hash
-                // anti-join, which the planner (with stale statistics on `findings`) would
-                // otherwise run as a nested loop
-                sqlx::query("SET LOCAL enable_nestloop = off")
-                    .execute(&mut *conn)
-                    .await?;
-                let fixed =
-                    close_missing(conn, grant, project_id, meta, scanner, self.scan_id).await?;
-                sqlx::query("SET LOCAL enable_nestloop = on")
-                    .execute(&mut *conn)
-                    .await?;
-                fixed
+                close_missing(
+                    conn,
+                    grant,
+                    project_id,
+                    meta,
+                    scanner,
+                    self.scan_id,
+                    &missing,
+                )
+                .await?
             }
         };
 
         let close_time = phase.elapsed() - staged_time;
         let policy = gate::policy_for(conn, project_id).await?;
-        let gate = gate::evaluate(conn, project_id, self.scan_id, &policy).await?;
+        let in_scan = gate::ScanFindings {
+            scan_id: self.scan_id,
+            watermark: self.watermark,
+            unchanged_candidates: &self.unchanged_gate_candidates,
+        };
+        let gate = gate::evaluate(conn, project_id, &in_scan, &policy).await?;
         let gate_time = phase.elapsed() - staged_time - close_time;
         tracing::debug!(
             project = %self.dest.project_slug,
             new = self.new, staged = self.staged, unchanged = self.unchanged,
+            scope_ms = self.scope_time.as_millis() as u64,
             lookup_ms = self.lookup_time.as_millis() as u64,
             copy_ms = self.copy_time.as_millis() as u64,
             staged_ms = staged_time.as_millis() as u64,
@@ -995,10 +1051,10 @@ async fn auto_close_guard(
         }))
 }
 
-/// Marks findings of the scan's scope that it no longer contains as fixed (verified by
-/// scan), each with an audit event. Runtime alerts are a stream, not a snapshot: never closed.
-/// A finding the scan contained was either written by it (`last_scan_id`) or reported
-/// unchanged (`seen_unchanged`).
+/// Marks the scope's findings that the scan no longer contains (`missing`, read when it
+/// began) as fixed (verified by scan), each with an audit event, and verifies the fixes
+/// people reported among them. Runtime alerts are a stream, not a snapshot: never closed.
+/// The scope is checked again here, in case a finding changed while the scan ran.
 async fn close_missing(
     conn: &mut PgConnection,
     grant: &TokenGrant,
@@ -1006,16 +1062,15 @@ async fn close_missing(
     meta: &ScanMeta,
     scanner: &str,
     scan_id: i64,
+    missing: &[i64],
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         r#"WITH closed AS (
             UPDATE findings f SET state = 'fixed', fixed_at = now()
-              FROM (SELECT id, state FROM findings m
-                     WHERE project_id = $1 AND scanner = $2 AND target = $3
+              FROM (SELECT id, state FROM findings
+                     WHERE id = ANY($6) AND project_id = $1 AND scanner = $2 AND target = $3
                        AND last_scan_id <> $4 AND layer <> 'runtime'
                        AND state IN ('open', 'confirmed', 'in_progress', 'reopened')
-                       AND NOT EXISTS (SELECT 1 FROM seen_unchanged u
-                                        WHERE u.project_id = $1 AND u.fingerprint = m.fingerprint)
                      FOR UPDATE) old
              WHERE f.id = old.id
             RETURNING f.id, old.state
@@ -1028,11 +1083,9 @@ async fn close_missing(
             RETURNING 1
          ), verified AS (
             -- a fix a person reported is confirmed by a complete scan that no longer sees it
-            UPDATE findings m SET fix_verified = true
-             WHERE project_id = $1 AND scanner = $2 AND target = $3 AND last_scan_id <> $4
-               AND state = 'fixed' AND NOT fix_verified
-               AND NOT EXISTS (SELECT 1 FROM seen_unchanged u
-                                WHERE u.project_id = $1 AND u.fingerprint = m.fingerprint)
+            UPDATE findings SET fix_verified = true
+             WHERE id = ANY($6) AND project_id = $1 AND scanner = $2 AND target = $3
+               AND last_scan_id <> $4 AND state = 'fixed' AND NOT fix_verified
             RETURNING id
          ), verified_events AS (
             INSERT INTO audit_events (actor_token_id, scan_id, project_id, subject_type, subject_id,
@@ -1049,6 +1102,51 @@ async fn close_missing(
     .bind(&meta.target)
     .bind(scan_id)
     .bind(grant.token_id)
+    .bind(missing)
     .fetch_one(&mut *conn)
     .await
+}
+
+/// The scope's findings as the scan begins, keyed by fingerprint, in one streamed query.
+/// Fixed findings whose fix is verified are left out: nothing can close them again, and
+/// one that is reported again is found by the lookup (and reopened).
+async fn known_in_scope(
+    conn: &mut PgConnection,
+    project_id: i64,
+    scanner: &str,
+    target: &str,
+) -> Result<HashMap<[u8; 32], Known>, sqlx::Error> {
+    // `gate_candidate` is the gate's own test for findings a scan did not write (they are
+    // not new): a secret, or due by the project's SLA (app::sla::sql).
+    let sql = format!(
+        "WITH sla AS MATERIALIZED (SELECT * FROM project_sla WHERE project_id = $1)
+         SELECT f.fingerprint, f.content_hash, f.id, f.state <> 'fixed',
+                f.layer = 'secret' OR coalesce({due_at} <= now(), false)
+           FROM findings f CROSS JOIN sla s
+          WHERE f.project_id = $1 AND f.scanner = $2 AND f.target = $3
+            AND (f.state <> 'fixed' OR NOT f.fix_verified)",
+        due_at = app::sla::sql::DUE_AT,
+    );
+    let mut known = HashMap::new();
+    let mut rows = sqlx::query_as::<_, (Vec<u8>, Option<Vec<u8>>, i64, bool, bool)>(&sql)
+        .bind(project_id)
+        .bind(scanner)
+        .bind(target)
+        .fetch(&mut *conn);
+    while let Some((fingerprint, hash, id, live, gate_candidate)) = rows.try_next().await? {
+        // fingerprints are SHA-256 digests; any other value can match no report
+        let Ok(fingerprint) = <[u8; 32]>::try_from(fingerprint) else {
+            continue;
+        };
+        known.insert(
+            fingerprint,
+            Known {
+                id,
+                content_hash: hash.and_then(|h| h.try_into().ok()),
+                live,
+                gate_candidate,
+            },
+        );
+    }
+    Ok(known)
 }
