@@ -53,8 +53,8 @@ pub mod db {
         rows
     }
 
-    /// Newest first; the order matches the `findings_first_seen_idx` and
-    /// `findings_severity_idx` indexes so either query reads only the rows it returns.
+    /// Newest first; either query reads the `findings_first_seen_idx` or
+    /// `findings_severity_idx` index backwards, so it reads only the rows it returns.
     pub async fn list(
         pool: &PgPool,
         user_id: i64,

@@ -6,6 +6,7 @@
 //! Scanner text is attacker-controlled; every field is length-prefixed, so no report can
 //! break out of its column or row. NUL, which PostgreSQL text cannot hold, is dropped.
 
+use app::domain::{Layer, Severity};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -40,22 +41,37 @@ pub struct RowContext {
     pub assignee_team_id: Option<i64>,
 }
 
-/// A finding's content columns, encoded once: hashed to compare with the stored row, and
-/// copied as they are into the row when it is written (encoding them is most of the work).
-pub struct Content {
+/// A finding ready to be written: its content columns encoded once (hashed to compare with
+/// the stored row, copied as they are into the row when it is written), and the few fields
+/// the writer decides by. Built on the parser's thread; the parsed [`NewFinding`], with its
+/// many allocations, is dropped there too, while the writer waits for the database.
+pub struct EncodedFinding {
+    pub fingerprint: [u8; 32],
+    pub layer: Layer,
+    pub severity: Severity,
+    pub occurrences: u32,
+    seen: Option<(DateTime<Utc>, DateTime<Utc>)>,
     encoded: Vec<u8>,
     /// Every stored field the scanner controls, plus its scope, but not when it was
     /// observed. Equal hashes mean a re-import has nothing to rewrite.
     pub hash: [u8; 32],
 }
 
-impl Content {
+impl EncodedFinding {
     /// Encodes `f` as reported by `scanner` for `target` (its scope, with the project).
-    pub fn of(scanner: &str, target: &str, f: &NewFinding) -> Content {
+    pub fn of(scanner: &str, target: &str, f: &NewFinding) -> EncodedFinding {
         let mut encoded = Vec::with_capacity(512);
         content(&mut encoded, scanner, target, f);
         let hash = Sha256::digest(&encoded).into();
-        Content { encoded, hash }
+        EncodedFinding {
+            fingerprint: f.fingerprint,
+            layer: f.layer,
+            severity: f.severity,
+            occurrences: f.occurrences,
+            seen: f.seen,
+            encoded,
+            hash,
+        }
     }
 }
 
@@ -73,14 +89,14 @@ impl Default for Rows {
 }
 
 impl Rows {
-    /// Appends one row; `content` is [`Content::of`] `f`.
-    pub fn push(&mut self, ctx: &RowContext, f: &NewFinding, content: &Content) {
+    /// Appends one row.
+    pub fn push(&mut self, ctx: &RowContext, f: &EncodedFinding) {
         let out = &mut self.buf;
         out.extend_from_slice(&FIELDS.to_be_bytes());
         int8(out, ctx.project_id);
         bytes(out, &f.fingerprint);
-        bytes(out, &content.hash);
-        out.extend_from_slice(&content.encoded);
+        bytes(out, &f.hash);
+        out.extend_from_slice(&f.encoded);
         int4(out, f.occurrences.clamp(1, i32::MAX as u32) as i32);
         let (first, last) = f.seen.unwrap_or((ctx.now, ctx.now));
         timestamp(out, first);
@@ -239,7 +255,6 @@ fn evidence_json(evidence: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::domain::{Layer, Severity};
 
     fn ctx() -> RowContext {
         RowContext {
@@ -286,8 +301,8 @@ mod tests {
         f.aliases = vec!["CVE-1".into(), "x\"y\0z".into()];
         f.evidence = Some(serde_json::json!({"k\u{0}": "v\u{0}w"}));
         let mut rows = Rows::default();
-        rows.push(&ctx(), &f, &Content::of("scan\tner", "repo", &f));
-        rows.push(&ctx(), &f, &Content::of("scan\tner", "repo", &f));
+        rows.push(&ctx(), &EncodedFinding::of("scan\tner", "repo", &f));
+        rows.push(&ctx(), &EncodedFinding::of("scan\tner", "repo", &f));
         let decoded = decode(&rows.finish());
         assert_eq!(decoded.len(), 2);
         let row = &decoded[0];
@@ -334,13 +349,13 @@ mod tests {
     #[test]
     fn the_content_hash_ignores_observation_times_but_not_content() {
         let mut a = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        let base = Content::of("scanner", "repo", &a).hash;
+        let base = EncodedFinding::of("scanner", "repo", &a).hash;
         a.seen = Some((ctx().now, ctx().now));
         a.occurrences = 3;
-        assert_eq!(Content::of("scanner", "repo", &a).hash, base);
+        assert_eq!(EncodedFinding::of("scanner", "repo", &a).hash, base);
         a.description = "changed".into();
-        assert_ne!(Content::of("scanner", "repo", &a).hash, base);
+        assert_ne!(EncodedFinding::of("scanner", "repo", &a).hash, base);
         let b = NewFinding::new([1; 32], Layer::Code, Severity::High, "t");
-        assert_ne!(Content::of("scanner", "elsewhere", &b).hash, base);
+        assert_ne!(EncodedFinding::of("scanner", "elsewhere", &b).hash, base);
     }
 }

@@ -18,6 +18,7 @@
 //! cannot both insert the same new finding.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use app::domain::{Layer, Severity};
 use axum::body::Bytes;
@@ -26,7 +27,7 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use super::copy_rows::{self, COLUMNS, Content, RowContext};
+use super::copy_rows::{self, COLUMNS, EncodedFinding, RowContext};
 use super::routing::{Destination, Router};
 use super::{FindingSink, NewFinding, ParseError, ReportFormat, detect, format_named};
 use crate::gate::{self, GateVerdict};
@@ -296,16 +297,18 @@ enum Message {
         scanner: String,
         scanner_version: Option<String>,
     },
-    Findings(Vec<(NewFinding, Content)>),
+    /// Each with the index of its destination (`None`: no routing rule matched).
+    Findings(Vec<(Option<usize>, EncodedFinding)>),
 }
 
 /// A [`FindingSink`] that hands chunks of findings to the async writer, each already
-/// encoded as COPY content (the costly part of writing a row), so that this work happens
-/// on the parser's thread while the writer waits for the database. When the writer has
-/// gone (it failed), findings are dropped and the parser runs out harmlessly.
+/// routed and encoded as COPY content (the costly part of writing a row), so that this
+/// work happens on the parser's thread while the writer waits for the database. When the
+/// writer has gone (it failed), findings are dropped and the parser runs out harmlessly.
 struct ChannelSink {
     tx: tokio::sync::mpsc::Sender<Message>,
-    chunk: Vec<(NewFinding, Content)>,
+    chunk: Vec<(Option<usize>, EncodedFinding)>,
+    routing: Arc<Routing>,
     /// The scanner named by the header, or the format's name when findings came first.
     scanner: Option<String>,
     default_scanner: &'static str,
@@ -339,8 +342,8 @@ impl FindingSink for ChannelSink {
         let scanner = self
             .scanner
             .get_or_insert_with(|| self.default_scanner.to_string());
-        let content = Content::of(scanner, &self.target, &finding);
-        self.chunk.push((finding, content));
+        let encoded = EncodedFinding::of(scanner, &self.target, &finding);
+        self.chunk.push((self.routing.route(&finding), encoded));
         if self.chunk.len() >= CHUNK {
             self.flush();
         }
@@ -359,10 +362,13 @@ async fn write(
     // Parsing is CPU work on possibly large input: a blocking thread, overlapping the writes.
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let target = meta.target.clone();
+    let routing = Arc::new(routing);
+    let sink_routing = Arc::clone(&routing);
     let parser = tokio::task::spawn_blocking(move || {
         let mut sink = ChannelSink {
             tx,
             chunk: Vec::with_capacity(CHUNK),
+            routing: sink_routing,
             scanner: None,
             default_scanner: format.name(),
             target,
@@ -413,7 +419,14 @@ async fn write(
     let mut header: Option<(String, Option<String>)> = None;
     let mut scans: Vec<Option<ProjectScan>> = routing.destinations().iter().map(|_| None).collect();
     let mut unrouted = 0i64;
-    while let Some(message) = rx.recv().await {
+    // time spent waiting for the parser (the database is idle meanwhile)
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let wait_started = std::time::Instant::now();
+        let Some(message) = rx.recv().await else {
+            break;
+        };
+        waited += wait_started.elapsed();
         match message {
             Message::Header {
                 scanner,
@@ -421,10 +434,10 @@ async fn write(
             } => header = Some((scanner, scanner_version)),
             Message::Findings(findings) => {
                 let (scanner, version) = header.get_or_insert_with(|| (format.name().into(), None));
-                let mut groups: Vec<Vec<(NewFinding, Content)>> =
+                let mut groups: Vec<Vec<EncodedFinding>> =
                     scans.iter().map(|_| Vec::new()).collect();
-                for f in findings {
-                    match routing.route(&f.0) {
+                for (destination, f) in findings {
+                    match destination {
                         Some(i) => groups[i].push(f),
                         None => unrouted += 1,
                     }
@@ -493,13 +506,14 @@ async fn write(
     tracing::debug!(
         // the parser's thread, encoding included (it overlaps the writes)
         parsed_ms = parsed.as_millis() as u64,
+        waited_ms = waited.as_millis() as u64,
         streamed_ms = streamed.as_millis() as u64,
         finished_ms = finished.as_millis() as u64,
         committed_ms = started.elapsed().as_millis() as u64,
         "ingest phases"
     );
 
-    let routed = matches!(routing, Routing::Rules(_));
+    let routed = matches!(*routing, Routing::Rules(_));
     let sum = |f: fn(&ProjectOutcome) -> i64| outcomes.iter().map(f).sum::<i64>();
     Ok(IngestOutcome {
         scan_id: outcomes.first().map_or(0, |o| o.scan_id),
@@ -663,11 +677,11 @@ impl ProjectScan {
     async fn write_chunk(
         &mut self,
         conn: &mut PgConnection,
-        findings: Vec<(NewFinding, Content)>,
+        findings: Vec<EncodedFinding>,
     ) -> Result<(), sqlx::Error> {
         let mut fresh = Vec::with_capacity(findings.len());
         let mut outcomes = Vec::with_capacity(findings.len());
-        for (f, content) in findings {
+        for f in findings {
             match self.seen.entry(f.fingerprint) {
                 // the same problem reported twice (say, one rule on one line): one finding,
                 // at the highest severity it was given, counting both
@@ -683,7 +697,7 @@ impl ProjectScan {
                         Some(k)
                             if k.live
                                 && f.layer != Layer::Runtime
-                                && k.content_hash == Some(content.hash) =>
+                                && k.content_hash == Some(f.hash) =>
                         {
                             if k.gate_candidate {
                                 self.unchanged_gate_candidates.push(k.id);
@@ -695,7 +709,7 @@ impl ProjectScan {
                         None => Outcome::LookUp,
                     };
                     outcomes.push(outcome);
-                    fresh.push((f, content));
+                    fresh.push(f);
                 }
             }
         }
@@ -704,11 +718,11 @@ impl ProjectScan {
             .iter()
             .zip(&outcomes)
             .filter(|(_, o)| matches!(o, Outcome::LookUp))
-            .map(|((f, _), _)| &f.fingerprint[..])
+            .map(|(f, _)| &f.fingerprint[..])
             .collect();
         if !to_look_up.is_empty() {
             let known = self.lookup(conn, &to_look_up).await?;
-            for ((f, _), outcome) in fresh.iter().zip(outcomes.iter_mut()) {
+            for (f, outcome) in fresh.iter().zip(outcomes.iter_mut()) {
                 if matches!(outcome, Outcome::LookUp) {
                     *outcome = if known.contains(&f.fingerprint[..]) {
                         Outcome::Rewrite
@@ -729,14 +743,14 @@ impl ProjectScan {
         };
         let (mut new_rows, mut staged_rows) =
             (copy_rows::Rows::default(), copy_rows::Rows::default());
-        for ((f, content), outcome) in fresh.iter().zip(outcomes) {
+        for (f, outcome) in fresh.iter().zip(outcomes) {
             match outcome {
                 Outcome::New => {
-                    new_rows.push(&ctx, f, content);
+                    new_rows.push(&ctx, f);
                     self.new += 1;
                 }
                 Outcome::Rewrite => {
-                    staged_rows.push(&ctx, f, content);
+                    staged_rows.push(&ctx, f);
                     self.staged += 1;
                 }
                 Outcome::Unchanged => self.unchanged += 1,
