@@ -14,7 +14,7 @@
 --   key check locks it, so a concurrent delete waits (and the inserter fails if the delete
 --   won);
 -- * deleting a project deletes its findings; deleting a user or team unassigns them; a
---   user who approved a current risk acceptance cannot be deleted.
+--   user named as a finding's risk approver cannot be deleted.
 
 ALTER TABLE findings
     DROP CONSTRAINT findings_project_id_fkey,
@@ -22,10 +22,10 @@ ALTER TABLE findings
     DROP CONSTRAINT findings_assignee_team_id_fkey,
     DROP CONSTRAINT findings_risk_accepted_by_fkey;
 
--- Locks the rows of `ids` in `tab` (projects, users or teams) FOR KEY SHARE and raises a
--- foreign key violation naming `col` when one of them does not exist.
-CREATE FUNCTION findings_reference_check(tab regclass, col text, ids bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Locks the rows of `ids` in `tab` (projects, users, teams, ...) FOR KEY SHARE and raises
+-- a foreign key violation naming `referencing`.`col` when one of them does not exist.
+CREATE FUNCTION reference_check(referencing text, col text, tab regclass, ids bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     missing bigint;
 BEGIN
@@ -35,8 +35,9 @@ BEGIN
         tab)
     INTO missing USING ids;
     IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'findings.% = % references a row of % that does not exist', col, missing, tab
-            USING ERRCODE = 'foreign_key_violation', TABLE = 'findings', COLUMN = col;
+        RAISE EXCEPTION '%.% = % references a row of % that does not exist',
+                        referencing, col, missing, tab
+            USING ERRCODE = 'foreign_key_violation', TABLE = referencing, COLUMN = col;
     END IF;
 END $$;
 
@@ -54,13 +55,13 @@ BEGIN
       FROM inserted
            CROSS JOIN LATERAL (VALUES (assignee_user_id), (risk_accepted_by)) AS refs(u);
     IF projects IS NOT NULL THEN
-        PERFORM findings_reference_check('projects', 'project_id', projects);
+        PERFORM reference_check('findings', 'project_id', 'projects', projects);
     END IF;
     IF users IS NOT NULL THEN
-        PERFORM findings_reference_check('users', 'assignee_user_id/risk_accepted_by', users);
+        PERFORM reference_check('findings', 'assignee_user_id/risk_accepted_by', 'users', users);
     END IF;
     IF teams IS NOT NULL THEN
-        PERFORM findings_reference_check('teams', 'assignee_team_id', teams);
+        PERFORM reference_check('findings', 'assignee_team_id', 'teams', teams);
     END IF;
     RETURN NULL;
 END $$;
@@ -74,16 +75,16 @@ CREATE TRIGGER findings_references_inserted AFTER INSERT ON findings
 CREATE FUNCTION findings_references_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.project_id IS DISTINCT FROM OLD.project_id THEN
-        PERFORM findings_reference_check('projects', 'project_id', ARRAY[NEW.project_id]);
+        PERFORM reference_check('findings', 'project_id', 'projects', ARRAY[NEW.project_id]);
     END IF;
     IF NEW.assignee_user_id IS DISTINCT FROM OLD.assignee_user_id AND NEW.assignee_user_id IS NOT NULL THEN
-        PERFORM findings_reference_check('users', 'assignee_user_id', ARRAY[NEW.assignee_user_id]);
+        PERFORM reference_check('findings', 'assignee_user_id', 'users', ARRAY[NEW.assignee_user_id]);
     END IF;
     IF NEW.risk_accepted_by IS DISTINCT FROM OLD.risk_accepted_by AND NEW.risk_accepted_by IS NOT NULL THEN
-        PERFORM findings_reference_check('users', 'risk_accepted_by', ARRAY[NEW.risk_accepted_by]);
+        PERFORM reference_check('findings', 'risk_accepted_by', 'users', ARRAY[NEW.risk_accepted_by]);
     END IF;
     IF NEW.assignee_team_id IS DISTINCT FROM OLD.assignee_team_id AND NEW.assignee_team_id IS NOT NULL THEN
-        PERFORM findings_reference_check('teams', 'assignee_team_id', ARRAY[NEW.assignee_team_id]);
+        PERFORM reference_check('findings', 'assignee_team_id', 'teams', ARRAY[NEW.assignee_team_id]);
     END IF;
     RETURN NULL;
 END $$;

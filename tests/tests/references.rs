@@ -223,3 +223,72 @@ async fn a_project_being_written_cannot_be_deleted_until_the_writer_commits() {
     let err = insert_finding(&app.pool, web, b"fp-2").await.unwrap_err();
     assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
 }
+
+#[tokio::test]
+async fn the_audit_trail_names_real_rows_and_leaves_only_with_its_project() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("web").await;
+    let (status, body) = app
+        .push_report(Some(&token), "", SARIF.as_bytes().to_vec())
+        .await;
+    assert!(status.is_success(), "{body}");
+    // the second scan no longer reports T2: it closes it, with an audit event
+    let one = SARIF.replace(
+        r#",
+  {"ruleId":"T2","level":"note","message":{"text":"two"},
+  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"b.py"},"region":{"startLine":9}}}]}"#,
+        "",
+    );
+    assert_ne!(one, SARIF);
+    let (status, body) = app.push_report(Some(&token), "", one.into_bytes()).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(body["fixed"], 1, "{body}");
+    let (scan_id, token_id): (i64, i64) = sqlx::query_as(
+        "SELECT scan_id, actor_token_id FROM audit_events WHERE action = 'fixed_by_scan'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let err = sqlx::query(
+        "INSERT INTO audit_events (scan_id, subject_type, subject_id, action)
+         VALUES ($1, 'finding', 1, 'noted')",
+    )
+    .bind(scan_id + 1000)
+    .execute(&app.pool)
+    .await
+    .expect_err("a missing scan is refused");
+    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+
+    // what the trail names stays while its project does (the scope's pointer to its last
+    // scan, a foreign key of its own, goes first so that only the trail holds the scan)
+    sqlx::query("DELETE FROM scopes")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for (sql, id) in [
+        ("DELETE FROM scans WHERE id = $1", scan_id),
+        ("DELETE FROM ingest_tokens WHERE id = $1", token_id),
+    ] {
+        let err = sqlx::query(sql)
+            .bind(id)
+            .execute(&app.pool)
+            .await
+            .expect_err(sql);
+        assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{sql}: {err}");
+        assert!(err.to_string().contains("audit trail"), "{sql}: {err}");
+    }
+
+    // a deleted project takes its scans, tokens, findings and history along
+    sqlx::query("DELETE FROM projects WHERE slug = 'web'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for table in ["audit_events", "findings", "scans", "ingest_tokens"] {
+        assert_eq!(
+            app.count(&format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+}
