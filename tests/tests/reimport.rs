@@ -253,3 +253,25 @@ async fn a_large_scan_closes_what_it_no_longer_reports() {
     let json = push(&app, &token, "?target=repo", sarif(&shifted)).await;
     assert_eq!(counts(&json), [500, 9500, 0, 500, 10000]);
 }
+
+#[tokio::test]
+async fn a_problem_reported_twice_in_one_report_is_one_finding_on_every_import() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("web").await;
+    // the same result twice: one fingerprint, repeated within the report
+    let report = sarif(&[("R1", "a.py"), ("R1", "a.py"), ("R2", "b.py")]);
+    let occurrences = || async {
+        sqlx::query_scalar::<_, i32>("SELECT occurrences FROM findings WHERE rule_id = 'R1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let first = push(&app, &token, "", report.clone()).await;
+    assert_eq!(counts(&first), [2, 0, 0, 0, 2], "{first}");
+    assert_eq!(occurrences().await, 2);
+    // on re-import the repeat is of a finding the scope already holds
+    let again = push(&app, &token, "", report).await;
+    assert_eq!(counts(&again), [0, 2, 0, 0, 2], "{again}");
+    assert_eq!(occurrences().await, 2);
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 2);
+}

@@ -581,6 +581,15 @@ impl Scope {
         Some(&mut self.0[at])
     }
 
+    /// The occurrences of the first report of a finding the scope holds.
+    fn first_report(&self, fingerprint: &[u8; 32]) -> Option<u32> {
+        let at = self
+            .0
+            .binary_search_by(|k| k.fingerprint.cmp(fingerprint))
+            .ok()?;
+        self.0[at].reported
+    }
+
     /// What the scan did not report: the findings it no longer contains.
     fn unreported(&self) -> Vec<i64> {
         self.0
@@ -946,10 +955,8 @@ impl ProjectScan {
         for r in &self.repeats {
             *occurrences.entry(&r.fingerprint[..]).or_insert_with(|| {
                 let fp: [u8; 32] = r.fingerprint[..].try_into().expect("32 bytes");
-                let first = self.seen.get(&fp).copied().or_else(|| {
-                    let at = self.scope.0.binary_search_by(|k| k.fingerprint.cmp(&fp));
-                    at.ok().and_then(|at| self.scope.0[at].reported)
-                });
+                let first = self.seen.get(&fp).copied();
+                let first = first.or_else(|| self.scope.first_report(&fp));
                 i64::from(first.expect("a repeat follows its first report"))
             }) += i64::from(r.occurrences);
         }
