@@ -24,11 +24,16 @@ ALTER TABLE findings
 
 -- Locks the rows of `ids` in `tab` (projects, users, teams, ...) FOR KEY SHARE and raises
 -- a foreign key violation naming `referencing`.`col` when one of them does not exist.
+-- NULL, as an element or the whole array, references nothing (as with a foreign key).
 CREATE FUNCTION reference_check(referencing text, col text, tab regclass, ids bigint[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     missing bigint;
 BEGIN
+    ids := array_remove(ids, NULL);
+    IF coalesce(cardinality(ids), 0) = 0 THEN
+        RETURN;
+    END IF;
     EXECUTE format(
         'WITH locked AS (SELECT id FROM %s WHERE id = ANY($1) FOR KEY SHARE)
          SELECT r.id FROM unnest($1) AS r(id) WHERE r.id NOT IN (SELECT id FROM locked) LIMIT 1',
@@ -48,21 +53,13 @@ DECLARE
     users bigint[];
     teams bigint[];
 BEGIN
-    SELECT array_agg(DISTINCT project_id),
-           array_agg(DISTINCT u) FILTER (WHERE u IS NOT NULL),
-           array_agg(DISTINCT assignee_team_id) FILTER (WHERE assignee_team_id IS NOT NULL)
+    SELECT array_agg(DISTINCT project_id), array_agg(DISTINCT u), array_agg(DISTINCT assignee_team_id)
       INTO projects, users, teams
       FROM inserted
            CROSS JOIN LATERAL (VALUES (assignee_user_id), (risk_accepted_by)) AS refs(u);
-    IF projects IS NOT NULL THEN
-        PERFORM reference_check('findings', 'project_id', 'projects', projects);
-    END IF;
-    IF users IS NOT NULL THEN
-        PERFORM reference_check('findings', 'assignee_user_id/risk_accepted_by', 'users', users);
-    END IF;
-    IF teams IS NOT NULL THEN
-        PERFORM reference_check('findings', 'assignee_team_id', 'teams', teams);
-    END IF;
+    PERFORM reference_check('findings', 'project_id', 'projects', projects);
+    PERFORM reference_check('findings', 'assignee_user_id/risk_accepted_by', 'users', users);
+    PERFORM reference_check('findings', 'assignee_team_id', 'teams', teams);
     RETURN NULL;
 END $$;
 
@@ -77,13 +74,13 @@ BEGIN
     IF NEW.project_id IS DISTINCT FROM OLD.project_id THEN
         PERFORM reference_check('findings', 'project_id', 'projects', ARRAY[NEW.project_id]);
     END IF;
-    IF NEW.assignee_user_id IS DISTINCT FROM OLD.assignee_user_id AND NEW.assignee_user_id IS NOT NULL THEN
+    IF NEW.assignee_user_id IS DISTINCT FROM OLD.assignee_user_id THEN
         PERFORM reference_check('findings', 'assignee_user_id', 'users', ARRAY[NEW.assignee_user_id]);
     END IF;
-    IF NEW.risk_accepted_by IS DISTINCT FROM OLD.risk_accepted_by AND NEW.risk_accepted_by IS NOT NULL THEN
+    IF NEW.risk_accepted_by IS DISTINCT FROM OLD.risk_accepted_by THEN
         PERFORM reference_check('findings', 'risk_accepted_by', 'users', ARRAY[NEW.risk_accepted_by]);
     END IF;
-    IF NEW.assignee_team_id IS DISTINCT FROM OLD.assignee_team_id AND NEW.assignee_team_id IS NOT NULL THEN
+    IF NEW.assignee_team_id IS DISTINCT FROM OLD.assignee_team_id THEN
         PERFORM reference_check('findings', 'assignee_team_id', 'teams', ARRAY[NEW.assignee_team_id]);
     END IF;
     RETURN NULL;

@@ -21,24 +21,14 @@ DECLARE
     scans bigint[];
     projects bigint[];
 BEGIN
-    SELECT array_agg(DISTINCT actor_user_id) FILTER (WHERE actor_user_id IS NOT NULL),
-           array_agg(DISTINCT actor_token_id) FILTER (WHERE actor_token_id IS NOT NULL),
-           array_agg(DISTINCT scan_id) FILTER (WHERE scan_id IS NOT NULL),
-           array_agg(DISTINCT project_id) FILTER (WHERE project_id IS NOT NULL)
+    SELECT array_agg(DISTINCT actor_user_id), array_agg(DISTINCT actor_token_id),
+           array_agg(DISTINCT scan_id), array_agg(DISTINCT project_id)
       INTO users, tokens, scans, projects
       FROM inserted;
-    IF users IS NOT NULL THEN
-        PERFORM reference_check('audit_events', 'actor_user_id', 'users', users);
-    END IF;
-    IF tokens IS NOT NULL THEN
-        PERFORM reference_check('audit_events', 'actor_token_id', 'ingest_tokens', tokens);
-    END IF;
-    IF scans IS NOT NULL THEN
-        PERFORM reference_check('audit_events', 'scan_id', 'scans', scans);
-    END IF;
-    IF projects IS NOT NULL THEN
-        PERFORM reference_check('audit_events', 'project_id', 'projects', projects);
-    END IF;
+    PERFORM reference_check('audit_events', 'actor_user_id', 'users', users);
+    PERFORM reference_check('audit_events', 'actor_token_id', 'ingest_tokens', tokens);
+    PERFORM reference_check('audit_events', 'scan_id', 'scans', scans);
+    PERFORM reference_check('audit_events', 'project_id', 'projects', projects);
     RETURN NULL;
 END $$;
 

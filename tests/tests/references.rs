@@ -35,6 +35,16 @@ fn sqlstate(err: &sqlx::Error) -> Option<String> {
         .map(|c| c.to_string())
 }
 
+/// Project web with a token, and SARIF's two findings ingested through the API; the token.
+async fn web_with_two_findings(app: &TestApp) -> String {
+    let token = app.project_with_token("web").await;
+    let (status, body) = app
+        .push_report(Some(&token), "", SARIF.as_bytes().to_vec())
+        .await;
+    assert!(status.is_success(), "{body}");
+    token
+}
+
 async fn project(app: &TestApp, slug: &str) -> i64 {
     projects::create(&app.pool, &ProjectSlug::parse(slug).unwrap(), "")
         .await
@@ -113,11 +123,7 @@ async fn a_finding_cannot_name_a_missing_project_user_or_team() {
 #[tokio::test]
 async fn deleting_what_findings_name_cascades_unassigns_or_is_refused() {
     let app = spawn_app().await;
-    let token = app.project_with_token("web").await;
-    let (status, body) = app
-        .push_report(Some(&token), "", SARIF.as_bytes().to_vec())
-        .await;
-    assert!(status.is_success(), "{body}");
+    web_with_two_findings(&app).await;
     let other = project(&app, "other").await;
     insert_finding(&app.pool, other, b"fp-other").await.unwrap();
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 3);
@@ -227,11 +233,7 @@ async fn a_project_being_written_cannot_be_deleted_until_the_writer_commits() {
 #[tokio::test]
 async fn the_audit_trail_names_real_rows_and_leaves_only_with_its_project() {
     let app = spawn_app().await;
-    let token = app.project_with_token("web").await;
-    let (status, body) = app
-        .push_report(Some(&token), "", SARIF.as_bytes().to_vec())
-        .await;
-    assert!(status.is_success(), "{body}");
+    let token = web_with_two_findings(&app).await;
     // the second scan no longer reports T2: it closes it, with an audit event
     let one = SARIF.replace(
         r#",

@@ -573,21 +573,20 @@ struct Known {
 struct Scope(Vec<Known>);
 
 impl Scope {
-    fn find(&mut self, fingerprint: &[u8; 32]) -> Option<&mut Known> {
-        let at = self
-            .0
+    fn position(&self, fingerprint: &[u8; 32]) -> Option<usize> {
+        self.0
             .binary_search_by(|k| k.fingerprint.cmp(fingerprint))
-            .ok()?;
+            .ok()
+    }
+
+    fn find(&mut self, fingerprint: &[u8; 32]) -> Option<&mut Known> {
+        let at = self.position(fingerprint)?;
         Some(&mut self.0[at])
     }
 
     /// The occurrences of the first report of a finding the scope holds.
     fn first_report(&self, fingerprint: &[u8; 32]) -> Option<u32> {
-        let at = self
-            .0
-            .binary_search_by(|k| k.fingerprint.cmp(fingerprint))
-            .ok()?;
-        self.0[at].reported
+        self.0[self.position(fingerprint)?].reported
     }
 
     /// What the scan did not report: the findings it no longer contains.
