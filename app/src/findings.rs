@@ -53,8 +53,8 @@ pub mod db {
         rows
     }
 
-    /// Newest first; either query reads the `findings_first_seen_idx` or
-    /// `findings_severity_idx` index backwards, so it reads only the rows it returns.
+    /// Newest first (by id: the order Bosun learned of them); either query reads the
+    /// primary key or `findings_severity_idx` backwards, so it reads only the rows it returns.
     pub async fn list(
         pool: &PgPool,
         user_id: i64,
@@ -67,7 +67,7 @@ pub mod db {
             Some(sev) => {
                 sqlx::query_as(&format!(
                     "{select} WHERE {visible} AND f.severity = $2
-                 ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $3"
+                 ORDER BY f.id DESC LIMIT $3"
                 ))
                 .bind(user_id)
                 .bind(sev)
@@ -77,7 +77,7 @@ pub mod db {
             }
             None => {
                 sqlx::query_as(&format!(
-                    "{select} WHERE {visible} ORDER BY f.first_seen_at DESC, f.id DESC LIMIT $2"
+                    "{select} WHERE {visible} ORDER BY f.id DESC LIMIT $2"
                 ))
                 .bind(user_id)
                 .bind(limit)

@@ -5,7 +5,11 @@
 //! A finding whose risk was accepted (with an unexpired acceptance) does not fail the gate:
 //! it is listed under the rule as waived.
 
+use std::collections::BinaryHeap;
+
 use app::domain::Severity;
+use app::sla::SlaPolicy;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
@@ -58,16 +62,124 @@ pub struct GateFinding {
 /// Findings listed per violation; the response stays small for huge scans.
 pub const LISTED: usize = 25;
 
-pub async fn policy_for(
+/// What the gate needs of a project: its policy and the SLA its due dates come from.
+pub struct ProjectRules {
+    pub policy: GatePolicy,
+    pub sla: SlaPolicy,
+}
+
+/// A project's gate policy (the default when it has none stored) and effective SLA.
+pub async fn rules_for(
     conn: &mut PgConnection,
     project_id: i64,
-) -> Result<GatePolicy, sqlx::Error> {
-    let stored: Option<sqlx::types::Json<GatePolicy>> =
-        sqlx::query_scalar("SELECT policy FROM gate_policies WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(stored.map(|j| j.0).unwrap_or_default())
+) -> Result<ProjectRules, sqlx::Error> {
+    type Days = Option<i32>;
+    let (stored, critical, high, medium, low, info): (
+        Option<sqlx::types::Json<GatePolicy>>,
+        Days,
+        Days,
+        Days,
+        Days,
+        Days,
+    ) = sqlx::query_as(
+        "SELECT (SELECT policy FROM gate_policies WHERE project_id = $1),
+                s.critical_days, s.high_days, s.medium_days, s.low_days, s.info_days
+           FROM project_sla s WHERE s.project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    // the table's checks keep days within 0..=3650
+    let days = |d: Days| d.and_then(|d| u32::try_from(d).ok());
+    Ok(ProjectRules {
+        policy: stored.map(|j| j.0).unwrap_or_default(),
+        sla: SlaPolicy {
+            critical: days(critical),
+            high: days(high),
+            medium: days(medium),
+            low: days(low),
+            info: days(info),
+        },
+    })
+}
+
+/// The severities at which a finding first seen at `first_seen`, its SLA clock never
+/// paused, is past due at `now`: one bit per severity, in [`Severity::ALL`] order. Due is
+/// `days` whole 24-hour days after first seen, as `app::sla::sql::DUE_AT` computes it.
+pub fn overdue_severities(sla: &SlaPolicy, first_seen: DateTime<Utc>, now: DateTime<Utc>) -> u8 {
+    Severity::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            sla.days(**s)
+                .is_some_and(|d| first_seen + Duration::hours(24 * i64::from(d)) <= now)
+        })
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
+/// The findings a scan inserted, tallied by ingest as it writes them: they are new and
+/// open (never waived), and which rules they break follows from their severity, layer and
+/// when they were first seen, so the database need not read 100k new rows back to judge
+/// them. Per rule: how many break it, and the first [`LISTED`] by severity, then order of
+/// insertion (which is the order of their ids).
+pub struct NewFindingsTally<'a> {
+    policy: &'a GatePolicy,
+    rules: [RuleTally; 3],
+}
+
+#[derive(Default)]
+struct RuleTally {
+    count: usize,
+    /// The best [`LISTED`] so far; the heap's top is the one to drop next.
+    best: BinaryHeap<(Severity, u64, [u8; 32])>,
+}
+
+impl<'a> NewFindingsTally<'a> {
+    pub fn new(policy: &'a GatePolicy) -> Self {
+        NewFindingsTally {
+            policy,
+            rules: Default::default(),
+        }
+    }
+
+    /// One inserted finding: its `order` of insertion, its severity after the scan's repeats
+    /// were merged, whether it is a secret, and `overdue` from [`overdue_severities`].
+    pub fn add(
+        &mut self,
+        fingerprint: [u8; 32],
+        order: u64,
+        severity: Severity,
+        secret: bool,
+        overdue: u8,
+    ) {
+        let overdue_now = Severity::ALL
+            .iter()
+            .position(|s| *s == severity)
+            .is_some_and(|i| overdue & 1 << i != 0);
+        let broken = [
+            self.policy.block_new.contains(&severity),
+            self.policy.block_secrets && secret,
+            self.policy.block_sla_breaches && overdue_now,
+        ];
+        for (rule, _) in self.rules.iter_mut().zip(broken).filter(|(_, b)| *b) {
+            rule.count += 1;
+            rule.best.push((severity, order, fingerprint));
+            if rule.best.len() > LISTED {
+                rule.best.pop();
+            }
+        }
+    }
+
+    fn listed_fingerprints(&self) -> Vec<[u8; 32]> {
+        let mut fps: Vec<[u8; 32]> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.best.iter().map(|(_, _, fp)| *fp))
+            .collect();
+        fps.sort_unstable();
+        fps.dedup();
+        fps
+    }
 }
 
 /// The gate's rules, in the order they are reported: name and description.
@@ -96,8 +208,8 @@ struct Listed {
 /// Which findings a scan reported, as ingest knows them while it writes.
 pub struct ScanFindings<'a> {
     pub scan_id: i64,
-    /// Every finding id above this was inserted by the scan (see ingest's `ProjectScan`).
-    pub watermark: i64,
+    /// The findings it inserted (see [`NewFindingsTally`]).
+    pub inserted: &'a NewFindingsTally<'a>,
     /// Findings the scan reported unchanged that can break a rule whoever reports them: a
     /// secret, or past its SLA. The others cannot: they are not new.
     pub unchanged_candidates: &'a [i64],
@@ -109,29 +221,26 @@ pub async fn evaluate(
     conn: &mut PgConnection,
     project_id: i64,
     scan: &ScanFindings<'_>,
-    policy: &GatePolicy,
 ) -> Result<GateVerdict, sqlx::Error> {
+    let policy = scan.inserted.policy;
+    // The scan's findings are three disjoint sets: the ones it inserted, tallied by ingest;
+    // the known ones it rewrote (ingest's `staged_findings`), and the gate's candidates
+    // among those it reported unchanged, both judged here, each found by an index. No
+    // branch reads the project's other findings, so an unchanged re-import of 100k
+    // findings reads only a handful.
     // Due dates from the project's SLA (app::sla::sql); a risk-accepted finding's clock is
-    // stopped, and it is waived anyway while its acceptance lasts. The scan's findings are
-    // three disjoint sets, each found by an index: the ones it inserted (ids above the
-    // watermark), the known ones it rewrote (ingest's `staged_findings`), and the gate's
-    // candidates among those it reported unchanged. No branch reads the project's other
-    // findings, so an unchanged re-import of 100k findings reads only a handful.
-    // The database counts and ranks (a first import can break a rule 100k times) and only
-    // the first [`LISTED`] findings of each rule come back, each rule's numbers matching
-    // the order of [`rules`]. Ranking works on narrow rows; text is joined for the few kept.
+    // stopped, and it is waived anyway while its acceptance lasts. The database counts and
+    // ranks (a large rewrite can break a rule 100k times) and only the first [`LISTED`]
+    // findings of each rule come back, each rule's numbers matching the order of [`rules`].
+    // Ranking works on narrow rows; text is joined for the few kept.
     let sql = format!(
         "WITH in_scan AS (
-            SELECT f.* FROM findings f
-             WHERE f.id > $6 AND f.project_id = $1 AND f.last_scan_id = $2
-               AND f.state NOT IN ('fixed', 'false_positive')
-            UNION ALL
             SELECT f.* FROM staged_findings s
               JOIN findings f ON f.project_id = s.project_id AND f.fingerprint = s.fingerprint
              WHERE s.project_id = $1 AND f.state NOT IN ('fixed', 'false_positive')
             UNION ALL
             SELECT f.* FROM findings f
-             WHERE f.id = ANY($7) AND f.state NOT IN ('fixed', 'false_positive')
+             WHERE f.id = ANY($6) AND f.state NOT IN ('fixed', 'false_positive')
          ), sla AS MATERIALIZED (
             -- LIMIT 1 tells the planner what it cannot know of a view: one row, so it
             -- joins without materialising the scan's findings
@@ -173,15 +282,71 @@ pub async fn evaluate(
         .bind(&policy.block_new)
         .bind(policy.block_secrets)
         .bind(policy.block_sla_breaches)
-        .bind(scan.watermark)
         .bind(scan.unchanged_candidates)
         .fetch_all(&mut *conn)
         .await?;
-    Ok(verdict(policy, listed))
+    Ok(verdict(
+        policy,
+        listed,
+        new_violations(conn, project_id, scan.inserted).await?,
+    ))
 }
 
-/// The verdict from each rule's listed findings and totals.
-fn verdict(policy: &GatePolicy, listed: Vec<Listed>) -> GateVerdict {
+/// Per rule, how many inserted findings break it and the first [`LISTED`] of them, read
+/// by fingerprint (one statement for all rules).
+async fn new_violations(
+    conn: &mut PgConnection,
+    project_id: i64,
+    tally: &NewFindingsTally<'_>,
+) -> Result<[(usize, Vec<GateFinding>); 3], sqlx::Error> {
+    let fingerprints = tally.listed_fingerprints();
+    let rows: Vec<(Vec<u8>, GateFinding)> = if fingerprints.is_empty() {
+        Vec::new()
+    } else {
+        let fps: Vec<&[u8]> = fingerprints.iter().map(|f| &f[..]).collect();
+        sqlx::query_as::<_, (Vec<u8>, i64, Severity, String, String)>(
+            "SELECT fingerprint, id, severity, title, location FROM findings
+              WHERE project_id = $1 AND fingerprint = ANY($2)",
+        )
+        .bind(project_id)
+        .bind(&fps)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(fp, id, severity, title, location)| {
+            (
+                fp,
+                GateFinding {
+                    id,
+                    severity,
+                    title,
+                    location,
+                },
+            )
+        })
+        .collect()
+    };
+    let found: std::collections::HashMap<&[u8], &GateFinding> =
+        rows.iter().map(|(fp, f)| (&fp[..], f)).collect();
+    Ok(std::array::from_fn(|i| {
+        let rule = &tally.rules[i];
+        let mut best: Vec<&(Severity, u64, [u8; 32])> = rule.best.iter().collect();
+        best.sort_unstable();
+        let listed = best
+            .into_iter()
+            .filter_map(|(_, _, fp)| found.get(&fp[..]).map(|f| (*f).clone()))
+            .collect();
+        (rule.count, listed)
+    }))
+}
+
+/// The verdict from each rule's listed findings and totals, and the inserted findings'
+/// (which are never waived: a new finding has no risk acceptance).
+fn verdict(
+    policy: &GatePolicy,
+    listed: Vec<Listed>,
+    inserted: [(usize, Vec<GateFinding>); 3],
+) -> GateVerdict {
     let mut violations: Vec<(Violation, i64)> = rules(policy)
         .into_iter()
         .map(|(rule, description)| {
@@ -206,6 +371,12 @@ fn verdict(policy: &GatePolicy, listed: Vec<Listed>) -> GateVerdict {
             violation.count = row.total as usize;
             violation.findings.push(row.finding);
         }
+    }
+    for ((violation, _), (count, findings)) in violations.iter_mut().zip(inserted) {
+        violation.count += count;
+        violation.findings.extend(findings);
+        violation.findings.sort_by_key(|f| (f.severity, f.id));
+        violation.findings.truncate(LISTED);
     }
     let violations: Vec<Violation> = violations
         .into_iter()
@@ -268,6 +439,7 @@ mod tests {
         let v = verdict(
             &GatePolicy::default(),
             vec![listed(0, false, 300, 1), listed(0, false, 300, 2)],
+            Default::default(),
         );
         assert!(!v.passed);
         assert_eq!(v.violations.len(), 1);
@@ -283,7 +455,11 @@ mod tests {
 
     #[test]
     fn a_rule_broken_only_by_waived_findings_passes_but_is_listed() {
-        let v = verdict(&GatePolicy::default(), vec![listed(1, true, 1, 3)]);
+        let v = verdict(
+            &GatePolicy::default(),
+            vec![listed(1, true, 1, 3)],
+            Default::default(),
+        );
         assert!(v.passed);
         assert_eq!(v.violations[0].rule, "no_secrets");
         assert_eq!(v.violations[0].count, 0);
@@ -292,8 +468,107 @@ mod tests {
 
     #[test]
     fn nothing_broken_passes_with_no_violations() {
-        let v = verdict(&GatePolicy::default(), Vec::new());
+        let v = verdict(&GatePolicy::default(), Vec::new(), Default::default());
         assert!(v.passed);
         assert!(v.violations.is_empty());
+    }
+
+    fn gate_finding(id: i64, severity: Severity) -> GateFinding {
+        GateFinding {
+            id,
+            severity,
+            title: format!("f{id}"),
+            location: String::new(),
+        }
+    }
+
+    #[test]
+    fn inserted_findings_add_to_counts_and_rank_with_the_rest() {
+        let mut known = listed(0, false, 2, 5);
+        known.finding.severity = Severity::High;
+        let inserted = [
+            (
+                LISTED + 1,
+                (0..LISTED as i64)
+                    .map(|i| gate_finding(100 + i, Severity::Critical))
+                    .collect(),
+            ),
+            (0, Vec::new()),
+            (1, vec![gate_finding(7, Severity::Low)]),
+        ];
+        let v = verdict(&GatePolicy::default(), vec![known], inserted);
+        assert!(!v.passed);
+        let new = &v.violations[0];
+        assert_eq!(new.count, 2 + LISTED + 1);
+        assert_eq!(new.findings.len(), LISTED, "the list stays bounded");
+        assert!(
+            new.findings
+                .iter()
+                .all(|f| f.severity == Severity::Critical),
+            "criticals rank before the known high finding"
+        );
+        assert_eq!(v.violations[1].rule, "no_sla_breaches");
+        assert_eq!(v.violations[1].count, 1);
+    }
+
+    #[test]
+    fn the_tally_keeps_the_worst_first_and_counts_all() {
+        let policy = GatePolicy::default();
+        let mut tally = NewFindingsTally::new(&policy);
+        for order in 0..100u64 {
+            let severity = if order % 10 == 9 {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            tally.add([order as u8; 32], order, severity, order == 3, 0);
+        }
+        tally.add([200; 32], 100, Severity::Low, false, 0);
+        let new = &tally.rules[0];
+        assert_eq!(new.count, 100, "lows are not blocked by default");
+        let mut best: Vec<_> = new.best.iter().map(|(s, o, _)| (*s, *o)).collect();
+        best.sort_unstable();
+        assert_eq!(best.len(), LISTED);
+        assert_eq!(best[0], (Severity::Critical, 9));
+        assert_eq!(best[9], (Severity::Critical, 99));
+        assert_eq!(
+            best[10],
+            (Severity::High, 0),
+            "then highs in order of insertion"
+        );
+        assert_eq!(tally.rules[1].count, 1, "one secret");
+        assert_eq!(tally.rules[2].count, 0, "none overdue");
+    }
+
+    #[test]
+    fn overdue_severities_follow_the_sla_days() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let sla = SlaPolicy {
+            critical: Some(0),
+            ..SlaPolicy::default()
+        };
+        assert_eq!(
+            overdue_severities(&sla, now, now),
+            0b00001,
+            "0 days: due at once"
+        );
+        let ten_days_ago = now - Duration::days(10);
+        // ten days: past critical's 7, within high's 30
+        assert_eq!(
+            overdue_severities(&SlaPolicy::default(), ten_days_ago, now),
+            0b00001
+        );
+        assert_eq!(
+            overdue_severities(&SlaPolicy::default(), now - Duration::days(200), now),
+            0b01111,
+            "info has no SLA"
+        );
+        assert_eq!(
+            overdue_severities(&SlaPolicy::default(), now - Duration::days(7), now),
+            0b00001,
+            "due exactly now counts, as `<= now()` does"
+        );
     }
 }

@@ -137,3 +137,95 @@ async fn a_large_violation_counts_everything_and_lists_the_worst_first() {
     let ids: Vec<i64> = listed.iter().map(|f| f["id"].as_i64().unwrap()).collect();
     assert!(ids[..10].is_sorted() && ids[10..].is_sorted(), "{ids:?}");
 }
+
+#[tokio::test]
+async fn new_findings_are_judged_at_their_worst_report_and_their_own_sla() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    // this project fixes low findings at once: a new low one is past due on arrival
+    sqlx::query(
+        "INSERT INTO project_sla_overrides (project_id, low_days) SELECT id, 0 FROM projects",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let known = ("K1", "medium", "dependency");
+    assert_eq!(gate(&app, &token, report(&[known])).await["passed"], true);
+    sqlx::query("UPDATE findings SET first_seen_at = now() - interval '100 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let verdict = gate(
+        &app,
+        &token,
+        report(&[
+            known,
+            ("N1", "low", "dependency"),
+            // one problem reported twice: one finding, at the worse severity
+            ("R1", "medium", "code"),
+            ("R1", "critical", "code"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        rules(&verdict),
+        vec![
+            ("no_new_findings".to_string(), 1),
+            ("no_sla_breaches".to_string(), 2)
+        ],
+        "{verdict}"
+    );
+    let listed = |rule: usize| -> Vec<(String, String)> {
+        verdict["violations"][rule]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["title"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(listed(0), vec![("R1 problem".into(), "critical".into())]);
+    assert_eq!(
+        listed(1),
+        vec![
+            ("K1 problem".into(), "medium".into()),
+            ("N1 problem".into(), "low".into())
+        ],
+        "known and new findings ranked together, worst first"
+    );
+    let stored: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, title FROM findings WHERE title IN ('K1 problem', 'N1 problem') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let ids: Vec<i64> = verdict["violations"][1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, stored.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_runtime_alert_first_seen_long_ago_is_past_due_on_arrival() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("cluster").await;
+    // Warning is medium: 90 days to fix, long gone since January
+    let event = r#"{"output":"Warning outbound connection","priority":"Warning","rule":"Unexpected outbound connection","time":"2026-01-05T08:00:00Z","hostname":"node-a","output_fields":{"k8s.ns.name":"payments","k8s.pod.name":"payments-api-66b5c4d3e2-abcde","container.image.repository":"registry.acme.io/payments-api"}}"#;
+    let (status, json) = app
+        .push_report(Some(&token), "?target=prod-eu-1", event.as_bytes().to_vec())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    assert_eq!(
+        rules(&json["gate"]),
+        vec![("no_sla_breaches".to_string(), 1)],
+        "{json}"
+    );
+}

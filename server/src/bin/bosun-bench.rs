@@ -7,7 +7,9 @@
 //! RSS per report size, and the time of a raw `COPY` of the same rows into a table shaped
 //! like `findings`, measured in the same run, as the floor to compare with. SARIF also runs
 //! at ~100 MB (310k findings), the size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
-//! `BOSUN_BENCH_KEEP=1` keeps the database afterwards, for looking into the stored rows.
+//! `BOSUN_BENCH_FORMATS=trivy` picks formats; `BOSUN_BENCH_KEEP=1` keeps the database
+//! afterwards, for looking into the stored rows. The first import's CPU time is printed for
+//! the server and for the machine's `postgres` processes, to tell which side is the bottleneck.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,6 +78,40 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// CPU seconds used so far by process `pid` (user + system), from /proc.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // fields after the parenthesised command name; utime and stime are the 12th and 13th
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds used so far by every `postgres` process on this machine (the database when it
+/// runs here, as with scripts/bench.sh; backends that exited are not counted).
+fn postgres_cpu_secs() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_secs)
+        .sum()
 }
 
 fn reset_peak_rss(pid: u32) {
@@ -199,10 +235,17 @@ async fn main() -> anyhow::Result<()> {
         "{:<7} {:>8} {:>9} {:>12} {:>12} {:>14} {:>11} {:>10}",
         "format", "findings", "report", "first", "unchanged", "10% changed", "peak RSS", "raw COPY"
     );
+    let formats = std::env::var("BOSUN_BENCH_FORMATS").ok();
     for (name, generate) in [
         ("sarif", sarif as fn(usize, usize) -> Vec<u8>),
         ("trivy", trivy),
-    ] {
+    ]
+    .into_iter()
+    .filter(|(name, _)| {
+        formats
+            .as_ref()
+            .is_none_or(|f| f.split(',').any(|f| f.trim() == *name))
+    }) {
         let sizes = SIZES
             .iter()
             .copied()
@@ -219,7 +262,12 @@ async fn main() -> anyhow::Result<()> {
             let first_body = generate(n, 0);
             let report_mb = first_body.len() as f64 / 1e6;
             reset_peak_rss(pid);
+            let cpu_before = (cpu_secs(pid), postgres_cpu_secs());
             let (first, json) = push(&client, &url, &token, &target, first_body.clone()).await?;
+            let first_cpu = (
+                cpu_secs(pid) - cpu_before.0,
+                postgres_cpu_secs() - cpu_before.1,
+            );
             let total = json["total"].as_i64().unwrap_or(0);
             let (again, json2) = push(&client, &url, &token, &target, first_body).await?;
             assert_eq!(
@@ -231,13 +279,15 @@ async fn main() -> anyhow::Result<()> {
             let rss = peak_rss_mb(pid);
             let copy = raw_copy(&database_url, &target).await?;
             println!(
-                "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms   (changed: {} new, {} fixed {})",
+                "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms   (first import CPU: server {:.2}s, postgres {:.2}s; changed: {} new, {} fixed {})",
                 report_mb,
                 first.as_secs_f64() * 1e3,
                 again.as_secs_f64() * 1e3,
                 changed.as_secs_f64() * 1e3,
                 rss,
                 copy.as_secs_f64() * 1e3,
+                first_cpu.0,
+                first_cpu.1,
                 json3["new"],
                 json3["fixed"],
                 json3["auto_close_skipped"].as_str().unwrap_or(""),

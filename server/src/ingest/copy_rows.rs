@@ -58,6 +58,11 @@ pub struct EncodedFinding {
 }
 
 impl EncodedFinding {
+    /// When it was first seen: as the report says (runtime events), else `now`.
+    pub fn first_seen(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.seen.map_or(now, |(first, _)| first)
+    }
+
     /// Encodes `f` as reported by `scanner` for `target` (its scope, with the project).
     pub fn of(scanner: &str, target: &str, f: &NewFinding) -> EncodedFinding {
         let mut encoded = Vec::with_capacity(512);
@@ -151,11 +156,8 @@ fn content(out: &mut Vec<u8>, scanner: &str, target: &str, f: &NewFinding) {
     opt_text(out, f.asset.as_ref().map(|a| a.kind.as_str()));
     opt_text(out, f.asset.as_ref().map(|a| a.key.as_str()));
     match &f.evidence {
-        // jsonb's binary form: a version byte, then the JSON text
-        Some(evidence) => field(out, |out| {
-            out.push(1);
-            out.extend_from_slice(evidence_json(evidence).as_bytes());
-        }),
+        // json's binary form is its text
+        Some(evidence) => bytes(out, evidence_json(evidence).as_bytes()),
         None => null(out),
     }
 }
@@ -224,8 +226,8 @@ fn timestamp(out: &mut Vec<u8>, at: DateTime<Utc>) {
     int8(out, at.timestamp_micros() - PG_EPOCH_MICROS);
 }
 
-/// Evidence as JSON text that `jsonb` accepts: it refuses the `\u0000` escape, so NUL
-/// characters are removed from strings first (only when there are any).
+/// Evidence as JSON text without the `\u0000` escape, which no PostgreSQL text can hold:
+/// NUL characters are removed from strings first (only when there are any).
 fn evidence_json(evidence: &serde_json::Value) -> String {
     let json = evidence.to_string();
     if !json.contains("\\u0000") {
@@ -326,8 +328,8 @@ mod tests {
         );
         assert_eq!(
             row[27].as_deref(),
-            Some(&b"\x01{\"k\":\"vw\"}"[..]),
-            "jsonb v1"
+            Some(&b"{\"k\":\"vw\"}"[..]),
+            "json, as text"
         );
         // 2026-11-26T10:00:00Z in microseconds since 2000-01-01
         let micros = i64::from_be_bytes(row[29].clone().unwrap().try_into().unwrap());

@@ -397,10 +397,15 @@ async fn write(
     .execute(&mut *conn)
     .await?;
     // The ingest's statements are few and large, and their right plan depends on the
-    // values (a watermark id, a project's size): plan each one for its values.
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut *conn)
-        .await?;
+    // values (a project's size, how many fingerprints to look up): plan each one for its
+    // values. No JIT: compiling a large statement's expressions cost ~50 ms, more than
+    // running them (measured on the gate of a 100k first import).
+    for setting in [
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+        "SET LOCAL jit = off",
+    ] {
+        sqlx::query(setting).execute(&mut *conn).await?;
+    }
     // Keyed, so that joins against it stay index lookups whatever the planner believes
     // about `findings` (its statistics lag behind a large import).
     for staging in [
@@ -552,6 +557,19 @@ struct Repeat {
     occurrences: i32,
 }
 
+/// The first report of a fingerprint the scope did not hold.
+struct FirstReport {
+    occurrences: u32,
+    /// As first reported (repeats may raise it: see `tally_inserted`).
+    severity: Severity,
+    secret: bool,
+    /// [`gate::overdue_severities`] from when it was first seen.
+    overdue: u8,
+    /// Inserted by this scan, as its n-th new finding (the order of their ids); `None`
+    /// while it waits for a lookup, and for a finding the project already had.
+    inserted: Option<u32>,
+}
+
 /// A finding the scan's scope held when the scan began.
 struct Known {
     fingerprint: [u8; 32],
@@ -615,17 +633,17 @@ struct ProjectScan {
     dest: Destination,
     scan_id: i64,
     now: DateTime<Utc>,
-    /// Fingerprints reported so far that the scope did not hold, with the occurrences of
-    /// their first report (the scope's own are marked in `scope`).
-    seen: HashMap<[u8; 32], u32>,
+    /// Fingerprints reported so far that the scope did not hold, with their first report
+    /// (the scope's own are marked in `scope`).
+    seen: HashMap<[u8; 32], FirstReport>,
     repeats: Vec<Repeat>,
     scope: Scope,
     /// Distinct findings reported.
     total: i64,
     /// Findings reported unchanged that the gate must look at (see [`Known::gate_candidate`]).
     unchanged_gate_candidates: Vec<i64>,
-    /// Every finding id above this was inserted after the scan began: its new findings.
-    watermark: i64,
+    /// The project's gate policy and SLA, read when the scan began.
+    rules: gate::ProjectRules,
     new: i64,
     staged: i64,
     unchanged: i64,
@@ -670,22 +688,16 @@ impl ProjectScan {
         .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
-        // The watermark is read before this scan inserts anything, and ids only grow: every
-        // finding of this project above it is this scan's (the project is locked).
-        let (default_assignee, team, empty_project, watermark): (
-            Option<i64>,
-            Option<i64>,
-            bool,
-            i64,
-        ) = sqlx::query_as(
-            "SELECT default_assignee_id, team_id,
-                    NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1),
-                    (SELECT coalesce(max(id), 0) FROM findings)
-               FROM projects WHERE id = $1",
-        )
-        .bind(dest.project_id)
-        .fetch_one(&mut *conn)
-        .await?;
+        let (default_assignee, team, empty_project): (Option<i64>, Option<i64>, bool) =
+            sqlx::query_as(
+                "SELECT default_assignee_id, team_id,
+                        NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1)
+                   FROM projects WHERE id = $1",
+            )
+            .bind(dest.project_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let rules = gate::rules_for(conn, dest.project_id).await?;
         let started = std::time::Instant::now();
         let scope = if empty_project {
             Scope(Vec::new())
@@ -703,7 +715,7 @@ impl ProjectScan {
             scope,
             total: 0,
             unchanged_gate_candidates: Vec::new(),
-            watermark,
+            rules,
             new: 0,
             staged: 0,
             unchanged: 0,
@@ -744,7 +756,17 @@ impl ProjectScan {
                 match self.seen.entry(f.fingerprint) {
                     std::collections::hash_map::Entry::Occupied(_) => None,
                     std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(f.occurrences);
+                        slot.insert(FirstReport {
+                            occurrences: f.occurrences,
+                            severity: f.severity,
+                            secret: f.layer == Layer::Secret,
+                            overdue: gate::overdue_severities(
+                                &self.rules.sla,
+                                f.first_seen(self.now),
+                                self.now,
+                            ),
+                            inserted: None,
+                        });
                         Some(if self.empty_project {
                             Outcome::New
                         } else {
@@ -802,6 +824,9 @@ impl ProjectScan {
             match outcome {
                 Outcome::New => {
                     new_rows.push(&ctx, f);
+                    if let Some(first) = self.seen.get_mut(&f.fingerprint) {
+                        first.inserted = Some(self.new as u32);
+                    }
                     self.new += 1;
                 }
                 Outcome::Rewrite => {
@@ -886,13 +911,13 @@ impl ProjectScan {
         };
 
         let close_time = phase.elapsed() - staged_time;
-        let policy = gate::policy_for(conn, project_id).await?;
+        let inserted = self.tally_inserted();
         let in_scan = gate::ScanFindings {
             scan_id: self.scan_id,
-            watermark: self.watermark,
+            inserted: &inserted,
             unchanged_candidates: &self.unchanged_gate_candidates,
         };
-        let gate = gate::evaluate(conn, project_id, &in_scan, &policy).await?;
+        let gate = gate::evaluate(conn, project_id, &in_scan).await?;
         let gate_time = phase.elapsed() - staged_time - close_time;
         tracing::debug!(
             project = %self.dest.project_slug,
@@ -949,12 +974,38 @@ impl ProjectScan {
 
     /// Repeats of a fingerprint in one report: one finding at the highest severity given,
     /// with the occurrences of every repeat.
+    /// The gate's tally of the findings this scan inserted, at the severities their
+    /// repeats raised them to (as [`Self::merge_repeats`] stores them).
+    fn tally_inserted(&self) -> gate::NewFindingsTally<'_> {
+        let mut raised: HashMap<&[u8], Severity> = HashMap::new();
+        for r in &self.repeats {
+            let worst = raised.entry(&r.fingerprint[..]).or_insert(r.severity);
+            *worst = (*worst).min(r.severity);
+        }
+        let mut tally = gate::NewFindingsTally::new(&self.rules.policy);
+        for (fingerprint, first) in &self.seen {
+            if let Some(order) = first.inserted {
+                let severity = raised
+                    .get(&fingerprint[..])
+                    .map_or(first.severity, |r| first.severity.min(*r));
+                tally.add(
+                    *fingerprint,
+                    order.into(),
+                    severity,
+                    first.secret,
+                    first.overdue,
+                );
+            }
+        }
+        tally
+    }
+
     async fn merge_repeats(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let mut occurrences: HashMap<&[u8], i64> = HashMap::new();
         for r in &self.repeats {
             *occurrences.entry(&r.fingerprint[..]).or_insert_with(|| {
                 let fp: [u8; 32] = r.fingerprint[..].try_into().expect("32 bytes");
-                let first = self.seen.get(&fp).copied();
+                let first = self.seen.get(&fp).map(|f| f.occurrences);
                 let first = first.or_else(|| self.scope.first_report(&fp));
                 i64::from(first.expect("a repeat follows its first report"))
             }) += i64::from(r.occurrences);
