@@ -98,11 +98,11 @@ fn cpu_secs(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU seconds used so far by every `postgres` process on this machine (the database when it
-/// runs here, as with scripts/bench.sh; backends that exited are not counted).
-fn postgres_cpu_secs() -> f64 {
+/// CPU seconds used so far by each `postgres` process on this machine (the database when it
+/// runs here, as with scripts/bench.sh), by pid.
+fn postgres_cpu() -> std::collections::HashMap<u32, f64> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0.0;
+        return Default::default();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -110,7 +110,16 @@ fn postgres_cpu_secs() -> f64 {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|c| c.trim() == "postgres")
         })
-        .map(cpu_secs)
+        .map(|pid| (pid, cpu_secs(pid)))
+        .collect()
+}
+
+/// CPU seconds the `postgres` processes used since `before` (processes that exited in
+/// between are not counted; new ones count whole).
+fn postgres_cpu_since(before: &std::collections::HashMap<u32, f64>) -> f64 {
+    postgres_cpu()
+        .into_iter()
+        .map(|(pid, now)| now - before.get(&pid).copied().unwrap_or(0.0))
         .sum()
 }
 
@@ -262,11 +271,11 @@ async fn main() -> anyhow::Result<()> {
             let first_body = generate(n, 0);
             let report_mb = first_body.len() as f64 / 1e6;
             reset_peak_rss(pid);
-            let cpu_before = (cpu_secs(pid), postgres_cpu_secs());
+            let cpu_before = (cpu_secs(pid), postgres_cpu());
             let (first, json) = push(&client, &url, &token, &target, first_body.clone()).await?;
             let first_cpu = (
                 cpu_secs(pid) - cpu_before.0,
-                postgres_cpu_secs() - cpu_before.1,
+                postgres_cpu_since(&cpu_before.1),
             );
             let total = json["total"].as_i64().unwrap_or(0);
             let (again, json2) = push(&client, &url, &token, &target, first_body).await?;
