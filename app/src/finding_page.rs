@@ -34,6 +34,8 @@ pub struct FindingView {
     pub url: Option<String>,
     pub scanner: String,
     pub target: String,
+    /// The scanner's own record of it, pretty-printed (bounded when it was stored).
+    pub evidence: Option<String>,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
     pub risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
     pub assignee: Option<String>,
@@ -109,6 +111,7 @@ mod db {
         url: Option<String>,
         scanner: String,
         target: String,
+        evidence: Option<String>,
         first_seen_at: chrono::DateTime<chrono::Utc>,
         risk_accepted_until: Option<chrono::DateTime<chrono::Utc>>,
         assignee: Option<String>,
@@ -127,7 +130,8 @@ mod db {
                       f.fixed_version, f.image,
                       CASE WHEN f.k8s_name IS NOT NULL
                            THEN concat_ws('/', f.k8s_namespace, f.k8s_kind, f.k8s_name) END AS workload,
-                      f.url, f.scanner, f.target, f.first_seen_at, f.risk_accepted_until,
+                      f.url, f.scanner, f.target, f.evidence::text AS evidence,
+                      f.first_seen_at, f.risk_accepted_until,
                       u.email AS assignee, t.slug AS assignee_team,
                       {due_at} AS due_at, {days} AS sla_days
                  FROM findings f JOIN projects p ON p.id = f.project_id
@@ -185,6 +189,7 @@ mod db {
             url: r.url,
             scanner: r.scanner,
             target: r.target,
+            evidence: r.evidence.map(|text| pretty_json(&text)),
             first_seen_at: r.first_seen_at,
             risk_accepted_until: r.risk_accepted_until,
             assignee: r.assignee,
@@ -207,6 +212,25 @@ mod db {
                 })
                 .collect(),
         })
+    }
+
+    /// Stored evidence is compact JSON; indented, people can read it.
+    fn pretty_json(text: &str) -> String {
+        serde_json::from_str::<serde_json::Value>(text)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| text.to_string())
+    }
+}
+
+/// A scanner's reference: a link when it is a web address, text otherwise (a report could
+/// carry `javascript:` or anything else).
+fn reference(r: String) -> AnyView {
+    let lower = r.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        let href = r.clone();
+        view! { <a href=href rel="noopener noreferrer nofollow">{r}</a> }.into_any()
+    } else {
+        view! { <code>{r}</code> }.into_any()
     }
 }
 
@@ -312,6 +336,14 @@ pub fn FindingPage() -> impl IntoView {
                                 <Show when={let r = f.remediation.clone(); move || !r.is_empty()}>
                                     <section class="remediation"><h2>"Remediation"</h2><p class="pre">{f.remediation.clone()}</p></section>
                                 </Show>
+                                {(!f.references.is_empty()).then(|| view! {
+                                    <section class="references"><h2>"References"</h2>
+                                        <ul>{f.references.clone().into_iter().map(|r| view! { <li>{reference(r)}</li> }).collect_view()}</ul>
+                                    </section>
+                                })}
+                                {f.evidence.clone().map(|e| view! {
+                                    <details class="evidence"><summary>"Raw evidence"</summary><pre>{e}</pre></details>
+                                })}
                                 <section class="actions">
                                     <h2>"Triage"</h2>
                                     {if moves.is_empty() {
