@@ -5,11 +5,14 @@
 //! first import (into a project of its own), unchanged re-import, and a re-import with
 //! 10% of findings changed (5% gone, 5% new). Prints wall time per push, the server's peak
 //! RSS per report size, and the time of a raw `COPY` of the same rows into a table shaped
-//! like `findings`, measured in the same run, as the floor to compare with. SARIF also runs
-//! at ~100 MB (310k findings), the size the memory target is set for. `BOSUN_BENCH_SIZES=100000,310000` picks sizes;
-//! `BOSUN_BENCH_FORMATS=trivy` picks formats; `BOSUN_BENCH_KEEP=1` keeps the database
-//! afterwards, for looking into the stored rows. The first import's CPU time is printed for
-//! the server and for the machine's `postgres` processes, to tell which side is the bottleneck.
+//! like `findings`, measured in the same run, as the floor to compare with. Last, a report
+//! of all-new findings for a new target in the same project ("new target"): unlike a new
+//! project's first import, it must look up every fingerprint the project might know.
+//! SARIF also runs at ~100 MB (310k findings), the size the memory target is set for.
+//! `BOSUN_BENCH_SIZES=100000,310000` picks sizes, `BOSUN_BENCH_FORMATS=trivy` formats;
+//! `BOSUN_BENCH_KEEP=1` keeps the database afterwards, for looking into the stored rows.
+//! The first import's CPU time is printed for the server and for the machine's `postgres`
+//! processes, to tell which side is the bottleneck.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -241,8 +244,16 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!(
-        "{:<7} {:>8} {:>9} {:>12} {:>12} {:>14} {:>11} {:>10}",
-        "format", "findings", "report", "first", "unchanged", "10% changed", "peak RSS", "raw COPY"
+        "{:<7} {:>8} {:>9} {:>12} {:>12} {:>14} {:>11} {:>10} {:>12}",
+        "format",
+        "findings",
+        "report",
+        "first",
+        "unchanged",
+        "10% changed",
+        "peak RSS",
+        "raw COPY",
+        "new target"
     );
     let formats = std::env::var("BOSUN_BENCH_FORMATS").ok();
     for (name, generate) in [
@@ -287,14 +298,26 @@ async fn main() -> anyhow::Result<()> {
             let (changed, json3) = push(&client, &url, &token, &target, generate(n, 1)).await?;
             let rss = peak_rss_mb(pid);
             let copy = raw_copy(&database_url, &target).await?;
+            // a new target in a project that has findings: every fingerprint is looked up
+            // (generation 21 shares none with the first three reports)
+            let (new_target, json4) = push(
+                &client,
+                &url,
+                &token,
+                &format!("{target}-new"),
+                generate(n, 21),
+            )
+            .await?;
+            assert_eq!(json4["new"].as_i64(), Some(total), "all new: {json4}");
             println!(
-                "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms   (first import CPU: server {:.2}s, postgres {:.2}s; changed: {} new, {} fixed {})",
+                "{name:<7} {total:>8} {:>7.1}MB {:>10.0}ms {:>10.0}ms {:>12.0}ms {:>9.0}MB {:>8.0}ms {:>10.0}ms   (first import CPU: server {:.2}s, postgres {:.2}s; changed: {} new, {} fixed {})",
                 report_mb,
                 first.as_secs_f64() * 1e3,
                 again.as_secs_f64() * 1e3,
                 changed.as_secs_f64() * 1e3,
                 rss,
                 copy.as_secs_f64() * 1e3,
+                new_target.as_secs_f64() * 1e3,
                 first_cpu.0,
                 first_cpu.1,
                 json3["new"],

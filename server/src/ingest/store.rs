@@ -844,15 +844,20 @@ impl ProjectScan {
         Ok(())
     }
 
-    /// Which of `fingerprints` the project already has, in one statement.
+    /// Which of `fingerprints` the project already has, in one statement: one probe of the
+    /// unique (project_id, fingerprint) index per fingerprint, however stale the statistics
+    /// (see migration 20). As a join, or as `= ANY`, a project whose large first import was
+    /// not yet analysed got a scan of all its findings per chunk instead.
     async fn lookup(
         &self,
         conn: &mut PgConnection,
         fingerprints: &[&[u8]],
     ) -> Result<HashSet<Vec<u8>>, sqlx::Error> {
         let known: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT f.fingerprint FROM unnest($2::bytea[]) AS i(fingerprint)
-               JOIN findings f ON f.project_id = $1 AND f.fingerprint = i.fingerprint",
+            "SELECT k.fingerprint FROM unnest($2::bytea[]) AS i(fingerprint)
+              CROSS JOIN LATERAL (SELECT f.fingerprint FROM findings f
+                                   WHERE f.project_id = $1 AND f.fingerprint = i.fingerprint
+                                   LIMIT 1) k",
         )
         .bind(self.dest.project_id)
         .bind(fingerprints)
