@@ -977,8 +977,6 @@ impl ProjectScan {
         })
     }
 
-    /// Repeats of a fingerprint in one report: one finding at the highest severity given,
-    /// with the occurrences of every repeat.
     /// The gate's tally of the findings this scan inserted, at the severities their
     /// repeats raised them to (as [`Self::merge_repeats`] stores them).
     fn tally_inserted(&self) -> gate::NewFindingsTally<'_> {
@@ -1005,6 +1003,8 @@ impl ProjectScan {
         tally
     }
 
+    /// Repeats of a fingerprint in one report: one finding at the highest severity given,
+    /// with the occurrences of every repeat.
     async fn merge_repeats(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let mut occurrences: HashMap<&[u8], i64> = HashMap::new();
         for r in &self.repeats {
