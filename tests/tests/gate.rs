@@ -229,3 +229,26 @@ async fn a_runtime_alert_first_seen_long_ago_is_past_due_on_arrival() {
         "{json}"
     );
 }
+
+#[tokio::test]
+async fn a_new_finding_repeated_in_a_streamed_report_counts_at_its_worst_level() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("svc").await;
+    // SARIF streams, so the store (not the parser) merges the repeat: warning is medium,
+    // which the default policy lets through; error is high, which it does not
+    let result = |level: &str| {
+        json!({"ruleId": "R1", "level": level, "message": {"text": "R1 in a.py"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.py"}, "region": {"startLine": 1}}}]})
+    };
+    let body = serde_json::to_vec(&json!({"version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "Repeats"}}, "results": [result("warning"), result("error")]}]}))
+    .unwrap();
+    let verdict = gate(&app, &token, body).await;
+    assert_eq!(app.count("SELECT count(*) FROM findings").await, 1);
+    assert_eq!(
+        rules(&verdict),
+        vec![("no_new_findings".to_string(), 1)],
+        "{verdict}"
+    );
+    assert_eq!(verdict["violations"][0]["findings"][0]["severity"], "high");
+}

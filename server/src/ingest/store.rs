@@ -560,7 +560,8 @@ struct Repeat {
 /// The first report of a fingerprint the scope did not hold.
 struct FirstReport {
     occurrences: u32,
-    /// As first reported (repeats may raise it: see `tally_inserted`).
+    /// The worst it was reported at: repeats raise it, as [`ProjectScan::merge_repeats`]
+    /// raises the stored finding's.
     severity: Severity,
     secret: bool,
     /// [`gate::overdue_severities`] from when it was first seen.
@@ -754,7 +755,11 @@ impl ProjectScan {
                 }
             } else {
                 match self.seen.entry(f.fingerprint) {
-                    std::collections::hash_map::Entry::Occupied(_) => None,
+                    std::collections::hash_map::Entry::Occupied(mut first) => {
+                        let first = first.get_mut();
+                        first.severity = first.severity.min(f.severity);
+                        None
+                    }
                     std::collections::hash_map::Entry::Vacant(slot) => {
                         slot.insert(FirstReport {
                             occurrences: f.occurrences,
@@ -977,24 +982,15 @@ impl ProjectScan {
         })
     }
 
-    /// The gate's tally of the findings this scan inserted, at the severities their
-    /// repeats raised them to (as [`Self::merge_repeats`] stores them).
+    /// The gate's tally of the findings this scan inserted.
     fn tally_inserted(&self) -> gate::NewFindingsTally<'_> {
-        let mut raised: HashMap<&[u8], Severity> = HashMap::new();
-        for r in &self.repeats {
-            let worst = raised.entry(&r.fingerprint[..]).or_insert(r.severity);
-            *worst = (*worst).min(r.severity);
-        }
         let mut tally = gate::NewFindingsTally::new(&self.rules.policy);
         for (fingerprint, first) in &self.seen {
             if let Some(order) = first.inserted {
-                let severity = raised
-                    .get(&fingerprint[..])
-                    .map_or(first.severity, |r| first.severity.min(*r));
                 tally.add(
                     *fingerprint,
                     order.into(),
-                    severity,
+                    first.severity,
                     first.secret,
                     first.overdue,
                 );
