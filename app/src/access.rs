@@ -6,7 +6,7 @@
 //! [`require_on_finding`]) first. A project the
 //! person has no role on answers like one that does not exist, so names do not leak.
 
-use leptos::prelude::ServerFnError;
+use crate::error::AppError;
 
 use crate::auth::CurrentUser;
 use crate::domain::FindingState;
@@ -18,14 +18,15 @@ use crate::workflow::{Action, Role};
 pub async fn require(
     project_slug: &str,
     action: Action,
-) -> Result<(CurrentUser, i64, Role), ServerFnError> {
+) -> Result<(CurrentUser, i64, Role), AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     let found = db::role_on_project(&ctx.pool, user.id, project_slug).await?;
     let Some((project_id, role)) = found else {
-        return Err(fail(http::StatusCode::NOT_FOUND, "No such project."));
+        log_denied(user.id, action_name(action), project_slug);
+        return Err(AppError::not_found("No such project."));
     };
-    check(role, action)?;
+    check(user.id, role, action, project_slug)?;
     Ok((user, project_id, role))
 }
 
@@ -42,17 +43,24 @@ pub struct FindingAccess {
 pub async fn require_on_finding(
     finding_id: i64,
     action: Action,
-) -> Result<FindingAccess, ServerFnError> {
+) -> Result<FindingAccess, AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
-    let missing = || fail(http::StatusCode::NOT_FOUND, "No such finding.");
+    let missing = || {
+        log_denied(
+            user.id,
+            action_name(action),
+            &format!("finding {finding_id}"),
+        );
+        AppError::not_found("No such finding.")
+    };
     let (project_slug, state) = crate::triage::db::finding_project(&ctx.pool, finding_id)
         .await?
         .ok_or_else(missing)?;
     let (_, role) = db::role_on_project(&ctx.pool, user.id, &project_slug)
         .await?
         .ok_or_else(missing)?;
-    check(role, action)?;
+    check(user.id, role, action, &format!("finding {finding_id}"))?;
     Ok(FindingAccess {
         user,
         project_slug,
@@ -75,7 +83,7 @@ pub struct BatchFinding {
 pub async fn require_on_findings(
     ids: &[i64],
     action: Action,
-) -> Result<(CurrentUser, Vec<BatchFinding>), ServerFnError> {
+) -> Result<(CurrentUser, Vec<BatchFinding>), AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     let found = db::roles_on_findings(&ctx.pool, user.id, ids).await?;
@@ -92,49 +100,55 @@ pub async fn require_on_findings(
         .collect();
     if visible.len() < ids.len() {
         let missing = ids.len() - visible.len();
-        return Err(fail(
-            http::StatusCode::NOT_FOUND,
-            &format!(
-                "{missing} of the selected findings do{} not exist or are not visible to you.",
-                if missing == 1 { "es" } else { "" }
-            ),
-        ));
+        log_denied(
+            user.id,
+            action_name(action),
+            &format!("{missing} findings of a batch"),
+        );
+        return Err(AppError::not_found(format!(
+            "{missing} of the selected findings do{} not exist or are not visible to you.",
+            if missing == 1 { "es" } else { "" }
+        )));
     }
     for finding in &visible {
-        check(finding.role, action)?;
+        check(
+            user.id,
+            finding.role,
+            action,
+            &format!("finding {}", finding.id),
+        )?;
     }
     Ok((user, visible))
 }
 
+/// An authorisation failure, as a structured `bosun::security` event: who, what they tried,
+/// on what. (The answer they get says no more than "no such …" or "your role may not".)
+pub fn log_denied(user_id: i64, action: &str, on: &str) {
+    tracing::warn!(target: "bosun::security", event = "authorisation_denied", user_id, action, on);
+}
+
+fn action_name(action: Action) -> &'static str {
+    crate::workflow::CAPABILITIES
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or("", |(_, words)| words)
+}
+
 /// 403 with what the role may not do, when the capability table says no.
-fn check(role: Role, action: Action) -> Result<(), ServerFnError> {
+fn check(user_id: i64, role: Role, action: Action, on: &str) -> Result<(), AppError> {
     if crate::workflow::allowed(role, action) {
         return Ok(());
     }
-    Err(fail(
-        http::StatusCode::FORBIDDEN,
-        &format!(
-            "Your role ({}) may not do this: {}.",
-            role.as_str(),
-            crate::workflow::CAPABILITIES
-                .iter()
-                .find(|(a, _)| *a == action)
-                .map_or("", |(_, words)| words)
-                .to_lowercase()
-        ),
-    ))
-}
-
-/// A server function's error that also sets the HTTP status of its answer.
-pub fn fail(status: http::StatusCode, message: &str) -> ServerFnError {
-    set_status(status);
-    ServerFnError::new(message.to_string())
-}
-
-fn set_status(status: http::StatusCode) {
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
+    log_denied(user_id, action_name(action), on);
+    Err(AppError::forbidden(format!(
+        "Your role ({}) may not do this: {}.",
+        role.as_str(),
+        crate::workflow::CAPABILITIES
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map_or("", |(_, words)| words)
+            .to_lowercase()
+    )))
 }
 
 pub mod db {

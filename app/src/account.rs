@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::auth::whoami;
 use crate::layout::{AppHeader, message};
 
@@ -39,92 +41,136 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
     new_password_again: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use crate::auth::{sessions, throttle};
-    use http::StatusCode;
+) -> Result<(), AppError> {
+    use crate::auth::{password, sessions, throttle};
 
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     check_new_password(&new_password, new_password_again.as_deref())?;
+    if current_password.chars().count() > PASSWORD_MAX_CHARS {
+        return Err(AppError::forbidden("Your current password is not correct."));
+    }
     // Guessing the current password here counts against the same limit as signing in, so
     // a stolen session cannot be used to find the password.
-    let keys = throttle::keys(&user.email).await;
-    if let Some(minutes) = throttle::blocked(&ctx.pool, &keys).await? {
-        return Err(fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
+    let address = crate::server_context::client_address();
+    let keys = throttle::Keys::new(Some(user.id), &user.email, address);
+    let attempt = match throttle::begin(&ctx.pool, &keys).await? {
+        throttle::Attempt::Blocked { minutes } => {
+            tracing::warn!(target: "bosun::security", event = "password_change_locked_out",
+                user_id = user.id, address = ?address);
+            return Err(AppError::too_many_requests(format!(
                 "Too many wrong passwords. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
-            ),
-        ));
+            )));
+        }
+        throttle::Attempt::Go(attempt) => attempt,
+    };
+    let account = password::account(&ctx.pool, &user.email).await?;
+    if password::check(account, current_password).await? != Some(user.id) {
+        tracing::warn!(target: "bosun::security", event = "password_change_refused",
+            user_id = user.id, address = ?address);
+        return Err(AppError::forbidden("Your current password is not correct."));
     }
-    if !db::password_matches(&ctx.pool, user.id, &current_password).await? {
-        throttle::record_failure(&ctx.pool, &keys).await?;
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            "Your current password is not correct.",
-        ));
-    }
-    throttle::clear(&ctx.pool, &keys).await?;
+    throttle::succeeded(&ctx.pool, &keys, &attempt).await?;
     let hash = hash_password(&new_password).await?;
-    let token = db::replace_password(&ctx.pool, user.id, &hash).await?;
-    sessions::send_cookie(&token, ctx.secure_cookies);
+    let token = db::replace_password(&ctx.pool, &ctx.sessions, user.id, &hash).await?;
+    sessions::send_cookie(&ctx.sessions, &token);
+    tracing::info!(target: "bosun::security", event = "password_changed", user_id = user.id);
     Ok(())
+}
+
+/// One of the signed-in person's sessions, for the account page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionView {
+    pub id: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    /// The browser, as it described itself when signing in.
+    pub user_agent: Option<String>,
+    pub client_address: Option<String>,
+    /// The session of the browser asking.
+    pub current: bool,
+}
+
+/// The signed-in person's live sessions, most recently used first.
+#[server(endpoint = "list_sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionView>, AppError> {
+    use crate::auth::sessions;
+
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let current = sessions::token_from_request(&ctx.sessions).map(|t| sessions::hash_token(&t));
+    Ok(sessions::list(&ctx.pool, &ctx.sessions, user.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: current.as_deref() == Some(s.token_hash.as_slice()),
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            user_agent: s.user_agent,
+            client_address: s.client_address,
+        })
+        .collect())
+}
+
+/// Signs the person out on every other browser and device; returns how many sessions
+/// ended. Audited.
+#[server(endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<u64, AppError> {
+    use crate::auth::sessions;
+
+    let user = crate::auth::require_user().await?;
+    let ctx = crate::server_context::server_context()?;
+    let token =
+        sessions::token_from_request(&ctx.sessions).ok_or_else(AppError::unauthenticated)?;
+    let mut tx = ctx.pool.begin().await?;
+    let ended = sessions::end_others(&mut *tx, user.id, &token).await?;
+    crate::admin::db::audit(
+        &mut tx,
+        Some(user.id),
+        ("user", user.id),
+        "other_sessions_ended",
+        None,
+        Some(serde_json::json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(target: "bosun::security", event = "other_sessions_ended", user_id = user.id, ended);
+    Ok(ended)
 }
 
 /// [`password_problem`] as a 400 answer.
 #[cfg(feature = "ssr")]
-pub(crate) fn check_new_password(password: &str, again: Option<&str>) -> Result<(), ServerFnError> {
+pub(crate) fn check_new_password(password: &str, again: Option<&str>) -> Result<(), AppError> {
     match password_problem(password, again) {
-        Some(problem) => Err(crate::access::fail(http::StatusCode::BAD_REQUEST, &problem)),
+        Some(problem) => Err(AppError::invalid(problem)),
         None => Ok(()),
     }
 }
 
 /// argon2id off the async workers (it is CPU-heavy by design).
 #[cfg(feature = "ssr")]
-pub(crate) async fn hash_password(password: &str) -> Result<String, ServerFnError> {
+pub(crate) async fn hash_password(password: &str) -> Result<String, AppError> {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || crate::auth::password::hash(&password))
-        .await
-        .map_err(|e| ServerFnError::new(format!("hashing the password failed: {e}")))?
-        .map_err(|e| ServerFnError::new(format!("hashing the password failed: {e}")))
+        .await?
+        .map_err(|e| AppError::internal(format_args!("hashing the password failed: {e}")))
 }
 
 #[cfg(feature = "ssr")]
 pub mod db {
     use sqlx::PgPool;
 
-    use crate::auth::{password, sessions};
-
-    /// Whether `candidate` is the person's password.
-    pub async fn password_matches(
-        pool: &PgPool,
-        user_id: i64,
-        candidate: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(pool)
-                .await?;
-        let Some(stored) = stored else {
-            return Ok(false);
-        };
-        let candidate = candidate.to_string();
-        Ok(
-            tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
-                .await
-                .unwrap_or(false),
-        )
-    }
+    use crate::auth::sessions;
+    use crate::server_context::SessionPolicy;
 
     /// Sets a new password hash, ends every session of the person and starts a new one, in
     /// one transaction with its audit event (which records how many sessions ended, never a
     /// secret). Returns the new session's token.
     pub async fn replace_password(
         pool: &PgPool,
+        policy: &SessionPolicy,
         user_id: i64,
         hash: &str,
     ) -> Result<String, sqlx::Error> {
@@ -135,7 +181,7 @@ pub mod db {
             .execute(&mut *tx)
             .await?;
         let ended = sessions::end_all(&mut *tx, user_id).await?;
-        let token = sessions::create(&mut *tx, user_id).await?;
+        let token = sessions::create(&mut *tx, policy, user_id).await?;
         crate::admin::db::audit(
             &mut tx,
             Some(user_id),
@@ -154,6 +200,22 @@ pub mod db {
 pub fn AccountPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
     let change = ServerAction::<ChangePassword>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let sessions = Resource::new(
+        move || (end_others.version().get(), change.version().get()),
+        |_| list_sessions(),
+    );
+    let ended = move || {
+        end_others.value().get().map(|result| match result {
+            Ok(n) => view! {
+                <p class="notice" role="status">
+                    {format!("Signed out {n} other session{}.", if n == 1 { "" } else { "s" })}
+                </p>
+            }
+            .into_any(),
+            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+        })
+    };
     let outcome = move || {
         change.value().get().map(|result| match result {
             Ok(()) => view! {
@@ -180,6 +242,42 @@ pub fn AccountPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <h2>"Where you are signed in"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Ok(list) => {
+                            let others = list.iter().filter(|s| !s.current).count();
+                            view! {
+                                <table class="admin-table sessions-table">
+                                    <thead><tr><th>"Browser"</th><th>"From"</th><th>"Signed in"</th><th>"Last active"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|s| view! {
+                                            <tr class:current=s.current>
+                                                <td>
+                                                    {s.user_agent.clone().unwrap_or_else(|| "unknown browser".into())}
+                                                    {s.current.then(|| view! { " " <strong class="this-browser">"(this browser)"</strong> })}
+                                                </td>
+                                                <td>{s.client_address.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td class="when">{s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                <td class="when">{s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <ActionForm action=end_others attr:class="inline-form">
+                                    <button type="submit" disabled=move || others == 0 || end_others.pending().get()>
+                                        "Sign out everywhere else"
+                                    </button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            {ended}
             <h2>"Change your password"</h2>
             <p class="muted">
                 {format!("At least {PASSWORD_MIN_CHARS} characters. Changing it signs you out everywhere else.")}

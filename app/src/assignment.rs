@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::domain::FindingSummary;
 use crate::layout::AppHeader;
 
@@ -13,7 +15,7 @@ pub async fn assign(
     finding_id: i64,
     user: Option<String>,
     team: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let finding =
         crate::access::require_on_finding(finding_id, crate::workflow::Action::Assign).await?;
     let (actor, slug) = (finding.user, finding.project_slug);
@@ -33,10 +35,7 @@ pub async fn resolve_assignee(
     user: Option<String>,
     team: Option<String>,
     projects: &[String],
-) -> Result<(Option<i64>, Option<i64>), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<(Option<i64>, Option<i64>), AppError> {
     let user = user
         .map(|u| u.trim().to_lowercase())
         .filter(|u| !u.is_empty());
@@ -51,10 +50,9 @@ pub async fn resolve_assignee(
                 .fetch_optional(pool)
                 .await?;
             let not_on = |project: &str| {
-                fail(
-                    StatusCode::BAD_REQUEST,
-                    &format!("{email} is not someone with a role on project {project}."),
-                )
+                AppError::invalid(format!(
+                    "{email} is not someone with a role on project {project}."
+                ))
             };
             let Some(id) = id else {
                 return Err(not_on(projects.first().map_or("", String::as_str)));
@@ -77,7 +75,7 @@ pub async fn resolve_assignee(
                 .bind(slug)
                 .fetch_optional(pool)
                 .await?
-                .ok_or_else(|| fail(StatusCode::BAD_REQUEST, &format!("No team '{slug}'.")))?,
+                .ok_or_else(|| AppError::invalid(format!("No team '{slug}'.")))?,
         ),
     };
     Ok((user_id, team_id))
@@ -85,7 +83,7 @@ pub async fn resolve_assignee(
 
 /// Open findings assigned to the signed-in person, newest first.
 #[server(endpoint = "my_work")]
-pub async fn my_work() -> Result<Vec<FindingSummary>, ServerFnError> {
+pub async fn my_work() -> Result<Vec<FindingSummary>, AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     Ok(db::assigned_to(&ctx.pool, user.id).await?)

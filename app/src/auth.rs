@@ -1,16 +1,17 @@
 //! Signing in and out, server-side sessions, and the current user.
 //!
 //! The session cookie carries an opaque random token; the database stores only its
-//! SHA-256, with an idle and an absolute expiry. Every server function that reads or
-//! changes data calls [`require_user`] first.
+//! SHA-256, with an idle and an absolute expiry ([`crate::server_context::SessionPolicy`]).
+//! Every server function that reads or changes data calls [`require_user`] first.
+//! Sign-ins, failed sign-ins and lockouts are logged as `bosun::security` events (never a
+//! password, a token or the email typed).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
 use crate::layout::Brand;
-
-pub const SESSION_COOKIE: &str = "bosun_session";
 
 /// The signed-in person, as pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,88 +24,121 @@ pub struct CurrentUser {
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<CurrentUser>, ServerFnError> {
+pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     let ctx = crate::server_context::server_context()?;
-    Ok(sessions::current_user(&ctx.pool).await?)
+    Ok(sessions::current_user(&ctx).await?)
 }
 
-/// Signs in with email and password; on success sets the session cookie and redirects.
+/// Signs in with email and password; on success ends this browser's previous session,
+/// sets a new session cookie and redirects to `next` (a local path) or the findings.
 #[server(endpoint = "login")]
-pub async fn login(
-    email: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), ServerFnError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server_context::client_address;
+
     let ctx = crate::server_context::server_context()?;
-    // One message for unknown email and wrong password: no user enumeration.
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    let keys = throttle::keys(&email).await;
-    if let Some(minutes) = throttle::blocked(&ctx.pool, &keys).await? {
-        response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
-        return Err(ServerFnError::new(format!(
-            "Too many failed sign-ins. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        )));
-    }
-    let Some(user_id) = password::check_credentials(&ctx.pool, &email, &password).await? else {
-        throttle::record_failure(&ctx.pool, &keys).await?;
-        response.set_status(http::StatusCode::UNAUTHORIZED);
-        return Err(ServerFnError::new("Email or password is incorrect."));
+    let Some(email) = crate::admin::normalise_email(&email) else {
+        return Err(AppError::invalid_field(
+            "email",
+            "Enter your email address (at most 254 characters).",
+        ));
     };
-    throttle::clear(&ctx.pool, &keys).await?;
-    let token = sessions::create(&ctx.pool, user_id).await?;
-    sessions::send_cookie(&token, ctx.secure_cookies);
+    if password.chars().count() > crate::account::PASSWORD_MAX_CHARS {
+        // bounds the hashing work; no password is that long
+        return Err(AppError::invalid_field(
+            "password",
+            "Email or password is incorrect.",
+        ));
+    }
+    let address = client_address();
+    let account = password::account(&ctx.pool, &email).await?;
+    let keys = throttle::Keys::new(account.as_ref().map(|a| a.0), &email, address);
+    let attempt = match throttle::begin(&ctx.pool, &keys).await? {
+        throttle::Attempt::Blocked { minutes } => {
+            tracing::warn!(target: "bosun::security", event = "sign_in_locked_out",
+                user_id = ?account.as_ref().map(|a| a.0), address = ?address);
+            return Err(AppError::too_many_requests(format!(
+                "Too many failed sign-ins. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            )));
+        }
+        throttle::Attempt::Go(attempt) => attempt,
+    };
+    // One message for unknown email and wrong password: no user enumeration.
+    let Some(user_id) = password::check(account, password).await? else {
+        tracing::warn!(target: "bosun::security", event = "sign_in_failed",
+            address = ?address);
+        return Err(AppError::new(
+            crate::error::ErrorKind::Unauthenticated,
+            "Email or password is incorrect.",
+        ));
+    };
+    throttle::succeeded(&ctx.pool, &keys, &attempt).await?;
+    // a browser holds one session: signing in again ends the one it had
+    if let Some(previous) = sessions::token_from_request(&ctx.sessions) {
+        sessions::delete(&ctx.pool, &previous).await?;
+    }
+    let token = sessions::create(&ctx.pool, &ctx.sessions, user_id).await?;
+    sessions::send_cookie(&ctx.sessions, &token);
+    tracing::info!(target: "bosun::security", event = "signed_in", user_id, address = ?address);
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
 
 /// Ends the current session everywhere it is stored and clears the cookie.
 #[server(endpoint = "logout")]
-pub async fn logout() -> Result<(), ServerFnError> {
+pub async fn logout() -> Result<(), AppError> {
     let ctx = crate::server_context::server_context()?;
-    if let Some(token) = sessions::token_from_request() {
+    if let Some(token) = sessions::token_from_request(&ctx.sessions) {
         sessions::delete(&ctx.pool, &token).await?;
     }
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.append_header(
-        http::header::SET_COOKIE,
-        sessions::cookie_header("", ctx.secure_cookies, 0)
-            .parse()
-            .expect("cookie header is ASCII"),
-    );
+    sessions::clear_cookie(&ctx.sessions);
     leptos_axum::redirect("/login");
     Ok(())
 }
 
-/// Only local paths are followed after sign-in, so a crafted link cannot send people away.
+/// Where to go after signing in: `next` when it is a path on this site, else the findings.
+///
+/// Only one leading `/` followed by printable ASCII without `\` is followed: browsers drop
+/// tabs and newlines from URLs and read `\` as `/`, so `/\t/evil.example` or `/\evil`
+/// would otherwise become `//evil.example`, another site.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/findings".to_string(),
+    const DEFAULT: &str = "/findings";
+    let Some(path) = next else {
+        return DEFAULT.to_string();
+    };
+    let local = path.starts_with('/')
+        && !path[1..].starts_with('/')
+        && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if local {
+        path.to_string()
+    } else {
+        DEFAULT.to_string()
     }
 }
 
 /// The signed-in user, or a 401 "sign in required" error for the server function.
 #[cfg(feature = "ssr")]
-pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
+pub async fn require_user() -> Result<CurrentUser, AppError> {
     let ctx = crate::server_context::server_context()?;
-    match sessions::current_user(&ctx.pool).await? {
+    match sessions::current_user(&ctx).await? {
         Some(user) => Ok(user),
-        None => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::UNAUTHORIZED);
-            }
-            Err(ServerFnError::new("Sign in required."))
-        }
+        None => Err(AppError::unauthenticated()),
     }
 }
 
 #[cfg(feature = "ssr")]
 pub mod throttle {
-    //! Sign-in throttling: at most [`PER_ACCOUNT`] failures per email typed and
+    //! Sign-in throttling: at most [`PER_ACCOUNT`] failed attempts per account and
     //! [`PER_ADDRESS`] per client address within [`WINDOW_MINUTES`]; past that, sign-in is
-    //! refused (429) until the oldest failure leaves the window. Keyed by the email text,
-    //! not the account, so it says nothing about which emails exist.
+    //! refused (429) until the oldest failure leaves the window.
+    //!
+    //! Atomic: an attempt is recorded *before* the password is checked, then counted with
+    //! everything recorded before it, so of any number of parallel guesses at most the
+    //! limit reach the check. An attempt that is refused takes its record back (it never
+    //! reached the check); a successful one removes the account's failures and its own
+    //! address record. The account key is the account's id when the email names one, so
+    //! spellings of an email that reach the same account share one counter; an email
+    //! without an account is counted by its normalised text, which answers alike.
 
     use sqlx::PgPool;
 
@@ -114,64 +148,97 @@ pub mod throttle {
     pub const PER_ADDRESS: i64 = 50;
 
     pub struct Keys {
-        email: String,
+        account: String,
         address: Option<String>,
     }
 
-    /// The throttle keys of this sign-in: the email typed and the client's address.
-    pub async fn keys(email: &str) -> Keys {
-        let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .await
-            .ok()
-            .map(|info| format!("ip:{}", info.0.ip()));
-        Keys {
-            email: format!("email:{}", email.trim().to_lowercase()),
-            address,
+    impl Keys {
+        /// `email` must be normalised ([`crate::admin::normalise_email`]).
+        pub fn new(user_id: Option<i64>, email: &str, address: Option<std::net::IpAddr>) -> Keys {
+            Keys {
+                account: match user_id {
+                    Some(id) => format!("user:{id}"),
+                    None => format!("email:{email}"),
+                },
+                address: address.map(|ip| format!("ip:{ip}")),
+            }
+        }
+
+        fn all(&self) -> Vec<String> {
+            std::iter::once(self.account.clone())
+                .chain(self.address.clone())
+                .collect()
         }
     }
 
-    /// Minutes until sign-in is allowed again, when it is blocked now.
-    pub async fn blocked(pool: &PgPool, keys: &Keys) -> Result<Option<i64>, sqlx::Error> {
-        let rows: Vec<(i64, Option<f64>)> = sqlx::query_as(
-            "SELECT count(*), extract(epoch FROM min(at) + make_interval(mins => $3) - now())::float8
-               FROM login_failures
-              WHERE key = $1 AND at > now() - make_interval(mins => $3)
-             UNION ALL
-             SELECT count(*), extract(epoch FROM min(at) + make_interval(mins => $3) - now())::float8
-               FROM login_failures
-              WHERE key = $2 AND at > now() - make_interval(mins => $3)",
+    /// A recorded attempt allowed to check the password.
+    pub struct Recorded {
+        ids: Vec<i64>,
+    }
+
+    pub enum Attempt {
+        Go(Recorded),
+        /// Refused; sign-in is possible again in this many minutes.
+        Blocked {
+            minutes: i64,
+        },
+    }
+
+    /// Records an attempt and decides whether it may go on to the password check.
+    pub async fn begin(pool: &PgPool, keys: &Keys) -> Result<Attempt, sqlx::Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO login_attempts (key) SELECT unnest($1::text[]) RETURNING id",
         )
-        .bind(&keys.email)
-        .bind(keys.address.as_deref().unwrap_or(""))
+        .bind(keys.all())
+        .fetch_all(pool)
+        .await?;
+        // a statement of its own, so it counts every attempt committed before it, this one
+        // included
+        let counts: Vec<(String, i64, f64)> = sqlx::query_as(
+            "SELECT key, count(*),
+                    extract(epoch FROM min(at) + make_interval(mins => $2) - now())::float8
+               FROM login_attempts
+              WHERE key = ANY($1) AND at > now() - make_interval(mins => $2)
+              GROUP BY key",
+        )
+        .bind(keys.all())
         .bind(WINDOW_MINUTES as i32)
         .fetch_all(pool)
         .await?;
-        let limits = [PER_ACCOUNT, PER_ADDRESS];
-        Ok(rows
+        let blocked = counts
             .iter()
-            .zip(limits)
-            .filter(|((count, _), limit)| count >= limit)
-            .filter_map(|((_, left), _)| *left)
-            .map(|secs| (secs / 60.0).ceil().max(1.0) as i64)
-            .max())
+            .filter(|(key, count, _)| {
+                let limit = if *key == keys.account {
+                    PER_ACCOUNT
+                } else {
+                    PER_ADDRESS
+                };
+                *count > limit
+            })
+            .map(|(_, _, left)| (left / 60.0).ceil().max(1.0) as i64)
+            .max();
+        match blocked {
+            Some(minutes) => {
+                sqlx::query("DELETE FROM login_attempts WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .execute(pool)
+                    .await?;
+                Ok(Attempt::Blocked { minutes })
+            }
+            None => Ok(Attempt::Go(Recorded { ids })),
+        }
     }
 
-    pub async fn record_failure(pool: &PgPool, keys: &Keys) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO login_failures (key) SELECT unnest($1::text[])")
-            .bind(
-                std::iter::once(keys.email.clone())
-                    .chain(keys.address.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .execute(pool)
-            .await?;
-        Ok(())
-    }
-
-    /// A successful sign-in forgets the account's failures (not the address's).
-    pub async fn clear(pool: &PgPool, keys: &Keys) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(&keys.email)
+    /// The password was right: forget the account's failures and this attempt's address
+    /// record (an office's successful sign-ins do not count against it).
+    pub async fn succeeded(
+        pool: &PgPool,
+        keys: &Keys,
+        attempt: &Recorded,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM login_attempts WHERE key = $1 OR id = ANY($2)")
+            .bind(&keys.account)
+            .bind(&attempt.ids)
             .execute(pool)
             .await?;
         Ok(())
@@ -210,41 +277,39 @@ pub mod password {
     static DUMMY_HASH: LazyLock<String> =
         LazyLock::new(|| hash("bosun-timing-equaliser").expect("argon2 hashes"));
 
-    /// The user id when the email exists and the password matches.
-    pub async fn check_credentials(
-        pool: &PgPool,
-        email: &str,
-        password: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = lower($1)")
-                .bind(email.trim())
-                .fetch_optional(pool)
-                .await?;
-        let password = password.to_string();
-        let (user_id, stored) = match row {
+    /// The account (id, password hash) of a normalised email, if there is one.
+    pub async fn account(pool: &PgPool, email: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+    }
+
+    /// The account's id when `password` is its password. Takes as long for no account.
+    pub async fn check(
+        account: Option<(i64, String)>,
+        password: String,
+    ) -> Result<Option<i64>, tokio::task::JoinError> {
+        let (user_id, stored) = match account {
             Some((id, stored)) => (Some(id), stored),
             None => (None, DUMMY_HASH.clone()),
         };
         // argon2 is CPU-heavy: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || verify(&password, &stored))
-            .await
-            .unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify(&password, &stored)).await?;
         Ok(if ok { user_id } else { None })
     }
 }
 
 #[cfg(feature = "ssr")]
 pub mod sessions {
-    use super::{CurrentUser, SESSION_COOKIE};
-    use leptos::prelude::use_context;
+    //! Sessions: created at sign-in, ended by sign-out, a password change, "sign out
+    //! everywhere else", or their idle or absolute expiry.
+
+    use super::CurrentUser;
+    use crate::server_context::{ServerContext, SessionPolicy};
     use rand::RngCore;
     use sha2::{Digest, Sha256};
     use sqlx::PgPool;
-
-    /// A session ends 7 days after sign-in, or after 12 hours without use.
-    pub const ABSOLUTE_TTL_SECS: i64 = 7 * 24 * 3600;
-    pub const IDLE_TTL_SECS: i64 = 12 * 3600;
 
     pub fn new_token() -> String {
         let mut bytes = [0u8; 32];
@@ -256,20 +321,25 @@ pub mod sessions {
         Sha256::digest(token.as_bytes()).to_vec()
     }
 
-    /// Starts a session for `user_id`; returns the token for the cookie. Takes a pool or a
-    /// transaction, so an account change and its new session can commit together.
+    /// Starts a session for `user_id` from the current request (its browser and address
+    /// are kept for the person's list of sessions); returns the token for the cookie.
+    /// Takes a pool or a transaction, so an account change and its new session can commit
+    /// together.
     pub async fn create<'e>(
         db: impl sqlx::PgExecutor<'e>,
+        policy: &SessionPolicy,
         user_id: i64,
     ) -> Result<String, sqlx::Error> {
         let token = new_token();
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, expires_at)
-             VALUES ($1, $2, now() + make_interval(secs => $3))",
+            "INSERT INTO sessions (token_hash, user_id, expires_at, user_agent, client_address)
+             VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)",
         )
         .bind(hash_token(&token))
         .bind(user_id)
-        .bind(ABSOLUTE_TTL_SECS as f64)
+        .bind(policy.absolute_secs as f64)
+        .bind(crate::server_context::user_agent())
+        .bind(crate::server_context::client_address().map(|ip| ip.to_string()))
         .execute(db)
         .await?;
         Ok(token)
@@ -299,6 +369,7 @@ pub mod sessions {
     /// token is unknown or expired.
     pub async fn user_for_token(
         pool: &PgPool,
+        policy: &SessionPolicy,
         token: &str,
     ) -> Result<Option<CurrentUser>, sqlx::Error> {
         let row: Option<(i64, String, String, bool)> = sqlx::query_as(
@@ -311,7 +382,7 @@ pub mod sessions {
              SELECT u.id, u.email, u.display_name, u.is_admin FROM users u JOIN s ON s.user_id = u.id",
         )
         .bind(hash_token(token))
-        .bind(IDLE_TTL_SECS as f64)
+        .bind(policy.idle_secs as f64)
         .fetch_optional(pool)
         .await?;
         Ok(row.map(|(id, email, display_name, is_admin)| CurrentUser {
@@ -323,47 +394,102 @@ pub mod sessions {
     }
 
     /// The session token from the current request's cookies.
-    pub fn token_from_request() -> Option<String> {
-        let parts = use_context::<http::request::Parts>()?;
-        token_from_headers(&parts.headers)
+    pub fn token_from_request(policy: &SessionPolicy) -> Option<String> {
+        let parts = crate::server_context::request_parts()?;
+        token_from_headers(&parts.headers, policy)
     }
 
-    pub fn token_from_headers(headers: &http::HeaderMap) -> Option<String> {
+    /// The session cookie's value; only the cookie name of this policy counts (over
+    /// https only the `__Host-` one, which a sibling subdomain cannot set).
+    pub fn token_from_headers(headers: &http::HeaderMap, policy: &SessionPolicy) -> Option<String> {
+        let name = policy.cookie_name();
         headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
+            .find(|(n, _)| *n == name)
             .map(|(_, value)| value.to_string())
             .filter(|v| !v.is_empty())
     }
 
-    pub async fn current_user(pool: &PgPool) -> Result<Option<CurrentUser>, sqlx::Error> {
-        match token_from_request() {
-            Some(token) => user_for_token(pool, &token).await,
+    pub async fn current_user(ctx: &ServerContext) -> Result<Option<CurrentUser>, sqlx::Error> {
+        match token_from_request(&ctx.sessions) {
+            Some(token) => user_for_token(&ctx.pool, &ctx.sessions, &token).await,
             None => Ok(None),
         }
     }
 
     /// Sets the session cookie for a new session on this server function's response.
-    pub fn send_cookie(token: &str, secure: bool) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.append_header(
-                http::header::SET_COOKIE,
-                cookie_header(token, secure, ABSOLUTE_TTL_SECS)
-                    .parse()
-                    .expect("cookie header is ASCII"),
-            );
+    pub fn send_cookie(policy: &SessionPolicy, token: &str) {
+        set_cookie(&cookie_header(policy, token, policy.absolute_secs));
+    }
+
+    /// Tells the browser to forget the session cookie.
+    pub fn clear_cookie(policy: &SessionPolicy) {
+        set_cookie(&cookie_header(policy, "", 0));
+    }
+
+    fn set_cookie(value: &str) {
+        if let (Some(response), Ok(value)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            value.parse(),
+        ) {
+            response.append_header(http::header::SET_COOKIE, value);
         }
     }
 
-    pub fn cookie_header(token: &str, secure: bool, max_age: i64) -> String {
+    pub fn cookie_header(policy: &SessionPolicy, token: &str, max_age: i64) -> String {
         format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-            if secure { "; Secure" } else { "" }
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+            policy.cookie_name(),
+            if policy.secure { "; Secure" } else { "" }
         )
+    }
+
+    /// One of a person's sessions, as their account page lists them.
+    #[derive(Debug, Clone, sqlx::FromRow)]
+    pub struct SessionRow {
+        pub id: i64,
+        pub token_hash: Vec<u8>,
+        pub created_at: chrono::DateTime<chrono::Utc>,
+        pub last_seen_at: chrono::DateTime<chrono::Utc>,
+        pub user_agent: Option<String>,
+        pub client_address: Option<String>,
+    }
+
+    /// A person's live sessions, most recently used first.
+    pub async fn list(
+        pool: &PgPool,
+        policy: &SessionPolicy,
+        user_id: i64,
+    ) -> Result<Vec<SessionRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, token_hash, created_at, last_seen_at, user_agent, client_address
+               FROM sessions
+              WHERE user_id = $1 AND expires_at > now()
+                AND last_seen_at > now() - make_interval(secs => $2)
+              ORDER BY last_seen_at DESC",
+        )
+        .bind(user_id)
+        .bind(policy.idle_secs as f64)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// Ends a person's sessions but the one with `keep_token`; returns how many ended.
+    pub async fn end_others<'e>(
+        db: impl sqlx::PgExecutor<'e>,
+        user_id: i64,
+        keep_token: &str,
+    ) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(hash_token(keep_token))
+            .execute(db)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -393,5 +519,40 @@ pub fn LoginPage() -> impl IntoView {
                 </Show>
             </ActionForm>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_site_paths_are_followed_after_sign_in() {
+        for ok in [
+            "/findings",
+            "/findings?severity=high&x=%2F",
+            "/projects/web/scans",
+            "/",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for hostile in [
+            "//evil.example/phish",
+            "/\t/evil.example/phish",
+            "/\n/evil.example",
+            "/\r\n//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/ /evil.example",
+            "/\u{0}",
+            "/é",
+            "",
+            "findings",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/findings", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/findings");
     }
 }

@@ -7,6 +7,8 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::FindingState;
@@ -64,10 +66,7 @@ pub async fn bulk_change_state(
     to: FindingState,
     reason: Option<String>,
     risk_accepted_until: Option<String>,
-) -> Result<BulkOutcome, ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<BulkOutcome, AppError> {
     let ids = checked_ids(ids)?;
     // each move decides what the role needs (transition below); seeing them is the floor
     let (user, findings) =
@@ -79,15 +78,12 @@ pub async fn bulk_change_state(
         match crate::workflow::transition(finding.state, to, finding.role, false) {
             Ok(_) => moves.push((finding.id, finding.state)),
             Err(refused) if refused.is_forbidden() => {
-                return Err(fail(
-                    StatusCode::FORBIDDEN,
-                    &format!(
-                        "Nothing was changed: on finding #{} (project {}): {}",
-                        finding.id,
-                        finding.project_slug,
-                        crate::triage::capitalised(&refused.to_string())
-                    ),
-                ));
+                return Err(AppError::forbidden(format!(
+                    "Nothing was changed: on finding #{} (project {}): {}",
+                    finding.id,
+                    finding.project_slug,
+                    crate::triage::capitalised(&refused.to_string())
+                )));
             }
             Err(refused) => skipped.push(Skipped {
                 id: finding.id,
@@ -119,7 +115,7 @@ pub async fn bulk_assign(
     user: Option<String>,
     team: Option<String>,
     reason: Option<String>,
-) -> Result<BulkOutcome, ServerFnError> {
+) -> Result<BulkOutcome, AppError> {
     let ids = checked_ids(ids)?;
     let (actor, findings) =
         crate::access::require_on_findings(&ids, crate::workflow::Action::Assign).await?;
@@ -147,29 +143,20 @@ pub async fn bulk_assign(
 
 /// The ids of a bulk action: at least one, at most [`BULK_MAX`], each once.
 #[cfg(feature = "ssr")]
-fn checked_ids(ids: Vec<i64>) -> Result<Vec<i64>, ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+fn checked_ids(ids: Vec<i64>) -> Result<Vec<i64>, AppError> {
     let ids: Vec<i64> = ids
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     if ids.is_empty() {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "Select at least one finding.",
-        ));
+        return Err(AppError::invalid("Select at least one finding."));
     }
     if ids.len() > BULK_MAX {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "{} findings selected; one bulk action takes at most {BULK_MAX}.",
-                ids.len()
-            ),
-        ));
+        return Err(AppError::invalid(format!(
+            "{} findings selected; one bulk action takes at most {BULK_MAX}.",
+            ids.len()
+        )));
     }
     Ok(ids)
 }
@@ -255,7 +242,7 @@ pub fn BulkBar(bulk: Bulk) -> impl IntoView {
     };
     // a finished action says what it did, and clears the selection when it worked
     let last = RwSignal::new(None::<Result<String, String>>);
-    let report = move |result: Option<Result<BulkOutcome, ServerFnError>>| {
+    let report = move |result: Option<Result<BulkOutcome, AppError>>| {
         let Some(result) = result else { return };
         if result.is_ok() {
             selection.set(BTreeSet::new());

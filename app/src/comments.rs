@@ -4,6 +4,8 @@
 //! comment and edit is in the audit trail.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 /// How long an author may edit a comment.
@@ -29,7 +31,7 @@ pub struct CommentView {
 
 /// Adds a comment to a finding (anyone whose role may comment on its project).
 #[server(endpoint = "add_comment")]
-pub async fn add_comment(finding_id: i64, body: String) -> Result<i64, ServerFnError> {
+pub async fn add_comment(finding_id: i64, body: String) -> Result<i64, AppError> {
     // signed in first, then the text, then the finding: the order of the answers people see
     crate::auth::require_user().await?;
     let body = checked_body(&body)?;
@@ -43,32 +45,35 @@ pub async fn add_comment(finding_id: i64, body: String) -> Result<i64, ServerFnE
 
 /// Changes a comment: its author only, within [`EDIT_WINDOW_MINUTES`] of writing it.
 #[server(endpoint = "edit_comment")]
-pub async fn edit_comment(comment_id: i64, body: String) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+pub async fn edit_comment(comment_id: i64, body: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
-    let body = checked_body(&body)?;
     let ctx = crate::server_context::server_context()?;
+    // Visibility before anything else: another team's comment answers exactly like one
+    // that does not exist, whatever else is wrong with the request.
+    let no_such_comment = || AppError::not_found("No such comment.");
+    let finding_id = db::finding_of(&ctx.pool, comment_id)
+        .await?
+        .ok_or_else(no_such_comment)?;
+    crate::access::require_on_finding(finding_id, crate::workflow::Action::View)
+        .await
+        .map_err(|err| match err.kind {
+            crate::error::ErrorKind::NotFound => no_such_comment(),
+            _ => err,
+        })?;
+    let body = checked_body(&body)?;
     match db::edit(&ctx.pool, comment_id, user.id, &body).await? {
         db::Edit::Done => Ok(()),
-        db::Edit::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such comment.")),
-        db::Edit::NotAuthor => Err(fail(
-            StatusCode::FORBIDDEN,
-            "Only its author may edit a comment.",
-        )),
-        db::Edit::TooLate => Err(fail(
-            StatusCode::CONFLICT,
-            &format!(
-                "Comments can be edited for {EDIT_WINDOW_MINUTES} minutes; add a new one instead."
-            ),
-        )),
+        db::Edit::NotFound => Err(no_such_comment()),
+        db::Edit::NotAuthor => Err(AppError::forbidden("Only its author may edit a comment.")),
+        db::Edit::TooLate => Err(AppError::conflict(format!(
+            "Comments can be edited for {EDIT_WINDOW_MINUTES} minutes; add a new one instead."
+        ))),
     }
 }
 
 /// A finding's comments, oldest first (anyone who may view its project).
 #[server(endpoint = "list_comments")]
-pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, ServerFnError> {
+pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, AppError> {
     let viewer = crate::access::require_on_finding(finding_id, crate::workflow::Action::View)
         .await?
         .user;
@@ -91,13 +96,12 @@ pub async fn list_comments(finding_id: i64) -> Result<Vec<CommentView>, ServerFn
 }
 
 #[cfg(feature = "ssr")]
-fn checked_body(body: &str) -> Result<String, ServerFnError> {
+fn checked_body(body: &str) -> Result<String, AppError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > BODY_MAX {
-        return Err(crate::access::fail(
-            http::StatusCode::BAD_REQUEST,
-            &format!("A comment has 1 to {BODY_MAX} characters."),
-        ));
+        return Err(AppError::invalid(format!(
+            "A comment has 1 to {BODY_MAX} characters."
+        )));
     }
     Ok(body.to_string())
 }
@@ -151,6 +155,14 @@ pub mod db {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// The finding a comment is on.
+    pub async fn finding_of(pool: &PgPool, comment_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT finding_id FROM comments WHERE id = $1")
+            .bind(comment_id)
+            .fetch_optional(pool)
+            .await
     }
 
     pub enum Edit {

@@ -2,6 +2,8 @@
 //! assignments, comments), a comment box and the moves the viewer's role allows.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +66,7 @@ pub struct TimelineEntry {
 }
 
 #[server(endpoint = "finding_detail")]
-pub async fn finding_detail(id: i64) -> Result<FindingView, ServerFnError> {
+pub async fn finding_detail(id: i64) -> Result<FindingView, AppError> {
     let access = crate::access::require_on_finding(id, crate::workflow::Action::View).await?;
     let role = access.role;
     let ctx = crate::server_context::server_context()?;

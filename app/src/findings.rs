@@ -6,6 +6,8 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::domain::{FindingSummary, Severity};
@@ -18,9 +20,7 @@ pub const PAGE_SIZE: i64 = 200;
 /// Findings newest first, optionally of one severity: those of the projects the signed-in
 /// user has a role on (see `access`).
 #[server(endpoint = "list_findings")]
-pub async fn list_findings(
-    severity: Option<Severity>,
-) -> Result<Vec<FindingSummary>, ServerFnError> {
+pub async fn list_findings(severity: Option<Severity>) -> Result<Vec<FindingSummary>, AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     Ok(db::list(&ctx.pool, user.id, severity, PAGE_SIZE).await?)
@@ -269,7 +269,7 @@ pub fn SlaBadge(due_at: Option<chrono::DateTime<chrono::Utc>>, sla: SlaStatus) -
 }
 
 #[component]
-fn LoadError(err: ServerFnError) -> impl IntoView {
+fn LoadError(err: AppError) -> impl IntoView {
     let message = crate::layout::message(&err);
     let signed_out = message.contains("Sign in");
     view! {

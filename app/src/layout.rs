@@ -2,15 +2,13 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::auth::{Logout, whoami};
 
-/// What the server said, without the error's type name: the text pages show for a failed
-/// server function.
-pub fn message(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
-    }
+/// The text pages show for a failed server function.
+pub fn message(err: &AppError) -> String {
+    err.message.clone()
 }
 
 #[component]
@@ -29,6 +27,7 @@ pub fn AppHeader() -> impl IntoView {
                 <a href="/findings">"Findings"</a>
                 <a href="/my-work">"My work"</a>
                 <a href="/settings/sla">"SLAs"</a>
+                <a href="/settings/tokens">"Tokens"</a>
                 // admins only; the server functions behind these pages check it too
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -5,6 +5,8 @@
 //! - `findings`: the findings explorer page and its server functions.
 //! - `account`: a person's own account (password rules, changing the password).
 //! - `admin`: invitations, users and teams, for admins.
+//! - `tokens`: ingest tokens (the store the CLI uses too, and the tokens page).
+//! - `error`: the one error type of server functions.
 //! - `db` (server only): the connection pool handed to server functions.
 
 #![recursion_limit = "256"]
@@ -18,6 +20,7 @@ pub mod auth;
 pub mod bulk;
 pub mod comments;
 pub mod domain;
+pub mod error;
 pub mod finding_page;
 pub mod findings;
 mod layout;
@@ -28,6 +31,7 @@ pub mod scans;
 pub mod server_context;
 pub mod sla;
 pub mod sla_settings;
+pub mod tokens;
 pub mod triage;
 pub mod workflow;
 
@@ -99,6 +103,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
                 <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage/>
                 <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>
+                <Route path=(StaticSegment("settings"), StaticSegment("tokens")) view=tokens::TokensPage/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage

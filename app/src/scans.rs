@@ -2,6 +2,8 @@
 //! A rejected report shows why, so whoever owns the pipeline can fix it.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +38,7 @@ pub struct ScanSummary {
 
 /// The project's latest scans, for anyone with a role on it.
 #[server(endpoint = "list_scans")]
-pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, ServerFnError> {
+pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, AppError> {
     let (_, project_id, _) =
         crate::access::require(&project, crate::workflow::Action::View).await?;
     let ctx = crate::server_context::server_context()?;

@@ -5,6 +5,8 @@
 //! Every change is audited with its before and after. The due-date arithmetic is `sla`.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{AppHeader, message};
@@ -33,7 +35,7 @@ pub struct ProjectSla {
 
 /// The instance policy and the overrides of every project the person can see.
 #[server(endpoint = "sla_settings")]
-pub async fn sla_settings() -> Result<SlaSettingsView, ServerFnError> {
+pub async fn sla_settings() -> Result<SlaSettingsView, AppError> {
     use crate::workflow::{Action, allowed};
 
     let user = crate::auth::require_user().await?;
@@ -67,15 +69,11 @@ pub async fn set_instance_sla(
     medium: Option<String>,
     low: Option<String>,
     info: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
     if !db::may_edit_instance(&ctx.pool, user.id).await? {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::forbidden(
             "Only admins and security engineers with access to every team may change the \
              instance's SLAs.",
         ));
@@ -100,7 +98,7 @@ pub async fn set_project_sla(
     medium: Option<String>,
     low: Option<String>,
     info: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let (user, project_id, _) =
         crate::access::require(&project, crate::workflow::Action::ManagePolicies).await?;
     let ctx = crate::server_context::server_context()?;
@@ -117,7 +115,7 @@ pub async fn set_project_sla(
 
 /// A form's days field: empty is `None`, otherwise a whole number up to [`MAX_DAYS`].
 #[cfg(feature = "ssr")]
-fn days(severity: &str, field: Option<String>) -> Result<Option<u32>, ServerFnError> {
+fn days(severity: &str, field: Option<String>) -> Result<Option<u32>, AppError> {
     let text = field.unwrap_or_default();
     let text = text.trim();
     if text.is_empty() {
@@ -125,13 +123,10 @@ fn days(severity: &str, field: Option<String>) -> Result<Option<u32>, ServerFnEr
     }
     match text.parse::<u32>() {
         Ok(days) if days <= MAX_DAYS => Ok(Some(days)),
-        _ => Err(crate::access::fail(
-            http::StatusCode::BAD_REQUEST,
-            &format!(
-                "{severity}: '{}' is not a whole number of days from 0 to {MAX_DAYS}.",
-                text.chars().take(20).collect::<String>()
-            ),
-        )),
+        _ => Err(AppError::invalid(format!(
+            "{severity}: '{}' is not a whole number of days from 0 to {MAX_DAYS}.",
+            text.chars().take(20).collect::<String>()
+        ))),
     }
 }
 

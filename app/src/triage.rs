@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::domain::FindingState;
 
 /// Longest reason or justification kept.
@@ -17,22 +19,19 @@ pub async fn change_state(
     to: FindingState,
     reason: Option<String>,
     risk_accepted_until: Option<String>,
-) -> Result<FindingState, ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<FindingState, AppError> {
     // the move itself decides what the role needs (transition below); seeing it is the floor
     let finding =
         crate::access::require_on_finding(finding_id, crate::workflow::Action::View).await?;
     let (user, from, role) = (finding.user, finding.state, finding.role);
     let ctx = crate::server_context::server_context()?;
     if let Err(refused) = crate::workflow::transition(from, to, role, false) {
-        let status = if refused.is_forbidden() {
-            StatusCode::FORBIDDEN
+        let message = capitalised(&refused.to_string());
+        return Err(if refused.is_forbidden() {
+            AppError::forbidden(message)
         } else {
-            StatusCode::CONFLICT
-        };
-        return Err(fail(status, &capitalised(&refused.to_string())));
+            AppError::conflict(message)
+        });
     }
     let (reason, until) = checked_move(to, reason, risk_accepted_until)?;
     let changed = db::set_states(
@@ -45,8 +44,7 @@ pub async fn change_state(
     )
     .await?;
     if changed.is_empty() {
-        return Err(fail(
-            StatusCode::CONFLICT,
+        return Err(AppError::conflict(
             "The finding changed meanwhile; reload it and try again.",
         ));
     }
@@ -60,10 +58,7 @@ pub async fn override_severity(
     finding_id: i64,
     severity: crate::domain::Severity,
     reason: String,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<(), AppError> {
     let user =
         crate::access::require_on_finding(finding_id, crate::workflow::Action::ChangeSeverity)
             .await?
@@ -71,8 +66,7 @@ pub async fn override_severity(
     let ctx = crate::server_context::server_context()?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > REASON_MAX {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
+        return Err(AppError::invalid(
             "Changing a severity needs a reason (up to 4000 characters).",
         ));
     }
@@ -87,10 +81,7 @@ pub fn checked_move(
     to: FindingState,
     reason: Option<String>,
     risk_accepted_until: Option<String>,
-) -> Result<(Option<String>, Option<chrono::DateTime<chrono::Utc>>), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<(Option<String>, Option<chrono::DateTime<chrono::Utc>>), AppError> {
     let reason = reason
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty());
@@ -98,10 +89,9 @@ pub fn checked_move(
         .as_ref()
         .is_some_and(|r| r.chars().count() > REASON_MAX)
     {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            &format!("The reason is longer than {REASON_MAX} characters."),
-        ));
+        return Err(AppError::invalid(format!(
+            "The reason is longer than {REASON_MAX} characters."
+        )));
     }
     if to != FindingState::RiskAccepted {
         return Ok((reason, None));
@@ -111,28 +101,16 @@ pub fn checked_move(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     else {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "Accepting a risk needs an expiry date.",
-        ));
+        return Err(AppError::invalid("Accepting a risk needs an expiry date."));
     };
     let until = parse_expiry(text).ok_or_else(|| {
-        fail(
-            StatusCode::BAD_REQUEST,
-            "The expiry is not a date (YYYY-MM-DD) or date and time (RFC 3339).",
-        )
+        AppError::invalid("The expiry is not a date (YYYY-MM-DD) or date and time (RFC 3339).")
     })?;
     if until <= chrono::Utc::now() {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "The expiry must be in the future.",
-        ));
+        return Err(AppError::invalid("The expiry must be in the future."));
     }
     if reason.is_none() {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "Accepting a risk needs a justification.",
-        ));
+        return Err(AppError::invalid("Accepting a risk needs a justification."));
     }
     Ok((reason, Some(until)))
 }

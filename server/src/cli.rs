@@ -135,17 +135,26 @@ enum TokenCommand {
         cluster: bool,
         #[arg(long, default_value = "")]
         name: String,
+        /// Expire the token after this long: 90d, 12w, 48h, 1y (default: never).
+        #[arg(long, value_parser = tokens::parse_expiry)]
+        expires_in: Option<chrono::Duration>,
     },
-    /// List a project's tokens (id, name, first characters, last use); never the secrets.
+    /// List tokens of every kind, or of one project, team or the cluster: id, scope,
+    /// first characters, expiry, last use, status; never the secrets.
     List {
+        #[arg(long, conflicts_with_all = ["team", "cluster"])]
+        project: Option<String>,
+        #[arg(long, conflicts_with = "cluster")]
+        team: Option<String>,
         #[arg(long)]
-        project: String,
+        cluster: bool,
     },
-    /// Revoke a project's token by the id `token list` shows.
+    /// Revoke a token (project, team or cluster-wide) by the id `token list` shows.
     Revoke {
-        #[arg(long)]
-        project: String,
         id: i64,
+        /// Only when the token belongs to this project (a safety check).
+        #[arg(long)]
+        project: Option<String>,
     },
 }
 
@@ -295,6 +304,7 @@ pub async fn run() -> ExitCode {
                     team,
                     cluster,
                     name,
+                    expires_in,
                 },
         } => {
             with_database(|pool| async move {
@@ -319,50 +329,61 @@ pub async fn run() -> ExitCode {
                     ),
                     (None, None) => anyhow::bail!("name --project, --team or --cluster"),
                 };
-                let token = tokens::create_for(&pool, owner, &name).await?;
-                eprintln!("ingest token for {what} (shown once; store it as a CI secret):");
+                let expires_at = expires_in.map(|d| chrono::Utc::now() + d);
+                let (_, token) =
+                    app::tokens::db::create(&pool, None, owner, &name, expires_at).await?;
+                let until = expires_at
+                    .map(|at| format!(", expires {}", at.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default();
+                eprintln!("ingest token for {what}{until} (shown once; store it as a CI secret):");
                 println!("{token}");
                 Ok(())
             })
             .await
         }
         Command::Token {
-            command: TokenCommand::List { project },
+            command:
+                TokenCommand::List {
+                    project,
+                    team,
+                    cluster,
+                },
         } => {
             with_database(|pool| async move {
-                let p = projects::find(&pool, &project).await?;
-                println!(
-                    "{:>6}  {:<16} {:<14} {:<17} {:<17} revoked",
-                    "id", "name", "starts with", "created", "last used"
-                );
-                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                    t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                let filter = match (project, team) {
+                    (Some(project), _) => {
+                        tokens::Filter::Project(projects::find(&pool, &project).await?.id)
+                    }
+                    (None, Some(team)) => tokens::Filter::Team(teams::find(&pool, &team).await?.id),
+                    (None, None) if cluster => tokens::Filter::Cluster,
+                    (None, None) => tokens::Filter::All,
                 };
-                for t in tokens::list(&pool, p.id).await? {
-                    println!(
-                        "{:>6}  {:<16} {:<14} {:<17} {:<17} {}",
-                        t.id,
-                        t.name,
-                        format!("{}…", t.prefix),
-                        when(Some(t.created_at)),
-                        when(t.last_used_at),
-                        when(t.revoked_at)
-                    );
-                }
+                print_tokens(&app::tokens::db::list(&pool, &filter).await?);
                 Ok(())
             })
             .await
         }
         Command::Token {
-            command: TokenCommand::Revoke { project, id },
+            command: TokenCommand::Revoke { id, project },
         } => {
             with_database(|pool| async move {
-                let p = projects::find(&pool, &project).await?;
-                if tokens::revoke(&pool, p.id, id).await? {
-                    println!("revoked token {id} of project {}", p.slug);
+                let token = app::tokens::db::find(&pool, id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no token {id}"))?;
+                if let Some(project) = project
+                    && token.scope != app::tokens::TokenScope::Project(project.clone())
+                {
+                    anyhow::bail!(
+                        "token {id} is not project {project}'s (it is {})",
+                        token.scope.label()
+                    );
+                }
+                if app::tokens::db::revoke(&pool, None, id, "revoked from the command line").await?
+                {
+                    println!("revoked token {id} ({})", token.scope.label());
                     Ok(())
                 } else {
-                    anyhow::bail!("project {} has no active token {id}", p.slug)
+                    anyhow::bail!("token {id} ({}) was already revoked", token.scope.label())
                 }
             })
             .await
@@ -451,6 +472,31 @@ pub async fn run() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `bosun token list`'s table.
+fn print_tokens(list: &[app::tokens::TokenInfo]) {
+    println!(
+        "{:>6}  {:<22} {:<16} {:<14} {:<17} {:<17} {:<17} status",
+        "id", "for", "name", "starts with", "created", "expires", "last used"
+    );
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    };
+    let now = chrono::Utc::now();
+    for t in list {
+        println!(
+            "{:>6}  {:<22} {:<16} {:<14} {:<17} {:<17} {:<17} {}",
+            t.id,
+            t.scope.label(),
+            t.name,
+            format!("{}…", t.prefix),
+            when(Some(t.created_at)),
+            when(t.expires_at),
+            when(t.last_used_at),
+            t.status(now)
+        );
     }
 }
 

@@ -26,6 +26,23 @@ pub struct Config {
     /// How often background jobs run, such as re-opening expired risk acceptances
     /// (`BOSUN_JOBS_INTERVAL_SECS`, default 60).
     pub jobs_interval: Duration,
+    /// `BOSUN_PUBLIC_URL` was set: state-changing requests must come from exactly that
+    /// origin. Unset, the origin must match the request's own `Host`.
+    pub public_url_explicit: bool,
+    /// Proxies in front of Bosun (`BOSUN_TRUSTED_PROXIES`, comma-separated addresses or
+    /// CIDR ranges; default none). Only from these is `X-Forwarded-For` believed, and an
+    /// `X-Request-Id` kept.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Session lifetimes: idle (`BOSUN_SESSION_IDLE_MINUTES`, default 30) and absolute
+    /// (`BOSUN_SESSION_MAX_HOURS`, default 12).
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    /// Reports received at once (`BOSUN_MAX_CONCURRENT_UPLOADS`, default 4); each may hold
+    /// up to `max_body_bytes` in memory.
+    pub max_concurrent_uploads: usize,
+    /// How long an upload waits for a free slot before it is answered 429
+    /// (`BOSUN_UPLOAD_WAIT_SECS`, default 10).
+    pub upload_wait: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +71,23 @@ impl Config {
                 message: format!("'{public_url}' must start with http:// or https://"),
             });
         }
+        let trusted_proxies = nonempty("BOSUN_TRUSTED_PROXIES")
+            .map(|list| parse_proxies(&list))
+            .transpose()?
+            .unwrap_or_default();
+        let minutes = |n: u64| Duration::from_secs(n.max(1) * 60);
         Ok(Config {
+            public_url_explicit: nonempty("BOSUN_PUBLIC_URL").is_some(),
+            trusted_proxies,
+            session_idle: minutes(parse_or(&nonempty, "BOSUN_SESSION_IDLE_MINUTES", "30")?),
+            session_max: minutes(60 * parse_or::<u64>(&nonempty, "BOSUN_SESSION_MAX_HOURS", "12")?),
+            max_concurrent_uploads: parse_or::<usize>(
+                &nonempty,
+                "BOSUN_MAX_CONCURRENT_UPLOADS",
+                "4",
+            )?
+            .max(1),
+            upload_wait: Duration::from_secs(parse_or(&nonempty, "BOSUN_UPLOAD_WAIT_SECS", "10")?),
             database_url: nonempty("DATABASE_URL"),
             addr,
             data_dir: PathBuf::from(nonempty("BOSUN_DATA_DIR").unwrap_or_else(|| ".bosun".into())),
@@ -73,10 +106,50 @@ impl Config {
         })
     }
 
-    /// Session cookies get `Secure` when people reach Bosun over HTTPS.
+    /// Session cookies get `Secure` and the `__Host-` prefix when people reach Bosun over
+    /// HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+
+    /// What server functions need to know of sessions.
+    pub fn session_policy(&self) -> app::server_context::SessionPolicy {
+        app::server_context::SessionPolicy {
+            secure: self.secure_cookies(),
+            idle_secs: self.session_idle.as_secs() as i64,
+            absolute_secs: self.session_max.as_secs() as i64,
+        }
+    }
+
+    /// `scheme://host[:port]` of the public URL: what a browser sends as `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        match self.public_url[after_scheme..].find('/') {
+            Some(slash) => &self.public_url[..after_scheme + slash],
+            None => &self.public_url,
+        }
+    }
+
+    /// Whether a peer address is one of the trusted proxies.
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// `10.0.0.0/8, 192.168.1.7` → networks; a bare address is a network of one.
+fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    var: "BOSUN_TRUSTED_PROXIES",
+                    message: format!("'{item}' is not an IP address or CIDR range"),
+                })
+        })
+        .collect()
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -125,9 +198,50 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = config(&[("BOSUN_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7 ,::1")]).unwrap();
+        assert!(c.is_trusted_proxy("10.1.2.3".parse().unwrap()));
+        assert!(c.is_trusted_proxy("192.168.1.7".parse().unwrap()));
+        assert!(c.is_trusted_proxy("::1".parse().unwrap()));
+        assert!(!c.is_trusted_proxy("192.168.1.8".parse().unwrap()));
+        assert!(
+            !config(&[])
+                .unwrap()
+                .is_trusted_proxy("127.0.0.1".parse().unwrap())
+        );
+        let err = config(&[("BOSUN_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")]).unwrap_err();
+        assert_eq!(err.var, "BOSUN_TRUSTED_PROXIES");
+        assert!(err.message.contains("proxy.local"));
+    }
+
+    #[test]
+    fn sessions_default_to_thirty_minutes_idle_and_twelve_hours() {
+        let policy = config(&[]).unwrap().session_policy();
+        assert_eq!((policy.idle_secs, policy.absolute_secs), (1800, 43200));
+        let policy = config(&[
+            ("BOSUN_SESSION_IDLE_MINUTES", "5"),
+            ("BOSUN_SESSION_MAX_HOURS", "1"),
+        ])
+        .unwrap()
+        .session_policy();
+        assert_eq!((policy.idle_secs, policy.absolute_secs), (300, 3600));
+    }
+
+    #[test]
+    fn the_public_origin_is_scheme_host_and_port() {
+        let c = config(&[("BOSUN_PUBLIC_URL", "https://bosun.example:8443/sub/")]).unwrap();
+        assert_eq!(c.public_origin(), "https://bosun.example:8443");
+        assert!(c.public_url_explicit);
+        let c = config(&[]).unwrap();
+        assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
+        assert!(!c.public_url_explicit);
+    }
+
+    #[test]
     fn https_public_url_makes_cookies_secure() {
         let c = config(&[("BOSUN_PUBLIC_URL", "https://bosun.example/")]).unwrap();
         assert!(c.secure_cookies());
+        assert_eq!(c.session_policy().cookie_name(), "__Host-bosun_session");
         assert_eq!(c.public_url, "https://bosun.example");
     }
 }

@@ -12,7 +12,7 @@ use crate::tokens::TokenGrant;
 use crate::users;
 
 pub const DEMO_EMAIL: &str = "demo@bosun.local";
-pub const DEMO_PASSWORD: &str = "bosun-demo";
+pub const DEMO_PASSWORD: &str = "bosun-demo-pass";
 
 /// (rule id, level, security-severity, message, path, line)
 type DemoResult = (

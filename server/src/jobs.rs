@@ -44,9 +44,9 @@ pub async fn run(pool: PgPool, every: Duration) {
             Ok(n) => tracing::info!(reopened = n, "expired risk acceptances reopened"),
             Err(err) => tracing::warn!(error = %err, "risk acceptance expiry failed; will retry"),
         }
-        // failed sign-ins older than a day no longer count for anything
+        // sign-in attempts older than a day no longer count for anything
         if let Err(err) =
-            sqlx::query("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
+            sqlx::query("DELETE FROM login_attempts WHERE at < now() - interval '1 day'")
                 .execute(&pool)
                 .await
         {

@@ -1,14 +1,11 @@
-//! Ingest tokens: bearer secrets that CI pipelines and cluster tools use to push reports.
-//! A token speaks for one project, for one team (its findings routed into the team's
-//! projects by routing rules), or for the whole estate (a cluster-wide tool, routed by
-//! every rule). Shown once at creation; only their SHA-256 is stored.
+//! Ingest tokens as the report API sees them: what a presented token lets its bearer do.
+//! The token store itself (create, list, revoke, expiry, audit) is `app::tokens::db`,
+//! shared by the CLI and the tokens page.
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-/// Every token starts with this, so secret scanners (and people) can recognise one.
-pub const TOKEN_PREFIX: &str = "bosun_";
+pub use app::tokens::TOKEN_PREFIX;
+pub use app::tokens::db::{Filter, TokenOwner, hash};
 
 /// What a valid token lets its bearer do.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -34,57 +31,31 @@ impl TokenGrant {
     }
 }
 
-/// Whom a new token speaks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenOwner {
-    Project(i64),
-    Team(i64),
-    /// Every project, by every routing rule: for cluster-wide tools.
-    Cluster,
-}
-
-pub fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// Creates a token for a project and returns it in clear, the only time it is shown.
+/// Creates a token for a project (no expiry) and returns it in clear, the only time it is
+/// shown.
 pub async fn create(pool: &PgPool, project_id: i64, name: &str) -> Result<String, sqlx::Error> {
     create_for(pool, TokenOwner::Project(project_id), name).await
 }
 
-/// Creates a token for a project, a team or the whole estate, returned in clear once.
+/// Creates a token for a project, a team or the whole estate (no expiry), returned in
+/// clear once.
 pub async fn create_for(
     pool: &PgPool,
     owner: TokenOwner,
     name: &str,
 ) -> Result<String, sqlx::Error> {
-    let (project_id, team_id) = match owner {
-        TokenOwner::Project(id) => (Some(id), None),
-        TokenOwner::Team(id) => (None, Some(id)),
-        TokenOwner::Cluster => (None, None),
-    };
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-    sqlx::query(
-        "INSERT INTO ingest_tokens (project_id, team_id, name, token_hash, prefix)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(project_id)
-    .bind(team_id)
-    .bind(name)
-    .bind(hash(&token))
-    .bind(&token[..TOKEN_PREFIX.len() + 6])
-    .execute(pool)
-    .await?;
-    Ok(token)
+    Ok(app::tokens::db::create(pool, None, owner, name, None)
+        .await?
+        .1)
 }
 
-/// The grant behind a presented token, recording its use; `None` when unknown or revoked.
+/// The grant behind a presented token, recording its use; `None` when unknown, expired or
+/// revoked.
 pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGrant>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE ingest_tokens t SET last_used_at = now()
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+            AND (t.expires_at IS NULL OR t.expires_at > now())
          RETURNING t.id AS token_id, t.project_id, t.team_id,
                    (SELECT slug FROM projects p WHERE p.id = t.project_id) AS project_slug",
     )
@@ -93,50 +64,47 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGran
     .await
 }
 
-/// A token as lists show it: never the secret, only its first characters.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub prefix: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-pub async fn list(pool: &PgPool, project_id: i64) -> Result<Vec<TokenInfo>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM ingest_tokens
-          WHERE project_id = $1 ORDER BY id",
-    )
-    .bind(project_id)
-    .fetch_all(pool)
-    .await
-}
-
-/// Revokes the project's token with this id; `false` when there is none (or it was revoked).
-pub async fn revoke(pool: &PgPool, project_id: i64, token_id: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let revoked = sqlx::query(
-        "UPDATE ingest_tokens SET revoked_at = now()
-          WHERE id = $1 AND project_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(token_id)
-    .bind(project_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if revoked {
-        sqlx::query(
-            "INSERT INTO audit_events (project_id, subject_type, subject_id, action, after, reason)
-             VALUES ($1, 'ingest_token', $2, 'revoked', '{\"revoked\": true}', 'revoked from the command line')",
-        )
-        .bind(project_id)
-        .bind(token_id)
-        .execute(&mut *tx)
-        .await?;
+/// `90d`, `12w`, `48h`, `1y` → a duration; what `bosun token create --expires-in` takes.
+pub fn parse_expiry(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{text}' is not a duration like 90d, 12w, 48h or 1y"))?;
+    let hours = match unit {
+        "h" => n,
+        "d" => n * 24,
+        "w" => n * 24 * 7,
+        "y" => n * 24 * 365,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration like 90d, 12w, 48h or 1y"
+            ));
+        }
+    };
+    if hours > 24 * 365 * 10 {
+        return Err("a token may live at most 10 years".into());
     }
-    tx.commit().await?;
-    Ok(revoked)
+    Ok(chrono::Duration::hours(hours))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_expiry;
+
+    #[test]
+    fn expiries_read_hours_days_weeks_and_years() {
+        assert_eq!(parse_expiry("90d").unwrap(), chrono::Duration::days(90));
+        assert_eq!(parse_expiry("12w").unwrap(), chrono::Duration::weeks(12));
+        assert_eq!(parse_expiry(" 48h ").unwrap(), chrono::Duration::hours(48));
+        assert_eq!(parse_expiry("1y").unwrap(), chrono::Duration::days(365));
+        for bad in ["", "d", "0d", "90", "90m", "-1d", "11y"] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -51,6 +51,16 @@ pub struct TestApp {
 
 /// A fresh database and a Bosun serving it on 127.0.0.1 with an OS-chosen port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with configuration variables set (`("BOSUN_MAX_CONCURRENT_UPLOADS", "1")`);
+/// they win over the harness's own.
+pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must point at a PostgreSQL server (scripts/test.sh provides one)");
     let admin_options = PgConnectOptions::from_str(&url).expect("DATABASE_URL parses");
@@ -71,6 +81,10 @@ pub async fn spawn_app() -> TestApp {
     let site_root = site_root().to_string_lossy().to_string();
     let addr_text = addr.to_string();
     let config = Config::from_lookup(|key| match key {
+        key if settings.iter().any(|(k, _)| k == key) => settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()),
         "BOSUN_ADDR" => Some(addr_text.clone()),
         "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
         "BOSUN_MAX_BODY_BYTES" => Some((8 * 1024 * 1024).to_string()),

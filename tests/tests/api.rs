@@ -49,7 +49,7 @@ async fn reports_need_a_valid_token() {
         .push_report(Some("bosun_not-a-real-token"), "", SMALL_SARIF.into())
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "invalid or revoked token");
+    assert_eq!(body["error"], "invalid, expired or revoked token");
 
     sqlx::query("UPDATE ingest_tokens SET revoked_at = now()")
         .execute(&app.pool)

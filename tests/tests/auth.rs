@@ -25,6 +25,7 @@ async fn pages_redirect_to_sign_in_until_a_session_exists() {
     let response = app
         .client
         .post(app.url("/api/list_findings"))
+        .header("Origin", &app.base_url)
         .form(&[("", "")])
         .send()
         .await
@@ -119,7 +120,7 @@ async fn expired_sessions_no_longer_open_pages() {
             .status(),
         StatusCode::OK
     );
-    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
+    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -131,7 +132,7 @@ async fn expired_sessions_no_longer_open_pages() {
             .unwrap()
             .status(),
         StatusCode::SEE_OTHER,
-        "12 hours idle ends a session"
+        "30 minutes idle ends a session"
     );
 }
 
@@ -218,7 +219,7 @@ async fn repeated_failed_sign_ins_are_throttled_per_account_without_revealing_it
         other.status()
     );
     // once the window has passed, the account signs in again
-    sqlx::query("UPDATE login_failures SET at = at - interval '16 minutes'")
+    sqlx::query("UPDATE login_attempts SET at = at - interval '16 minutes'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -236,7 +237,7 @@ async fn many_failures_from_one_address_are_throttled() {
     app.create_user("dev@example.com", PASSWORD).await;
     // 50 failures spread over many emails, each below its own limit
     sqlx::query(
-        "INSERT INTO login_failures (key) SELECT 'ip:127.0.0.1' FROM generate_series(1, 50)",
+        "INSERT INTO login_attempts (key) SELECT 'ip:127.0.0.1' FROM generate_series(1, 50)",
     )
     .execute(&app.pool)
     .await

@@ -28,8 +28,8 @@ enum Needs {
     Admin,
 }
 
-/// Form fields of a call; `{finding}`, `{comment}`, `{invite}` and `{viewer}` (a user id)
-/// are filled in.
+/// Form fields of a call; `{finding}`, `{comment}`, `{invite}`, `{viewer}` (a user id) and
+/// `{token}` (a fresh token of project web, for each call) are filled in.
 type Fields = &'static [(&'static str, &'static str)];
 
 /// Every server function, what it needs, and a call to make.
@@ -103,6 +103,21 @@ const SERVER_FUNCTIONS: &[(&str, Needs, Fields)] = &[
     ("/api/set_instance_sla", Needs::Admin, &[("high", "30")]),
     // changing the password ends the sessions this loop relies on: tested in admin.rs
     ("/api/change_password", Needs::SignedIn, &[]),
+    // a person's own sessions (each person has one here, so nothing else ends)
+    ("/api/list_sessions", Needs::SignedIn, &[]),
+    ("/api/end_other_sessions", Needs::SignedIn, &[]),
+    // lists only the tokens the person may manage (tested in security.rs)
+    ("/api/list_tokens", Needs::SignedIn, &[]),
+    (
+        "/api/create_token",
+        Needs::OnProject(Action::ManageTokensAndRouting),
+        &[("scope", "project:web"), ("name", "rbac")],
+    ),
+    (
+        "/api/revoke_token",
+        Needs::OnProject(Action::ManageTokensAndRouting),
+        &[("id", "{token}")],
+    ),
     ("/api/invite_details", Needs::Anyone, &[]),
     ("/api/accept_invite", Needs::Anyone, &[]),
     (
@@ -149,6 +164,7 @@ const PAGES: &[(&str, bool)] = &[
     ("/findings/{id}", true),
     ("/projects/{slug}/scans", true),
     ("/settings/sla", true),
+    ("/settings/tokens", true),
     ("/invite/{token}", false),
     ("/account", true),
     ("/admin/users", true),
@@ -306,6 +322,17 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 .execute(&app.pool)
                 .await
                 .unwrap();
+            let token = if fields.iter().any(|(_, v)| v.contains("{token}")) {
+                let web = projects::find(&app.pool, "web").await.unwrap();
+                server::tokens::create(&app.pool, web.id, "to revoke")
+                    .await
+                    .unwrap();
+                app.count("SELECT max(id) FROM ingest_tokens")
+                    .await
+                    .to_string()
+            } else {
+                String::new()
+            };
             let form: Vec<(&str, String)> = fields
                 .iter()
                 .map(|(k, v)| {
@@ -314,7 +341,8 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                         v.replace("{finding}", &finding)
                             .replace("{comment}", &comment)
                             .replace("{invite}", &invite)
-                            .replace("{viewer}", &viewer),
+                            .replace("{viewer}", &viewer)
+                            .replace("{token}", &token),
                     )
                 })
                 .collect();
@@ -338,6 +366,8 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                     }
                 }
                 (Person::Own(Role::Developer), Needs::AuthorOnly) => StatusCode::OK,
+                // another team's comment answers like a missing one
+                (Person::OtherTeam, Needs::AuthorOnly) => StatusCode::NOT_FOUND,
                 (_, Needs::AuthorOnly) => StatusCode::FORBIDDEN,
                 (Person::Own(Role::Admin), Needs::Admin) => StatusCode::OK,
                 (_, Needs::Admin) => StatusCode::FORBIDDEN,

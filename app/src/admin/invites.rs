@@ -5,6 +5,8 @@
 //! its SHA-256 is stored.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +51,7 @@ pub struct Invitation {
 pub async fn invite_user(
     email: String,
     #[server(default)] admin: bool,
-) -> Result<String, ServerFnError> {
-    use crate::access::fail;
+) -> Result<String, AppError> {
     use crate::auth::sessions;
 
     let actor = super::require_admin().await?;
@@ -67,26 +68,21 @@ pub async fn invite_user(
     .await?
     {
         db::Created::Done => Ok(format!("/invite/{token}")),
-        db::Created::AccountExists => Err(fail(
-            http::StatusCode::CONFLICT,
-            &format!("{email} already has an account."),
-        )),
+        db::Created::AccountExists => Err(AppError::conflict(format!(
+            "{email} already has an account."
+        ))),
     }
 }
 
 /// Withdraws a pending invitation so its link no longer works.
 #[server(endpoint = "revoke_invite")]
-pub async fn revoke_invite(id: i64) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+pub async fn revoke_invite(id: i64) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     match db::revoke(&ctx.pool, actor.id, id).await? {
         db::Revoked::Done | db::Revoked::AlreadyRevoked => Ok(()),
-        db::Revoked::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such invitation.")),
-        db::Revoked::AlreadyUsed => Err(fail(
-            StatusCode::CONFLICT,
+        db::Revoked::NotFound => Err(AppError::not_found("No such invitation.")),
+        db::Revoked::AlreadyUsed => Err(AppError::conflict(
             "This invitation was already accepted: the account exists.",
         )),
     }
@@ -94,7 +90,7 @@ pub async fn revoke_invite(id: i64) -> Result<(), ServerFnError> {
 
 /// Pending invitations, newest first.
 #[server(endpoint = "list_invites")]
-pub async fn list_invites() -> Result<Vec<PendingInvite>, ServerFnError> {
+pub async fn list_invites() -> Result<Vec<PendingInvite>, AppError> {
     super::require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     Ok(db::pending(&ctx.pool).await?)
@@ -102,11 +98,11 @@ pub async fn list_invites() -> Result<Vec<PendingInvite>, ServerFnError> {
 
 /// The invitation behind a link, while it can still be accepted (no session needed).
 #[server(endpoint = "invite_details")]
-pub async fn invite_details(token: String) -> Result<Invitation, ServerFnError> {
+pub async fn invite_details(token: String) -> Result<Invitation, AppError> {
     let ctx = crate::server_context::server_context()?;
     db::find(&ctx.pool, &token)
         .await?
-        .ok_or_else(|| crate::access::fail(http::StatusCode::NOT_FOUND, INVALID_LINK))
+        .ok_or_else(|| AppError::not_found(INVALID_LINK))
 }
 
 /// Creates the invited person's account with the name and password they chose, uses up the
@@ -118,47 +114,43 @@ pub async fn accept_invite(
     display_name: String,
     password: String,
     password_again: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
+) -> Result<(), AppError> {
     use crate::auth::sessions;
-    use http::StatusCode;
 
     let ctx = crate::server_context::server_context()?;
     // the link first: fixing the form is pointless when the link is dead
     if db::find(&ctx.pool, &token).await?.is_none() {
-        return Err(fail(StatusCode::NOT_FOUND, INVALID_LINK));
+        return Err(AppError::not_found(INVALID_LINK));
     }
     let display_name = checked_display_name(&display_name)?;
     crate::account::check_new_password(&password, password_again.as_deref())?;
     let hash = crate::account::hash_password(&password).await?;
-    match db::accept(&ctx.pool, &token, &display_name, &hash).await? {
+    match db::accept(&ctx.pool, &ctx.sessions, &token, &display_name, &hash).await? {
         db::Accepted::SignedIn(session) => {
             // whoever was signed in in this browser before is signed out
-            if let Some(previous) = sessions::token_from_request() {
+            if let Some(previous) = sessions::token_from_request(&ctx.sessions) {
                 sessions::delete(&ctx.pool, &previous).await?;
             }
-            sessions::send_cookie(&session, ctx.secure_cookies);
+            sessions::send_cookie(&ctx.sessions, &session);
             leptos_axum::redirect("/findings");
             Ok(())
         }
-        db::Accepted::InvalidLink => Err(fail(StatusCode::NOT_FOUND, INVALID_LINK)),
-        db::Accepted::AccountExists(email) => Err(fail(
-            StatusCode::CONFLICT,
-            &format!("{email} already has an account: sign in instead."),
-        )),
+        db::Accepted::InvalidLink => Err(AppError::not_found(INVALID_LINK)),
+        db::Accepted::AccountExists(email) => Err(AppError::conflict(format!(
+            "{email} already has an account: sign in instead."
+        ))),
     }
 }
 
 /// A display name: trimmed, 1 to [`DISPLAY_NAME_MAX`] characters, no control characters.
 #[cfg(feature = "ssr")]
-fn checked_display_name(raw: &str) -> Result<String, ServerFnError> {
+fn checked_display_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
-        return Err(crate::access::fail(
-            http::StatusCode::BAD_REQUEST,
-            &format!("Your name has 1 to {DISPLAY_NAME_MAX} characters."),
-        ));
+        return Err(AppError::invalid(format!(
+            "Your name has 1 to {DISPLAY_NAME_MAX} characters."
+        )));
     }
     Ok(name.to_string())
 }
@@ -308,6 +300,7 @@ pub mod db {
     /// second waits for the first and then finds it used.
     pub async fn accept(
         pool: &PgPool,
+        policy: &crate::server_context::SessionPolicy,
         token: &str,
         display_name: &str,
         password_hash: &str,
@@ -361,7 +354,7 @@ pub mod db {
             })),
         )
         .await?;
-        let session = sessions::create(&mut *tx, user_id).await?;
+        let session = sessions::create(&mut *tx, policy, user_id).await?;
         tx.commit().await?;
         Ok(Accepted::SignedIn(session))
     }

@@ -14,27 +14,38 @@ pub mod teams;
 pub mod users;
 
 #[cfg(feature = "ssr")]
-use leptos::prelude::ServerFnError;
+use crate::error::AppError;
 
 /// The signed-in person when they are a global admin; 401 when nobody is signed in, 403
 /// for everyone else.
 #[cfg(feature = "ssr")]
-pub async fn require_admin() -> Result<crate::auth::CurrentUser, ServerFnError> {
+pub async fn require_admin() -> Result<crate::auth::CurrentUser, AppError> {
     let user = crate::auth::require_user().await?;
     if !user.is_admin {
-        return Err(crate::access::fail(
-            http::StatusCode::FORBIDDEN,
+        crate::access::log_denied(user.id, "Manage users", "people and teams");
+        return Err(AppError::forbidden(
             "Only admins may manage people and teams.",
         ));
     }
     Ok(user)
 }
 
+/// RFC 5321's limit on a forward path.
+pub const EMAIL_MAX_CHARS: usize = 254;
+
 /// A plausible email address, trimmed and lowercased (accounts are keyed by it); `None` when
 /// the text is not one.
+///
+/// This is the one normalisation of emails: sign-in, its throttle, account creation and
+/// invitations all use it, and lookups compare with `=`, never with SQL's `lower()` (whose
+/// idea of lower case depends on the database's locale and differs from Rust's).
 pub fn normalise_email(raw: &str) -> Option<String> {
-    let email = raw.trim().to_lowercase();
-    let plausible = email.len() <= 254
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > EMAIL_MAX_CHARS {
+        return None;
+    }
+    let email = trimmed.to_lowercase();
+    let plausible = email.chars().count() <= EMAIL_MAX_CHARS
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
@@ -44,15 +55,12 @@ pub fn normalise_email(raw: &str) -> Option<String> {
 
 /// [`normalise_email`] as a 400 answer naming what was typed.
 #[cfg(feature = "ssr")]
-fn checked_email(raw: &str) -> Result<String, ServerFnError> {
+fn checked_email(raw: &str) -> Result<String, AppError> {
     normalise_email(raw).ok_or_else(|| {
-        crate::access::fail(
-            http::StatusCode::BAD_REQUEST,
-            &format!(
-                "'{}' is not an email address.",
-                raw.trim().chars().take(80).collect::<String>()
-            ),
-        )
+        AppError::invalid(format!(
+            "'{}' is not an email address.",
+            raw.trim().chars().take(80).collect::<String>()
+        ))
     })
 }
 

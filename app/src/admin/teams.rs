@@ -3,6 +3,8 @@
 //! line change teams, and audit the changes, alike.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::AppHeader;
@@ -42,7 +44,7 @@ pub fn valid_team_slug(slug: &str) -> bool {
 
 /// Every team with its projects and members, by slug.
 #[server(endpoint = "list_teams")]
-pub async fn list_teams() -> Result<Vec<TeamSummary>, ServerFnError> {
+pub async fn list_teams() -> Result<Vec<TeamSummary>, AppError> {
     super::require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     Ok(db::all(&ctx.pool).await?)
@@ -50,18 +52,11 @@ pub async fn list_teams() -> Result<Vec<TeamSummary>, ServerFnError> {
 
 /// Creates a team; its name defaults to its slug. 409 when the slug is taken.
 #[server(endpoint = "create_team")]
-pub async fn create_team(
-    slug: String,
-    #[server(default)] name: String,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+pub async fn create_team(slug: String, #[server(default)] name: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
     let slug = slug.trim().to_lowercase();
     if !valid_team_slug(&slug) {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
+        return Err(AppError::invalid(
             "A team's short name has 1 to 63 lowercase letters, digits and dashes, and starts \
              with a letter or digit.",
         ));
@@ -69,23 +64,13 @@ pub async fn create_team(
     let ctx = crate::server_context::server_context()?;
     match db::create_team(&ctx.pool, Some(actor.id), &slug, &name).await? {
         Some(_) => Ok(()),
-        None => Err(fail(
-            StatusCode::CONFLICT,
-            &format!("Team '{slug}' already exists."),
-        )),
+        None => Err(AppError::conflict(format!("Team '{slug}' already exists."))),
     }
 }
 
 /// Puts a person (by email) in a team with a role, or changes their role there.
 #[server(endpoint = "set_membership")]
-pub async fn set_membership(
-    team: String,
-    email: String,
-    role: String,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+pub async fn set_membership(team: String, email: String, role: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
     let email = super::checked_email(&email)?;
     let role = role
@@ -93,8 +78,7 @@ pub async fn set_membership(
         .ok()
         .filter(|role| TEAM_ROLES.contains(role))
         .ok_or_else(|| {
-            fail(
-                StatusCode::BAD_REQUEST,
+            AppError::invalid(
                 "A team role is viewer, developer, ops or security (admin is global: set it on \
                  the Users page).",
             )
@@ -110,7 +94,7 @@ pub async fn set_membership(
 
 /// Takes a person (by email) out of a team.
 #[server(endpoint = "remove_membership")]
-pub async fn remove_membership(team: String, email: String) -> Result<(), ServerFnError> {
+pub async fn remove_membership(team: String, email: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
     let email = super::checked_email(&email)?;
     let ctx = crate::server_context::server_context()?;
@@ -123,27 +107,17 @@ pub async fn remove_membership(team: String, email: String) -> Result<(), Server
 }
 
 #[cfg(feature = "ssr")]
-fn membership_answer(
-    outcome: db::Membership,
-    team: &str,
-    email: &str,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+fn membership_answer(outcome: db::Membership, team: &str, email: &str) -> Result<(), AppError> {
     match outcome {
         db::Membership::Done => Ok(()),
-        db::Membership::NoTeam => Err(fail(StatusCode::NOT_FOUND, &format!("No team '{team}'."))),
-        db::Membership::NoUser => Err(fail(
-            StatusCode::NOT_FOUND,
-            &format!("Nobody has an account with {email}: invite them on the Users page first."),
-        )),
-        db::Membership::NotAMember => Err(fail(
-            StatusCode::NOT_FOUND,
-            &format!("{email} is not in team '{team}'."),
-        )),
-        db::Membership::NotATeamRole => Err(fail(
-            StatusCode::BAD_REQUEST,
+        db::Membership::NoTeam => Err(AppError::not_found(format!("No team '{team}'."))),
+        db::Membership::NoUser => Err(AppError::not_found(format!(
+            "Nobody has an account with {email}: invite them on the Users page first."
+        ))),
+        db::Membership::NotAMember => Err(AppError::not_found(format!(
+            "{email} is not in team '{team}'."
+        ))),
+        db::Membership::NotATeamRole => Err(AppError::invalid(
             "A team role is viewer, developer, ops or security.",
         )),
     }
@@ -220,9 +194,12 @@ pub mod db {
         let Some(team_id) = team_id else {
             return Ok(Err(Membership::NoTeam));
         };
+        let Some(email) = crate::admin::normalise_email(email) else {
+            return Ok(Err(Membership::NoUser));
+        };
         let user: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, email FROM users WHERE email = lower($1)")
-                .bind(email.trim())
+            sqlx::query_as("SELECT id, email FROM users WHERE email = $1")
+                .bind(email)
                 .fetch_optional(&mut *conn)
                 .await?;
         Ok(user

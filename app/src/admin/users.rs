@@ -2,6 +2,8 @@
 //! sets: admin, and security engineer on every team. Bosun always keeps one admin.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use super::invites::{InviteUser, RevokeInvite, VALID_DAYS, list_invites};
@@ -24,7 +26,7 @@ pub struct UserSummary {
 
 /// Everyone with an account, by email.
 #[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserSummary>, ServerFnError> {
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     super::require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     Ok(db::all(&ctx.pool).await?)
@@ -37,10 +39,7 @@ pub async fn set_user_flags(
     user_id: i64,
     is_admin: bool,
     security_all_teams: bool,
-) -> Result<(), ServerFnError> {
-    use crate::access::fail;
-    use http::StatusCode;
-
+) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
     let ctx = crate::server_context::server_context()?;
     let flags = db::Flags {
@@ -49,11 +48,10 @@ pub async fn set_user_flags(
     };
     match db::set_flags(&ctx.pool, actor.id, user_id, flags).await? {
         db::FlagsSet::Done => Ok(()),
-        db::FlagsSet::NotFound => Err(fail(StatusCode::NOT_FOUND, "No such user.")),
-        db::FlagsSet::LastAdmin(email) => Err(fail(
-            StatusCode::CONFLICT,
-            &format!("{email} is the last admin: make someone else an admin first."),
-        )),
+        db::FlagsSet::NotFound => Err(AppError::not_found("No such user.")),
+        db::FlagsSet::LastAdmin(email) => Err(AppError::conflict(format!(
+            "{email} is the last admin: make someone else an admin first."
+        ))),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -38,14 +38,12 @@ pub struct AuditRow {
 
 pub async fn export(
     State(pool): State<PgPool>,
-    headers: HeaderMap,
+    signed_in: Option<super::guards::SignedIn>,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let user = match app::auth::sessions::token_from_headers(&headers) {
-        Some(token) => app::auth::sessions::user_for_token(&pool, &token).await?,
-        None => None,
-    }
-    .ok_or(ApiError::Unauthorized("sign in to export the audit trail"))?;
+    let user = signed_in
+        .ok_or(ApiError::Unauthorized("sign in to export the audit trail"))?
+        .0;
     let (project_id, role) = app::access::db::role_on_project(&pool, user.id, &params.project)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such project".into()))?;

@@ -1,5 +1,6 @@
 //! The one error type API handlers return, mapped to an HTTP status and a JSON body
-//! `{"error": "<what was wrong>"}`.
+//! `{"error": "<what was wrong>"}`. An internal error answers a generic message with the
+//! request id (`{"error": …, "request_id": …}`); its detail goes to the log under that id.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -22,7 +23,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("internal error")]
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{}", app::error::INTERNAL_MESSAGE)]
     Internal(#[source] anyhow::Error),
 }
 
@@ -35,6 +38,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,12 +46,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(err) = &self {
-            // details go to the log, not to the client
-            tracing::error!(error = ?err, "request failed");
-        }
-        let mut response =
-            (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        let body = match &self {
+            ApiError::Internal(err) => {
+                // details go to the log, not to the client
+                let request_id = super::edge::current_request_id();
+                tracing::error!(request_id = ?request_id, error = ?err, "request failed");
+                json!({ "error": self.to_string(), "request_id": request_id })
+            }
+            other => json!({ "error": other.to_string() }),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -2,6 +2,7 @@
 //! and the middleware every request passes through.
 
 mod audit;
+mod edge;
 mod error;
 mod guards;
 mod health;
@@ -13,23 +14,24 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+pub use edge::current_request_id;
 pub use error::ApiError;
+pub use guards::SignedIn;
 
 /// Everything a handler may need.
 #[derive(Clone, FromRef)]
@@ -37,6 +39,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub config: Arc<Config>,
+    /// Slots for reports being received (`BOSUN_MAX_CONCURRENT_UPLOADS`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -50,6 +54,7 @@ impl AppState {
         AppState {
             leptos_options,
             pool,
+            upload_slots: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_uploads)),
             config: Arc::new(config),
         }
     }
@@ -120,23 +125,10 @@ fn listed<S: Clone + Send + Sync + 'static>(
     router.route(path, handler)
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Request ids: 16 random hex digits, unless the caller sent one.
-#[derive(Clone, Default)]
-struct RandomRequestId;
-
-impl MakeRequestId for RandomRequestId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let id = format!("{:016x}", rand::random::<u64>());
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
-    }
-}
-
 pub fn router(state: AppState) -> Router {
     let server_ctx = app::server_context::ServerContext {
         pool: state.pool.clone(),
-        secure_cookies: state.config.secure_cookies(),
+        sessions: state.config.session_policy(),
     };
     let page_routes = generate_route_list(app::App);
     let page_paths: Arc<Vec<String>> =
@@ -151,10 +143,16 @@ pub fn router(state: AppState) -> Router {
     // the limit counts decompressed bytes, so a gzip bomb stops at the limit too
     .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
     .layer(RequestDecompressionLayer::new().gzip(true))
-    // outermost: the raw body is read whole before any answer (see upload_body.rs)
+    // outermost: the token is checked, a slot taken and the raw body read whole before
+    // anything else (see upload_body.rs)
     .layer(middleware::from_fn_with_state(
-        state.config.max_body_bytes,
-        upload_body::buffer_upload,
+        upload_body::UploadGate {
+            pool: state.pool.clone(),
+            limit: state.config.max_body_bytes,
+            slots: state.upload_slots.clone(),
+            wait: state.config.upload_wait,
+        },
+        upload_body::receive_upload,
     ));
 
     let leptos_options = state.leptos_options.clone();
@@ -187,19 +185,31 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pages)
         .layer(middleware::from_fn_with_state(
-            guards::PageGuard { pool: state.pool.clone(), page_paths },
+            guards::PageGuard {
+                pool: state.pool.clone(),
+                sessions: state.config.session_policy(),
+                page_paths,
+            },
             guards::require_session_for_pages,
         ))
-        .layer(middleware::from_fn(guards::same_origin_for_state_changes))
+        .layer(middleware::from_fn(guards::checked_server_fn_input))
+        .layer(middleware::from_fn_with_state(
+            state.config.clone(),
+            guards::same_origin_for_state_changes,
+        ))
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+                .layer(middleware::from_fn_with_state(state.config.clone(), edge::identify))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let id = req.headers().get(&edge::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                     tracing::info_span!("request", method = %req.method(), uri = %logged_path(req.uri().path()), request_id = %id)
                 }))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                // a panic anywhere answers 500 (with the request id above), never an empty reply
+                .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+                    ApiError::Internal(anyhow::anyhow!("the request handler panicked")).into_response()
+                }))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+                .layer(middleware::from_fn(edge::no_store))
                 .layer(CompressionLayer::new())
                 // Security headers for every response. Pages replace this CSP with one that
                 // carries their script nonce (see `app::shell`).

@@ -6,56 +6,17 @@
 //! `partial`. Each may come as a header instead (`X-Bosun-Target`, `X-Bosun-Pipeline-Url`,
 //! …); the query parameter wins when both are given.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRef, FromRequestParts, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::ApiError;
 use crate::ingest::{self, Guardrails, IngestOutcome, ScanMeta};
-use crate::tokens::{self, TokenGrant};
-
-/// A request carrying a valid ingest token.
-pub struct IngestToken(pub TokenGrant);
-
-impl<S> FromRequestParts<S> for IngestToken
-where
-    S: Send + Sync,
-    PgPool: axum::extract::FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(
-                "missing Authorization: Bearer <token> header",
-            ))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized(
-                "the Authorization header must be 'Bearer <token>'",
-            ))?;
-        let pool = PgPool::from_ref(state);
-        tokens::authenticate(&pool, token)
-            .await?
-            .map(IngestToken)
-            .ok_or(ApiError::Unauthorized("invalid or revoked token"))
-    }
-}
+use crate::tokens::TokenGrant;
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -79,6 +40,8 @@ pub struct UploadParams {
 const META_MAX: usize = 2048;
 
 /// Upload one scanner report. Each parameter may also come as an `X-Bosun-…` header.
+/// The token was checked, and a slot taken, before the body was read
+/// (`upload_body::receive_upload`).
 #[utoipa::path(
     post,
     path = "/api/v1/reports",
@@ -89,16 +52,17 @@ const META_MAX: usize = 2048;
     responses(
         (status = 201, description = "Stored; counts and the gate verdict", body = IngestOutcome),
         (status = 400, description = "Unreadable or unknown report, bad parameters", body = super::openapi::ErrorBody),
-        (status = 401, description = "Missing, invalid or revoked token", body = super::openapi::ErrorBody),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = super::openapi::ErrorBody),
         (status = 403, description = "The token may not send to the project named", body = super::openapi::ErrorBody),
         (status = 413, description = "Larger than the server accepts", body = super::openapi::ErrorBody),
+        (status = 429, description = "As many reports are being received as the server allows; retry after `Retry-After` seconds", body = super::openapi::ErrorBody),
     ),
     security(("ingest_token" = []))
 )]
 pub async fn upload(
     State(pool): State<PgPool>,
     State(config): State<std::sync::Arc<crate::config::Config>>,
-    IngestToken(grant): IngestToken,
+    Extension(grant): Extension<TokenGrant>,
     headers: axum::http::HeaderMap,
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,

@@ -226,10 +226,18 @@ fn timestamp(out: &mut Vec<u8>, at: DateTime<Utc>) {
     int8(out, at.timestamp_micros() - PG_EPOCH_MICROS);
 }
 
+/// Longest evidence stored, as JSON text.
+const EVIDENCE_STORED_MAX: usize = 64 * 1024;
+
 /// Evidence as JSON text without the `\u0000` escape, which no PostgreSQL text can hold:
 /// NUL characters are removed from strings first (only when there are any).
 fn evidence_json(evidence: &serde_json::Value) -> String {
     let json = evidence.to_string();
+    // formats bound their evidence (normalize::evidence); this holds whatever slips by
+    if json.len() > EVIDENCE_STORED_MAX {
+        let prefix = super::normalize::bounded(&json, super::normalize::EVIDENCE_MAX);
+        return serde_json::json!({ "truncated": true, "prefix": prefix }).to_string();
+    }
     if !json.contains("\\u0000") {
         return json;
     }

@@ -588,6 +588,63 @@ pub(crate) mod xml {
 
     const MAX_DEPTH: usize = 128;
     const MAX_TEXT: usize = 200_000;
+    /// Most elements a document may have: each costs a node in memory (~150 bytes), so a
+    /// file of empty elements (`<a/>`, 4 bytes each) must not become a tree 40 times its
+    /// size. Real reports use far more than 16 bytes per element.
+    pub const MAX_ELEMENTS: usize = 500_000;
+    const BYTES_PER_ELEMENT: usize = 16;
+    /// Most attributes one element may carry.
+    const MAX_ATTRIBUTES: usize = 256;
+
+    /// The element budget of a document of `len` bytes.
+    fn element_budget(len: usize) -> usize {
+        (len / BYTES_PER_ELEMENT).clamp(10_000, MAX_ELEMENTS)
+    }
+
+    /// Checks a document's shape without building it: at most its element budget, nested
+    /// at most [`MAX_DEPTH`] deep. For readers that map XML onto types (ZAP) and so cannot
+    /// count as they go.
+    pub fn check_limits(body: &[u8]) -> Result<(), XmlError> {
+        let mut reader = Reader::from_reader(body);
+        let budget = element_budget(body.len());
+        let (mut depth, mut elements) = (0usize, 0usize);
+        loop {
+            let event = reader.read_event();
+            match event {
+                Ok(Event::Start(_)) | Ok(Event::Empty(_)) => {
+                    elements += 1;
+                    if matches!(event, Ok(Event::Start(_))) {
+                        depth += 1;
+                    }
+                    if elements > budget {
+                        return Err(too_many(body, &reader, budget));
+                    }
+                    if depth > MAX_DEPTH {
+                        return Err(XmlError {
+                            message: "elements are nested too deeply".into(),
+                            line: Some(line_at(body, reader.buffer_position())),
+                        });
+                    }
+                }
+                Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+                Ok(Event::Eof) => return Ok(()),
+                Ok(_) => {}
+                // malformed XML is the parser's to describe
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    fn too_many(body: &[u8], reader: &Reader<&[u8]>, budget: usize) -> XmlError {
+        XmlError {
+            message: format!(
+                "the document has more than {budget} elements (for its {} bytes); \
+                 Bosun reads at most one element per {BYTES_PER_ELEMENT} bytes and {MAX_ELEMENTS} in all",
+                body.len()
+            ),
+            line: Some(line_at(body, reader.buffer_position())),
+        }
+    }
 
     #[derive(Debug, Default)]
     pub struct Element {
@@ -682,6 +739,11 @@ pub(crate) mod xml {
     fn element(e: &BytesStart<'_>) -> Result<Element, String> {
         let mut attrs = Vec::new();
         for a in e.attributes() {
+            if attrs.len() >= MAX_ATTRIBUTES {
+                return Err(format!(
+                    "an element has more than {MAX_ATTRIBUTES} attributes"
+                ));
+            }
             let a = a.map_err(|err| format!("bad attribute: {err}"))?;
             let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
             let value = a
@@ -712,8 +774,17 @@ pub(crate) mod xml {
             message,
             line: Some(line_at(body, reader.buffer_position())),
         };
+        let budget = element_budget(body.len());
+        let mut elements = 0usize;
         loop {
-            match reader.read_event() {
+            let event = reader.read_event();
+            if matches!(event, Ok(Event::Start(_)) | Ok(Event::Empty(_))) {
+                elements += 1;
+                if elements > budget {
+                    return Err(too_many(body, &reader, budget));
+                }
+            }
+            match event {
                 Ok(Event::Start(e)) => {
                     if stack.len() > MAX_DEPTH {
                         return Err(fail(&reader, "elements are nested too deeply".into()));
@@ -786,6 +857,32 @@ pub(crate) mod xml {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_element_count_and_attributes_are_bounded() {
+        // 600,000 empty elements in 2.4 MB: a tree of them would take ~100 MB
+        let flood = format!("<bom>{}</bom>", "<a/>".repeat(600_000));
+        let err = xml::parse(flood.as_bytes()).unwrap_err();
+        assert!(
+            err.message.contains("more than 150000 elements"),
+            "{}",
+            err.message
+        );
+        let err = xml::check_limits(flood.as_bytes()).unwrap_err();
+        assert!(err.message.contains("elements"), "{}", err.message);
+        let deep = format!("{}{}", "<a>".repeat(200), "</a>".repeat(200));
+        assert!(xml::check_limits(deep.as_bytes()).is_err());
+        let attrs: String = (0..300).map(|i| format!(" a{i}=\"\"")).collect();
+        let wide = format!("<bom><c{attrs}/></bom>");
+        let err = xml::parse(wide.as_bytes()).unwrap_err();
+        assert!(err.message.contains("attributes"), "{}", err.message);
+        // an ordinary document is well within its budget
+        let real = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/cyclonedx/app14.cdx.xml"
+        ));
+        assert!(xml::check_limits(real).is_ok());
+    }
 
     macro_rules! fixture {
         ($file:literal) => {

@@ -62,6 +62,88 @@ pub fn ends(body: &[u8], n: usize) -> (std::borrow::Cow<'_, str>, std::borrow::C
     (head, tail)
 }
 
+/// The longest text Bosun stores for each field of a finding, in characters. Reports are
+/// attacker-controlled: whatever a format module keeps, [`cap_stored_text`] holds every
+/// field to these before a finding is stored, so no report can make a field (or a page
+/// that lists it) huge. A cut value ends in `…`.
+pub mod caps {
+    pub const TITLE: usize = 300;
+    pub const RULE_ID: usize = 200;
+    pub const DESCRIPTION: usize = 20_000;
+    pub const REMEDIATION: usize = 20_000;
+    pub const PATH: usize = 1_000;
+    pub const LOCATION: usize = 1_000;
+    pub const PACKAGE: usize = 500;
+    pub const VERSION: usize = 200;
+    pub const IMAGE: usize = 1_000;
+    /// Kubernetes names are DNS subdomains of at most 253 characters.
+    pub const K8S_NAME: usize = 253;
+    pub const URL: usize = 2_000;
+    pub const ASSET_KEY: usize = 1_000;
+    /// Each alias, and how many are kept.
+    pub const ALIAS: usize = 100;
+    pub const ALIASES: usize = 50;
+    /// Each reference, and how many are kept.
+    pub const REFERENCE: usize = 2_000;
+    pub const REFERENCES: usize = 50;
+    /// The scanner's name and version, from the report's header.
+    pub const SCANNER: usize = 100;
+    pub const SCANNER_VERSION: usize = 100;
+}
+
+/// Holds a text to `max` characters in place, marking a cut with `…`; free for text
+/// within its bound (the common case: one length check).
+pub fn cap(text: &mut String, max: usize) {
+    if text.len() > max && text.chars().count() > max {
+        *text = bounded(text, max);
+    }
+}
+
+fn cap_opt(text: &mut Option<String>, max: usize) {
+    if let Some(text) = text {
+        cap(text, max);
+    }
+}
+
+fn cap_list(items: &mut Vec<String>, each: usize, count: usize) {
+    items.truncate(count);
+    for item in items {
+        cap(item, each);
+    }
+}
+
+/// Every stored text field of a finding held to [`caps`]. Called on each finding before it
+/// is encoded, after its fingerprint was computed from the full text, so two findings that
+/// differ only past a cap stay two findings.
+pub fn cap_stored_text(f: &mut super::NewFinding) {
+    cap(&mut f.title, caps::TITLE);
+    cap(&mut f.rule_id, caps::RULE_ID);
+    cap(&mut f.description, caps::DESCRIPTION);
+    cap(&mut f.remediation, caps::REMEDIATION);
+    cap(&mut f.location, caps::LOCATION);
+    cap_opt(&mut f.file_path, caps::PATH);
+    cap_opt(&mut f.package_name, caps::PACKAGE);
+    cap_opt(&mut f.package_version, caps::VERSION);
+    cap_opt(&mut f.fixed_version, caps::VERSION);
+    cap_opt(&mut f.image, caps::IMAGE);
+    cap_opt(&mut f.k8s_namespace, caps::K8S_NAME);
+    cap_opt(&mut f.k8s_kind, caps::K8S_NAME);
+    cap_opt(&mut f.k8s_name, caps::K8S_NAME);
+    cap_opt(&mut f.url, caps::URL);
+    cap_list(&mut f.aliases, caps::ALIAS, caps::ALIASES);
+    cap_list(&mut f.references, caps::REFERENCE, caps::REFERENCES);
+    if let Some(asset) = &mut f.asset {
+        cap(&mut asset.key, caps::ASSET_KEY);
+    }
+}
+
+/// A scanner's name or version from a report header: no control characters (a NUL cannot
+/// be stored at all), at most `max` characters.
+pub fn header_text(raw: &str, max: usize) -> String {
+    let clean: String = raw.chars().filter(|c| !c.is_control()).collect();
+    bounded(clean.trim(), max)
+}
+
 /// Raw evidence kept with a finding: the JSON as given when its text is at most
 /// `EVIDENCE_MAX` bytes, else a string prefix of it marked as cut.
 pub const EVIDENCE_MAX: usize = 8 * 1024;
@@ -186,6 +268,80 @@ mod tests {
         let cut = evidence(&big);
         assert_eq!(cut["truncated"], true);
         assert!(cut["prefix"].as_str().unwrap().chars().count() <= EVIDENCE_MAX + 1);
+    }
+
+    #[test]
+    fn every_stored_field_is_capped_and_marked() {
+        use crate::ingest::{Asset, AssetKind, NewFinding};
+        use app::domain::{Layer, Severity};
+        let huge = "x".repeat(3_000_000);
+        let mut f = NewFinding::new([0; 32], Layer::Code, Severity::High, huge.clone());
+        f.rule_id = huge.clone();
+        f.description = huge.clone();
+        f.remediation = huge.clone();
+        f.location = huge.clone();
+        for field in [
+            &mut f.file_path,
+            &mut f.package_name,
+            &mut f.package_version,
+            &mut f.fixed_version,
+            &mut f.image,
+            &mut f.k8s_namespace,
+            &mut f.k8s_kind,
+            &mut f.k8s_name,
+            &mut f.url,
+        ] {
+            *field = Some(huge.clone());
+        }
+        f.aliases = vec![huge.clone(); 1000];
+        f.references = vec![huge.clone(); 1000];
+        f.asset = Some(Asset {
+            kind: AssetKind::Repository,
+            key: huge.clone(),
+        });
+        cap_stored_text(&mut f);
+        let chars = |s: &str| s.chars().count();
+        assert_eq!(chars(&f.rule_id), caps::RULE_ID + 1);
+        assert!(f.rule_id.ends_with('…'), "a cut is marked");
+        assert_eq!(chars(&f.title), caps::TITLE + 1);
+        assert_eq!(chars(&f.description), caps::DESCRIPTION + 1);
+        assert_eq!(chars(&f.remediation), caps::REMEDIATION + 1);
+        assert_eq!(chars(&f.location), caps::LOCATION + 1);
+        assert_eq!(chars(f.file_path.as_deref().unwrap()), caps::PATH + 1);
+        assert_eq!(chars(f.package_name.as_deref().unwrap()), caps::PACKAGE + 1);
+        assert_eq!(
+            chars(f.package_version.as_deref().unwrap()),
+            caps::VERSION + 1
+        );
+        assert_eq!(
+            chars(f.fixed_version.as_deref().unwrap()),
+            caps::VERSION + 1
+        );
+        assert_eq!(chars(f.image.as_deref().unwrap()), caps::IMAGE + 1);
+        assert_eq!(
+            chars(f.k8s_namespace.as_deref().unwrap()),
+            caps::K8S_NAME + 1
+        );
+        assert_eq!(chars(f.k8s_kind.as_deref().unwrap()), caps::K8S_NAME + 1);
+        assert_eq!(chars(f.k8s_name.as_deref().unwrap()), caps::K8S_NAME + 1);
+        assert_eq!(chars(f.url.as_deref().unwrap()), caps::URL + 1);
+        assert_eq!(f.aliases.len(), caps::ALIASES);
+        assert!(f.aliases.iter().all(|a| chars(a) == caps::ALIAS + 1));
+        assert_eq!(f.references.len(), caps::REFERENCES);
+        assert!(f.references.iter().all(|r| chars(r) == caps::REFERENCE + 1));
+        assert_eq!(chars(&f.asset.unwrap().key), caps::ASSET_KEY + 1);
+        // within bounds, nothing changes
+        let mut small = NewFinding::new([0; 32], Layer::Code, Severity::High, "héllo");
+        small.rule_id = "é".repeat(caps::RULE_ID);
+        let before = small.clone();
+        cap_stored_text(&mut small);
+        assert_eq!(small, before);
+    }
+
+    #[test]
+    fn scanner_names_lose_control_characters_and_length() {
+        assert_eq!(header_text(" Sem\u{0}grep\n ", 100), "Semgrep");
+        assert_eq!(header_text(&"s".repeat(500), 100).chars().count(), 101);
     }
 
     #[test]

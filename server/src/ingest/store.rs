@@ -29,7 +29,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::copy_rows::{self, COLUMNS, EncodedFinding, RowContext};
 use super::routing::{Destination, Router};
-use super::{FindingSink, NewFinding, ParseError, ReportFormat, detect, format_named};
+use super::{FindingSink, NewFinding, ParseError, ReportFormat, detect, format_named, normalize};
 use crate::gate::{self, GateVerdict};
 use crate::tokens::TokenGrant;
 
@@ -331,6 +331,10 @@ impl FindingSink for ChannelSink {
         if self.scanner.is_some() {
             return;
         }
+        let scanner = normalize::header_text(&scanner, normalize::caps::SCANNER);
+        let scanner_version = scanner_version
+            .map(|v| normalize::header_text(&v, normalize::caps::SCANNER_VERSION))
+            .filter(|v| !v.is_empty());
         self.scanner = Some(scanner.clone());
         let _ = self.tx.blocking_send(Message::Header {
             scanner,
@@ -338,7 +342,8 @@ impl FindingSink for ChannelSink {
         });
     }
 
-    fn finding(&mut self, finding: NewFinding) {
+    fn finding(&mut self, mut finding: NewFinding) {
+        normalize::cap_stored_text(&mut finding);
         let scanner = self
             .scanner
             .get_or_insert_with(|| self.default_scanner.to_string());

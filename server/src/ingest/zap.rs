@@ -118,6 +118,7 @@ impl ReportFormat for Zap {
         if !text.contains("<OWASPZAPReport") {
             return Err(invalid("no <OWASPZAPReport> root element".to_string()));
         }
+        super::cyclonedx::xml::check_limits(body).map_err(|e| e.into_parse_error(NAME))?;
         let report: Report =
             quick_xml::de::from_str(&text).map_err(|e| invalid(format!("malformed XML: {e}")))?;
         // ZAP can split one rule on one site into several alert items: one finding
@@ -345,6 +346,16 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/zap/baseline.xml"
     ));
+
+    #[test]
+    fn a_flood_of_elements_is_refused_before_mapping() {
+        let flood = format!(
+            "<OWASPZAPReport><site><alerts>{}</alerts></site></OWASPZAPReport>",
+            "<alertitem/>".repeat(300_000)
+        );
+        let err = Zap.parse(flood.as_bytes()).unwrap_err();
+        assert!(err.message.contains("elements"), "{}", err.message);
+    }
 
     #[test]
     fn one_finding_per_alert_item_per_site() {
