@@ -79,6 +79,47 @@ pub async fn change_password(
     Ok(())
 }
 
+/// `Chrome 156 on Linux` from a `User-Agent`: enough to tell one's browsers apart. The
+/// full text stays available (the page shows it on hover).
+pub fn browser_summary(user_agent: &str) -> String {
+    let version = |marker: &str| {
+        user_agent.split(marker).nth(1).map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("").to_string()
+        })
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Version/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find_map(|(marker, name)| {
+        version(marker).map(|v| if v.is_empty() { name.to_string() } else { format!("{name} {v}") })
+    });
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(os)) => format!("{b} on {os}"),
+        (Some(b), None) => b,
+        (None, Some(os)) => format!("a browser on {os}"),
+        (None, None) => user_agent.chars().take(40).collect(),
+    }
+}
+
 /// One of the signed-in person's sessions, for the account page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionView {
@@ -236,7 +277,7 @@ pub fn AccountPage() -> impl IntoView {
                     user.await.ok().flatten().map(|u| view! {
                         <dl class="account-fields">
                             <dt>"Email"</dt><dd class="account-email">{u.email}</dd>
-                            <dt>"Name"</dt><dd>{u.display_name}</dd>
+                            <dt>"Name"</dt><dd>{if u.display_name.is_empty() { "—".to_string() } else { u.display_name }}</dd>
                             <dt>"Admin"</dt><dd>{if u.is_admin { "yes" } else { "no" }}</dd>
                         </dl>
                     })
@@ -255,11 +296,11 @@ pub fn AccountPage() -> impl IntoView {
                                     <tbody>
                                         {list.into_iter().map(|s| view! {
                                             <tr class:current=s.current>
-                                                <td>
-                                                    {s.user_agent.clone().unwrap_or_else(|| "unknown browser".into())}
+                                                <td title=s.user_agent.clone().unwrap_or_default()>
+                                                    {s.user_agent.as_deref().map(browser_summary).unwrap_or_else(|| "unknown browser".into())}
                                                     {s.current.then(|| view! { " " <strong class="this-browser">"(this browser)"</strong> })}
                                                 </td>
-                                                <td>{s.client_address.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td class="address">{s.client_address.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td class="when">{s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                                 <td class="when">{s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                             </tr>
@@ -304,6 +345,27 @@ pub fn AccountPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browsers_are_summarised_by_name_version_and_system() {
+        assert_eq!(
+            browser_summary("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"),
+            "Headless Chrome 156 on Linux"
+        );
+        assert_eq!(
+            browser_summary("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86"),
+            "Edge 131 on Windows"
+        );
+        assert_eq!(
+            browser_summary("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"),
+            "Safari 18 on macOS"
+        );
+        assert_eq!(
+            browser_summary("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+            "Firefox 133 on Linux"
+        );
+        assert_eq!(browser_summary("reqwest"), "reqwest");
+    }
 
     #[test]
     fn passwords_need_twelve_to_1024_characters_and_equal_repeats() {

@@ -132,11 +132,10 @@ pub mod throttle {
     //! [`PER_ADDRESS`] per client address within [`WINDOW_MINUTES`]; past that, sign-in is
     //! refused (429) until the oldest failure leaves the window.
     //!
-    //! Atomic: an attempt is recorded *before* the password is checked, then counted with
-    //! everything recorded before it, so of any number of parallel guesses at most the
-    //! limit reach the check. An attempt that is refused takes its record back (it never
-    //! reached the check); a successful one removes the account's failures and its own
-    //! address record. The account key is the account's id when the email names one, so
+    //! Atomic: an attempt is counted and recorded *before* the password is checked, one
+    //! attempt per key at a time, so of any number of parallel guesses exactly the limit
+    //! reach the check. A refused attempt leaves no record (it never reached the check); a
+    //! successful one removes the account's failures and its own address record. The account key is the account's id when the email names one, so
     //! spellings of an email that reach the same account share one counter; an email
     //! without an account is counted by its normalised text, which answers alike.
 
@@ -185,15 +184,20 @@ pub mod throttle {
     }
 
     /// Records an attempt and decides whether it may go on to the password check.
+    ///
+    /// Per key, attempts are decided one at a time (a transaction-scoped advisory lock on
+    /// each key, taken in a fixed order): the count and the record of this attempt commit
+    /// together, so the limit's worth of attempts go on and every later one is refused,
+    /// however many arrive at once.
     pub async fn begin(pool: &PgPool, keys: &Keys) -> Result<Attempt, sqlx::Error> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO login_attempts (key) SELECT unnest($1::text[]) RETURNING id",
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(h)
+               FROM (SELECT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) locks",
         )
         .bind(keys.all())
-        .fetch_all(pool)
+        .execute(&mut *tx)
         .await?;
-        // a statement of its own, so it counts every attempt committed before it, this one
-        // included
         let counts: Vec<(String, i64, f64)> = sqlx::query_as(
             "SELECT key, count(*),
                     extract(epoch FROM min(at) + make_interval(mins => $2) - now())::float8
@@ -203,7 +207,7 @@ pub mod throttle {
         )
         .bind(keys.all())
         .bind(WINDOW_MINUTES as i32)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
         let blocked = counts
             .iter()
@@ -213,20 +217,22 @@ pub mod throttle {
                 } else {
                     PER_ADDRESS
                 };
-                *count > limit
+                *count >= limit
             })
             .map(|(_, _, left)| (left / 60.0).ceil().max(1.0) as i64)
             .max();
-        match blocked {
-            Some(minutes) => {
-                sqlx::query("DELETE FROM login_attempts WHERE id = ANY($1)")
-                    .bind(&ids)
-                    .execute(pool)
-                    .await?;
-                Ok(Attempt::Blocked { minutes })
-            }
-            None => Ok(Attempt::Go(Recorded { ids })),
+        if let Some(minutes) = blocked {
+            tx.rollback().await?;
+            return Ok(Attempt::Blocked { minutes });
         }
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO login_attempts (key) SELECT unnest($1::text[]) RETURNING id",
+        )
+        .bind(keys.all())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Attempt::Go(Recorded { ids }))
     }
 
     /// The password was right: forget the account's failures and this attempt's address

@@ -631,7 +631,7 @@ pub fn TokensPage() -> impl IntoView {
                                                         <td class="when">{when(Some(t.created_at))}
                                                             {t.created_by.clone().map(|by| view! { <br/><span class="muted">{by}</span> })}
                                                         </td>
-                                                        <td class="when">{when(t.expires_at)}</td>
+                                                        <td class="when">{t.expires_at.map_or("never".to_string(), |at| at.format("%Y-%m-%d %H:%M").to_string())}</td>
                                                         <td class="when">{when(t.last_used_at)}</td>
                                                         <td><span class=format!("token-status token-{status}")>{status}</span></td>
                                                         <td>

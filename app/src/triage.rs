@@ -28,6 +28,7 @@ pub async fn change_state(
     if let Err(refused) = crate::workflow::transition(from, to, role, false) {
         let message = capitalised(&refused.to_string());
         return Err(if refused.is_forbidden() {
+            crate::access::log_denied(user.id, to.as_str(), &format!("finding {finding_id}"));
             AppError::forbidden(message)
         } else {
             AppError::conflict(message)

@@ -128,3 +128,11 @@ pub async fn texts(client: &Client, css: &str) -> Vec<String> {
     }
     out
 }
+
+/// Saves what the browser shows as `target/screenshots/<name>.png`, to be looked at.
+pub async fn screenshot(client: &Client, name: &str) {
+    let dir = crate::workspace_root().join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}

@@ -304,6 +304,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs the `bosun` binary against this test's database and server, without blocking
+    /// the runtime (the test server shares it); `stdin` is written to its input.
+    pub async fn bosun(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(bosun_binary())
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("BOSUN_URL", &self.base_url)
+            .env("BOSUN_LOG", "warn")
+            .env_remove("BOSUN_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bosun runs");
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input.as_bytes()).await.unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().await.unwrap()
+    }
+}
+
 /// The `bosun` binary built by `cargo build -p server` (scripts/test.sh builds it).
 pub fn bosun_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")

@@ -1,32 +1,12 @@
 //! The `bosun` binary's contract: project, token and user commands, and `push` exit codes
 //! against a running server.
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use bosun_tests::{TestApp, spawn_app};
 
-use bosun_tests::{TestApp, bosun_binary, spawn_app};
-
-/// Runs the binary without blocking the runtime: the test server shares it.
 async fn bosun(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(bosun_binary())
-        .args(args)
-        .env("DATABASE_URL", &app.database_url)
-        .env("BOSUN_URL", &app.base_url)
-        .env("BOSUN_LOG", "warn")
-        .env_remove("BOSUN_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bosun runs");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(input.as_bytes()).await.unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().await.unwrap()
+    app.bosun(args, stdin).await
 }
 
 fn text(bytes: &[u8]) -> String {
