@@ -39,6 +39,9 @@ pub struct PushArgs {
     /// Print the server's JSON response unchanged.
     #[arg(long)]
     json: bool,
+    /// How often to retry when the server is busy (429), waiting as it says.
+    #[arg(long, default_value_t = 5)]
+    retries: u32,
     /// Server URL.
     #[arg(long, env = "BOSUN_URL", default_value = "http://127.0.0.1:3000")]
     url: String,
@@ -110,16 +113,32 @@ async fn push(args: &PushArgs) -> Result<bool, String> {
     .collect();
 
     let endpoint = format!("{}/api/v1/reports", args.url.trim_end_matches('/'));
-    let response = reqwest::Client::new()
-        .post(&endpoint)
-        .bearer_auth(&args.token)
-        .query(&params)
-        .header(reqwest::header::CONTENT_ENCODING, "gzip")
-        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-        .body(gz)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    let gz = axum::body::Bytes::from(gz);
+    let client = reqwest::Client::new();
+    let mut attempt = 0;
+    let response = loop {
+        let response = client
+            .post(&endpoint)
+            .bearer_auth(&args.token)
+            .query(&params)
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(gz.clone())
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+        if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || attempt >= args.retries {
+            break response;
+        }
+        attempt += 1;
+        let wait = retry_after(response.headers());
+        eprintln!(
+            "bosun push: the server is busy; retry {attempt} of {} in {} s",
+            args.retries,
+            wait.as_secs()
+        );
+        tokio::time::sleep(wait).await;
+    };
     let status = response.status();
     let text = response
         .text()
@@ -141,6 +160,16 @@ async fn push(args: &PushArgs) -> Result<bool, String> {
         print_summary(&json);
     }
     Ok(passed)
+}
+
+/// How long a busy server asks to wait (`Retry-After` seconds), within 1 to 60 s.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> std::time::Duration {
+    let secs = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(5);
+    std::time::Duration::from_secs(secs.clamp(1, 60))
 }
 
 fn print_summary(json: &serde_json::Value) {

@@ -370,8 +370,33 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
         .unwrap();
     assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(busy.headers()["retry-after"], "5");
-    tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec())).unwrap();
-    drop(tx);
+    // `bosun push` waits as told and tries again
+    let report = std::env::temp_dir().join(format!("bosun-busy-{}.sarif", std::process::id()));
+    std::fs::write(&report, SARIF).unwrap();
+    let push = {
+        let args = vec![
+            "push".to_string(),
+            report.display().to_string(),
+            "--token".to_string(),
+            token.clone(),
+            "--target".to_string(),
+            "from-ci".to_string(),
+        ];
+        let app = &app;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            app.bosun(&args, None).await
+        }
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec())).unwrap();
+        tx.close_channel();
+    };
+    let (pushed, ()) = tokio::join!(push, release);
+    let _ = std::fs::remove_file(&report);
+    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+    assert!(text(&pushed.stderr).contains("the server is busy; retry 1 of 5"), "{}", text(&pushed.stderr));
     let done = slow.await.unwrap().unwrap();
     assert_eq!(done.status(), StatusCode::CREATED);
     // the slot is free again
