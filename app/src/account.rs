@@ -84,7 +84,10 @@ pub async fn change_password(
 pub fn browser_summary(user_agent: &str) -> String {
     let version = |marker: &str| {
         user_agent.split(marker).nth(1).map(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("").to_string()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("")
+                .to_string()
         })
     };
     let browser = [
@@ -98,7 +101,13 @@ pub fn browser_summary(user_agent: &str) -> String {
     ]
     .iter()
     .find_map(|(marker, name)| {
-        version(marker).map(|v| if v.is_empty() { name.to_string() } else { format!("{name} {v}") })
+        version(marker).map(|v| {
+            if v.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} {v}")
+            }
+        })
     });
     let os = [
         ("Android", "Android"),
@@ -349,19 +358,27 @@ mod tests {
     #[test]
     fn browsers_are_summarised_by_name_version_and_system() {
         assert_eq!(
-            browser_summary("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"),
+            browser_summary(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"
+            ),
             "Headless Chrome 156 on Linux"
         );
         assert_eq!(
-            browser_summary("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86"),
+            browser_summary(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86"
+            ),
             "Edge 131 on Windows"
         );
         assert_eq!(
-            browser_summary("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"),
+            browser_summary(
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+            ),
             "Safari 18 on macOS"
         );
         assert_eq!(
-            browser_summary("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+            browser_summary(
+                "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+            ),
             "Firefox 133 on Linux"
         );
         assert_eq!(browser_summary("reqwest"), "reqwest");

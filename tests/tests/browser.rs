@@ -639,12 +639,20 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
     with_browser(|client| async move {
         sign_in(&client, app, "admin@example.com", PASSWORD).await;
         wait_for("the findings page", Duration::from_secs(15), || async {
-            client.current_url().await.ok().filter(|u| u.path() == "/findings").map(|_| ())
+            client
+                .current_url()
+                .await
+                .ok()
+                .filter(|u| u.path() == "/findings")
+                .map(|_| ())
         })
         .await;
         client.goto(&app.url("/settings/tokens")).await.unwrap();
         wait_for("the tokens page", Duration::from_secs(15), || async {
-            texts(&client, ".tokens-table td").await.into_iter().find(|t| t == "project storefront")
+            texts(&client, ".tokens-table td")
+                .await
+                .into_iter()
+                .find(|t| t == "project storefront")
         })
         .await;
         wait_for_hydration(&client).await;
@@ -664,20 +672,36 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
             .unwrap();
         let secret = wait_for("the new token", Duration::from_secs(15), || async {
             let field = client.find(Locator::Css("input.token-secret")).await.ok()?;
-            field.prop("value").await.ok().flatten().filter(|v| v.starts_with("bosun_"))
+            field
+                .prop("value")
+                .await
+                .ok()
+                .flatten()
+                .filter(|v| v.starts_with("bosun_"))
         })
         .await;
         wait_for("the new token listed", Duration::from_secs(15), || async {
-            texts(&client, ".tokens-table td").await.into_iter().find(|t| t == "GitHub Actions")
+            texts(&client, ".tokens-table td")
+                .await
+                .into_iter()
+                .find(|t| t == "GitHub Actions")
         })
         .await;
         screenshot(&client, "tokens-created").await;
-        let (status, _) = app.push_report(Some(&secret), "?target=t", mixed_report().into_bytes()).await;
-        assert_eq!(status, reqwest::StatusCode::CREATED, "the token shown works");
+        let (status, _) = app
+            .push_report(Some(&secret), "?target=t", mixed_report().into_bytes())
+            .await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::CREATED,
+            "the token shown works"
+        );
         // revoke it: its row says so and it stops working
         let id = app.count("SELECT max(id) FROM ingest_tokens").await;
         client
-            .find(Locator::Css(&format!("tr[data-token='{id}'] button[type=submit]")))
+            .find(Locator::Css(&format!(
+                "tr[data-token='{id}'] button[type=submit]"
+            )))
             .await
             .unwrap()
             .click()
@@ -691,26 +715,40 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
         })
         .await;
         screenshot(&client, "tokens-revoked").await;
-        let (status, _) = app.push_report(Some(&secret), "?target=t", mixed_report().into_bytes()).await;
+        let (status, _) = app
+            .push_report(Some(&secret), "?target=t", mixed_report().into_bytes())
+            .await;
         assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
 
         client.goto(&app.url("/account")).await.unwrap();
         wait_for("the sessions list", Duration::from_secs(15), || async {
-            texts(&client, ".sessions-table .this-browser").await.into_iter().next()
+            texts(&client, ".sessions-table .this-browser")
+                .await
+                .into_iter()
+                .next()
         })
         .await;
         wait_for_hydration(&client).await;
         screenshot(&client, "account-sessions").await;
         client
-            .find(Locator::XPath("//button[contains(., 'Sign out everywhere else')]"))
+            .find(Locator::XPath(
+                "//button[contains(., 'Sign out everywhere else')]",
+            ))
             .await
             .unwrap()
             .click()
             .await
             .unwrap();
-        wait_for("the other session ended", Duration::from_secs(15), || async {
-            texts(&client, "p.notice").await.into_iter().find(|t| t.contains("Signed out 1 other session"))
-        })
+        wait_for(
+            "the other session ended",
+            Duration::from_secs(15),
+            || async {
+                texts(&client, "p.notice")
+                    .await
+                    .into_iter()
+                    .find(|t| t.contains("Signed out 1 other session"))
+            },
+        )
         .await;
     })
     .await;

@@ -16,11 +16,10 @@ const PASSWORD: &str = "correct horse battery";
 /// text/html` gets 200 with `Location`, a browser's gets 302).
 fn signed_in(response: &reqwest::Response) -> bool {
     (response.status().is_success() || response.status().is_redirection())
-        && response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .any(|c| c.to_str().unwrap_or("").contains("bosun_session=") && !c.to_str().unwrap_or("").contains("Max-Age=0"))
+        && response.headers().get_all(SET_COOKIE).iter().any(|c| {
+            c.to_str().unwrap_or("").contains("bosun_session=")
+                && !c.to_str().unwrap_or("").contains("Max-Age=0")
+        })
 }
 
 fn fresh_client() -> reqwest::Client {
@@ -31,13 +30,21 @@ fn fresh_client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn sign_in_with_next(app: &TestApp, client: &reqwest::Client, next: &str) -> reqwest::Response {
+async fn sign_in_with_next(
+    app: &TestApp,
+    client: &reqwest::Client,
+    next: &str,
+) -> reqwest::Response {
     // as a browser without JavaScript posts the sign-in form
     client
         .post(app.url("/api/login"))
         .header("Origin", &app.base_url)
         .header("Accept", "text/html")
-        .form(&[("email", "dev@example.com"), ("password", PASSWORD), ("next", next)])
+        .form(&[
+            ("email", "dev@example.com"),
+            ("password", PASSWORD),
+            ("next", next),
+        ])
         .send()
         .await
         .expect("the server answers (no panic, no empty reply)")
@@ -91,7 +98,10 @@ async fn sixty_parallel_wrong_guesses_reach_the_password_check_at_most_five_time
             fresh_client()
                 .post(app.url("/api/login"))
                 .header("Origin", &app.base_url)
-                .form(&[("email", "dev@example.com"), ("password", &format!("wrong guess {i}"))])
+                .form(&[
+                    ("email", "dev@example.com"),
+                    ("password", &format!("wrong guess {i}")),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -99,8 +109,14 @@ async fn sixty_parallel_wrong_guesses_reach_the_password_check_at_most_five_time
         }
     });
     let statuses = futures::future::join_all(guesses).await;
-    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
-    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
     assert_eq!(checked + throttled, 60, "{statuses:?}");
     assert_eq!(
         checked, 5,
@@ -139,7 +155,8 @@ async fn another_spelling_of_an_email_gets_no_fresh_counter() {
 
 #[tokio::test]
 async fn the_per_address_limit_uses_forwarded_addresses_only_from_trusted_proxies() {
-    let seed = "INSERT INTO login_attempts (key) SELECT 'ip:203.0.113.9' FROM generate_series(1, 50)";
+    let seed =
+        "INSERT INTO login_attempts (key) SELECT 'ip:203.0.113.9' FROM generate_series(1, 50)";
     let sign_in_from = |app: &TestApp, forwarded: &'static str| {
         fresh_client()
             .post(app.url("/api/login"))
@@ -161,7 +178,9 @@ async fn the_per_address_limit_uses_forwarded_addresses_only_from_trusted_proxie
     let r = sign_in_from(&app, "203.0.113.9").await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     // a client cannot hide behind an address it prepends itself
-    let r = sign_in_from(&app, "198.51.100.1, 203.0.113.9").await.unwrap();
+    let r = sign_in_from(&app, "198.51.100.1, 203.0.113.9")
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let r = sign_in_from(&app, "198.51.100.1").await.unwrap();
     assert!(signed_in(&r), "{}", r.status());
@@ -184,7 +203,11 @@ const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Tin
 
 async fn cli_ok(app: &TestApp, args: &[&str]) -> String {
     let out = app.bosun(args, None).await;
-    assert!(out.status.success(), "bosun {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "bosun {args:?}: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -194,18 +217,37 @@ async fn team_and_cluster_wide_tokens_are_listed_revoked_and_expire() {
     cli_ok(&app, &["team", "create", "shop"]).await;
     cli_ok(&app, &["project", "create", "web", "--team", "shop"]).await;
     let project = cli_ok(&app, &["token", "create", "--project", "web"]).await;
-    let team = cli_ok(&app, &["token", "create", "--team", "shop", "--name", "operator"]).await;
-    let cluster = cli_ok(&app, &["token", "create", "--cluster", "--expires-in", "90d"]).await;
+    let team = cli_ok(
+        &app,
+        &["token", "create", "--team", "shop", "--name", "operator"],
+    )
+    .await;
+    let cluster = cli_ok(
+        &app,
+        &["token", "create", "--cluster", "--expires-in", "90d"],
+    )
+    .await;
     let (project, team, cluster) = (project.trim(), team.trim(), cluster.trim());
     for token in [project, team, cluster] {
-        let (status, body) = app.push_report(Some(token), "?project=web&target=t", SARIF.into()).await;
+        let (status, body) = app
+            .push_report(Some(token), "?project=web&target=t", SARIF.into())
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let all = cli_ok(&app, &["token", "list"]).await;
-    for needle in ["project web", "team shop", "cluster-wide", &team[..12], &cluster[..12]] {
+    for needle in [
+        "project web",
+        "team shop",
+        "cluster-wide",
+        &team[..12],
+        &cluster[..12],
+    ] {
         assert!(all.contains(needle), "{needle} in {all}");
     }
-    assert!(!all.contains(team) && !all.contains(cluster), "never the secrets");
+    assert!(
+        !all.contains(team) && !all.contains(cluster),
+        "never the secrets"
+    );
     let teams_only = cli_ok(&app, &["token", "list", "--team", "shop"]).await;
     assert!(teams_only.contains("team shop") && !teams_only.contains("cluster-wide"));
     let cluster_only = cli_ok(&app, &["token", "list", "--cluster"]).await;
@@ -226,7 +268,9 @@ async fn team_and_cluster_wide_tokens_are_listed_revoked_and_expire() {
     cli_ok(&app, &["token", "revoke", &team_id]).await;
     cli_ok(&app, &["token", "revoke", &cluster_id]).await;
     for token in [team, cluster] {
-        let (status, body) = app.push_report(Some(token), "?project=web&target=t", SARIF.into()).await;
+        let (status, body) = app
+            .push_report(Some(token), "?project=web&target=t", SARIF.into())
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked token: {body}");
     }
     let again = app.bosun(&["token", "revoke", &team_id], None).await;
@@ -243,10 +287,17 @@ async fn team_and_cluster_wide_tokens_are_listed_revoked_and_expire() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, body) = app.push_report(Some(project), "?target=t", SARIF.into()).await;
+    let (status, body) = app
+        .push_report(Some(project), "?target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid, expired or revoked token");
-    let bad = app.bosun(&["token", "create", "--cluster", "--expires-in", "0d"], None).await;
+    let bad = app
+        .bosun(
+            &["token", "create", "--cluster", "--expires-in", "0d"],
+            None,
+        )
+        .await;
     assert_eq!(bad.status.code(), Some(2));
 }
 
@@ -262,12 +313,20 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
     for (email, team, role) in [
         ("sec@example.com", "shop", app::workflow::Role::Security),
         ("dev@example.com", "shop", app::workflow::Role::Developer),
-        ("stranger@example.com", "data", app::workflow::Role::Developer),
+        (
+            "stranger@example.com",
+            "data",
+            app::workflow::Role::Developer,
+        ),
     ] {
         app.create_user(email, PASSWORD).await;
-        server::teams::add_member(&app.pool, team, email, role).await.unwrap();
+        server::teams::add_member(&app.pool, team, email, role)
+            .await
+            .unwrap();
     }
-    server::users::create(&app.pool, "admin@example.com", PASSWORD, true).await.unwrap();
+    server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
+        .await
+        .unwrap();
     let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
     let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     let stranger = app.signed_in_client("stranger@example.com", PASSWORD).await;
@@ -275,27 +334,51 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
 
     // security of team shop creates a team token, expiring in 30 days; it works once shown
     let (status, body) = app
-        .call_server_fn(&sec, "create_token", &[("scope", "team:shop"), ("name", "prod trivy-operator"), ("expires_in_days", "30")])
+        .call_server_fn(
+            &sec,
+            "create_token",
+            &[
+                ("scope", "team:shop"),
+                ("name", "prod trivy-operator"),
+                ("expires_in_days", "30"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let created: Value = serde_json::from_str(&body).unwrap();
     let secret = created["token"].as_str().unwrap().to_string();
     assert!(secret.starts_with("bosun_"));
-    let (status, _) = app.push_report(Some(&secret), "?project=web&target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some(&secret), "?project=web&target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = app.call_server_fn(&sec, "list_tokens", &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("prod trivy-operator") && !body.contains(&secret), "{body}");
-    assert!(!body.contains("estate") && !body.contains("\"lake\""), "not another team's, not cluster-wide: {body}");
+    assert!(
+        body.contains("prod trivy-operator") && !body.contains(&secret),
+        "{body}"
+    );
+    assert!(
+        !body.contains("estate") && !body.contains("\"lake\""),
+        "not another team's, not cluster-wide: {body}"
+    );
 
     // a developer may not; another team answers as if shop did not exist; cluster needs more
-    let (status, _) = app.call_server_fn(&dev, "create_token", &[("scope", "team:shop")]).await;
+    let (status, _) = app
+        .call_server_fn(&dev, "create_token", &[("scope", "team:shop")])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.call_server_fn(&dev, "create_token", &[("scope", "project:web")]).await;
+    let (status, _) = app
+        .call_server_fn(&dev, "create_token", &[("scope", "project:web")])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.call_server_fn(&stranger, "create_token", &[("scope", "team:shop")]).await;
+    let (status, _) = app
+        .call_server_fn(&stranger, "create_token", &[("scope", "team:shop")])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.call_server_fn(&sec, "create_token", &[("scope", "cluster")]).await;
+    let (status, _) = app
+        .call_server_fn(&sec, "create_token", &[("scope", "cluster")])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app.call_server_fn(&dev, "list_tokens", &[]).await;
     assert_eq!(status, StatusCode::OK);
@@ -304,21 +387,34 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
 
     // revoking: another team's token is not found, then security revokes its own
     let id = created["id"].to_string();
-    let (status, _) = app.call_server_fn(&stranger, "revoke_token", &[("id", &id)]).await;
+    let (status, _) = app
+        .call_server_fn(&stranger, "revoke_token", &[("id", &id)])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = app.call_server_fn(&sec, "revoke_token", &[("id", &id)]).await;
+    let (status, body) = app
+        .call_server_fn(&sec, "revoke_token", &[("id", &id)])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = app.push_report(Some(&secret), "?project=web&target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some(&secret), "?project=web&target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app.call_server_fn(&sec, "revoke_token", &[("id", &id)]).await;
+    let (status, _) = app
+        .call_server_fn(&sec, "revoke_token", &[("id", &id)])
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // an admin manages cluster-wide tokens; every change is audited with its actor
-    let (status, body) = app.call_server_fn(&admin, "create_token", &[("scope", "cluster")]).await;
+    let (status, body) = app
+        .call_server_fn(&admin, "create_token", &[("scope", "cluster")])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.call_server_fn(&admin, "list_tokens", &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("estate") && body.contains("\"lake\""), "{body}");
+    assert!(
+        body.contains("estate") && body.contains("\"lake\""),
+        "{body}"
+    );
     let audited: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT e.action, u.email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
           WHERE e.subject_type = 'ingest_token' AND e.actor_user_id IS NOT NULL ORDER BY e.id",
@@ -340,18 +436,27 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
 
 #[tokio::test]
 async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_when_to_retry() {
-    let app = spawn_app_with(&[("BOSUN_MAX_CONCURRENT_UPLOADS", "1"), ("BOSUN_UPLOAD_WAIT_SECS", "0")]).await;
+    let app = spawn_app_with(&[
+        ("BOSUN_MAX_CONCURRENT_UPLOADS", "1"),
+        ("BOSUN_UPLOAD_WAIT_SECS", "0"),
+    ])
+    .await;
     let token = app.project_with_token("web").await;
     // no token: 401, and nothing of the body is stored
-    let (status, body) = app.push_report(None, "?target=t", vec![b' '; 4 << 20]).await;
+    let (status, body) = app
+        .push_report(None, "?target=t", vec![b' '; 4 << 20])
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, _) = app.push_report(Some("bosun_not_a_token"), "?target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some("bosun_not_a_token"), "?target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
 
     // one upload holds the only slot while its body trickles in
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
-    tx.unbounded_send(Ok(SARIF.as_bytes()[..20].to_vec())).unwrap();
+    tx.unbounded_send(Ok(SARIF.as_bytes()[..20].to_vec()))
+        .unwrap();
     let slow = app
         .client
         .post(app.url("/api/v1/reports?target=slow"))
@@ -390,17 +495,24 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     };
     let release = async {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-        tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec())).unwrap();
+        tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec()))
+            .unwrap();
         tx.close_channel();
     };
     let (pushed, ()) = tokio::join!(push, release);
     let _ = std::fs::remove_file(&report);
     assert!(pushed.status.success(), "{}", text(&pushed.stderr));
-    assert!(text(&pushed.stderr).contains("the server is busy; retry 1 of 5"), "{}", text(&pushed.stderr));
+    assert!(
+        text(&pushed.stderr).contains("the server is busy; retry 1 of 5"),
+        "{}",
+        text(&pushed.stderr)
+    );
     let done = slow.await.unwrap().unwrap();
     assert_eq!(done.status(), StatusCode::CREATED);
     // the slot is free again
-    let (status, _) = app.push_report(Some(&token), "?target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some(&token), "?target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -418,7 +530,11 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("src/{}.py", "p".repeat(100_000))}}}]}]}]
     });
     let (status, body) = app
-        .push_report(Some(&token), "?target=t", serde_json::to_vec(&report).unwrap())
+        .push_report(
+            Some(&token),
+            "?target=t",
+            serde_json::to_vec(&report).unwrap(),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (rule_chars, rule_end, path_chars, scanner): (i32, String, i32, String) = sqlx::query_as(
@@ -430,12 +546,27 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
     assert_eq!(rule_chars, 201, "200 characters and a visible cut");
     assert_eq!(rule_end, "…");
     assert_eq!(path_chars, 1001);
-    assert_eq!(scanner, "TinyScan", "a NUL in the scanner's name is dropped, not a 500");
+    assert_eq!(
+        scanner, "TinyScan",
+        "a NUL in the scanner's name is dropped, not a 500"
+    );
     app.create_user("dev@example.com", PASSWORD).await;
-    app.grant("dev@example.com", "web", app::workflow::Role::Developer).await;
+    app.grant("dev@example.com", "web", app::workflow::Role::Developer)
+        .await;
     let client = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let page = client.get(app.url("/findings")).send().await.unwrap().text().await.unwrap();
-    assert!(page.len() < 200_000, "the findings page is {} bytes", page.len());
+    let page = client
+        .get(app.url("/findings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.len() < 200_000,
+        "the findings page is {} bytes",
+        page.len()
+    );
 }
 
 // 6. What clients are told -------------------------------------------------------------
@@ -444,7 +575,14 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
 async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    let leaks = ["invalid byte sequence", "index row", "postgres", "sqlx", "database", "SQL"];
+    let leaks = [
+        "invalid byte sequence",
+        "index row",
+        "postgres",
+        "sqlx",
+        "database",
+        "SQL",
+    ];
     let call = |email: String| {
         let app = &app;
         async move {
@@ -460,7 +598,10 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
     };
     let (status, body) = call("dev\u{0}@example.com".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("control characters") && body.contains("email"), "{body}");
+    assert!(
+        body.contains("control characters") && body.contains("email"),
+        "{body}"
+    );
     let (status, body) = call(format!("{}@example.com", "a".repeat(1_900_000))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     let (status, body) = call(format!("{}@example.com", "a".repeat(300))).await;
@@ -479,11 +620,17 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
     }
     // any server function field: a NUL in a comment is refused at the edge
     let admin = {
-        server::users::create(&app.pool, "admin@example.com", PASSWORD, true).await.unwrap();
+        server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
+            .await
+            .unwrap();
         app.signed_in_client("admin@example.com", PASSWORD).await
     };
     let (status, body) = app
-        .call_server_fn(&admin, "create_team", &[("slug", "ops"), ("name", "Ops\u{0}")])
+        .call_server_fn(
+            &admin,
+            "create_team",
+            &[("slug", "ops"), ("name", "Ops\u{0}")],
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(app.count("SELECT count(*) FROM teams").await, 0);
@@ -503,10 +650,19 @@ async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let body = response.text().await.unwrap();
-    assert!(body.contains("Something went wrong on Bosun's side"), "{body}");
-    assert!(body.contains(&id), "the answer names its request id {id}: {body}");
+    assert!(
+        body.contains("Something went wrong on Bosun's side"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&id),
+        "the answer names its request id {id}: {body}"
+    );
     assert!(!body.to_lowercase().contains("pool"), "{body}");
     let response = app
         .client
@@ -517,10 +673,20 @@ async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["request_id"], id.as_str());
-    assert!(!body["error"].as_str().unwrap().to_lowercase().contains("pool"), "{body}");
+    assert!(
+        !body["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("pool"),
+        "{body}"
+    );
 }
 
 // ASVS L2 gaps ---------------------------------------------------------------------------
@@ -530,7 +696,12 @@ async fn state_changes_need_bosuns_origin_and_a_form() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
     let form = [("email", "dev@example.com"), ("password", PASSWORD)];
-    let without_origin = fresh_client().post(app.url("/api/login")).form(&form).send().await.unwrap();
+    let without_origin = fresh_client()
+        .post(app.url("/api/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(without_origin.status(), StatusCode::FORBIDDEN);
     let null_origin = fresh_client()
         .post(app.url("/api/login"))
@@ -547,7 +718,11 @@ async fn state_changes_need_bosuns_origin_and_a_form() {
         .send()
         .await
         .unwrap();
-    assert!(signed_in(&same_origin_fetch), "{}", same_origin_fetch.status());
+    assert!(
+        signed_in(&same_origin_fetch),
+        "{}",
+        same_origin_fetch.status()
+    );
     let text_plain = fresh_client()
         .post(app.url("/api/login"))
         .header("Origin", &app.base_url)
@@ -598,7 +773,10 @@ async fn sessions_end_after_twelve_hours_and_signing_in_again_replaces_the_old_o
         .await;
     assert_eq!(lifetime, 12 * 3600);
     // the same browser signing in again: one session, the old token dead
-    let old: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(&app.pool).await.unwrap();
+    let old: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let again = client
         .post(app.url("/api/login"))
         .header("Origin", &app.base_url)
@@ -608,7 +786,10 @@ async fn sessions_end_after_twelve_hours_and_signing_in_again_replaces_the_old_o
         .unwrap();
     assert!(signed_in(&again), "{}", again.status());
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
-    let new: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(&app.pool).await.unwrap();
+    let new: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_ne!(old, new);
     // busy or not, a session ends at its absolute expiry
     sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'")
@@ -630,20 +811,44 @@ async fn people_see_their_sessions_and_sign_out_everywhere_else() {
     let sessions: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
-    assert!(sessions.iter().all(|s| s["client_address"] == "127.0.0.1"), "{body}");
+    assert!(
+        sessions.iter().all(|s| s["client_address"] == "127.0.0.1"),
+        "{body}"
+    );
     let (status, body) = app.call_server_fn(&laptop, "end_other_sessions", &[]).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
     assert_eq!(
-        phone.get(app.url("/findings")).send().await.unwrap().status(),
+        phone
+            .get(app.url("/findings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::SEE_OTHER,
         "the phone is signed out"
     );
-    assert_eq!(laptop.get(app.url("/findings")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(
-        app.count("SELECT count(*) FROM audit_events WHERE action = 'other_sessions_ended'").await,
+        laptop
+            .get(app.url("/findings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'other_sessions_ended'")
+            .await,
         1
     );
-    let account = laptop.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let account = laptop
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(account.contains("Sign out everywhere else"), "{account}");
 }
 
@@ -660,7 +865,10 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
         .unwrap();
     assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
     let id = page.headers()["x-request-id"].to_str().unwrap();
-    assert_ne!(id, "planted-by-client", "an incoming id is not trusted from the public side");
+    assert_ne!(
+        id, "planted-by-client",
+        "an incoming id is not trusted from the public side"
+    );
     assert_eq!(id.len(), 16);
     let json = client
         .post(app.url("/api/whoami"))
@@ -671,7 +879,10 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
     assert_eq!(json.headers()[CACHE_CONTROL], "no-store");
     let asset = client.get(app.url("/pkg/bosun.css")).send().await.unwrap();
     assert_ne!(
-        asset.headers().get(CACHE_CONTROL).map(|v| v.to_str().unwrap()),
+        asset
+            .headers()
+            .get(CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
         Some("no-store"),
         "the compiled site may be cached"
     );
@@ -690,29 +901,49 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
 async fn editing_another_teams_comment_answers_like_a_missing_one() {
     let app = spawn_app().await;
     let token = app.project_with_token("web").await;
-    let (status, _) = app.push_report(Some(&token), "?target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some(&token), "?target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     app.create_user("dev@example.com", PASSWORD).await;
-    app.grant("dev@example.com", "web", app::workflow::Role::Developer).await;
+    app.grant("dev@example.com", "web", app::workflow::Role::Developer)
+        .await;
     app.create_user("stranger@example.com", PASSWORD).await;
     cli_ok(&app, &["team", "create", "data"]).await;
-    server::teams::add_member(&app.pool, "data", "stranger@example.com", app::workflow::Role::Developer)
-        .await
-        .unwrap();
+    server::teams::add_member(
+        &app.pool,
+        "data",
+        "stranger@example.com",
+        app::workflow::Role::Developer,
+    )
+    .await
+    .unwrap();
     let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
     let finding = app.count("SELECT id FROM findings").await.to_string();
     let (status, comment) = app
-        .call_server_fn(&dev, "add_comment", &[("finding_id", &finding), ("body", "mine")])
+        .call_server_fn(
+            &dev,
+            "add_comment",
+            &[("finding_id", &finding), ("body", "mine")],
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let stranger = app.signed_in_client("stranger@example.com", PASSWORD).await;
     // an invalid body too: visibility is checked before anything else
     for body in ["edited", ""] {
         let theirs = app
-            .call_server_fn(&stranger, "edit_comment", &[("comment_id", &comment), ("body", body)])
+            .call_server_fn(
+                &stranger,
+                "edit_comment",
+                &[("comment_id", &comment), ("body", body)],
+            )
             .await;
         let missing = app
-            .call_server_fn(&stranger, "edit_comment", &[("comment_id", "999999"), ("body", body)])
+            .call_server_fn(
+                &stranger,
+                "edit_comment",
+                &[("comment_id", "999999"), ("body", body)],
+            )
             .await;
         assert_eq!(theirs.0, StatusCode::NOT_FOUND, "{theirs:?}");
         assert_eq!(theirs, missing);
@@ -755,20 +986,31 @@ async fn sign_ins_lockouts_and_refusals_are_logged_without_secrets() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
     let token = app.project_with_token("web").await;
-    let (status, _) = app.push_report(Some(&token), "?target=t", SARIF.into()).await;
+    let (status, _) = app
+        .push_report(Some(&token), "?target=t", SARIF.into())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
-    app.grant("dev@example.com", "web", app::workflow::Role::Viewer).await;
+    app.grant("dev@example.com", "web", app::workflow::Role::Viewer)
+        .await;
     for _ in 0..6 {
         app.sign_in("dev@example.com", "secret-guess-xyz").await;
     }
-    sqlx::query("DELETE FROM login_attempts").execute(&app.pool).await.unwrap();
+    sqlx::query("DELETE FROM login_attempts")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let viewer = app.signed_in_client("dev@example.com", PASSWORD).await;
     let finding = app.count("SELECT id FROM findings").await.to_string();
     let (status, _) = app
-        .call_server_fn(&viewer, "change_state", &[("finding_id", &finding), ("to", "confirmed")])
+        .call_server_fn(
+            &viewer,
+            "change_state",
+            &[("finding_id", &finding), ("to", "confirmed")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    app.push_report(Some("bosun_stolen_or_guessed"), "?target=t", SARIF.into()).await;
+    app.push_report(Some("bosun_stolen_or_guessed"), "?target=t", SARIF.into())
+        .await;
     let text = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     for event in [
         "event=\"sign_in_failed\"",
@@ -777,9 +1019,17 @@ async fn sign_ins_lockouts_and_refusals_are_logged_without_secrets() {
         "event=\"authorisation_denied\"",
         "event=\"ingest_token_refused\"",
     ] {
-        assert!(text.contains(event), "{event} missing from the log:\n{text}");
+        assert!(
+            text.contains(event),
+            "{event} missing from the log:\n{text}"
+        );
     }
-    for secret in ["secret-guess-xyz", PASSWORD, "bosun_stolen_or_guessed", &token] {
+    for secret in [
+        "secret-guess-xyz",
+        PASSWORD,
+        "bosun_stolen_or_guessed",
+        &token,
+    ] {
         assert!(!text.contains(secret), "the log holds a secret: {secret}");
     }
 }

@@ -25,6 +25,9 @@ pub struct ApiDoc;
 #[allow(dead_code)] // documents the JSON `ApiError` renders
 pub struct ErrorBody {
     error: String,
+    /// On a 500 only: the request's id (also in `x-request-id`), under which the log holds
+    /// the detail.
+    request_id: Option<String>,
 }
 
 struct IngestTokenAuth;
