@@ -478,21 +478,18 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     // `bosun push` waits as told and tries again
     let report = std::env::temp_dir().join(format!("bosun-busy-{}.sarif", std::process::id()));
     std::fs::write(&report, SARIF).unwrap();
-    let push = {
-        let args = vec![
-            "push".to_string(),
-            report.display().to_string(),
-            "--token".to_string(),
-            token.clone(),
-            "--target".to_string(),
-            "from-ci".to_string(),
-        ];
-        let app = &app;
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            app.bosun(&args, None).await
-        }
-    };
+    let report_path = report.display().to_string();
+    let push = app.bosun(
+        &[
+            "push",
+            &report_path,
+            "--token",
+            &token,
+            "--target",
+            "from-ci",
+        ],
+        None,
+    );
     let release = async {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec()))
