@@ -479,17 +479,15 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     let report = std::env::temp_dir().join(format!("bosun-busy-{}.sarif", std::process::id()));
     std::fs::write(&report, SARIF).unwrap();
     let report_path = report.display().to_string();
-    let push = app.bosun(
-        &[
-            "push",
-            &report_path,
-            "--token",
-            &token,
-            "--target",
-            "from-ci",
-        ],
-        None,
-    );
+    let args = [
+        "push",
+        &report_path,
+        "--token",
+        &token,
+        "--target",
+        "from-ci",
+    ];
+    let push = app.bosun(&args, None);
     let release = async {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         tx.unbounded_send(Ok(SARIF.as_bytes()[20..].to_vec()))
