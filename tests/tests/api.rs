@@ -94,7 +94,10 @@ async fn sarif_is_stored_and_resending_it_changes_nothing() {
         ),
         (Some(2), Some(0), Some(2))
     );
-    assert_eq!(first["scanner"], "TinyScan");
+    assert_eq!(
+        first["scanner"], "tinyscan",
+        "the tool's id: its name, lowercase"
+    );
     assert_eq!(first["format"], "sarif");
 
     let (status, second) = app

@@ -54,7 +54,7 @@ async fn projects_tokens_and_push_work_end_to_end() {
     let out = push(&["--target", "repo"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("CliScan"),
+        text(&out.stdout).contains("cliscan"),
         "{}",
         text(&out.stdout)
     );

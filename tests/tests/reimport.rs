@@ -66,10 +66,10 @@ async fn missing_findings_are_fixed_and_returning_ones_reopened_with_audit_event
 }
 
 #[tokio::test]
-async fn a_finding_belongs_to_the_scope_that_last_reported_it() {
+async fn a_finding_belongs_to_the_one_scope_that_reported_it() {
     let app = spawn_app().await;
     let token = app.project_with_token("svc").await;
-    // the same problem reported under two targets is one finding (one fingerprint)
+    // the same problem reported under two targets is two findings, one per scope
     push(
         &app,
         &token,
@@ -77,17 +77,25 @@ async fn a_finding_belongs_to_the_scope_that_last_reported_it() {
         sarif(&[("M", "m.py"), ("N", "n.py")]),
     )
     .await;
-    push(&app, &token, "?target=new-name", sarif(&[("M", "m.py")])).await;
+    let taken = push(&app, &token, "?target=new-name", sarif(&[("M", "m.py")])).await;
+    assert_eq!(taken["new"], 1, "{taken}");
     let gone = push(&app, &token, "?target=new-name", sarif(&[("Z", "z.py")])).await;
+    assert_eq!(gone["fixed"], 1, "the new scope closes its own M: {gone}");
+    let states: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT target, rule_id, state::text FROM findings WHERE rule_id IN ('M', 'N')
+          ORDER BY target, rule_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(
-        gone["fixed"], 1,
-        "the new scope closes what it took over: {gone}"
-    );
-    assert_eq!(state_of(&app, "M").await, "fixed");
-    assert_eq!(
-        state_of(&app, "N").await,
-        "open",
-        "the old scope still owns what only it reported"
+        states,
+        [
+            ("new-name".into(), "M".into(), "fixed".into()),
+            ("old-name".into(), "M".into(), "open".into()),
+            ("old-name".into(), "N".into(), "open".into()),
+        ],
+        "the old scope still owns what it reported"
     );
 }
 

@@ -496,7 +496,8 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     };
     let (pushed, ()) = tokio::join!(push, release);
     let _ = std::fs::remove_file(&report);
-    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+    // accepted (0: gate passed, 1: its new high finding failed the gate), not an error
+    assert_ne!(pushed.status.code(), Some(2), "{}", text(&pushed.stderr));
     assert!(
         text(&pushed.stderr).contains("the server is busy; retry 1 of 5"),
         "{}",
@@ -542,7 +543,7 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
     assert_eq!(rule_end, "…");
     assert_eq!(path_chars, 1001);
     assert_eq!(
-        scanner, "TinyScan",
+        scanner, "tinyscan",
         "a NUL in the scanner's name is dropped, not a 500"
     );
     app.create_user("dev@example.com", PASSWORD).await;

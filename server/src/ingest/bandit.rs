@@ -19,13 +19,11 @@
 //!   shift keeps the finding; when the text is not in the report, the line number. Repeats of
 //!   the same anchor in one file get an occurrence number (`#2`, …) in report order.
 
-use std::collections::HashMap;
-
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
 use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
@@ -51,11 +49,15 @@ impl ReportFormat for Bandit {
                 || head.contains("\"test_id\""))
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && top.has("generated_at") && top.has("metrics") && top.has("results")
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let mut findings = Vec::new();
-        let mut occurrences: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut occurrences = Occurrences::default();
         for raw in &report.results {
             let Ok(issue) = serde_json::from_value::<Issue>(raw.clone()) else {
                 continue;
@@ -85,6 +87,7 @@ struct Issue {
     issue_text: String,
     issue_cwe: Option<Cwe>,
     line_number: Option<i64>,
+    col_offset: Option<i64>,
     more_info: String,
     test_id: String,
     test_name: String,
@@ -97,7 +100,30 @@ struct Cwe {
     link: Option<String>,
 }
 
-fn finding(issue: &Issue, raw: &Value, occurrences: &mut HashMap<[u8; 32], usize>) -> NewFinding {
+/// Bandit's identity for an issue, in its JSON and its SARIF alike (`bandit/v1`): test id,
+/// file path, the flagged line's text with whitespace collapsed (else its line number),
+/// numbered when it repeats in the file.
+pub(super) fn identity(
+    test_id: &str,
+    path: &str,
+    line_text: Option<&str>,
+    line: Option<i32>,
+    place: (i64, i64),
+    seen: &mut Occurrences,
+) -> [u8; 32] {
+    let text = line_text.map(|t| normalize::bounded(&normalize::collapse_whitespace(t), FIELD_MAX));
+    let anchor = match text.filter(|t| !t.is_empty()) {
+        Some(text) => format!("code:{text}"),
+        None => format!("line:{}", line.unwrap_or(0)),
+    };
+    Fingerprint::new("bandit/v1")
+        .push(test_id)
+        .push(path)
+        .push(&anchor)
+        .finish_numbered(seen, place)
+}
+
+fn finding(issue: &Issue, raw: &Value, occurrences: &mut Occurrences) -> NewFinding {
     let rule_id = normalize::bounded(issue.test_id.trim(), FIELD_MAX);
     let path = Some(normalize::path(&normalize::bounded(
         &issue.filename,
@@ -108,27 +134,17 @@ fn finding(issue: &Issue, raw: &Value, occurrences: &mut HashMap<[u8; 32], usize
         .line_number
         .filter(|l| *l > 0)
         .and_then(|l| i32::try_from(l).ok());
-    let anchor = match flagged_line(&issue.code, issue.line_number) {
-        Some(text) => format!("code:{text}"),
-        None => format!("line:{}", line.unwrap_or(0)),
-    };
-    let base = Fingerprint::new("bandit/v1")
-        .push(&rule_id)
-        .push(path.as_deref().unwrap_or(""))
-        .push(&anchor)
-        .finish();
-    let n = occurrences.entry(base).or_insert(0);
-    *n += 1;
-    let fingerprint = if *n == 1 {
-        base
-    } else {
-        Fingerprint::new("bandit/v1")
-            .push(&rule_id)
-            .push(path.as_deref().unwrap_or(""))
-            .push(&anchor)
-            .push(&format!("#{n}"))
-            .finish()
-    };
+    let fingerprint = identity(
+        &rule_id,
+        path.as_deref().unwrap_or(""),
+        flagged_line(&issue.code, issue.line_number).as_deref(),
+        line,
+        (
+            issue.line_number.unwrap_or(0),
+            issue.col_offset.unwrap_or(0),
+        ),
+        occurrences,
+    );
 
     let text = issue.issue_text.trim();
     let title = Some(normalize::first_line(text, TITLE_MAX))
@@ -176,7 +192,9 @@ fn finding(issue: &Issue, raw: &Value, occurrences: &mut HashMap<[u8; 32], usize
     f
 }
 
-fn severity(severity: &str, confidence: &str) -> Severity {
+/// `issue_severity` × `issue_confidence` (the module's table); Bandit's SARIF carries both
+/// as result properties.
+pub(super) fn severity(severity: &str, confidence: &str) -> Severity {
     let low_confidence = confidence.trim().eq_ignore_ascii_case("low");
     match (
         severity.trim().to_ascii_uppercase().as_str(),

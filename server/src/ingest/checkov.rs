@@ -13,15 +13,18 @@
 //!   asset (`namespace/Kind/name`); other resources keep only their file location.
 //! - SCA checks fill package name, installed and fixed version and the CVE alias from
 //!   `vulnerability_details`.
-//! - Fingerprint (`checkov/v1`): framework, check id, repository file path, resource (for SCA
-//!   checks the file and package, not its version). Not the line range (it shifts when the
-//!   file is edited), the absolute path, or the texts.
+//! - Fingerprint (`checkov/v2`, shared with Checkov's SARIF, see [`identity`]): check id,
+//!   repository file path, and the resource the check failed on, told by its own code block
+//!   (the only thing both outputs carry: see [`resource_key`]), numbered when one check fails
+//!   twice on resources that look alike. Not the line range (it shifts when the file is
+//!   edited), nor the block's other lines: editing one resource leaves every other
+//!   resource's findings as they are.
 
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
 use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
@@ -68,6 +71,8 @@ struct Check {
     guideline: Option<String>,
     details: Vec<Value>,
     vulnerability_details: Option<Value>,
+    /// `[[line, text], …]`: the resource's source.
+    code_block: Vec<Value>,
 }
 
 impl ReportFormat for Checkov {
@@ -84,6 +89,10 @@ impl ReportFormat for Checkov {
                     || head.contains("\"passed_checks\"")
                     || head.contains("\"summary\"")))
                 || head.contains("\"checkov_version\""))
+    }
+
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        top.has("check_type") && (top.has("results") || top.has("summary"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -104,6 +113,7 @@ impl ReportFormat for Checkov {
         };
         let mut findings = Vec::new();
         let mut scanner_version = None;
+        let mut seen = Occurrences::default();
         for raw in reports {
             let report: Report =
                 serde_json::from_value(raw).map_err(|e| ParseError::from_json(NAME, &e))?;
@@ -113,7 +123,7 @@ impl ReportFormat for Checkov {
             for raw_check in &report.results.failed_checks {
                 let check: Check = serde_json::from_value(raw_check.clone())
                     .map_err(|e| ParseError::from_json(NAME, &e))?;
-                findings.push(finding(&report.check_type, &check, raw_check));
+                findings.push(finding(&report.check_type, &check, raw_check, &mut seen));
             }
         }
         Ok(ParsedReport {
@@ -124,9 +134,116 @@ impl ReportFormat for Checkov {
     }
 }
 
+/// Checkov's identity for a failed check, in its JSON and its SARIF alike (`checkov/v2`).
+pub(super) fn identity(
+    check_id: &str,
+    path: &str,
+    resource: &str,
+    first_line: i64,
+    seen: &mut Occurrences,
+) -> [u8; 32] {
+    Fingerprint::new("checkov/v2")
+        .push(check_id.trim())
+        .push(path.trim_start_matches('/'))
+        .push(resource)
+        .finish_numbered(seen, (first_line, 0))
+}
+
+/// Which resource a failed check is about, from the resource's code block: a Kubernetes
+/// object's `Kind/namespace/name`, a Terraform block's address (`aws_s3_bucket.reports`),
+/// a one-line Dockerfile instruction's keyword (`FROM`), and otherwise the block's first
+/// line. Checkov's JSON names the resource, but its SARIF names only one resource per check
+/// (wrongly, for every other): the block is what both carry.
+pub fn resource_key(path: &str, block: &str, single_line: bool) -> String {
+    let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    if let Some(key) = kubernetes_key(&lines) {
+        return key;
+    }
+    if let Some(first) = lines.first().map(|l| l.trim())
+        && let Some(address) = terraform_address(first)
+    {
+        return address;
+    }
+    let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    if file.contains("dockerfile") || file.ends_with(".containerfile") {
+        return match (single_line, lines.first()) {
+            (true, Some(l)) => l
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase(),
+            _ => String::new(),
+        };
+    }
+    lines
+        .first()
+        .map(|l| normalize::collapse_whitespace(l))
+        .unwrap_or_default()
+}
+
+/// `Kind/namespace/name` of a Kubernetes manifest's top-level `kind` and `metadata`.
+fn kubernetes_key(lines: &[&str]) -> Option<String> {
+    let value = |line: &str, key: &str| {
+        line.strip_prefix(key)
+            .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+    };
+    let kind = lines.iter().find_map(|l| value(l, "kind:"))?;
+    let mut in_metadata = false;
+    let (mut name, mut namespace) = (None, None);
+    for line in lines {
+        if !line.starts_with([' ', '\t']) {
+            in_metadata = line.trim_end() == "metadata:";
+            continue;
+        }
+        if in_metadata {
+            let field = line.trim_start();
+            let indent = line.len() - field.len();
+            if indent <= 4 {
+                name = name.or_else(|| value(field, "name:"));
+                namespace = namespace.or_else(|| value(field, "namespace:"));
+            }
+        }
+    }
+    Some(format!(
+        "{kind}/{}/{}",
+        namespace.unwrap_or_default(),
+        name?
+    ))
+}
+
+/// `type.name` of `resource "type" "name" {`, `data.type.name`, `module.name`.
+fn terraform_address(line: &str) -> Option<String> {
+    let mut words = line.split_whitespace();
+    let block = words.next()?;
+    let label = |w: Option<&str>| {
+        w.map(|w| w.trim_matches('"').to_string())
+            .filter(|w| !w.is_empty() && w != "{")
+    };
+    match block {
+        "resource" => Some(format!("{}.{}", label(words.next())?, label(words.next())?)),
+        "data" => Some(format!(
+            "data.{}.{}",
+            label(words.next())?,
+            label(words.next())?
+        )),
+        "module" => Some(format!("module.{}", label(words.next())?)),
+        _ => None,
+    }
+}
+
 fn severity(raw: Option<&str>) -> Severity {
     raw.and_then(|s| s.parse::<Severity>().ok())
         .unwrap_or(Severity::Medium)
+}
+
+/// The layer of a check by its id, for outputs that do not name the framework (SARIF):
+/// secrets checks are secrets, everything else configuration.
+pub(super) fn layer_of_check(check_id: &str) -> Layer {
+    if check_id.to_ascii_uppercase().starts_with("CKV_SECRET") {
+        Layer::Secret
+    } else {
+        Layer::ClusterConfig
+    }
 }
 
 fn layer(check_type: &str) -> Layer {
@@ -152,7 +269,7 @@ fn k8s_parts(check_type: &str, resource: &str) -> Option<(String, String, String
         .then(|| (kind.to_string(), namespace.to_string(), name.to_string()))
 }
 
-fn finding(check_type: &str, check: &Check, raw: &Value) -> NewFinding {
+fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences) -> NewFinding {
     let path = normalize::path(check.repo_file_path.as_deref().unwrap_or(&check.file_path));
     let path = path.trim_start_matches('/').to_string();
     let line = check
@@ -170,11 +287,25 @@ fn finding(check_type: &str, check: &Check, raw: &Value) -> NewFinding {
     .find(|t| !t.is_empty())
     .unwrap_or_else(|| check.check_id.clone());
 
-    let mut fp = Fingerprint::new("checkov/v1");
-    fp.push(&check_type.to_ascii_lowercase())
-        .push(check.check_id.trim())
-        .push(&path)
-        .push(check.resource.trim());
+    let block: String = check
+        .code_block
+        .iter()
+        .filter_map(|pair| pair.get(1).and_then(Value::as_str))
+        .collect();
+    let single_line = check.file_line_range.first() == check.file_line_range.get(1);
+    let resource = if block.trim().is_empty() {
+        // nothing to tell resources by but their name (SCA checks, secrets)
+        check.resource.trim().to_string()
+    } else {
+        resource_key(&path, &block, single_line)
+    };
+    let fingerprint = identity(
+        &check.check_id,
+        &path,
+        &resource,
+        i64::from(line.unwrap_or(0)),
+        seen,
+    );
 
     let mut description = String::new();
     if let Some(d) = check
@@ -199,7 +330,7 @@ fn finding(check_type: &str, check: &Check, raw: &Value) -> NewFinding {
     }
 
     let mut f = NewFinding::new(
-        fp.finish(),
+        fingerprint,
         layer(check_type),
         severity(check.severity.as_deref()),
         title,

@@ -69,7 +69,7 @@ impl EncodedFinding {
         content(&mut encoded, scanner, target, f);
         let hash = Sha256::digest(&encoded).into();
         EncodedFinding {
-            fingerprint: f.fingerprint,
+            fingerprint: scoped_fingerprint(scanner, target, &f.fingerprint),
             layer: f.layer,
             severity: f.severity,
             occurrences: f.occurrences,
@@ -78,6 +78,24 @@ impl EncodedFinding {
             hash,
         }
     }
+}
+
+/// A finding's stored identity: its format's fingerprint within its scope. A finding
+/// belongs to one scope (project, scanner, target), so the same problem reported for two
+/// targets is two findings, each closed and reopened by its own target's scans only.
+///
+/// SHA-256 of `bosun-scope/v1 NUL scanner NUL target NUL fingerprint`: scanner ids and
+/// targets hold no NUL, so the layout is unambiguous, and migration
+/// `20261206000022_findings_belong_to_one_scope.sql` computes the same in SQL.
+pub fn scoped_fingerprint(scanner: &str, target: &str, fingerprint: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"bosun-scope/v1\0");
+    h.update(scanner.as_bytes());
+    h.update(b"\0");
+    h.update(target.as_bytes());
+    h.update(b"\0");
+    h.update(fingerprint);
+    h.finalize().into()
 }
 
 /// One `COPY … FROM STDIN WITH (FORMAT binary)` stream of rows.
@@ -319,7 +337,12 @@ mod tests {
         assert_eq!(row.len(), COLUMNS.split(',').count());
         let text = |i: usize| String::from_utf8(row[i].clone().unwrap()).unwrap();
         assert_eq!(row[0].as_deref(), Some(&7i64.to_be_bytes()[..]));
-        assert_eq!(row[1].as_deref(), Some(&[1u8; 32][..]));
+        let scoped = scoped_fingerprint("scan\tner", "repo", &[1u8; 32]);
+        assert_eq!(
+            row[1].as_deref(),
+            Some(&scoped[..]),
+            "the fingerprint within its scope"
+        );
         assert_eq!(text(3), "scan\tner");
         assert_eq!(text(8), "a\tb\nc\\d\ref", "title kept as is, without NUL");
         // aliases: 1 dimension, no NULLs, text, 2 elements from index 1, then each element

@@ -55,6 +55,10 @@ impl ReportFormat for CycloneDx {
         }
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && top.value("bomFormat") == Some("CycloneDX")
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let xml = body
             .iter()
@@ -88,10 +92,30 @@ impl ReportFormat for CycloneDx {
             from_json(&root)
         };
         let subject = &Subject::of(&bom.subject);
+        let from_checkov = bom
+            .tool
+            .as_deref()
+            .is_some_and(|t| super::tools::scanner_id(t) == "checkov");
         let findings = bom
             .vulns
             .iter()
-            .flat_map(|v| v.affects.iter().map(move |c| finding(subject, v, c)))
+            .flat_map(|v| {
+                v.affects.iter().map(move |c| {
+                    let mut f = finding(subject, v, c);
+                    if from_checkov {
+                        // failed policy checks, not package vulnerabilities: as Checkov's
+                        // JSON and SARIF say them
+                        f.layer = super::checkov::layer_of_check(&v.id);
+                        if v.ratings
+                            .iter()
+                            .all(|r| r.score.is_none() && !known_rating(r))
+                        {
+                            f.severity = Severity::Medium;
+                        }
+                    }
+                    f
+                })
+            })
             .collect();
         Ok(ParsedReport {
             scanner: bom.tool.unwrap_or_else(|| "CycloneDX".to_string()),
@@ -185,15 +209,21 @@ fn from_json(root: &Value) -> Bom {
     }
     index_json_components(&root["components"], &mut by_ref, 0);
     let tools = &root["metadata"]["tools"];
-    let tool = tools[0].clone();
-    let tool = if tool.is_null() {
-        tools["components"][0].clone()
-    } else {
-        tool
-    };
+    // 1.4: a list of tools; 1.5+: `{"components": [...]}`
+    let listed = tools
+        .as_array()
+        .or_else(|| tools["components"].as_array())
+        .map(|l| l.as_slice())
+        .unwrap_or_default();
+    let tool = producer(listed.iter().map(|t| {
+        (
+            t["name"].as_str().unwrap_or(""),
+            t["version"].as_str().unwrap_or(""),
+        )
+    }));
     let mut bom = Bom {
-        tool: Some(s(&tool["name"])).filter(|t| !t.is_empty()),
-        tool_version: Some(s(&tool["version"])).filter(|t| !t.is_empty()),
+        tool: tool.as_ref().map(|t| t.0.clone()),
+        tool_version: tool.map(|t| t.1).filter(|v| !v.is_empty()),
         subject: json_component(&root["metadata"]["component"]),
         vulns: Vec::new(),
     };
@@ -379,10 +409,21 @@ fn walk_xml_components<'a>(
 
 fn from_xml(root: &xml::Element) -> Bom {
     let metadata = root.child("metadata");
-    let tool = metadata.and_then(|m| m.child("tools")).and_then(|t| {
-        t.child("tool")
-            .or_else(|| t.child("components")?.child("component"))
-    });
+    let listed: Vec<&xml::Element> = metadata
+        .and_then(|m| m.child("tools"))
+        .map(|t| {
+            let mut tools: Vec<&xml::Element> = t.children_named("tool").collect();
+            if let Some(components) = t.child("components") {
+                tools.extend(components.children_named("component"));
+            }
+            tools
+        })
+        .unwrap_or_default();
+    let names: Vec<(String, String)> = listed
+        .iter()
+        .map(|t| (t.text_of("name"), t.text_of("version")))
+        .collect();
+    let tool = producer(names.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     let subject = metadata.and_then(|m| m.child("component"));
     let mut components = Vec::new();
     walk_xml_components(root.child("components"), &mut components, 0);
@@ -393,8 +434,8 @@ fn from_xml(root: &xml::Element) -> Bom {
         }
     }
     let mut bom = Bom {
-        tool: tool.map(|t| t.text_of("name")).filter(|t| !t.is_empty()),
-        tool_version: tool.map(|t| t.text_of("version")).filter(|t| !t.is_empty()),
+        tool: tool.as_ref().map(|t| t.0.clone()),
+        tool_version: tool.map(|t| t.1).filter(|v| !v.is_empty()),
         subject: subject.map(xml_component).unwrap_or_default(),
         vulns: Vec::new(),
     };
@@ -477,6 +518,27 @@ fn versionless_purl(purl: &str) -> &str {
         (Some(at), Some(slash)) if at > slash => &p[..at],
         _ => p,
     }
+}
+
+fn known_rating(r: &Rating) -> bool {
+    matches!(
+        r.severity.trim().to_ascii_lowercase().as_str(),
+        "critical" | "high" | "medium" | "moderate" | "low" | "info" | "none" | "negligible"
+    )
+}
+
+/// The tool that made a BOM, of those its metadata lists: CycloneDX's own libraries
+/// (`cyclonedx-python-lib`, …) are listed beside the tool that used them, and are not it.
+fn producer<'a>(names: impl Iterator<Item = (&'a str, &'a str)>) -> Option<(String, String)> {
+    let all: Vec<(&str, &str)> = names.filter(|(n, _)| !n.trim().is_empty()).collect();
+    let library = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("cyclonedx") && (n.contains("lib") || n.contains("core-java"))
+    };
+    all.iter()
+        .find(|(n, _)| !library(n))
+        .or(all.first())
+        .map(|(n, v)| (n.to_string(), v.to_string()))
 }
 
 fn severity(ratings: &[Rating]) -> Severity {

@@ -40,6 +40,10 @@ impl ReportFormat for Grype {
         NAME
     }
 
+    fn scans_images(&self) -> bool {
+        true
+    }
+
     fn sniff(&self, body: &[u8]) -> bool {
         let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
         head.trim_start().starts_with('{')
@@ -49,6 +53,10 @@ impl ReportFormat for Grype {
                 || head.contains("\"name\": \"grype\"")
                 || head.contains("\"name\":\"grype\"")
                 || (head.contains("\"source\"") && head.contains("\"userInput\"")))
+    }
+
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && top.has("matches") && (top.has("source") || top.has("descriptor"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

@@ -1,15 +1,18 @@
 //! Hadolint JSON (`hadolint -f json`): a list of rule violations in one or more Dockerfiles.
 //!
 //! - One finding per list entry: one rule (`DL…` or ShellCheck `SC…`) on one line of one
-//!   Dockerfile. Identical entries are merged, counting occurrences.
-//! - Severity, aligned with Hadolint's own SARIF output as [`super::sarif`] reads it:
-//!   error → high, warning → medium, info → low, style → info; `ignore`/`none` → info,
+//!   Dockerfile. Identical entries (same rule, place and message) are merged, counting
+//!   occurrences.
+//! - Severity, equal to what Hadolint's own SARIF says (which writes `note` for both info and
+//!   style): error → high, warning → medium, info and style → low; `ignore`/`none` → info,
 //!   any other level → medium.
 //! - Layer: image (the Dockerfile builds it). No asset: the report names only the file, the
 //!   scan's target says which repository it is in.
-//! - Fingerprint (`hadolint/v1`): file path (normalised: forward slashes, no `./`), rule code,
-//!   line. The line is the only anchor the format has (no snippet), so moving an instruction
-//!   makes a new finding and closes the old one.
+//! - Fingerprint (`hadolint/v2`, shared with Hadolint's SARIF, see [`identity`]): file path
+//!   (normalised: forward slashes, no `./`), rule code, numbered when the rule fires again in
+//!   the file (report order). Not the line (Hadolint gives no snippet): lines added above an
+//!   instruction leave its findings as they are. Not the message: Hadolint rewords its
+//!   rules between versions.
 
 use std::collections::HashMap;
 
@@ -17,7 +20,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
 use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
@@ -26,6 +29,9 @@ pub struct Hadolint;
 const NAME: &str = "hadolint";
 const TITLE_MAX: usize = 300;
 const DESCRIPTION_MAX: usize = 20_000;
+
+/// What makes two entries the same one repeated: rule, file, line, column, message.
+type EntryKey = (String, String, Option<i64>, Option<i64>, String);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -61,20 +67,28 @@ impl ReportFormat for Hadolint {
         let items: Vec<Value> =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        // identical entries (rule, place, message) are one finding seen twice
+        let mut index: HashMap<EntryKey, usize> = HashMap::new();
+        let mut seen = Occurrences::default();
         for raw in &items {
             let item: Item =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
-            let f = finding(&item, raw);
-            match index.get(&f.fingerprint) {
+            let key = (
+                item.code.clone(),
+                item.file.clone(),
+                item.line,
+                item.column,
+                item.message.clone(),
+            );
+            match index.get(&key) {
                 Some(&i) => {
                     if let Some(kept) = findings.get_mut(i) {
                         kept.occurrences = kept.occurrences.saturating_add(1);
                     }
                 }
                 None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
+                    index.insert(key, findings.len());
+                    findings.push(finding(&item, raw, &mut seen));
                 }
             }
         }
@@ -86,14 +100,28 @@ impl ReportFormat for Hadolint {
     }
 }
 
-fn severity(level: &str) -> Severity {
+/// Hadolint's levels in its JSON, and the SARIF levels it writes for them.
+pub(super) fn severity(level: &str) -> Severity {
     match level.trim().to_ascii_lowercase().as_str() {
         "error" => Severity::High,
         "warning" => Severity::Medium,
-        "info" => Severity::Low,
-        "style" | "ignore" | "none" => Severity::Info,
+        "info" | "style" | "note" => Severity::Low,
+        "ignore" | "none" => Severity::Info,
         _ => Severity::Medium,
     }
+}
+
+/// Hadolint's identity for a violation, in its JSON and its SARIF alike (`hadolint/v2`).
+pub(super) fn identity(
+    path: &str,
+    code: &str,
+    place: (i64, i64),
+    seen: &mut Occurrences,
+) -> [u8; 32] {
+    Fingerprint::new("hadolint/v2")
+        .push(path)
+        .push(code)
+        .finish_numbered(seen, place)
 }
 
 fn reference(code: &str) -> Option<String> {
@@ -107,7 +135,7 @@ fn reference(code: &str) -> Option<String> {
     }
 }
 
-fn finding(item: &Item, raw: &Value) -> NewFinding {
+fn finding(item: &Item, raw: &Value, seen: &mut Occurrences) -> NewFinding {
     let path = normalize::path(&item.file);
     let code = item.code.trim();
     let line = item
@@ -115,16 +143,14 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
         .and_then(|l| i32::try_from(l).ok())
         .filter(|l| *l > 0);
 
-    let mut fp = Fingerprint::new("hadolint/v1");
-    fp.push(&path)
-        .push(code)
-        .push(&line.unwrap_or(0).to_string());
+    let place = (item.line.unwrap_or(0), item.column.unwrap_or(0));
+    let fingerprint = identity(&path, code, place, seen);
 
     let title = match normalize::first_line(&item.message, TITLE_MAX) {
         t if t.is_empty() => code.to_string(),
         t => t,
     };
-    let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&item.level), title);
+    let mut f = NewFinding::new(fingerprint, Layer::Image, severity(&item.level), title);
     f.rule_id = code.to_string();
     f.description = normalize::bounded(item.message.trim(), DESCRIPTION_MAX);
     f.references = reference(code).into_iter().collect();
@@ -167,7 +193,8 @@ mod tests {
                 ("DL3015", Severity::Low),
                 ("SC2086", Severity::Low),
                 ("DL3000", Severity::High),
-                ("DL3048", Severity::Info),
+                // style: low, as Hadolint's SARIF (`note`) says it
+                ("DL3048", Severity::Low),
                 ("DL3008", Severity::Medium),
             ]
         );

@@ -11,6 +11,7 @@ pub mod checkov;
 pub mod copy_rows;
 pub mod cyclonedx;
 pub mod dependency_check;
+pub mod document;
 pub mod falco;
 pub mod fingerprint;
 pub mod github_vulnerability;
@@ -32,6 +33,7 @@ pub mod sarif;
 pub mod semgrep;
 pub mod snyk;
 pub mod store;
+pub mod tools;
 pub mod trivy;
 pub mod trivy_operator;
 pub mod trufflehog;
@@ -46,8 +48,23 @@ pub use store::{Guardrails, IngestOutcome, ScanMeta, ingest};
 pub trait ReportFormat: Sync {
     /// The name used in the `format` override and stored on each scan.
     fn name(&self) -> &'static str;
+    /// The scanner of a report that names none (an empty, clean report): the id of the
+    /// tool this format's reports come from, as its non-empty reports name it.
+    fn scanner(&self) -> String {
+        tools::scanner_id(&self.name().replace('_', "-"))
+    }
+    /// Whether this format's reports scan container images, whose targets are image
+    /// references (kept without tag or digest: see [`normalize::scan_target`]).
+    fn scans_images(&self) -> bool {
+        false
+    }
     /// Whether `body` looks like this format (cheap: looks at the first few KiB).
     fn sniff(&self, body: &[u8]) -> bool;
+    /// Whether a JSON document whose top level is `top` is this format; asked only when no
+    /// format's [`ReportFormat::sniff`] claimed the body (its tell-tale keys may be anywhere).
+    fn sniff_top(&self, _top: &document::TopLevel) -> bool {
+        false
+    }
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError>;
 
     /// Hands the report's findings to `sink` as they are read, after its header. The
@@ -157,8 +174,18 @@ pub fn format_named(name: &str) -> Option<&'static dyn ReportFormat> {
         .find(|f| f.name().eq_ignore_ascii_case(name.trim()))
 }
 
+/// The format of a report: by the ends of its body first, then, for a JSON document no
+/// format recognised that way, by every key of its top level.
 pub fn detect(body: &[u8]) -> Option<&'static dyn ReportFormat> {
-    FORMATS.iter().copied().find(|f| f.sniff(body))
+    if let Some(format) = FORMATS.iter().copied().find(|f| f.sniff(body)) {
+        return Some(format);
+    }
+    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
+    if !matches!(first, Some(b'{' | b'[' | 0xef)) {
+        return None;
+    }
+    let top = document::top_level(body)?;
+    FORMATS.iter().copied().find(|f| f.sniff_top(&top))
 }
 
 /// A report after parsing, before it touches the database.

@@ -48,6 +48,32 @@ pub fn image_repository(image: &str) -> String {
     }
 }
 
+/// A scan's target as its scope keeps it. An image reference loses its tag and digest
+/// (`registry/shop/api:1.4@sha256:…` → `registry/shop/api`), so a re-tagged image keeps
+/// its findings: always for formats that scan images, otherwise when the target carries a
+/// digest or a tag after a path (`registry/shop/api:1.4`). Anything else is kept as sent.
+pub fn scan_target(raw: &str, image_format: bool) -> String {
+    let looks_like_reference =
+        !raw.is_empty() && !raw.contains("://") && !raw.contains(char::is_whitespace);
+    if !looks_like_reference {
+        return raw.to_string();
+    }
+    let tagged_path = raw.rsplit_once('/').is_some_and(|(_, last)| {
+        last.split_once(':').is_some_and(|(name, tag)| {
+            !name.is_empty()
+                && !tag.is_empty()
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+    });
+    if image_format || raw.contains("@sha256:") || tagged_path {
+        image_repository(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
 /// Whether an id names a vulnerability or weakness class that belongs in `aliases`.
 pub fn is_alias(id: &str) -> bool {
     let upper = id.trim().to_ascii_uppercase();
@@ -242,6 +268,36 @@ mod tests {
             "registry.example:5000/app"
         );
         assert_eq!(image_repository("app"), "app");
+    }
+
+    #[test]
+    fn image_targets_lose_tag_and_digest_other_targets_stay() {
+        assert_eq!(
+            scan_target("registry.example.com/shop/api:1.4", false),
+            "registry.example.com/shop/api"
+        );
+        assert_eq!(scan_target("shop/api@sha256:abcd", false), "shop/api");
+        assert_eq!(scan_target("nginx:1.25", true), "nginx");
+        assert_eq!(
+            scan_target("nginx:1.25", false),
+            "nginx:1.25",
+            "no path: not surely an image"
+        );
+        for kept in [
+            "github.com/acme/api",
+            "services/api",
+            ".",
+            "",
+            "prod-cluster",
+            "https://shop.example:8443/login",
+            "cluster a/ns",
+        ] {
+            assert_eq!(scan_target(kept, false), kept);
+        }
+        assert_eq!(
+            scan_target("localhost:5000/app", true),
+            "localhost:5000/app"
+        );
     }
 
     #[test]

@@ -8,17 +8,23 @@
 //!   none → info; no level at all means warning (SARIF §3.27.10) → medium.
 //! - Layer: from the tool: secret scanners → secret, dependency and image scanners →
 //!   dependency / image, IaC and Kubernetes linters → cluster-config, else code.
-//! - Fingerprint (`sarif/v1`): tool, rule, path, then the most stable anchor the report
-//!   offers: its `partialFingerprints` and `fingerprints` (the producer's own stable identity,
-//!   designed to survive line shifts), else the region's snippet with whitespace collapsed,
-//!   else the start line and column.
+//! - Tool-aware: SARIF is a container, and a tool's findings are the same whichever output it
+//!   wrote. For the tools Bosun also reads natively (Semgrep, Bandit, Hadolint, Checkov) the
+//!   identity, severity and layer are that tool's own, computed by its module's functions,
+//!   so one run pushed as JSON and as SARIF gives the same findings.
+//! - Fingerprint of any other tool (`sarif/v1`): tool, rule, path, then the most stable
+//!   anchor the report offers: its `partialFingerprints` and `fingerprints` (the producer's
+//!   own identity, designed to survive line shifts; placeholders such as Semgrep OSS's
+//!   "requires login" are not identities and are ignored), else the region's snippet with
+//!   whitespace collapsed, else the message; the last two numbered when they repeat in a
+//!   file (two identical lines are two findings). Never the line number.
 
 use std::collections::HashMap;
 
 use app::domain::{Layer, Severity};
 use serde_sarif::sarif::{self as s, ResultLevel};
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
 use super::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
 
@@ -45,6 +51,10 @@ impl ReportFormat for Sarif {
             && (marked(&head) || marked(&tail))
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && top.has("runs") && top.has("version")
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let mut sink = super::CollectSink::default();
         self.parse_into(body, &mut sink)?;
@@ -68,14 +78,19 @@ impl ReportFormat for Sarif {
         let scanner_version =
             first.and_then(|d| d.semantic_version.clone().or_else(|| d.version.clone()));
         out.header(scanner, scanner_version);
+        let mut seen = Occurrences::default();
         for run in &log.runs {
             let driver = &run.tool.driver;
             let rules = RuleIndex::new(driver.rules.as_deref().unwrap_or_default());
-            let layer = layer_for_tool(&driver.name);
+            let tool = Tool {
+                name: &driver.name,
+                id: super::tools::scanner_id(&driver.name),
+                layer: layer_for_tool(&driver.name),
+            };
             for raw in run.results.as_deref().unwrap_or_default() {
                 let result: s::Result =
                     serde_json::from_str(raw.get()).map_err(|e| located(body, raw, &e))?;
-                for finding in findings_for_result(&driver.name, layer, &rules, &result) {
+                for finding in findings_for_result(&tool, &rules, &result, &mut seen) {
                     out.finding(finding);
                 }
             }
@@ -159,11 +174,18 @@ fn rule_id(result: &s::Result) -> Option<&str> {
         .or_else(|| result.rule.as_ref().and_then(|r| r.id.as_deref()))
 }
 
-fn findings_for_result(
-    tool: &str,
+/// The tool of a run: as the report names it, its id, and the layer its findings are on.
+struct Tool<'a> {
+    name: &'a str,
+    id: String,
     layer: Layer,
+}
+
+fn findings_for_result(
+    tool: &Tool<'_>,
     rules: &RuleIndex<'_>,
     result: &s::Result,
+    seen: &mut Occurrences,
 ) -> Vec<NewFinding> {
     let rule = rules.find(result);
     let rule_id = rule_id(result)
@@ -195,7 +217,11 @@ fn findings_for_result(
         .or(rule_text(|r| r.help.as_ref()))
         .unwrap_or(message);
     let description = normalize::bounded(description, DESCRIPTION_MAX);
-    let severity = severity(result, rule);
+    let severity = tool_severity(tool, result, rule).unwrap_or_else(|| severity(result, rule));
+    let layer = match tool.id.as_str() {
+        "checkov" => super::checkov::layer_of_check(&rule_id),
+        _ => tool.layer,
+    };
     let aliases = normalize::aliases(
         cwe_tags(rule).chain(std::iter::once(rule_id.clone()).filter(|id| looks_like_vuln_id(id))),
     );
@@ -204,14 +230,19 @@ fn findings_for_result(
         .map(|t| normalize::bounded(t, DESCRIPTION_MAX))
         .unwrap_or_default();
 
-    // Both maps are the producer's own stable identity for the result.
-    let mut anchors: Vec<String> = [&result.partial_fingerprints, &result.fingerprints]
+    // Both maps are the producer's own stable identity for the result (placeholders aside).
+    let own: Vec<(&String, &String)> = [&result.partial_fingerprints, &result.fingerprints]
         .into_iter()
         .flatten()
         .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
+        .filter(|(_, v)| super::semgrep::is_real_fingerprint(v))
         .collect();
+    let mut anchors: Vec<String> = own.iter().map(|(k, v)| format!("{k}={v}")).collect();
     anchors.sort();
+    let semgrep_own = own
+        .iter()
+        .find(|(k, _)| k.starts_with("matchBasedId"))
+        .map(|(_, v)| v.as_str());
 
     let locations: Vec<Option<&s::PhysicalLocation>> = match result.locations.as_deref() {
         Some(locs) if !locs.is_empty() => {
@@ -231,39 +262,60 @@ fn findings_for_result(
             let line = region
                 .and_then(|r| r.start_line)
                 .and_then(|l| i32::try_from(l).ok());
-            let column = region.and_then(|r| r.start_column);
-            let snippet = region
+            let snippet_text = region
                 .and_then(|r| r.snippet.as_ref())
-                .and_then(|s| s.text.as_deref())
-                .map(normalize::collapse_whitespace)
-                .filter(|s| !s.is_empty());
-
-            let mut fp = Fingerprint::new("sarif/v1");
-            fp.push(&tool.to_ascii_lowercase())
-                .push(&rule_id)
-                .push(path.as_deref().unwrap_or(""));
-            if !anchors.is_empty() {
-                for a in &anchors {
-                    fp.push(a);
+                .and_then(|s| s.text.as_deref());
+            let file = path.as_deref().unwrap_or("");
+            let place = (
+                region.and_then(|r| r.start_line).unwrap_or(0),
+                region.and_then(|r| r.start_column).unwrap_or(0),
+            );
+            let fingerprint = match tool.id.as_str() {
+                "semgrep" => {
+                    super::semgrep::identity(&rule_id, file, semgrep_own, message, place, seen)
                 }
-            } else if let Some(snippet) = &snippet {
-                fp.push("snippet").push(snippet);
-            } else {
-                // two results of one rule on one line are told apart by their column
-                let at = format!("{}:{}", line.unwrap_or(0), column.unwrap_or(0));
-                fp.push("line").push(&at);
-                if path.is_none() {
-                    // nothing else identifies a location-less result but what it says
-                    fp.push(&normalize::collapse_whitespace(message));
+                "bandit" => {
+                    super::bandit::identity(&rule_id, file, snippet_text, line, place, seen)
                 }
-            }
+                "hadolint" => super::hadolint::identity(file, &rule_id, place, seen),
+                "checkov" => {
+                    let single_line =
+                        region.is_some_and(|r| r.end_line.is_none_or(|e| Some(e) == r.start_line));
+                    let resource =
+                        super::checkov::resource_key(file, snippet_text.unwrap_or(""), single_line);
+                    super::checkov::identity(&rule_id, file, &resource, place.0, seen)
+                }
+                _ => {
+                    let mut fp = Fingerprint::new("sarif/v1");
+                    fp.push(&tool.name.to_ascii_lowercase())
+                        .push(&rule_id)
+                        .push(file);
+                    let snippet = snippet_text
+                        .map(normalize::collapse_whitespace)
+                        .filter(|s| !s.is_empty());
+                    if !anchors.is_empty() {
+                        for a in &anchors {
+                            fp.push(a);
+                        }
+                        fp.finish()
+                    } else if let Some(snippet) = &snippet {
+                        fp.push("snippet")
+                            .push(snippet)
+                            .finish_numbered(seen, place)
+                    } else {
+                        fp.push("message")
+                            .push(&normalize::collapse_whitespace(message))
+                            .finish_numbered(seen, place)
+                    }
+                }
+            };
 
             let location = match (&path, line) {
                 (Some(p), Some(l)) => format!("{p}:{l}"),
                 (Some(p), None) => p.clone(),
                 (None, _) => String::new(),
             };
-            let mut finding = NewFinding::new(fp.finish(), layer, severity, title.clone());
+            let mut finding = NewFinding::new(fingerprint, layer, severity, title.clone());
             finding.rule_id = rule_id.clone();
             finding.description = description.clone();
             finding.aliases = aliases.clone();
@@ -275,6 +327,43 @@ fn findings_for_result(
             finding
         })
         .collect()
+}
+
+/// A tool's own severity where its SARIF carries what its native reader uses: Bandit's
+/// severity and confidence properties; Checkov marks every failed check `error`, which
+/// says nothing, so its findings are what its JSON makes of an unstated severity.
+fn tool_severity(
+    tool: &Tool<'_>,
+    result: &s::Result,
+    rule: Option<&s::ReportingDescriptor>,
+) -> Option<Severity> {
+    let property = |name: &str| {
+        result
+            .properties
+            .as_ref()?
+            .additional_properties
+            .get(name)?
+            .as_str()
+            .map(str::to_string)
+    };
+    match tool.id.as_str() {
+        "bandit" => Some(super::bandit::severity(
+            &property("issue_severity")?,
+            &property("issue_confidence").unwrap_or_default(),
+        )),
+        "checkov" if !has_security_severity(result, rule) => Some(Severity::Medium),
+        _ => None,
+    }
+}
+
+fn has_security_severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> bool {
+    [
+        result.properties.as_ref(),
+        rule.and_then(|r| r.properties.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|bag| bag.additional_properties.contains_key("security-severity"))
 }
 
 fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severity {
@@ -450,13 +539,30 @@ mod tests {
             before.findings[0].fingerprint,
             after.findings[0].fingerprint
         );
-        // without an anchor the line is all there is, so a different line is a different finding
+        // without an anchor the message is (never the line alone): a shift changes nothing
         let plain_a = parse(&report(&result("a.js", 10, ""), RULE)).unwrap();
         let plain_b = parse(&report(&result("a.js", 42, ""), RULE)).unwrap();
-        assert_ne!(
+        assert_eq!(
             plain_a.findings[0].fingerprint,
             plain_b.findings[0].fingerprint
         );
+        // and two results alike but for their line are two findings
+        let two = format!("{},{}", result("a.js", 10, ""), result("a.js", 42, ""));
+        let both = parse(&report(&two, RULE)).unwrap();
+        assert_eq!(both.findings.len(), 2);
+        assert_ne!(both.findings[0].fingerprint, both.findings[1].fingerprint);
+        assert_eq!(
+            both.findings[0].fingerprint,
+            plain_a.findings[0].fingerprint
+        );
+        // a placeholder is no anchor
+        let placeholder = r#","fingerprints":{"matchBasedId/v1":"requires login"}"#;
+        let two = format!(
+            "{},{}",
+            result("a.js", 10, placeholder),
+            result("a.js", 42, placeholder)
+        );
+        assert_eq!(parse(&report(&two, RULE)).unwrap().findings.len(), 2);
     }
 
     #[test]

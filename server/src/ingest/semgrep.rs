@@ -9,21 +9,18 @@
 //!   HIGH / MEDIUM / LOW, CRITICAL) it replaces the level, being the rule author's judgement of
 //!   the harm; `confidence: LOW` then lowers the result one step (never below low).
 //! - Layer: code.
-//! - One finding per rule, file and line: results of one rule on one line (e.g. two matches
-//!   at different columns) are merged. When Semgrep gives a real `extra.fingerprint` (logged-in
-//!   scans; OSS writes "requires login") it identifies the result instead of the line, and
-//!   results are merged by that.
-//! - Fingerprint (`semgrep/v1`): rule id (`check_id`), path, then `fp` + Semgrep's fingerprint
-//!   if it is a real one, else `line` + the start line. Messages, metavariables and the
-//!   matched code stay out.
-
-use std::collections::HashSet;
+//! - One finding per result, as Semgrep counts them.
+//! - Fingerprint (`semgrep/v2`, shared with Semgrep's SARIF, see [`identity`]): rule id
+//!   (`check_id`), path, then `fp` + Semgrep's own fingerprint when it is a real one
+//!   (logged-in scans; Semgrep OSS writes the placeholder "requires login", never used), else
+//!   the message with whitespace collapsed, numbered when it repeats in the file. Not the
+//!   line: lines inserted above a result leave it the same finding.
 
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
 use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
@@ -33,21 +30,6 @@ const NAME: &str = "semgrep";
 const TITLE_MAX: usize = 300;
 const FIELD_MAX: usize = 2_000;
 const DESCRIPTION_MAX: usize = 20_000;
-/// Top-level keys of a Semgrep report: an empty one is recognised by having only these.
-const TOP_KEYS: &[&str] = &[
-    "version",
-    "results",
-    "errors",
-    "paths",
-    "skipped_rules",
-    "interfile_languages_used",
-    "time",
-    "engine_requested",
-    "explanations",
-    "rules_by_engine",
-    "skipped",
-];
-
 impl ReportFormat for Semgrep {
     fn name(&self) -> &'static str {
         NAME
@@ -58,39 +40,33 @@ impl ReportFormat for Semgrep {
         if !head.trim_start().starts_with('{') || !head.contains("\"results\"") {
             return false;
         }
-        if head.contains("\"check_id\"") && head.contains("\"extra\"") {
-            return true;
-        }
-        // an empty report: {"results": [], "errors": [], …} with nothing but Semgrep's keys
-        if body.len() > 8192 {
-            return false;
-        }
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => {
-                map.get("results")
-                    .and_then(Value::as_array)
-                    .is_some_and(Vec::is_empty)
-                    && map.get("errors").is_some_and(Value::is_array)
-                    && map.keys().all(|k| TOP_KEYS.contains(&k.as_str()))
-            }
-            _ => false,
-        }
+        // a report with results; a clean one is recognised by its keys (`sniff_top`)
+        head.contains("\"check_id\"") && head.contains("\"extra\"")
+    }
+
+    /// Any Semgrep report, including a clean one with keys this reader does not know
+    /// (`profiling_results`, …): `results` and `errors`, and none of the keys of SARIF or
+    /// Bandit, which share `results`.
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array
+            && top.has("results")
+            && top.has("errors")
+            && !top.has("runs")
+            && !top.has("generated_at")
+            && !top.has("metrics")
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let mut findings = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = Occurrences::default();
         for raw in &report.results {
             // one odd result does not sink the report
             let Ok(result) = serde_json::from_value::<SemgrepResult>(raw.clone()) else {
                 continue;
             };
-            let finding = finding(&result, raw);
-            if seen.insert(finding.fingerprint) {
-                findings.push(finding);
-            }
+            findings.push(finding(&result, raw, &mut seen));
         }
         Ok(ParsedReport {
             scanner: NAME.to_string(),
@@ -124,6 +100,7 @@ struct SemgrepResult {
 #[serde(default)]
 struct Position {
     line: Option<i64>,
+    col: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,7 +113,39 @@ struct Extra {
     fingerprint: Option<String>,
 }
 
-fn finding(r: &SemgrepResult, raw: &Value) -> NewFinding {
+/// Semgrep's identity for a result, in its JSON and its SARIF alike (`semgrep/v2`): rule,
+/// path, then Semgrep's own fingerprint when it is a real one, else the message, numbered
+/// when it repeats in the file (both outputs list results in the same order).
+pub(super) fn identity(
+    rule_id: &str,
+    path: &str,
+    semgrep_fingerprint: Option<&str>,
+    message: &str,
+    place: (i64, i64),
+    seen: &mut Occurrences,
+) -> [u8; 32] {
+    let mut fp = Fingerprint::new("semgrep/v2");
+    fp.push(rule_id).push(path);
+    match semgrep_fingerprint
+        .map(str::trim)
+        .filter(|f| is_real_fingerprint(f))
+    {
+        Some(own) => fp.push("fp").push(own).finish(),
+        None => fp
+            .push("message")
+            .push(&normalize::collapse_whitespace(message))
+            .finish_numbered(seen, place),
+    }
+}
+
+/// Whether a fingerprint a scanner wrote identifies anything: Semgrep OSS writes the same
+/// placeholder, "requires login", for every result.
+pub(super) fn is_real_fingerprint(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && !v.eq_ignore_ascii_case("requires login")
+}
+
+fn finding(r: &SemgrepResult, raw: &Value, seen: &mut Occurrences) -> NewFinding {
     let rule_id = normalize::bounded(r.check_id.trim(), FIELD_MAX);
     let path =
         Some(normalize::path(&normalize::bounded(&r.path, FIELD_MAX))).filter(|p| !p.is_empty());
@@ -145,21 +154,14 @@ fn finding(r: &SemgrepResult, raw: &Value) -> NewFinding {
         .line
         .filter(|l| *l > 0)
         .and_then(|l| i32::try_from(l).ok());
-    let semgrep_fp = r
-        .extra
-        .fingerprint
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty() && *f != "requires login");
-
-    let mut fp = Fingerprint::new("semgrep/v1");
-    fp.push(&rule_id).push(path.as_deref().unwrap_or(""));
-    match semgrep_fp {
-        Some(s) => fp.push("fp").push(s),
-        None => fp
-            .push("line")
-            .push(&line.map(|l| l.to_string()).unwrap_or_default()),
-    };
+    let fingerprint = identity(
+        &rule_id,
+        path.as_deref().unwrap_or(""),
+        r.extra.fingerprint.as_deref(),
+        &r.extra.message,
+        (r.start.line.unwrap_or(0), r.start.col.unwrap_or(0)),
+        seen,
+    );
 
     let meta = r.extra.metadata.as_object();
     let meta_str = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str);
@@ -177,7 +179,7 @@ fn finding(r: &SemgrepResult, raw: &Value) -> NewFinding {
         (None, _) => String::new(),
     };
 
-    let mut f = NewFinding::new(fp.finish(), Layer::Code, severity, title);
+    let mut f = NewFinding::new(fingerprint, Layer::Code, severity, title);
     f.rule_id = rule_id;
     f.description = normalize::bounded(message, DESCRIPTION_MAX);
     f.aliases = normalize::aliases(
@@ -220,7 +222,9 @@ fn finding(r: &SemgrepResult, raw: &Value) -> NewFinding {
     f
 }
 
-fn severity(level: &str, impact: Option<&str>, confidence: Option<&str>) -> Severity {
+/// The result's level (`extra.severity` in JSON, the SARIF level) unless the rule's
+/// metadata states an impact (the module's table).
+pub(super) fn severity(level: &str, impact: Option<&str>, confidence: Option<&str>) -> Severity {
     let level_of = |s: &str| match s.trim().to_ascii_uppercase().as_str() {
         "CRITICAL" => Some(Severity::Critical),
         "ERROR" | "HIGH" => Some(Severity::High),
@@ -303,14 +307,18 @@ mod tests {
     ));
 
     #[test]
-    fn reads_results_and_merges_one_rule_on_one_line() {
+    fn reads_every_result_as_semgrep_counts_them() {
         let parsed = Semgrep.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "semgrep");
         assert_eq!(parsed.scanner_version.as_deref(), Some("1.85.0"));
         assert_eq!(
             parsed.findings.len(),
-            5,
-            "6 results, two md5 on one line merged"
+            6,
+            "6 results, two of them md5 on one line: two findings"
+        );
+        assert_ne!(
+            parsed.findings[1].fingerprint,
+            parsed.findings[2].fingerprint
         );
         let sql = &parsed.findings[0];
         assert_eq!(
@@ -348,6 +356,7 @@ mod tests {
             vec![
                 Severity::High,     // ERROR, impact HIGH
                 Severity::Medium,   // WARNING
+                Severity::Medium,   // WARNING (its second match on the line)
                 Severity::Low,      // INFO
                 Severity::Low,      // ERROR but impact MEDIUM with LOW confidence
                 Severity::Critical, // CRITICAL
@@ -364,10 +373,11 @@ mod tests {
         let a = Semgrep.parse(REPORT).unwrap();
         let mut doc: Value = serde_json::from_slice(REPORT).unwrap();
         doc["version"] = Value::String("1.99.0".into());
+        // lines inserted above every result: the same findings
         let results = doc["results"].as_array_mut().unwrap();
-        results.reverse();
         for r in results.iter_mut() {
-            r["extra"]["message"] = Value::String("reworded".into());
+            let line = r["start"]["line"].as_i64().unwrap_or(0);
+            r["start"]["line"] = Value::from(line + 2);
         }
         let b = Semgrep.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
         let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
@@ -375,7 +385,7 @@ mod tests {
         fa.sort();
         fb.sort();
         assert_eq!(fa, fb);
-        assert_eq!(fa.iter().collect::<HashSet<_>>().len(), 5);
+        assert_eq!(fa.iter().collect::<std::collections::HashSet<_>>().len(), 6);
         // a result with Semgrep's own fingerprint survives a line shift
         let results = doc["results"].as_array_mut().unwrap();
         let xss = results
@@ -395,6 +405,16 @@ mod tests {
         assert_eq!(err.format, "semgrep");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Semgrep.parse(b"[]").is_err());
+        // Semgrep OSS's placeholder is no identity: two results, two findings
+        let placeholder = br#"{"results":[
+            {"check_id":"r","path":"a.py","start":{"line":1},"extra":{"message":"m","fingerprint":"requires login"}},
+            {"check_id":"r","path":"a.py","start":{"line":9},"extra":{"message":"m","fingerprint":"requires login"}}]}"#;
+        let parsed = Semgrep.parse(placeholder).unwrap();
+        assert_eq!(parsed.findings.len(), 2);
+        assert_ne!(
+            parsed.findings[0].fingerprint,
+            parsed.findings[1].fingerprint
+        );
         let odd = Semgrep
             .parse(
                 br#"{"results":[1,{"check_id":5},{"start":{"line":-3},"extra":{"metadata":"x"}}]}"#,
@@ -405,17 +425,26 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_semgrep_only() {
+    fn semgrep_reports_are_detected_clean_ones_with_unknown_keys_too() {
+        let detect = |body: &[u8]| crate::ingest::detect(body).map(|f| f.name());
         assert!(Semgrep.sniff(REPORT));
-        assert!(Semgrep.sniff(br#"{"results": [], "errors": []}"#));
-        assert!(
-            Semgrep
-                .sniff(br#"{"errors":[],"results":[],"paths":{"scanned":[]},"version":"1.2.0"}"#)
+        for clean in [
+            &br#"{"results": [], "errors": []}"#[..],
+            br#"{"errors":[],"results":[],"paths":{"scanned":[]},"version":"1.2.0"}"#,
+            // semgrep 1.185 writes keys this reader has never heard of
+            br#"{"version":"1.185.0","results":[],"errors":[],"paths":{"scanned":[]},"time":{},"engine_requested":"OSS","skipped_rules":[],"profiling_results":[]}"#,
+        ] {
+            assert_eq!(detect(clean), Some(NAME), "{}", String::from_utf8_lossy(clean));
+        }
+        assert_ne!(
+            detect(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#),
+            Some(NAME)
         );
-        assert!(!Semgrep.sniff(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#));
-        assert!(!Semgrep.sniff(
-            br#"{"errors":[],"generated_at":"2024-01-01T00:00:00Z","metrics":{},"results":[]}"#
-        ));
-        assert!(!Semgrep.sniff(br#"{"results":[],"errors":[],"other":1}"#));
+        assert_ne!(
+            detect(
+                br#"{"errors":[],"generated_at":"2024-01-01T00:00:00Z","metrics":{},"results":[]}"#
+            ),
+            Some(NAME)
+        );
     }
 }

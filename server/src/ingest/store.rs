@@ -124,7 +124,7 @@ pub struct ProjectOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("the report is empty (0 bytes)")]
+    #[error("the report is empty: name its format (?format=) to record a clean scan")]
     Empty,
     #[error("unknown report format: the body is not {known}; name one with ?format=")]
     UnknownFormat { known: String },
@@ -192,6 +192,10 @@ pub async fn ingest(
             return Err(err);
         }
     };
+    let meta = &ScanMeta {
+        target: super::normalize::scan_target(&meta.target, format.scans_images()),
+        ..meta.clone()
+    };
     match write(pool, grant, meta, guard, format, body.clone(), routing).await {
         Err(IngestError::Parse(err)) => {
             let err = IngestError::Parse(err);
@@ -248,8 +252,11 @@ async fn resolve_routing(
     Ok(Routing::Rules(router))
 }
 
+/// The report's format: named by the sender, else detected. An empty body is a clean scan
+/// when its format is named (JSON-lines tools such as nuclei write nothing when they find
+/// nothing), and refused otherwise: there is no telling which tool's scope it speaks for.
 fn pick_format(meta: &ScanMeta, body: &[u8]) -> Result<&'static dyn ReportFormat, IngestError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if meta.format.is_none() && body.iter().all(u8::is_ascii_whitespace) {
         return Err(IngestError::Empty);
     }
     match &meta.format {
@@ -309,9 +316,9 @@ struct ChannelSink {
     tx: tokio::sync::mpsc::Sender<Message>,
     chunk: Vec<(Option<usize>, EncodedFinding)>,
     routing: Arc<Routing>,
-    /// The scanner named by the header, or the format's name when findings came first.
+    /// The scanner named by the header, or the format's tool when findings came first.
     scanner: Option<String>,
-    default_scanner: &'static str,
+    default_scanner: String,
     target: String,
 }
 
@@ -331,7 +338,8 @@ impl FindingSink for ChannelSink {
         if self.scanner.is_some() {
             return;
         }
-        let scanner = normalize::header_text(&scanner, normalize::caps::SCANNER);
+        let scanner =
+            super::tools::scanner_id(&normalize::header_text(&scanner, normalize::caps::SCANNER));
         let scanner_version = scanner_version
             .map(|v| normalize::header_text(&v, normalize::caps::SCANNER_VERSION))
             .filter(|v| !v.is_empty());
@@ -346,7 +354,7 @@ impl FindingSink for ChannelSink {
         normalize::cap_stored_text(&mut finding);
         let scanner = self
             .scanner
-            .get_or_insert_with(|| self.default_scanner.to_string());
+            .get_or_insert_with(|| self.default_scanner.clone());
         let encoded = EncodedFinding::of(scanner, &self.target, &finding);
         self.chunk.push((self.routing.route(&finding), encoded));
         if self.chunk.len() >= CHUNK {
@@ -375,11 +383,18 @@ async fn write(
             chunk: Vec::with_capacity(CHUNK),
             routing: sink_routing,
             scanner: None,
-            default_scanner: format.name(),
+            default_scanner: format.scanner(),
             target,
         };
         let started = std::time::Instant::now();
-        let result = format.parse_into(&body, &mut sink);
+        // an empty body of a named format is a clean scan: its tool found nothing
+        let result = if body.iter().all(u8::is_ascii_whitespace) {
+            let scanner = sink.default_scanner.clone();
+            sink.header(scanner, None);
+            Ok(())
+        } else {
+            format.parse_into(&body, &mut sink)
+        };
         if result.is_ok() {
             sink.flush();
         }
@@ -443,7 +458,7 @@ async fn write(
                 scanner_version,
             } => header = Some((scanner, scanner_version)),
             Message::Findings(findings) => {
-                let (scanner, version) = header.get_or_insert_with(|| (format.name().into(), None));
+                let (scanner, version) = header.get_or_insert_with(|| (format.scanner(), None));
                 let mut groups: Vec<Vec<EncodedFinding>> =
                     scans.iter().map(|_| Vec::new()).collect();
                 for (destination, f) in findings {
@@ -487,7 +502,7 @@ async fn write(
         }
     };
     let streamed = started.elapsed();
-    let (scanner, scanner_version) = header.unwrap_or_else(|| (format.name().into(), None));
+    let (scanner, scanner_version) = header.unwrap_or_else(|| (format.scanner(), None));
     // A complete scan speaks for every project it could have reached, even those it found
     // nothing in: each gets a scan row, and may have its missing findings closed.
     let mut outcomes = Vec::new();
@@ -655,9 +670,10 @@ struct ProjectScan {
     unchanged: i64,
     /// Who the project's new findings are assigned to (default assignee, owning team).
     assignee: (Option<i64>, Option<i64>),
-    /// The project had no findings when this scan began (checked under the project's
-    /// lock): every finding is new, so its chunks skip the lookup of known fingerprints.
-    empty_project: bool,
+    /// The scope had no findings when this scan began (checked under the project's lock):
+    /// every finding is new (a finding's identity includes its scope), so its chunks skip
+    /// the lookup of known fingerprints.
+    empty_scope: bool,
     /// Time spent reading the scope, looking up fingerprints and copying rows (debug log).
     scope_time: std::time::Duration,
     lookup_time: std::time::Duration,
@@ -694,25 +710,28 @@ impl ProjectScan {
         .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
-        let (default_assignee, team, empty_project): (Option<i64>, Option<i64>, bool) =
+        let (default_assignee, team, empty_scope): (Option<i64>, Option<i64>, bool) =
             sqlx::query_as(
                 "SELECT default_assignee_id, team_id,
-                        NOT EXISTS (SELECT 1 FROM findings WHERE project_id = $1)
+                        NOT EXISTS (SELECT 1 FROM findings
+                                     WHERE scanner = $2 AND target = $3 AND project_id = $1)
                    FROM projects WHERE id = $1",
             )
             .bind(dest.project_id)
+            .bind(scanner)
+            .bind(&meta.target)
             .fetch_one(&mut *conn)
             .await?;
         let rules = gate::rules_for(conn, dest.project_id).await?;
         let started = std::time::Instant::now();
-        let scope = if empty_project {
+        let scope = if empty_scope {
             Scope(Vec::new())
         } else {
             scope_findings(conn, dest.project_id, scanner, &meta.target).await?
         };
         Ok(ProjectScan {
             assignee: (default_assignee, team),
-            empty_project,
+            empty_scope,
             dest,
             scan_id,
             now,
@@ -777,7 +796,7 @@ impl ProjectScan {
                             ),
                             inserted: None,
                         });
-                        Some(if self.empty_project {
+                        Some(if self.empty_scope {
                             Outcome::New
                         } else {
                             Outcome::LookUp

@@ -47,6 +47,10 @@ impl ReportFormat for Trivy {
         NAME
     }
 
+    fn scans_images(&self) -> bool {
+        true
+    }
+
     fn sniff(&self, body: &[u8]) -> bool {
         let (head, tail) = normalize::ends(body, 8192);
         let trimmed = head.trim_start();
@@ -67,6 +71,12 @@ impl ReportFormat for Trivy {
         } else {
             false
         }
+    }
+
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array
+            && ((top.has("SchemaVersion") && (top.has("ArtifactName") || top.has("Results")))
+                || (top.has("ClusterName") && (top.has("Resources") || top.has("Findings"))))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

@@ -54,6 +54,10 @@ impl ReportFormat for TrivyOperator {
         NAME
     }
 
+    fn scans_images(&self) -> bool {
+        true
+    }
+
     fn sniff(&self, body: &[u8]) -> bool {
         let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
         let t = head.trim_start();
