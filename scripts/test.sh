@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-tools.sh --test
+# the real scanners of the producer conformance suite (tests/tests/producers.rs)
+scripts/install-producers.sh
 export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 echo "==> checking formatting and lints"

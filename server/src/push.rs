@@ -67,10 +67,47 @@ fn ci_env(names: &[&str]) -> Option<String> {
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
+/// Words in a report's file name that name its format, besides the formats' own names.
+const FILE_NAME_WORDS: &[(&str, &str)] = &[("osv", "osv_scanner"), ("kube-linter", "kube_linter")];
+
+/// The format to name for `body`: `--format`, else, for a report with nothing in it (an
+/// empty file, which JSON-lines tools such as nuclei write when they find nothing, or an
+/// empty `[]` / `{}`, which fits many formats), the tool its file name mentions
+/// (`nuclei-results.jsonl` → nuclei, `hadolint.json` → hadolint).
+fn format_for(args: &PushArgs, body: &[u8]) -> Result<Option<String>, String> {
+    let text = String::from_utf8_lossy(body);
+    let empty = matches!(text.trim(), "" | "[]" | "{}");
+    if args.format.is_some() || !empty {
+        return Ok(args.format.clone());
+    }
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let named = crate::ingest::FORMATS
+        .iter()
+        .map(|f| (f.name(), f.name()))
+        .chain(FILE_NAME_WORDS.iter().copied())
+        .filter(|(word, _)| name.contains(word) || name.contains(&word.replace('_', "-")))
+        .max_by_key(|(word, _)| word.len())
+        .map(|(_, format)| format.to_string());
+    match (named, text.trim().is_empty()) {
+        (Some(format), _) => Ok(Some(format)),
+        // `[]` without a name: let the server say which formats could be meant
+        (None, false) => Ok(None),
+        (None, true) => Err(format!(
+            "{} is empty: name its format (--format nuclei, …) to record a clean scan",
+            args.file.display()
+        )),
+    }
+}
+
 /// Uploads the report; `Ok(gate passed)`.
 async fn push(args: &PushArgs) -> Result<bool, String> {
     let body = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let format = format_for(args, &body)?;
     let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
     gz.write_all(&body).map_err(|e| e.to_string())?;
     let gz = gz.finish().map_err(|e| e.to_string())?;
@@ -87,7 +124,7 @@ async fn push(args: &PushArgs) -> Result<bool, String> {
     let params: Vec<(&str, String)> = [
         ("project", args.project.clone()),
         ("target", args.target.clone()),
-        ("format", args.format.clone()),
+        ("format", format),
         (
             "commit",
             args.commit
@@ -170,6 +207,39 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> std::time::Duration {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(5);
     std::time::Duration::from_secs(secs.clamp(1, 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        push: PushArgs,
+    }
+
+    fn args(line: &[&str]) -> PushArgs {
+        let mut argv = vec!["push"];
+        argv.extend_from_slice(line);
+        argv.extend_from_slice(&["--token", "t"]);
+        Cli::parse_from(argv).push
+    }
+
+    #[test]
+    fn an_empty_report_names_its_json_lines_tool_or_asks_for_one() {
+        let named = |file: &str, body: &[u8]| format_for(&args(&[file]), body);
+        assert_eq!(named("out/nuclei-results.jsonl", b"").unwrap().as_deref(), Some("nuclei"));
+        assert_eq!(named("osv.json", b"\n").unwrap().as_deref(), Some("osv_scanner"));
+        assert_eq!(named("hadolint.json", b"[]\n").unwrap().as_deref(), Some("hadolint"));
+        assert_eq!(named("kube-linter.json", b"{}").unwrap().as_deref(), Some("kube_linter"));
+        assert!(named("report.json", b"").unwrap_err().contains("--format"));
+        assert_eq!(named("report.json", b"[]").unwrap(), None, "the server answers which");
+        assert_eq!(named("hadolint.json", b"[{\"code\":1}]").unwrap(), None, "not empty: detected");
+        let given = format_for(&args(&["report.json", "--format", "zap"]), b"").unwrap();
+        assert_eq!(given.as_deref(), Some("zap"));
+    }
 }
 
 fn print_summary(json: &serde_json::Value) {
