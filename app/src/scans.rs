@@ -34,6 +34,8 @@ pub struct ScanSummary {
     pub gate_passed: Option<bool>,
     /// Why the report was refused, or why it closed nothing.
     pub note: Option<String>,
+    /// Items of the report that did not become findings, and why (`3 skipped: …`).
+    pub skipped: Option<String>,
 }
 
 /// The project's latest scans, for anyone with a role on it.
@@ -46,7 +48,9 @@ pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, AppError> {
         "SELECT s.id, s.received_at, s.status::text AS status, s.format, s.scanner,
                 s.scanner_version, s.target, s.branch, s.commit_sha, s.partial, s.findings_total,
                 s.findings_new, s.findings_reopened, s.findings_fixed, s.gate_passed,
-                coalesce(s.error, s.auto_close_skipped) AS note
+                coalesce(s.error, s.auto_close_skipped) AS note,
+                (SELECT string_agg((e->>'count') || ' skipped: ' || (e->>'reason'), '; ')
+                   FROM jsonb_array_elements(s.skipped) e) AS skipped
            FROM scans s
           WHERE s.project_id = $1
           ORDER BY s.received_at DESC, s.id DESC
@@ -132,7 +136,10 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
                                 <td><code>{s.target.clone()}</code><small class="muted">" " {branch}</small></td>
                                 <td>{counts}</td>
                                 <td class=format!("gate gate-{gate}")>{gate}</td>
-                                <td class="note">{s.note.clone()}</td>
+                                <td class="note">
+                                    {s.note.clone()}
+                                    {s.skipped.clone().map(|text| view! { <span class="skipped">{text}</span> })}
+                                </td>
                             </tr>
                         }
                     })

@@ -209,39 +209,6 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> std::time::Duration {
     std::time::Duration::from_secs(secs.clamp(1, 60))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        push: PushArgs,
-    }
-
-    fn args(line: &[&str]) -> PushArgs {
-        let mut argv = vec!["push"];
-        argv.extend_from_slice(line);
-        argv.extend_from_slice(&["--token", "t"]);
-        Cli::parse_from(argv).push
-    }
-
-    #[test]
-    fn an_empty_report_names_its_json_lines_tool_or_asks_for_one() {
-        let named = |file: &str, body: &[u8]| format_for(&args(&[file]), body);
-        assert_eq!(named("out/nuclei-results.jsonl", b"").unwrap().as_deref(), Some("nuclei"));
-        assert_eq!(named("osv.json", b"\n").unwrap().as_deref(), Some("osv_scanner"));
-        assert_eq!(named("hadolint.json", b"[]\n").unwrap().as_deref(), Some("hadolint"));
-        assert_eq!(named("kube-linter.json", b"{}").unwrap().as_deref(), Some("kube_linter"));
-        assert!(named("report.json", b"").unwrap_err().contains("--format"));
-        assert_eq!(named("report.json", b"[]").unwrap(), None, "the server answers which");
-        assert_eq!(named("hadolint.json", b"[{\"code\":1}]").unwrap(), None, "not empty: detected");
-        let given = format_for(&args(&["report.json", "--format", "zap"]), b"").unwrap();
-        assert_eq!(given.as_deref(), Some("zap"));
-    }
-}
-
 fn print_summary(json: &serde_json::Value) {
     let n = |k: &str| json.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
     let s = |k: &str| {
@@ -272,6 +239,13 @@ fn print_summary(json: &serde_json::Value) {
     if let Some(reason) = json["auto_close_skipped"].as_str() {
         println!("nothing auto-closed: {reason}");
     }
+    for skipped in json["skipped"].as_array().into_iter().flatten() {
+        println!(
+            "skipped {} item(s) of the report: {}",
+            skipped["count"].as_u64().unwrap_or(0),
+            skipped["reason"].as_str().unwrap_or("")
+        );
+    }
     let gate = &json["gate"];
     let passed = gate["passed"].as_bool().unwrap_or(true);
     println!("gate: {}", if passed { "PASSED" } else { "FAILED" });
@@ -295,5 +269,58 @@ fn print_summary(json: &serde_json::Value) {
                 f["location"].as_str().unwrap_or("")
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        push: PushArgs,
+    }
+
+    fn args(line: &[&str]) -> PushArgs {
+        let mut argv = vec!["push"];
+        argv.extend_from_slice(line);
+        argv.extend_from_slice(&["--token", "t"]);
+        Cli::parse_from(argv).push
+    }
+
+    #[test]
+    fn an_empty_report_names_its_json_lines_tool_or_asks_for_one() {
+        let named = |file: &str, body: &[u8]| format_for(&args(&[file]), body);
+        assert_eq!(
+            named("out/nuclei-results.jsonl", b"").unwrap().as_deref(),
+            Some("nuclei")
+        );
+        assert_eq!(
+            named("osv.json", b"\n").unwrap().as_deref(),
+            Some("osv_scanner")
+        );
+        assert_eq!(
+            named("hadolint.json", b"[]\n").unwrap().as_deref(),
+            Some("hadolint")
+        );
+        assert_eq!(
+            named("kube-linter.json", b"{}").unwrap().as_deref(),
+            Some("kube_linter")
+        );
+        assert!(named("report.json", b"").unwrap_err().contains("--format"));
+        assert_eq!(
+            named("report.json", b"[]").unwrap(),
+            None,
+            "the server answers which"
+        );
+        assert_eq!(
+            named("hadolint.json", b"[{\"code\":1}]").unwrap(),
+            None,
+            "not empty: detected"
+        );
+        let given = format_for(&args(&["report.json", "--format", "zap"]), b"").unwrap();
+        assert_eq!(given.as_deref(), Some("zap"));
     }
 }

@@ -333,3 +333,41 @@ async fn upgrading_keeps_every_findings_id_state_and_history() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_known_tools_unreadable_layout_is_refused_and_skipped_items_are_told() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("shop").await;
+    // Kubescape's summary says resources fail, but no control says how: not a clean scan
+    let unreadable = br#"{"summaryDetails":{"ResourceCounters":{"failedResources":2}},"results":[{"resourceID":"x","controls":[{"controlID":"C-0057"}]}]}"#;
+    let (status, body) = app
+        .push_report(Some(&token), "?target=cluster", unreadable.to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("expected"),
+        "{body}"
+    );
+    let rejected: String = sqlx::query_scalar("SELECT status::text FROM scans")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rejected, "rejected", "the scan history shows the refusal");
+    // a Semgrep result that is not one Semgrep writes: stored are the others, told is why
+    let odd = br#"{"results":[{"check_id":"r","path":"a.py","start":{"line":1},"extra":{"message":"m"}},{"check_id":5}],"errors":[]}"#;
+    let pushed = push(&app, &token, "?target=repo", odd.to_vec()).await;
+    assert_eq!(pushed["total"], 1);
+    assert_eq!(pushed["skipped"][0]["count"], 1, "{pushed}");
+    assert!(
+        pushed["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not one Semgrep writes")
+    );
+    let stored: serde_json::Value =
+        sqlx::query_scalar("SELECT skipped FROM scans WHERE status = 'accepted'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored[0]["count"], 1);
+}

@@ -43,7 +43,10 @@ fn tool(venv: &str, command: &str) -> Option<PathBuf> {
             path.display()
         );
     }
-    eprintln!("skipped: {} is not installed (scripts/install-producers.sh)", path.display());
+    eprintln!(
+        "skipped: {} is not installed (scripts/install-producers.sh)",
+        path.display()
+    );
     None
 }
 
@@ -111,7 +114,7 @@ fn run(dir: &Path, program: &Path, args: &[&str], report: &Path) -> Vec<u8> {
         .env("BC_SKIP_MAPPING", "TRUE")
         .output()
         .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
-    let body = std::fs::read(report).unwrap_or_else(|e| {
+    std::fs::read(report).unwrap_or_else(|e| {
         panic!(
             "{} wrote no report {} ({e}): {}{}",
             program.display(),
@@ -119,8 +122,7 @@ fn run(dir: &Path, program: &Path, args: &[&str], report: &Path) -> Vec<u8> {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         )
-    });
-    body
+    })
 }
 
 /// What Bosun said of a push.
@@ -134,7 +136,13 @@ struct Pushed {
     json: Value,
 }
 
-async fn push(app: &TestApp, token: &str, target: &str, format: Option<&str>, body: Vec<u8>) -> Pushed {
+async fn push(
+    app: &TestApp,
+    token: &str,
+    target: &str,
+    format: Option<&str>,
+    body: Vec<u8>,
+) -> Pushed {
     let query = match format {
         Some(f) => format!("?target={target}&format={f}"),
         None => format!("?target={target}"),
@@ -211,10 +219,22 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
     for (i, format) in c.formats.iter().enumerate() {
         let body = (c.scan)(&ws, format);
         let expected = (c.own_count)(format, &body);
-        assert!(expected > 0, "{} {format} found nothing: the example project is meant to fail", c.tool);
+        assert!(
+            expected > 0,
+            "{} {format} found nothing: the example project is meant to fail",
+            c.tool
+        );
         let pushed = push(app, token, &target, None, body).await;
-        assert_eq!(pushed.total, expected, "{} {format}: Bosun's count is the tool's: {}", c.tool, pushed.json);
-        assert_eq!(pushed.scanner, c.tool, "{} {format}: one scanner id whatever the format", c.tool);
+        assert_eq!(
+            pushed.total, expected,
+            "{} {format}: Bosun's count is the tool's: {}",
+            c.tool, pushed.json
+        );
+        assert_eq!(
+            pushed.scanner, c.tool,
+            "{} {format}: one scanner id whatever the format",
+            c.tool
+        );
         if i == 0 {
             assert_eq!(pushed.new, expected);
         } else {
@@ -260,7 +280,12 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
     }
     let fixed = fixed_ones(app, &target).await;
     assert_eq!(fixed.len(), 1, "{}: {fixed:?}", c.tool);
-    assert_eq!(rule_tail(&fixed[0].0), c.fixed_rule, "{}: the fixed weakness is the one closed", c.tool);
+    assert_eq!(
+        rule_tail(&fixed[0].0),
+        c.fixed_rule,
+        "{}: the fixed weakness is the one closed",
+        c.tool
+    );
 }
 
 /// `bosun push` of a clean scan: accepted, gate passed, exit 0.
@@ -272,7 +297,10 @@ async fn clean_scan_passes(app: &TestApp, token: &str, tool: &str, report: &[u8]
     let path_text = path.display().to_string();
     let target = format!("clean/{tool}");
     let out = app
-        .bosun(&["push", &path_text, "--token", token, "--target", &target], None)
+        .bosun(
+            &["push", &path_text, "--token", token, "--target", &target],
+            None,
+        )
         .await;
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
@@ -288,7 +316,9 @@ const SHIFT_PY: &str = "# producer suite: two lines inserted above everything\n#
 
 #[tokio::test]
 async fn semgrep_json_and_sarif_agree_and_survive_edits() {
-    let Some(semgrep) = tool("semgrep", "semgrep") else { return };
+    let Some(semgrep) = tool("semgrep", "semgrep") else {
+        return;
+    };
     let rules = workspace_root().join("tests/producers/semgrep-rules.yml");
     let app = spawn_app().await;
     let token = app.project_with_token("producers").await;
@@ -300,12 +330,26 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
         run(
             &ws.dir,
             &semgrep,
-            &["scan", "--metrics=off", "--disable-version-check", "--config", &rules, &flag, "-o", &out_text, "python-api", "node-web"],
+            &[
+                "scan",
+                "--metrics=off",
+                "--disable-version-check",
+                "--config",
+                &rules,
+                &flag,
+                "-o",
+                &out_text,
+                "python-api",
+                "node-web",
+            ],
             &out,
         )
     };
     let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"].as_array().unwrap().len() as i64,
+        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"]
+            .as_array()
+            .unwrap()
+            .len() as i64,
         _ => sarif_count(body),
     };
     conform(
@@ -318,9 +362,18 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
             own_count: &own_count,
             shift: &|ws| {
                 ws.prepend("python-api/app.py", SHIFT_PY);
-                ws.prepend("node-web/server.js", "// two lines inserted\n// above everything\n");
+                ws.prepend(
+                    "node-web/server.js",
+                    "// two lines inserted\n// above everything\n",
+                );
             },
-            fix: &|ws| ws.replace("python-api/app.py", "yaml.load(text)", "yaml.safe_load(text)"),
+            fix: &|ws| {
+                ws.replace(
+                    "python-api/app.py",
+                    "yaml.load(text)",
+                    "yaml.safe_load(text)",
+                )
+            },
             fixed_rule: "yaml-unsafe-load",
         },
     )
@@ -343,16 +396,26 @@ fn rule_tail(rule: &str) -> &str {
 
 #[tokio::test]
 async fn bandit_json_and_sarif_agree_and_survive_edits() {
-    let Some(bandit) = tool("bandit", "bandit") else { return };
+    let Some(bandit) = tool("bandit", "bandit") else {
+        return;
+    };
     let app = spawn_app().await;
     let token = app.project_with_token("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("bandit.{format}"));
         let out_text = out.display().to_string();
-        run(&ws.dir, &bandit, &["-q", "-r", "python-api", "-f", format, "-o", &out_text], &out)
+        run(
+            &ws.dir,
+            &bandit,
+            &["-q", "-r", "python-api", "-f", format, "-o", &out_text],
+            &out,
+        )
     };
     let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"].as_array().unwrap().len() as i64,
+        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"]
+            .as_array()
+            .unwrap()
+            .len() as i64,
         _ => sarif_count(body),
     };
     conform(
@@ -364,7 +427,13 @@ async fn bandit_json_and_sarif_agree_and_survive_edits() {
             scan: &scan,
             own_count: &own_count,
             shift: &|ws| ws.prepend("python-api/app.py", SHIFT_PY),
-            fix: &|ws| ws.replace("python-api/app.py", "yaml.load(text)", "yaml.safe_load(text)"),
+            fix: &|ws| {
+                ws.replace(
+                    "python-api/app.py",
+                    "yaml.load(text)",
+                    "yaml.safe_load(text)",
+                )
+            },
             fixed_rule: "B506",
         },
     )
@@ -379,13 +448,21 @@ async fn bandit_json_and_sarif_agree_and_survive_edits() {
 
 #[tokio::test]
 async fn hadolint_json_and_sarif_agree_and_survive_edits() {
-    let Some(hadolint) = tool("hadolint", "hadolint") else { return };
+    let Some(hadolint) = tool("hadolint", "hadolint") else {
+        return;
+    };
     let app = spawn_app().await;
     let token = app.project_with_token("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("hadolint.{format}"));
         let output = Command::new(&hadolint)
-            .args(["--no-fail", "-f", format, "images/api.Dockerfile", "images/web.Dockerfile"])
+            .args([
+                "--no-fail",
+                "-f",
+                format,
+                "images/api.Dockerfile",
+                "images/web.Dockerfile",
+            ])
             .current_dir(&ws.dir)
             .output()
             .unwrap();
@@ -393,7 +470,11 @@ async fn hadolint_json_and_sarif_agree_and_survive_edits() {
         output.stdout
     };
     let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body).unwrap().as_array().unwrap().len() as i64,
+        "json" => serde_json::from_slice::<Value>(body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len() as i64,
         _ => sarif_count(body),
     };
     conform(
@@ -419,13 +500,22 @@ async fn hadolint_json_and_sarif_agree_and_survive_edits() {
     std::fs::write(clean.path("images/web.Dockerfile"), "FROM node:22-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\nUSER 1000\nCMD [\"node\", \"-v\"]\n").unwrap();
     for format in ["json", "sarif"] {
         let body = scan(&clean, format);
-        clean_scan_passes(&app, &token, "hadolint", &body, &format!("hadolint.{format}")).await;
+        clean_scan_passes(
+            &app,
+            &token,
+            "hadolint",
+            &body,
+            &format!("hadolint.{format}"),
+        )
+        .await;
     }
 }
 
 #[tokio::test]
 async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
-    let Some(checkov) = tool("checkov", "checkov") else { return };
+    let Some(checkov) = tool("checkov", "checkov") else {
+        return;
+    };
     let app = spawn_app().await;
     let token = app.project_with_token("producers").await;
     let scan = |ws: &Workspace, format: &str| {
@@ -441,8 +531,20 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
         run(
             &ws.dir,
             &checkov,
-            &["-d", ".", "--framework", "kubernetes", "terraform", "dockerfile", "-o", format,
-              "--output-file-path", &out_text, "--skip-download", "--quiet"],
+            &[
+                "-d",
+                ".",
+                "--framework",
+                "kubernetes",
+                "terraform",
+                "dockerfile",
+                "-o",
+                format,
+                "--output-file-path",
+                &out_text,
+                "--skip-download",
+                "--quiet",
+            ],
             &out_dir.join(file),
         )
     };
@@ -450,7 +552,10 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
         "json" => {
             let root: Value = serde_json::from_slice(body).unwrap();
             let reports = root.as_array().cloned().unwrap_or_else(|| vec![root]);
-            reports.iter().map(|r| r["summary"]["failed"].as_i64().unwrap_or(0)).sum()
+            reports
+                .iter()
+                .map(|r| r["summary"]["failed"].as_i64().unwrap_or(0))
+                .sum()
         }
         "sarif" => sarif_count(body),
         "cyclonedx_json" => {
@@ -473,13 +578,31 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
             scan: &scan,
             own_count: &own_count,
             shift: &|ws| {
-                ws.prepend("k8s/deployment.yaml", "# two lines inserted\n# above everything\n");
-                ws.prepend("k8s/worker.yaml", "# two lines inserted\n# above everything\n");
-                ws.prepend("terraform/main.tf", "# two lines inserted\n# above everything\n");
-                ws.prepend("images/api.Dockerfile", "# two lines inserted\n# above everything\n");
+                ws.prepend(
+                    "k8s/deployment.yaml",
+                    "# two lines inserted\n# above everything\n",
+                );
+                ws.prepend(
+                    "k8s/worker.yaml",
+                    "# two lines inserted\n# above everything\n",
+                );
+                ws.prepend(
+                    "terraform/main.tf",
+                    "# two lines inserted\n# above everything\n",
+                );
+                ws.prepend(
+                    "images/api.Dockerfile",
+                    "# two lines inserted\n# above everything\n",
+                );
             },
             // one line of one Deployment: every other finding of it stays as it is
-            fix: &|ws| ws.replace("k8s/deployment.yaml", "privileged: true", "privileged: false"),
+            fix: &|ws| {
+                ws.replace(
+                    "k8s/deployment.yaml",
+                    "privileged: true",
+                    "privileged: false",
+                )
+            },
             fixed_rule: "CKV_K8S_16",
         },
     )
@@ -491,12 +614,18 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
         let expected = own_count(format, &body);
         let target = format!("producers/checkov-{format}");
         let pushed = push(&app, &token, &target, None, body).await;
-        assert_eq!((pushed.total, pushed.scanner.as_str()), (expected, "checkov"), "{format}: {}", pushed.json);
-        let layers: Vec<String> = sqlx::query_scalar("SELECT DISTINCT layer::text FROM findings WHERE target = $1")
-            .bind(&target)
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+        assert_eq!(
+            (pushed.total, pushed.scanner.as_str()),
+            (expected, "checkov"),
+            "{format}: {}",
+            pushed.json
+        );
+        let layers: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT layer::text FROM findings WHERE target = $1")
+                .bind(&target)
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
         assert_eq!(layers, ["cluster_config"], "{format}");
     }
     // nothing to scan: a clean scan
@@ -512,8 +641,10 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
 
 #[tokio::test]
 async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
-    let (Some(cyclonedx_py), Some(retire)) = (tool("cyclonedx-py", "cyclonedx-py"), tool("retire", "retire"))
-    else {
+    let (Some(cyclonedx_py), Some(retire)) = (
+        tool("cyclonedx-py", "cyclonedx-py"),
+        tool("retire", "retire"),
+    ) else {
         return;
     };
     let app = spawn_app().await;
@@ -527,11 +658,30 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
         let body = run(
             &ws.path("python-api"),
             &cyclonedx_py,
-            &["requirements", "requirements.txt", "--of", format, "-o", &out_text],
+            &[
+                "requirements",
+                "requirements.txt",
+                "--of",
+                format,
+                "-o",
+                &out_text,
+            ],
             &out,
         );
-        let pushed = push(&app, &token, &format!("producers/cyclonedx-py-{format}"), None, body).await;
-        assert_eq!((pushed.total, pushed.scanner.as_str()), (0, "cyclonedx-py"), "{}", pushed.json);
+        let pushed = push(
+            &app,
+            &token,
+            &format!("producers/cyclonedx-py-{format}"),
+            None,
+            body,
+        )
+        .await;
+        assert_eq!(
+            (pushed.total, pushed.scanner.as_str()),
+            (0, "cyclonedx-py"),
+            "{}",
+            pushed.json
+        );
         assert_eq!(pushed.json["format"], "cyclonedx");
     }
     // retire: its VEX outputs carry the vulnerabilities its JSON reports; its plain
@@ -546,8 +696,18 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
         run(
             &ws.dir,
             &retire,
-            &["--path", "node-web", "--jsrepo", &repo_text, "--cachedir", &cache_text,
-              "--outputformat", format, "--outputpath", &out_text],
+            &[
+                "--path",
+                "node-web",
+                "--jsrepo",
+                &repo_text,
+                "--cachedir",
+                &cache_text,
+                "--outputformat",
+                format,
+                "--outputpath",
+                &out_text,
+            ],
             &out,
         )
     };
@@ -559,20 +719,48 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
         .flat_map(|f| f["results"].as_array().cloned().unwrap_or_default())
         .map(|r| r["vulnerabilities"].as_array().map_or(0, |v| v.len()) as i64)
         .sum();
-    assert_eq!(reported, 3, "the example's stand-in libraries are vulnerable");
+    assert_eq!(
+        reported, 3,
+        "the example's stand-in libraries are vulnerable"
+    );
     for format in ["cyclonedxJSON1_6_VEX", "cyclonedxJSON1_7_VEX"] {
-        let pushed = push(&app, &token, &format!("producers/retire-{format}"), None, retire_run(format)).await;
-        assert_eq!((pushed.total, pushed.scanner.as_str()), (reported, "retire"), "{format}: {}", pushed.json);
+        let pushed = push(
+            &app,
+            &token,
+            &format!("producers/retire-{format}"),
+            None,
+            retire_run(format),
+        )
+        .await;
+        assert_eq!(
+            (pushed.total, pushed.scanner.as_str()),
+            (reported, "retire"),
+            "{format}: {}",
+            pushed.json
+        );
     }
     for format in ["cyclonedx", "cyclonedxJSON"] {
-        let pushed = push(&app, &token, &format!("producers/retire-{format}"), None, retire_run(format)).await;
-        assert_eq!(pushed.total, 0, "{format}: an inventory without vulnerabilities: {}", pushed.json);
+        let pushed = push(
+            &app,
+            &token,
+            &format!("producers/retire-{format}"),
+            None,
+            retire_run(format),
+        )
+        .await;
+        assert_eq!(
+            pushed.total, 0,
+            "{format}: an inventory without vulnerabilities: {}",
+            pushed.json
+        );
     }
 }
 
 #[tokio::test]
 async fn the_same_weakness_in_two_targets_is_two_findings() {
-    let Some(hadolint) = tool("hadolint", "hadolint") else { return };
+    let Some(hadolint) = tool("hadolint", "hadolint") else {
+        return;
+    };
     let app = spawn_app().await;
     let token = app.project_with_token("producers").await;
     let ws = Workspace::new("targets");
@@ -591,11 +779,20 @@ async fn the_same_weakness_in_two_targets_is_two_findings() {
     ws.replace("images/api.Dockerfile", "ADD . /app", "COPY . /app");
     let fixed = push(&app, &token, "svc/email", None, scan(&ws)).await;
     assert_eq!(fixed.fixed, 1);
-    assert!(open_rules(&app, "svc/recommendation").await.contains(&"DL3020".to_string()));
+    assert!(
+        open_rules(&app, "svc/recommendation")
+            .await
+            .contains(&"DL3020".to_string())
+    );
     let other = push(&app, &token, "svc/recommendation", None, {
         let ws2 = Workspace::new("targets-2");
         scan(&ws2)
     })
     .await;
-    assert_eq!((other.new, other.reopened, other.fixed), (0, 0, 0), "{}", other.json);
+    assert_eq!(
+        (other.new, other.reopened, other.fixed),
+        (0, 0, 0),
+        "{}",
+        other.json
+    );
 }

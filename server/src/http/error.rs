@@ -25,6 +25,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Well-formed, but not something Bosun can read (a tool's layout it does not know).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{}", app::error::INTERNAL_MESSAGE)]
     Internal(#[source] anyhow::Error),
 }
@@ -39,6 +42,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,6 +81,7 @@ impl From<IngestError> for ApiError {
         match err {
             IngestError::Db(db) => ApiError::Internal(db.into()),
             IngestError::Forbidden(why) => ApiError::Forbidden(why),
+            IngestError::Parse(parse) if parse.layout => ApiError::Unprocessable(parse.to_string()),
             other => ApiError::BadRequest(other.to_string()),
         }
     }

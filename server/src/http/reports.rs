@@ -55,6 +55,7 @@ const META_MAX: usize = 2048;
         (status = 401, description = "Missing, invalid, expired or revoked token", body = super::openapi::ErrorBody),
         (status = 403, description = "The token may not send to the project named", body = super::openapi::ErrorBody),
         (status = 413, description = "Larger than the server accepts", body = super::openapi::ErrorBody),
+        (status = 422, description = "A known tool's report in a layout Bosun does not read (refused rather than stored as clean)", body = super::openapi::ErrorBody),
         (status = 429, description = "As many reports are being received as the server allows; retry after `Retry-After` seconds", body = super::openapi::ErrorBody),
     ),
     security(("ingest_token" = []))

@@ -58,16 +58,18 @@ impl ReportFormat for Bandit {
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let mut findings = Vec::new();
         let mut occurrences = Occurrences::default();
+        let mut skipped = Vec::new();
         for raw in &report.results {
-            let Ok(issue) = serde_json::from_value::<Issue>(raw.clone()) else {
-                continue;
-            };
-            findings.push(finding(&issue, raw, &mut occurrences));
+            match serde_json::from_value::<Issue>(raw.clone()) {
+                Ok(issue) => findings.push(finding(&issue, raw, &mut occurrences)),
+                Err(e) => skipped.push(format!("a result is not one Bandit writes ({e})")),
+            }
         }
         Ok(ParsedReport {
             scanner: NAME.to_string(),
             scanner_version: None,
             findings,
+            skipped,
         })
     }
 }

@@ -102,6 +102,7 @@ impl ReportFormat for BosunJson {
             message,
             line: None,
             column: None,
+            layout: false,
         };
         if report.bosun_format != 1 {
             return Err(invalid(format!(
@@ -133,6 +134,7 @@ impl ReportFormat for BosunJson {
             scanner,
             scanner_version: report.scanner.version,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -52,6 +52,7 @@ struct Results {
 #[serde(default)]
 struct Summary {
     checkov_version: Option<String>,
+    failed: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +109,7 @@ impl ReportFormat for Checkov {
                     message: "expected a report object or a list of them".to_string(),
                     line: None,
                     column: None,
+                    layout: false,
                 });
             }
         };
@@ -120,6 +122,14 @@ impl ReportFormat for Checkov {
             if scanner_version.is_none() {
                 scanner_version = report.summary.checkov_version.clone();
             }
+            // its own summary counts failed checks: never read a failing report as clean
+            if report.summary.failed.unwrap_or(0) > 0 && report.results.failed_checks.is_empty() {
+                return Err(ParseError::layout(
+                    NAME,
+                    "the failed checks its summary counts in `results.failed_checks` \
+                     (checkov -o json, Checkov 2.x and 3.x)",
+                ));
+            }
             for raw_check in &report.results.failed_checks {
                 let check: Check = serde_json::from_value(raw_check.clone())
                     .map_err(|e| ParseError::from_json(NAME, &e))?;
@@ -130,6 +140,7 @@ impl ReportFormat for Checkov {
             scanner: "Checkov".to_string(),
             scanner_version,
             findings,
+            skipped: Vec::new(),
         })
     }
 }
@@ -502,5 +513,14 @@ mod tests {
                 .parse(br#"{"results": {"failed_checks": [{"check_id": 5}]}}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_failing_summary_without_failed_checks_is_refused() {
+        let odd = br#"{"check_type":"kubernetes","results":{"passed_checks":[]},"summary":{"passed":3,"failed":2,"checkov_version":"3.3.30"}}"#;
+        let err = Checkov.parse(odd).unwrap_err();
+        assert!(err.layout, "{err}");
+        let clean = br#"{"check_type":"kubernetes","results":{"failed_checks":[]},"summary":{"passed":3,"failed":0}}"#;
+        assert_eq!(Checkov.parse(clean).unwrap().findings.len(), 0);
     }
 }

@@ -75,6 +75,7 @@ impl ReportFormat for CycloneDx {
                     ),
                     line: None,
                     column: None,
+                    layout: false,
                 });
             }
             from_xml(&root)
@@ -87,6 +88,7 @@ impl ReportFormat for CycloneDx {
                     message: "the document is not a JSON object".to_string(),
                     line: None,
                     column: None,
+                    layout: false,
                 });
             }
             from_json(&root)
@@ -121,6 +123,7 @@ impl ReportFormat for CycloneDx {
             scanner: bom.tool.unwrap_or_else(|| "CycloneDX".to_string()),
             scanner_version: bom.tool_version,
             findings,
+            skipped: Vec::new(),
         })
     }
 }
@@ -789,6 +792,7 @@ pub(crate) mod xml {
                 message: self.message,
                 line: self.line,
                 column: None,
+                layout: false,
             }
         }
     }
@@ -1143,5 +1147,31 @@ mod tests {
         let err = CycloneDx.parse(b"<analysis/>").unwrap_err();
         assert!(err.message.contains("<bom>"), "{}", err.message);
         assert!(CycloneDx.parse(b"[1]").is_err());
+    }
+
+    #[test]
+    fn a_bom_with_sorted_keys_is_detected_past_the_first_kilobytes() {
+        // cyclonedx-py and Checkov sort keys: `bomFormat` after every component
+        let components: Vec<String> = (0..400)
+            .map(|i| format!(r#"{{"bom-ref":"c{i}","name":"package-number-{i}","type":"library","version":"1.{i}.0"}}"#))
+            .collect();
+        let bom = format!(
+            r#"{{"components":[{}],"metadata":{{"tools":[{{"name":"cyclonedx-python-lib"}},{{"name":"cyclonedx-py","version":"7.5.0"}}]}},"serialNumber":"urn:uuid:1","version":1,"$schema":"http://cyclonedx.org/schema/bom-1.6.schema.json","bomFormat":"CycloneDX","specVersion":"1.6"}}"#,
+            components.join(",")
+        );
+        assert!(
+            bom.find("bomFormat").unwrap() > 16_384,
+            "past both 8 KiB windows"
+        );
+        assert_eq!(
+            crate::ingest::detect(bom.as_bytes()).map(|f| f.name()),
+            Some(NAME)
+        );
+        let parsed = CycloneDx.parse(bom.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.scanner, "cyclonedx-py",
+            "the tool, not its CycloneDX library"
+        );
+        assert!(parsed.findings.is_empty(), "an inventory");
     }
 }

@@ -54,6 +54,7 @@ impl ReportFormat for DependencyCheck {
                 ),
                 line: None,
                 column: None,
+                layout: false,
             });
         }
         let version = root
@@ -79,6 +80,7 @@ impl ReportFormat for DependencyCheck {
             scanner: "Dependency-Check".to_string(),
             scanner_version: version,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -78,6 +78,7 @@ impl ReportFormat for Falco {
             scanner: "Falco".into(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

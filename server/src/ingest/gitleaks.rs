@@ -74,6 +74,7 @@ impl ReportFormat for Gitleaks {
                     message: "expected a JSON array of leaks (or null)".to_string(),
                     line: None,
                     column: None,
+                    layout: false,
                 });
             }
         };
@@ -113,6 +114,7 @@ impl ReportFormat for Gitleaks {
             scanner: NAME.to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -71,6 +71,7 @@ impl ReportFormat for Grype {
                 message: format!("match {i} has an unexpected shape: {e}"),
                 line: None,
                 column: None,
+                layout: false,
             })?;
             let f = finding(&source, &m, raw);
             match index.get(&f.fingerprint) {
@@ -91,6 +92,7 @@ impl ReportFormat for Grype {
             scanner: "Grype".to_string(),
             scanner_version: report.descriptor.version.filter(|v| !v.trim().is_empty()),
             findings,
+            skipped: Vec::new(),
         })
     }
 }

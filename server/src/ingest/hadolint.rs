@@ -96,6 +96,7 @@ impl ReportFormat for Hadolint {
             scanner: "Hadolint".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

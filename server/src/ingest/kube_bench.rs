@@ -107,6 +107,7 @@ impl ReportFormat for KubeBench {
             scanner: "kube-bench".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }
@@ -117,6 +118,7 @@ fn invalid(message: &str) -> ParseError {
         message: message.to_string(),
         line: None,
         column: None,
+        layout: false,
     }
 }
 

@@ -72,6 +72,7 @@ impl ReportFormat for KubeHunter {
                 message: "expected a JSON object with \"vulnerabilities\"".to_string(),
                 line: None,
                 column: None,
+                layout: false,
             });
         }
         let output: Output =
@@ -99,6 +100,7 @@ impl ReportFormat for KubeHunter {
             scanner: "kube-hunter".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -115,6 +115,7 @@ impl ReportFormat for KubeLinter {
                 message: "expected a JSON object with \"Reports\"".to_string(),
                 line: None,
                 column: None,
+                layout: false,
             });
         }
         let output: Output =
@@ -146,6 +147,7 @@ impl ReportFormat for KubeLinter {
             scanner: "KubeLinter".to_string(),
             scanner_version: output.summary.kube_linter_version.filter(|v| !v.is_empty()),
             findings,
+            skipped: Vec::new(),
         })
     }
 }

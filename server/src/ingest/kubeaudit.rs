@@ -100,6 +100,7 @@ impl ReportFormat for Kubeaudit {
             scanner: "kubeaudit".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }
@@ -129,6 +130,7 @@ fn read_items(body: &[u8]) -> Result<Vec<(Option<usize>, Value)>, ParseError> {
                 message: "each line must be a JSON object".to_string(),
                 line: Some(i + 1),
                 column: None,
+                layout: false,
             });
         }
         out.push((Some(i + 1), value));

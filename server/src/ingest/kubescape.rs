@@ -48,12 +48,14 @@ impl ReportFormat for Kubescape {
                 message: "expected a JSON object with \"results\"".to_string(),
                 line: None,
                 column: None,
+                layout: false,
             });
         }
         let cluster = text(&root, "/clusterName").trim().to_string();
         let controls = root.pointer("/summaryDetails/controls");
         let resources: Vec<&Value> = list(&root, "/resources");
         let mut findings = Vec::new();
+        let mut unreadable = 0usize;
         for result in list(&root, "/results") {
             let resource_id = text(result, "/resourceID");
             let resource = resources
@@ -62,14 +64,35 @@ impl ReportFormat for Kubescape {
                 .find(|r| text(r, "/resourceID") == resource_id);
             let workload = Workload::new(resource_id, resource, &cluster);
             for control in list(result, "/controls") {
-                if status(control) != "failed" {
-                    continue;
+                match control_status(control) {
+                    Some(s) if s == "failed" => {}
+                    Some(_) => continue,
+                    None => {
+                        unreadable += 1;
+                        continue;
+                    }
                 }
                 let id = text(control, "/controlID").trim();
                 let summary = controls.and_then(|c| c.get(id));
                 findings.push(finding(&workload, id, control, summary));
             }
         }
+        // Kubescape's own summary counts failed resources: a report it says fails is never
+        // read as clean, whatever its layout
+        let failed_resources = root
+            .pointer("/summaryDetails/ResourceCounters/failedResources")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if findings.is_empty() && (unreadable > 0 || failed_resources > 0) {
+            return Err(ParseError::layout(
+                NAME,
+                "`results[].controls[]` each with a `status` (`{\"status\": \"failed\"}`) or \
+                 rules with one (kubescape --format json, format v2)",
+            ));
+        }
+        let skipped: Vec<String> = (0..unreadable)
+            .map(|_| "a control without a status Bosun can read".to_string())
+            .collect();
         let scanner_version = root
             .pointer("/metadata/scanMetadata/kubescapeVersion")
             .and_then(Value::as_str)
@@ -79,6 +102,7 @@ impl ReportFormat for Kubescape {
             scanner: "Kubescape".to_string(),
             scanner_version,
             findings,
+            skipped,
         })
     }
 }
@@ -92,6 +116,29 @@ fn list<'a>(v: &'a Value, pointer: &str) -> Vec<&'a Value> {
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default()
+}
+
+/// A control's status: its own (`{"status": "failed"}` or a bare string), else what its
+/// rules say (layouts that give status per rule only: failed when any rule failed);
+/// `None` when neither says.
+fn control_status(control: &Value) -> Option<String> {
+    let own = status(control);
+    if !own.is_empty() {
+        return Some(own);
+    }
+    let rules: Vec<String> = list(control, "/rules")
+        .into_iter()
+        .map(status)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    Some(if rules.iter().any(|s| s == "failed") {
+        "failed".into()
+    } else {
+        rules[0].clone()
+    })
 }
 
 /// `status` as `{"status": "failed"}` (v2) or a bare string.
@@ -378,10 +425,34 @@ mod tests {
         assert_eq!(err.format, "kubescape");
         assert!(err.line.is_some());
         assert!(Kubescape.parse(b"[1, 2]").is_err());
-        // odd shapes inside are skipped, not a panic
+        // odd shapes inside are no panic; with nothing readable, no silent zero either
         let odd = Kubescape
             .parse(br#"{"results": [{"controls": [{"status": 5}, 7]}, 3], "resources": 1}"#)
-            .unwrap();
-        assert!(odd.findings.is_empty());
+            .unwrap_err();
+        assert!(odd.layout);
+    }
+
+    #[test]
+    fn a_layout_without_control_status_is_read_from_rules_or_refused() {
+        let by_rules = br#"{"summaryDetails":{},"results":[{"resourceID":"path=1/api=apps/v1/shop/Deployment/api",
+            "controls":[{"controlID":"C-0057","name":"Privileged container",
+                         "rules":[{"name":"rule-privilege-escalation","status":"failed"}]},
+                        {"controlID":"C-0016","name":"Allow privilege escalation",
+                         "rules":[{"name":"r","status":"passed"}]}]}]}"#;
+        let parsed = Kubescape.parse(by_rules).unwrap();
+        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(parsed.findings[0].rule_id, "C-0057");
+        // neither the controls nor their rules say: refused, not read as clean
+        let unreadable = br#"{"summaryDetails":{},"results":[{"resourceID":"x",
+            "controls":[{"controlID":"C-0057","name":"Privileged container"}]}]}"#;
+        let err = Kubescape.parse(unreadable).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(err.message.contains("status"), "{err}");
+        // the report's own summary says resources failed, yet nothing is readable
+        let summary_only = br#"{"summaryDetails":{"ResourceCounters":{"failedResources":3,"passedResources":1}},"results":[]}"#;
+        assert!(Kubescape.parse(summary_only).unwrap_err().layout);
+        // a clean report is clean
+        let clean = br#"{"summaryDetails":{"ResourceCounters":{"failedResources":0,"passedResources":4}},"results":[]}"#;
+        assert_eq!(Kubescape.parse(clean).unwrap().findings.len(), 0);
     }
 }

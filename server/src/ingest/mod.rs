@@ -77,14 +77,19 @@ pub trait ReportFormat: Sync {
         for finding in distinct(report.findings) {
             sink.finding(finding);
         }
+        for reason in report.skipped {
+            sink.skipped(reason);
+        }
         Ok(())
     }
 }
 
-/// Where a parser delivers a report: first its header, then each finding.
+/// Where a parser delivers a report: first its header, then each finding, and a reason for
+/// each item it could not make a finding of.
 pub trait FindingSink {
     fn header(&mut self, scanner: String, scanner_version: Option<String>);
     fn finding(&mut self, finding: NewFinding);
+    fn skipped(&mut self, reason: String);
 }
 
 /// A sink that collects a [`ParsedReport`], for [`ReportFormat::parse`] of streaming formats.
@@ -99,12 +104,19 @@ impl FindingSink for CollectSink {
             scanner,
             scanner_version,
             findings: Vec::new(),
+            skipped: Vec::new(),
         });
     }
 
     fn finding(&mut self, finding: NewFinding) {
         if let Some(report) = &mut self.report {
             report.findings.push(finding);
+        }
+    }
+
+    fn skipped(&mut self, reason: String) {
+        if let Some(report) = &mut self.report {
+            report.skipped.push(reason);
         }
     }
 }
@@ -194,6 +206,9 @@ pub struct ParsedReport {
     pub scanner: String,
     pub scanner_version: Option<String>,
     pub findings: Vec<NewFinding>,
+    /// Items of the report that did not become findings for a reason the sender should
+    /// hear (one entry per item): nothing is dropped silently.
+    pub skipped: Vec<String>,
 }
 
 /// One normalised finding as a parser produces it. Start from [`NewFinding::new`] and fill
@@ -289,6 +304,9 @@ pub struct ParseError {
     pub message: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// The report is this format's tool, but laid out as this reader does not know: it is
+    /// refused (422) rather than read as having nothing in it.
+    pub layout: bool,
 }
 
 fn location_suffix(line: Option<usize>, column: Option<usize>) -> String {
@@ -300,6 +318,21 @@ fn location_suffix(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 impl ParseError {
+    /// A report of this format's tool in a layout the reader does not know: `expected`
+    /// says which layouts it reads.
+    pub fn layout(format: &'static str, expected: &str) -> ParseError {
+        ParseError {
+            format,
+            message: format!(
+                "this {format} report is laid out in a way Bosun does not read (nothing would be \
+                 counted, so it is refused rather than stored as clean); expected {expected}"
+            ),
+            line: None,
+            column: None,
+            layout: true,
+        }
+    }
+
     /// From a serde_json error, keeping its line and column but not repeating them.
     pub fn from_json(format: &'static str, err: &serde_json::Error) -> ParseError {
         let text = err.to_string();
@@ -318,6 +351,7 @@ impl ParseError {
             message,
             line: (err.line() > 0).then_some(err.line()),
             column: (err.line() > 0).then_some(err.column()),
+            layout: false,
         }
     }
 }

@@ -90,6 +90,7 @@ impl ReportFormat for NpmAudit {
             scanner: "npm audit".to_string(),
             scanner_version: None,
             findings: dedup(findings),
+            skipped: Vec::new(),
         })
     }
 }
@@ -100,6 +101,7 @@ fn invalid(message: &str) -> ParseError {
         message: message.to_string(),
         line: None,
         column: None,
+        layout: false,
     }
 }
 

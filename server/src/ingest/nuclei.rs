@@ -77,6 +77,7 @@ impl ReportFormat for Nuclei {
             scanner: "Nuclei".to_string(),
             scanner_version: None,
             findings: groups.iter().map(Group::finding).collect(),
+            skipped: Vec::new(),
         })
     }
 }
@@ -94,6 +95,7 @@ fn read_items(body: &[u8]) -> Result<Vec<Value>, ParseError> {
                 message: format!("array item {} is not a JSON object", bad + 1),
                 line: None,
                 column: None,
+                layout: false,
             });
         }
         return Ok(items);
@@ -115,6 +117,7 @@ fn read_items(body: &[u8]) -> Result<Vec<Value>, ParseError> {
                 message: "each line must be a JSON object".to_string(),
                 line: Some(i + 1),
                 column: None,
+                layout: false,
             });
         }
         out.push(value);

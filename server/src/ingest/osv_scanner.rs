@@ -64,6 +64,7 @@ impl ReportFormat for OsvScanner {
                         ),
                         line: None,
                         column: None,
+                        layout: false,
                     })?;
                     vulns.push((v, raw));
                 }
@@ -76,6 +77,7 @@ impl ReportFormat for OsvScanner {
             scanner: "OSV-Scanner".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -55,6 +55,7 @@ impl ReportFormat for Popeye {
                 message: "expected an object with a \"popeye\" report".to_string(),
                 line: None,
                 column: None,
+                layout: false,
             });
         };
         let sections = popeye
@@ -135,6 +136,7 @@ impl ReportFormat for Popeye {
             scanner: "Popeye".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -60,13 +60,14 @@ impl ReportFormat for Semgrep {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let mut findings = Vec::new();
+        let mut skipped = Vec::new();
         let mut seen = Occurrences::default();
         for raw in &report.results {
-            // one odd result does not sink the report
-            let Ok(result) = serde_json::from_value::<SemgrepResult>(raw.clone()) else {
-                continue;
-            };
-            findings.push(finding(&result, raw, &mut seen));
+            // one odd result does not sink the report, but it is counted
+            match serde_json::from_value::<SemgrepResult>(raw.clone()) {
+                Ok(result) => findings.push(finding(&result, raw, &mut seen)),
+                Err(e) => skipped.push(format!("a result is not one Semgrep writes ({e})")),
+            }
         }
         Ok(ParsedReport {
             scanner: NAME.to_string(),
@@ -76,6 +77,7 @@ impl ReportFormat for Semgrep {
                 .map(|v| normalize::bounded(v.trim(), 100))
                 .filter(|v| !v.is_empty()),
             findings,
+            skipped,
         })
     }
 }

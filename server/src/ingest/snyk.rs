@@ -105,6 +105,7 @@ impl ReportFormat for Snyk {
             scanner: "snyk".to_string(),
             scanner_version: None,
             findings: acc.finish(),
+            skipped: Vec::new(),
         })
     }
 }
@@ -115,6 +116,7 @@ fn invalid(message: &str) -> ParseError {
         message: normalize::bounded(message, FIELD_MAX),
         line: None,
         column: None,
+        layout: false,
     }
 }
 

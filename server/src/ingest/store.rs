@@ -102,6 +102,43 @@ pub struct IngestOutcome {
     /// Per project, when a team or cluster token routed the report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routed: Vec<ProjectOutcome>,
+    /// Items of the report that did not become findings, counted by why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedItems>,
+}
+
+/// Items of a report skipped for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SkippedItems {
+    pub reason: String,
+    pub count: u32,
+}
+
+/// Distinct reasons kept per report; more are counted under one line.
+const SKIPPED_REASONS_MAX: usize = 20;
+
+fn tally_skipped(tally: &mut Vec<SkippedItems>, reason: String) {
+    let reason = normalize::bounded(&reason, 300);
+    if let Some(entry) = tally.iter_mut().find(|e| e.reason == reason) {
+        entry.count = entry.count.saturating_add(1);
+    } else if tally.len() < SKIPPED_REASONS_MAX {
+        tally.push(SkippedItems { reason, count: 1 });
+    } else {
+        tally_skipped_other(tally);
+    }
+}
+
+fn tally_skipped_other(tally: &mut [SkippedItems]) {
+    const OTHER: &str = "other reasons";
+    match tally.iter_mut().find(|e| e.reason == OTHER) {
+        Some(entry) => entry.count = entry.count.saturating_add(1),
+        None => {
+            if let Some(last) = tally.last_mut() {
+                last.reason = OTHER.to_string();
+                last.count = last.count.saturating_add(1);
+            }
+        }
+    }
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -320,6 +357,7 @@ struct ChannelSink {
     scanner: Option<String>,
     default_scanner: String,
     target: String,
+    skipped: Vec<SkippedItems>,
 }
 
 impl ChannelSink {
@@ -348,6 +386,10 @@ impl FindingSink for ChannelSink {
             scanner,
             scanner_version,
         });
+    }
+
+    fn skipped(&mut self, reason: String) {
+        tally_skipped(&mut self.skipped, reason);
     }
 
     fn finding(&mut self, mut finding: NewFinding) {
@@ -385,6 +427,7 @@ async fn write(
             scanner: None,
             default_scanner: format.scanner(),
             target,
+            skipped: Vec::new(),
         };
         let started = std::time::Instant::now();
         // an empty body of a named format is a clean scan: its tool found nothing
@@ -398,7 +441,7 @@ async fn write(
         if result.is_ok() {
             sink.flush();
         }
-        (result, started.elapsed())
+        (result, started.elapsed(), sink.skipped)
     });
 
     let mut conn = pool.begin().await?;
@@ -486,9 +529,9 @@ async fn write(
             }
         }
     }
-    let parsed = match parser.await {
-        Ok((Ok(()), parsed)) => parsed,
-        Ok((Err(err), _)) => return Err(IngestError::Parse(err)),
+    let (parsed, skipped) = match parser.await {
+        Ok((Ok(()), parsed, skipped)) => (parsed, skipped),
+        Ok((Err(err), _, _)) => return Err(IngestError::Parse(err)),
         // a parser bug must not take the request down with it: refuse the report instead
         Err(join) => {
             return Err(IngestError::Parse(ParseError {
@@ -498,6 +541,7 @@ async fn write(
                 ),
                 line: None,
                 column: None,
+                layout: false,
             }));
         }
     };
@@ -525,6 +569,13 @@ async fn write(
             }
         };
         outcomes.push(scan.finish(&mut conn, grant, meta, &scanner, guard).await?);
+    }
+    if !skipped.is_empty() {
+        sqlx::query("UPDATE scans SET skipped = $2 WHERE id = ANY($1)")
+            .bind(outcomes.iter().map(|o| o.scan_id).collect::<Vec<_>>())
+            .bind(sqlx::types::Json(&skipped))
+            .execute(&mut *conn)
+            .await?;
     }
     let finished = started.elapsed();
     conn.commit().await?;
@@ -567,6 +618,7 @@ async fn write(
         gate: GateVerdict::merge(outcomes.iter().map(|o| &o.gate)),
         unrouted,
         routed: if routed { outcomes } else { Vec::new() },
+        skipped,
     })
 }
 

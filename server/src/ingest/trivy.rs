@@ -349,6 +349,7 @@ fn typed<T: for<'de> Deserialize<'de>>(
         ),
         line: None,
         column: None,
+        layout: false,
     })
 }
 
@@ -362,6 +363,7 @@ fn value(raw: &RawValue, what: &str, target: &str) -> Result<Value, ParseError> 
         ),
         line: None,
         column: None,
+        layout: false,
     })
 }
 
@@ -378,6 +380,7 @@ fn item<T: for<'de> Deserialize<'de>>(
         ),
         line: None,
         column: None,
+        layout: false,
     })
 }
 

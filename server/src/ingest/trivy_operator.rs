@@ -81,6 +81,7 @@ impl ReportFormat for TrivyOperator {
                 message: format!("a report resource has an unexpected shape: {e}"),
                 line: None,
                 column: None,
+                layout: false,
             })?;
             if scanner_version.is_none() {
                 scanner_version = parsed
@@ -96,6 +97,7 @@ impl ReportFormat for TrivyOperator {
             scanner: "Trivy Operator".to_string(),
             scanner_version,
             findings,
+            skipped: Vec::new(),
         })
     }
 }
@@ -346,6 +348,7 @@ fn item<T: for<'de> Deserialize<'de>>(raw: &Value, what: &str) -> Result<T, Pars
         message: format!("{what}: {e}"),
         line: None,
         column: None,
+        layout: false,
     })
 }
 

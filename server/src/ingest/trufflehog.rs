@@ -77,6 +77,7 @@ impl ReportFormat for Trufflehog {
                     message: "each line must be a JSON object".to_string(),
                     line: Some(i + 1),
                     column: None,
+                    layout: false,
                 });
             };
             if obj.contains_key("SourceMetadata") || obj.contains_key("DetectorName") {
@@ -90,6 +91,7 @@ impl ReportFormat for Trufflehog {
             scanner: NAME.to_string(),
             scanner_version: None,
             findings: acc.finish(),
+            skipped: Vec::new(),
         })
     }
 }

@@ -72,6 +72,7 @@ impl ReportFormat for YarnAudit {
                     message: "each line must be a JSON object".to_string(),
                     line: Some(i + 1),
                     column: None,
+                    layout: false,
                 });
             };
             if obj.get("type").and_then(Value::as_str) == Some("auditAdvisory") {
@@ -119,6 +120,7 @@ impl ReportFormat for YarnAudit {
             scanner: "yarn audit".to_string(),
             scanner_version: None,
             findings,
+            skipped: Vec::new(),
         })
     }
 }

@@ -149,6 +149,7 @@ impl ReportFormat for Zap {
                 .iter()
                 .map(|(site_key, scheme, item)| finding(site_key, scheme, item))
                 .collect(),
+            skipped: Vec::new(),
         })
     }
 }
@@ -159,6 +160,7 @@ fn invalid(message: String) -> ParseError {
         message: normalize::bounded(&message, 500),
         line: None,
         column: None,
+        layout: false,
     }
 }
 
