@@ -77,6 +77,23 @@ impl ReportFormat for KubeBench {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        // kube-bench's own tally of failed checks per section (`tests[].fail`); not the
+        // control or overall totals, which real reports contradict (a `total_fail: 1` over
+        // sections that all say 0 and list no failure)
+        let section_failures = |control: &Value| -> i64 {
+            control["tests"]
+                .as_array()
+                .map(|tests| tests.iter().filter_map(|t| t["fail"].as_i64()).sum())
+                .unwrap_or(0)
+        };
+        let tallied_failures: i64 = match &root {
+            Value::Object(map) => match map.get("Controls").and_then(Value::as_array) {
+                Some(controls) => controls.iter().map(section_failures).sum(),
+                None => section_failures(&root),
+            },
+            Value::Array(controls) => controls.iter().map(section_failures).sum(),
+            _ => 0,
+        };
         let controls: Vec<Value> = match root {
             Value::Array(items) => items,
             Value::Object(mut map) => match map.remove("Controls") {
@@ -102,6 +119,13 @@ impl ReportFormat for KubeBench {
                     }
                 }
             }
+        }
+        if findings.is_empty() && tallied_failures > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the failed checks its sections count, as `Controls[].tests[].results[]` with \
+                 `status` (kube-bench --json, any 0.x release)",
+            ));
         }
         Ok(ParsedReport {
             scanner: "kube-bench".to_string(),
@@ -288,5 +312,12 @@ mod tests {
                 .parse(br#"[{"tests": [{"results": [7]}]}]"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn failures_tallied_but_none_readable_are_refused() {
+        let odd = br#"{"Controls":[{"id":"1","text":"Master","node_type":"master","tests":[{"section":"1.1","desc":"x","fail":1,"checks":[{"test_number":"1.1.1","test_desc":"d","state":"FAIL"}]}],"total_fail":1}],"Totals":{"total_pass":0,"total_fail":1,"total_warn":0,"total_info":0}}"#;
+        let err = KubeBench.parse(odd).unwrap_err();
+        assert!(err.layout, "{err}");
     }
 }

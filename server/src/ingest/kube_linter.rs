@@ -38,6 +38,8 @@ struct Output {
 #[serde(default, rename_all = "PascalCase")]
 struct Summary {
     kube_linter_version: Option<String>,
+    /// `Passed` or `Failed`: KubeLinter's own verdict.
+    checks_status: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,6 +144,18 @@ impl ReportFormat for KubeLinter {
                     findings.push(f);
                 }
             }
+        }
+        let failed = output
+            .summary
+            .checks_status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("failed"));
+        if findings.is_empty() && failed {
+            return Err(ParseError::layout(
+                NAME,
+                "the failing checks its summary reports, as `Reports[]` with `Check`, `Diagnostic` \
+                 and `Object.K8sObject` (kube-linter lint --format json, 0.x)",
+            ));
         }
         Ok(ParsedReport {
             scanner: "KubeLinter".to_string(),
@@ -316,5 +330,13 @@ mod tests {
                 .findings
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_failed_summary_with_no_readable_report_is_refused() {
+        let odd = br#"{"Checks":[],"Results":[{"Check":"privileged-container"}],"Summary":{"ChecksStatus":"Failed","KubeLinterVersion":"0.7.1"}}"#;
+        assert!(KubeLinter.parse(odd).unwrap_err().layout);
+        let clean = br#"{"Checks":[],"Reports":null,"Summary":{"ChecksStatus":"Passed"}}"#;
+        assert_eq!(KubeLinter.parse(clean).unwrap().findings.len(), 0);
     }
 }

@@ -82,10 +82,31 @@ impl ReportFormat for NpmAudit {
                 .map(|adv| advisory_finding(SCHEME, adv))
                 .collect()
         } else {
-            return Err(invalid(
-                "neither `advisories` (npm 6) nor `vulnerabilities` (npm 7+) found",
+            return Err(ParseError::layout(
+                NAME,
+                "`advisories` (npm 6) or `vulnerabilities` with `auditReportVersion` (npm 7+)",
             ));
         };
+        // npm's own tally of vulnerable packages: a report it says has some is never read
+        // as clean
+        let tallied: i64 = obj
+            .get("metadata")
+            .and_then(|m| m.get("vulnerabilities"))
+            .and_then(Value::as_object)
+            .map(|counts| {
+                ["info", "low", "moderate", "high", "critical"]
+                    .iter()
+                    .filter_map(|k| counts.get(*k).and_then(Value::as_i64))
+                    .sum()
+            })
+            .unwrap_or(0);
+        if findings.is_empty() && tallied > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the advisories its `metadata.vulnerabilities` counts, as `advisories` (npm 6) or \
+                 `vulnerabilities[].via` objects (npm 7+)",
+            ));
+        }
         Ok(ParsedReport {
             scanner: "npm audit".to_string(),
             scanner_version: None,
@@ -636,5 +657,16 @@ mod tests {
             !NpmAudit.sniff(br#"{"vulnerabilities":[],"packageManager":"npm","projectName":"x"}"#)
         );
         assert!(!NpmAudit.sniff(br#"{"type":"auditAdvisory","data":{"advisory":{}}}"#));
+    }
+
+    #[test]
+    fn a_tally_of_vulnerabilities_with_none_readable_is_refused() {
+        let odd = br#"{"auditReportVersion":2,"vulnerabilities":{"lodash":{"name":"lodash","severity":"high","via":["x"]}},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":0,"high":1,"critical":0,"total":1}}}"#;
+        let err = NpmAudit.parse(odd).unwrap_err();
+        assert!(err.layout, "{err}");
+        let neither = br#"{"auditReportVersion":3,"findings":[]}"#;
+        assert!(NpmAudit.parse(neither).unwrap_err().layout);
+        let clean = br#"{"auditReportVersion":2,"vulnerabilities":{},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":0,"high":0,"critical":0,"total":0}}}"#;
+        assert_eq!(NpmAudit.parse(clean).unwrap().findings.len(), 0);
     }
 }

@@ -75,6 +75,16 @@ impl ReportFormat for TrivyOperator {
         collect(&root, &mut crs, 0);
         let mut findings = Vec::new();
         let mut scanner_version = None;
+        // the operator's own tally of what each report found, by severity
+        let tallied: i64 = crs
+            .iter()
+            .map(|cr| {
+                ["criticalCount", "highCount", "mediumCount", "lowCount"]
+                    .iter()
+                    .filter_map(|k| cr["report"]["summary"][*k].as_i64())
+                    .sum::<i64>()
+            })
+            .sum();
         for cr in crs {
             let parsed: Cr = Cr::deserialize(cr).map_err(|e| ParseError {
                 format: NAME,
@@ -92,6 +102,13 @@ impl ReportFormat for TrivyOperator {
                     .filter(|v| !v.trim().is_empty());
             }
             read_cr(&parsed, &mut findings)?;
+        }
+        if findings.is_empty() && tallied > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the findings its `report.summary` counts, as `report.vulnerabilities`, \
+                 `report.checks` or `report.secrets` (Trivy Operator 0.x report resources)",
+            ));
         }
         Ok(ParsedReport {
             scanner: "Trivy Operator".to_string(),
@@ -746,5 +763,12 @@ mod tests {
             .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":7}}"#)
             .unwrap_err();
         assert!(err.message.contains("shape"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_summary_of_findings_with_none_readable_is_refused() {
+        let odd = br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"VulnerabilityReport","metadata":{"name":"x","namespace":"shop"},"report":{"scanner":{"name":"Trivy","version":"0.50.0"},"summary":{"criticalCount":2,"highCount":1},"vulns":[{"vulnerabilityID":"CVE-2024-1"}]}}"#;
+        let err = TrivyOperator.parse(odd).unwrap_err();
+        assert!(err.layout, "{err}");
     }
 }
