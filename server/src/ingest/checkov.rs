@@ -2,6 +2,10 @@
 //! framework: terraform, kubernetes, helm, dockerfile, secrets, …); a summary-only object
 //! (nothing scanned) has no findings.
 //!
+//! - Variants: Checkov 2.x and 3.x JSON. A report whose `summary.failed` counts failed
+//!   checks but lists no `failed_checks` is refused (422). Checkov's SARIF is read by
+//!   [`super::sarif`] with this module's identity, severity and layer; its CycloneDX by
+//!   [`super::cyclonedx`], with this module's severity and layer.
 //! - One finding per entry of `results.failed_checks` (a check on one resource in one file).
 //!   Passed and skipped checks are not findings.
 //! - Severity: the check's `severity` (CRITICAL/HIGH/MEDIUM/LOW/INFO) when present; Checkov

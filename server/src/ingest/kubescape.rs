@@ -1,6 +1,12 @@
 //! Kubescape JSON (`kubescape scan --format json`, format v2: `summaryDetails`, `results`,
 //! `resources`), from a cluster scan or a scan of manifest files.
 //!
+//! - Variants: format v2 as Kubescape 2.x and 3.x write it, a control's status as
+//!   `{"status": "failed"}` or a bare string, or only on its rules (then the control failed
+//!   when one of its rules did). The v1 layout (a list of framework reports, Kubescape 1.x)
+//!   is not claimed by detection. A report whose own `summaryDetails` counts failed
+//!   resources, or whose controls carry no status anywhere, while nothing in it is readable
+//!   is refused (422), never stored as a clean scan.
 //! - One finding per failed control per resource (a control whose `status.status` is
 //!   `failed` in a resource's `results` entry); its failed rules and their failed / fix paths
 //!   go into the description and remediation, they are not findings of their own.
