@@ -101,10 +101,24 @@ impl ReportFormat for Snyk {
                 None => "no project with `vulnerabilities` found".to_string(),
             }));
         }
+        let findings = acc.finish();
+        // Snyk's own count of distinct vulnerabilities per project
+        let counted: i64 = match &root {
+            Value::Object(o) => o.get("uniqueCount").and_then(Value::as_i64).unwrap_or(0),
+            Value::Array(a) => a.iter().filter_map(|p| p["uniqueCount"].as_i64()).sum(),
+            _ => 0,
+        };
+        if findings.is_empty() && counted > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the vulnerabilities its `uniqueCount` counts, as `vulnerabilities[]` objects \
+                 with `id` and `packageName` (snyk test --json)",
+            ));
+        }
         Ok(ParsedReport {
             scanner: "snyk".to_string(),
             scanner_version: None,
-            findings: acc.finish(),
+            findings,
             skipped: Vec::new(),
         })
     }
@@ -497,5 +511,13 @@ mod tests {
         assert!(!Snyk.sniff(br#"{"version":"2.1.0","runs":[]}"#));
         assert!(!Snyk.sniff(br#"{"auditReportVersion":2,"vulnerabilities":{}}"#));
         assert!(!Snyk.sniff(br#"{"matches":[],"source":{}}"#));
+    }
+
+    #[test]
+    fn a_unique_count_with_no_readable_vulnerability_is_refused() {
+        let odd = br#"{"ok":false,"uniqueCount":2,"vulnerabilities":[["SNYK-JS-LODASH-567746"]],"packageManager":"npm"}"#;
+        assert!(Snyk.parse(odd).unwrap_err().layout);
+        let clean = br#"{"ok":true,"uniqueCount":0,"vulnerabilities":[],"packageManager":"npm"}"#;
+        assert_eq!(Snyk.parse(clean).unwrap().findings.len(), 0);
     }
 }
