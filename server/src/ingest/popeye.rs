@@ -58,12 +58,27 @@ impl ReportFormat for Popeye {
                 layout: false,
             });
         };
-        let sections = popeye
+        let Some(sections) = popeye
             .get("sanitizers")
             .or_else(|| popeye.get("sections"))
             .and_then(Value::as_array)
             .map(|a| a.as_slice())
-            .unwrap_or_default();
+        else {
+            return Err(ParseError::layout(
+                NAME,
+                "`popeye.sanitizers[]` (Popeye ≤ 0.11) or `popeye.sections[]` (Popeye ≥ 0.20)",
+            ));
+        };
+        // Popeye's own tally of issues above OK, per section
+        let tallied: i64 = sections
+            .iter()
+            .map(|s| {
+                ["info", "warning", "error"]
+                    .iter()
+                    .filter_map(|k| s["tally"][*k].as_i64())
+                    .sum::<i64>()
+            })
+            .sum();
 
         let mut issues: Vec<Issue> = Vec::new();
         for section in sections {
@@ -131,6 +146,13 @@ impl ReportFormat for Popeye {
                     findings.push(f);
                 }
             }
+        }
+        if issues.is_empty() && tallied > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the issues its sections' `tally` counts, as `issues` keyed by resource, each \
+                 with `level` and `message`",
+            ));
         }
         Ok(ParsedReport {
             scanner: "Popeye".to_string(),
@@ -388,5 +410,19 @@ mod tests {
         let odd =
             br#"{"popeye": {"sanitizers": [1, {"issues": {"a": 2, "b": [3, {"level": "x"}]}}]}}"#;
         assert!(Popeye.parse(odd).unwrap().findings.is_empty());
+    }
+
+    #[test]
+    fn a_report_without_sections_or_with_unreadable_issues_is_refused() {
+        assert!(
+            Popeye
+                .parse(br#"{"popeye":{"score":80,"grade":"B"}}"#)
+                .unwrap_err()
+                .layout
+        );
+        let odd = br#"{"popeye":{"sections":[{"linter":"pods","gvr":"v1/pods","tally":{"ok":1,"info":0,"warning":2,"error":0},"issues":[{"level":2,"message":"x"}]}]}}"#;
+        assert!(Popeye.parse(odd).unwrap_err().layout);
+        let clean = br#"{"popeye":{"sections":[{"linter":"pods","gvr":"v1/pods","tally":{"ok":3,"info":0,"warning":0,"error":0},"issues":{}}]}}"#;
+        assert_eq!(Popeye.parse(clean).unwrap().findings.len(), 0);
     }
 }
