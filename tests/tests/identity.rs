@@ -370,4 +370,24 @@ async fn a_known_tools_unreadable_layout_is_refused_and_skipped_items_are_told()
             .await
             .unwrap();
     assert_eq!(stored[0]["count"], 1);
+    // the scan history says so, and shows the refusal's reason
+    app.create_user("dev@example.com", "correct horse battery")
+        .await;
+    app.grant("dev@example.com", "shop", app::workflow::Role::Developer)
+        .await;
+    let dev = app
+        .signed_in_client("dev@example.com", "correct horse battery")
+        .await;
+    let (status, history) = app
+        .call_server_fn(&dev, "list_scans", &[("project", "shop")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert!(
+        history.contains("1 skipped: a result is not one Semgrep writes"),
+        "{history}"
+    );
+    assert!(
+        history.contains("laid out in a way Bosun does not read"),
+        "{history}"
+    );
 }
