@@ -124,7 +124,20 @@ pub async fn require_on_findings(
 /// An authorisation failure, as a structured `bosun::security` event: who, what they tried,
 /// on what. (The answer they get says no more than "no such …" or "your role may not".)
 pub fn log_denied(user_id: i64, action: &str, on: &str) {
+    // `on` may be what the person typed: bounded, and escaped so it cannot forge log lines
+    let on: String = on.chars().take(100).flat_map(char::escape_debug).collect();
     tracing::warn!(target: "bosun::security", event = "authorisation_denied", user_id, action, on);
+}
+
+/// Whether a text can be a project slug at all (the schema's own rule): anything else
+/// names no project, and is answered so without asking the database.
+pub fn is_slug(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
 fn action_name(action: Action) -> &'static str {
@@ -164,6 +177,9 @@ pub mod db {
         user_id: i64,
         project_slug: &str,
     ) -> Result<Option<(i64, Role)>, sqlx::Error> {
+        if !super::is_slug(project_slug) {
+            return Ok(None);
+        }
         let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
             "SELECT p.id, {ROLE}
                FROM projects p
@@ -210,4 +226,28 @@ pub mod db {
     pub const VISIBLE_PROJECT: &str = "(EXISTS (SELECT 1 FROM users u WHERE u.id = $1
                                               AND (u.is_admin OR u.security_all_teams))
           OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = p.team_id AND m.user_id = $1))";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_slug;
+
+    #[test]
+    fn only_what_the_schema_allows_is_a_slug() {
+        for ok in ["web", "payments-api", "a", "9lives", &"x".repeat(63)] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-web",
+            "Web",
+            "web\u{0}",
+            "web/x",
+            "wéb",
+            &"x".repeat(64),
+            "a b",
+        ] {
+            assert!(!is_slug(bad), "{bad:?}");
+        }
+    }
 }

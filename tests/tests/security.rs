@@ -614,6 +614,24 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
             assert!(!body.contains(leak), "{leak} in {body}");
         }
     }
+    // a NUL where a project is named, outside server functions' forms: no such project
+    let signed_in = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let export = signed_in
+        .get(app.url("/api/audit/export?project=web%00x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::NOT_FOUND);
+    let page = signed_in
+        .get(app.url("/projects/web%00x/scans"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No such project"), "{page}");
+    assert!(!page.contains("went wrong"), "{page}");
     // any server function field: a NUL in a comment is refused at the edge
     let admin = {
         server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
