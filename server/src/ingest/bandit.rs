@@ -12,6 +12,9 @@
 //!   | UNDEFINED / other | info | info |
 //!
 //! - Layer: code.
+//! - No tally guard: `metrics._totals` counts issues before `-l`/`-i` level filters and
+//!   baselines remove them from `results`, so totals above an empty `results` are a normal
+//!   filtered run, not an unreadable one.
 //! - One finding per result: Bandit reports each issue once (two calls on one line are two
 //!   results, told apart by column), so nothing is merged.
 //! - Fingerprint (`bandit/v1`): test id, file path, then the flagged line's source text with

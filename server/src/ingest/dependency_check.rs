@@ -1,5 +1,14 @@
-//! OWASP Dependency-Check XML reports (`--format XML`, schema 1.x to 2.x `<analysis>`).
+//! OWASP Dependency-Check XML reports (`--format XML`, `<analysis>`).
 //!
+//! - Variants: every XML schema Dependency-Check has written, 1.3 to 4.1 (Dependency-Check
+//!   3.x to 12.x; the path `analysis/dependencies/dependency/vulnerabilities/vulnerability` is
+//!   the same in all; 1.x identifies packages by CPE only, so identity falls back to the file
+//!   name). `scanInfo/analysisExceptions` (2.5+: an analyser or data source that failed) are
+//!   reported as skipped items, one per exception. Refused as a layout Bosun does not read
+//!   (422), never stored as clean or short: a document with more `<vulnerability>` elements
+//!   anywhere than were read at that path, and Dependency-Check's JSON report
+//!   (`--format JSON`, `reportSchema`), which is recognised so the sender is told to send
+//!   `--format XML` instead.
 //! - One finding per `<vulnerability>` × `<dependency>`. Related dependencies (the same
 //!   file found again elsewhere) are not separate findings. `<suppressedVulnerabilities>`
 //!   are skipped: the team has already decided about them in their suppression file.
@@ -43,7 +52,24 @@ impl ReportFormat for DependencyCheck {
             && (head.contains("DependencyCheck") || head.contains("dependency-check"))
     }
 
+    /// Dependency-Check's JSON report, recognised only to be refused with a useful message.
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && is_json_report(top)
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
+        let json = body
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(body)
+            .trim_ascii_start()
+            .starts_with(b"{");
+        if json && super::document::top_level(body).is_some_and(|top| is_json_report(&top)) {
+            return Err(ParseError::layout(
+                NAME,
+                "the XML report (`--format XML`); this is Dependency-Check's JSON report \
+                 (`reportSchema`), which Bosun does not read",
+            ));
+        }
         let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
         if root.name != "analysis" {
             return Err(ParseError {
@@ -76,13 +102,55 @@ impl ReportFormat for DependencyCheck {
                 findings.push(finding(&dependency, v));
             }
         }
+        // a `<vulnerability>` anywhere else is one this reader would miss
+        let present = count_named(&root, "vulnerability");
+        if present > findings.len() {
+            return Err(ParseError::layout(
+                NAME,
+                &format!(
+                    "`analysis/dependencies/dependency/vulnerabilities/vulnerability` elements \
+                     (the report has {present} `<vulnerability>` elements, {} of them there)",
+                    findings.len()
+                ),
+            ));
+        }
+        let skipped = root
+            .child("scanInfo")
+            .and_then(|s| s.child("analysisExceptions"))
+            .into_iter()
+            .flat_map(|e| e.children_named("exception"))
+            .map(|e| {
+                let message = e.text_of("message");
+                let message = if message.is_empty() {
+                    "(no message)".to_string()
+                } else {
+                    normalize::first_line(&message, 500)
+                };
+                format!("Dependency-Check analysis exception (an analyser or data source failed, its findings may be missing): {message}")
+            })
+            .collect();
         Ok(ParsedReport {
             scanner: "Dependency-Check".to_string(),
             scanner_version: version,
             findings,
-            skipped: Vec::new(),
+            skipped,
         })
     }
+}
+
+fn is_json_report(top: &super::document::TopLevel) -> bool {
+    top.has("reportSchema") && (top.has("scanInfo") || top.has("dependencies"))
+}
+
+/// How many elements of a local name the tree holds, the root included.
+fn count_named(root: &Element, name: &str) -> usize {
+    let mut count = 0;
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        count += usize::from(e.name == name);
+        stack.extend(e.children.iter());
+    }
+    count
 }
 
 struct Dependency {
@@ -400,5 +468,74 @@ mod tests {
         assert!(err.message.contains("<analysis>"), "{}", err.message);
         assert!(DependencyCheck.parse(b"").is_err());
         assert!(DependencyCheck.parse(b"{}").is_err());
+        assert!(!DependencyCheck.parse(b"{}").unwrap_err().layout);
+    }
+
+    #[test]
+    fn a_vulnerability_outside_the_known_path_is_refused() {
+        let moved = br#"<?xml version="1.0"?>
+<analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.4.1.xsd">
+  <scanInfo><engineVersion>12.1.0</engineVersion></scanInfo>
+  <projectInfo><name>billing</name><reportDate>2025-02-17T10:00:00Z</reportDate></projectInfo>
+  <dependencies>
+    <dependency isVirtual="false">
+      <fileName>log4j-core-2.14.1.jar</fileName><filePath>/builds/acme/lib/log4j-core-2.14.1.jar</filePath>
+      <findings><vulnerability source="NVD"><name>CVE-2021-44228</name><severity>CRITICAL</severity></vulnerability></findings>
+    </dependency>
+  </dependencies>
+</analysis>"#;
+        let err = DependencyCheck.parse(moved).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(
+            err.message.contains("1 `<vulnerability>`"),
+            "{}",
+            err.message
+        );
+        let read = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
+        assert_eq!(parse(read.as_bytes()).findings.len(), 1);
+        // suppressed vulnerabilities (inside `<vulnerabilities>` since schema 4.0) are not counted
+        let r = parse(fixture!("report.xml"));
+        assert_eq!(r.findings.len(), 4);
+        assert!(r.skipped.is_empty());
+    }
+
+    #[test]
+    fn analysis_exceptions_are_reported_as_skipped() {
+        let doc = br#"<?xml version="1.0"?>
+<analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.4.1.xsd">
+  <scanInfo><engineVersion>12.1.0</engineVersion>
+    <analysisExceptions>
+      <exception><message>org.owasp.dependencycheck.analyzer.exception.AnalysisException: Failed to request component-reports</message>
+        <stackTrace><trace>org.owasp.dependencycheck.analyzer.OssIndexAnalyzer.analyzeDependency(OssIndexAnalyzer.java:221)</trace></stackTrace>
+        <cause><message>java.net.SocketTimeoutException: Read timed out</message></cause>
+      </exception>
+    </analysisExceptions>
+  </scanInfo>
+  <projectInfo><name>billing</name></projectInfo>
+  <dependencies/>
+</analysis>"#;
+        let r = parse(doc);
+        assert!(r.findings.is_empty());
+        assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
+        assert!(
+            r.skipped[0].contains("Failed to request component-reports"),
+            "{}",
+            r.skipped[0]
+        );
+    }
+
+    #[test]
+    fn the_json_report_is_refused_naming_the_xml_one() {
+        let json = br#"{"reportSchema": "1.1", "scanInfo": {"engineVersion": "12.1.0", "dataSource": []},
+ "projectInfo": {"name": "billing", "reportDate": "2025-02-17T10:00:00Z", "credits": {}},
+ "dependencies": [{"isVirtual": false, "fileName": "log4j-core-2.14.1.jar", "filePath": "/builds/acme/lib/log4j-core-2.14.1.jar",
+   "vulnerabilities": [{"source": "NVD", "name": "CVE-2021-44228", "severity": "CRITICAL", "cvssv3": {"baseScore": 10.0}}]}]}"#;
+        let err = DependencyCheck.parse(json).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(err.message.contains("--format XML"), "{}", err.message);
+        assert_eq!(
+            super::super::detect(json).map(|f| f.name()),
+            Some("dependency_check")
+        );
     }
 }

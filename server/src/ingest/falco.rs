@@ -2,6 +2,11 @@
 //! output) emits — `output`, `priority`, `rule`, `time`, `output_fields`, `source`, `tags`,
 //! `hostname` — one object, newline-delimited objects, or a JSON array of them.
 //!
+//! - Variants: Falco 0.30 and later (`source`, `tags`; `hostname` since 0.33), with or
+//!   without `output` (`json_include_output_property`). Events without `output_fields`
+//!   (`json_include_output_fields_property: false`, 0.41+) are refused (422): nothing would
+//!   name the workload. Falco's own health events (`Falco internal: …`) are skipped, counted.
+//!
 //! - One finding per rule per workload, however many times it fires: repeated events are
 //!   counted (`occurrences`) and move the finding's last-seen time to the newest event.
 //! - Workload: Kubernetes namespace and pod name with the ReplicaSet / pod hash suffixes
@@ -29,12 +34,15 @@ const NAME: &str = "falco";
 
 #[derive(Deserialize)]
 struct Event {
+    /// Left out with `json_include_output_property: false`; the fields say it all.
+    #[serde(default)]
     output: String,
     priority: String,
     rule: String,
     time: Option<DateTime<Utc>>,
-    #[serde(default)]
-    output_fields: Map<String, Value>,
+    /// Required: without it (`json_include_output_fields_property: false`, Falco 0.41+)
+    /// nothing names the workload, and every pod of a node would merge into one finding.
+    output_fields: Option<Map<String, Value>>,
     #[serde(default)]
     source: Option<String>,
     #[serde(default)]
@@ -56,11 +64,35 @@ impl ReportFormat for Falco {
             && head.contains("\"output\"")
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        // keys come sorted, so a large `output_fields` pushes `priority` and `rule` far in
+        top.has("rule")
+            && top.has("priority")
+            && top.has("time")
+            && (top.has("output") || top.has("output_fields"))
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let events = read_events(body)?;
         let mut groups: HashMap<[u8; 32], NewFinding> = HashMap::new();
         let mut order = Vec::new();
+        let mut skipped = Vec::new();
+        if events.iter().any(|e| e.output_fields.is_none()) {
+            return Err(ParseError::layout(
+                NAME,
+                "Falco JSON events with `output_fields` (json_output: true with \
+                 json_include_output_fields_property: true, Falco's default)",
+            ));
+        }
         for event in &events {
+            if event.rule.starts_with("Falco internal:") {
+                // Falco's own health events (dropped syscalls, metrics snapshots)
+                skipped.push(format!(
+                    "{}: Falco's own health event, not an alert",
+                    normalize::bounded(event.rule.trim(), 200)
+                ));
+                continue;
+            }
             let f = finding(event);
             match groups.get_mut(&f.fingerprint) {
                 Some(existing) => merge(existing, f),
@@ -78,7 +110,7 @@ impl ReportFormat for Falco {
             scanner: "Falco".into(),
             scanner_version: None,
             findings,
-            skipped: Vec::new(),
+            skipped,
         })
     }
 }
@@ -135,7 +167,8 @@ fn field<'a>(fields: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> 
 }
 
 fn finding(event: &Event) -> NewFinding {
-    let fields = &event.output_fields;
+    let empty = Map::new();
+    let fields = event.output_fields.as_ref().unwrap_or(&empty);
     let namespace = field(fields, &["k8s.ns.name", "ka.target.namespace"]);
     let pod = field(fields, &["k8s.pod.name"]);
     let workload = pod.map(workload_from_pod);
@@ -330,5 +363,14 @@ mod tests {
         assert_eq!(err.format, "falco");
         let array = br#"[{"output":"o","priority":"Warning","rule":"R","output_fields":{}}]"#;
         assert_eq!(Falco.parse(array).unwrap().findings.len(), 1);
+    }
+
+    #[test]
+    fn events_without_output_fields_are_refused_and_health_events_skipped() {
+        let bare = br#"{"hostname":"node-1","priority":"Notice","rule":"Terminal shell in container","source":"syscall","tags":["container","shell"],"time":"2024-06-01T10:00:00.123456789Z","output":"10:00:00.123456789: Notice A shell was spawned in a container with an attached terminal (user=root container_id=3ad7b26ded6d)"}"#;
+        assert!(Falco.parse(bare).unwrap_err().layout);
+        let health = br#"{"hostname":"node-1","priority":"Informational","rule":"Falco internal: metrics snapshot","source":"internal","time":"2024-06-01T10:00:00Z","output":"Falco metrics snapshot","output_fields":{"evt.time":1717236000}}"#;
+        let r = Falco.parse(health).unwrap();
+        assert_eq!((r.findings.len(), r.skipped.len()), (0, 1));
     }
 }

@@ -1,9 +1,14 @@
 //! Gitleaks JSON reports (`gitleaks detect --report-format json`).
 //!
 //! - Variants: gitleaks 8 (`RuleID`, `Description`, `File`, `StartLine`, `Secret`, `Match`,
-//!   `Commit`, `Link`, `Tags`, …) and gitleaks 7 and older (`rule`, `file`, `lineNumber`,
+//!   `Commit`, `Link`, `Tags`, …) and gitleaks 2–7 (`rule`, `file`, `lineNumber`,
 //!   `offender`, `line`, `commit`, `repo`, `repoURL`, `leakURL`, `tags`, …). A body of
-//!   `null` (what gitleaks writes when it finds nothing) or `[]` is a report with no findings.
+//!   `null` (what gitleaks 8.21.3 and later write when they find nothing) or `[]` (8.2 to
+//!   8.21.2) is a report with no findings. Reports merged with `jq -s` (`[[…], null, […]]`)
+//!   are read as one: one level of nesting is flattened, and a `null` in it is an empty
+//!   report. Any other element (not an object, or an object with neither a string `RuleID`
+//!   nor `rule`, say from a custom `--report-template`) refuses the report (422), never
+//!   dropped or read as a leak without a rule.
 //! - Severity: gitleaks rules carry no severity, and a leaked credential is always worth
 //!   fixing soon, so every finding is **high**. (A rule's tags do not change this.)
 //! - Layer: secret.
@@ -20,7 +25,7 @@
 use std::collections::HashMap;
 
 use app::domain::{Layer, Severity};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::fingerprint::Fingerprint;
@@ -65,26 +70,11 @@ impl ReportFormat for Gitleaks {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let items = match &root {
-            Value::Null => &[][..],
-            Value::Array(items) => items.as_slice(),
-            _ => {
-                return Err(ParseError {
-                    format: NAME,
-                    message: "expected a JSON array of leaks (or null)".to_string(),
-                    line: None,
-                    column: None,
-                    layout: false,
-                });
-            }
-        };
+        let items = leaks(&root)?;
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut commits: Vec<Vec<String>> = Vec::new();
         let mut seen: HashMap<[u8; 32], usize> = HashMap::new();
-        for item in items {
-            let Some(obj) = item.as_object() else {
-                continue;
-            };
+        for (item, obj) in items {
             let leak = Leak::read(obj);
             let fingerprint = leak.fingerprint();
             if let Some(&i) = seen.get(&fingerprint) {
@@ -117,6 +107,46 @@ impl ReportFormat for Gitleaks {
             skipped: Vec::new(),
         })
     }
+}
+
+/// The layouts read, for a layout refusal.
+const EXPECTED: &str = "a JSON array of leak objects with `RuleID` (gitleaks 8) or `rule` \
+     (gitleaks 7 and older), or `null`; or a list of such reports (`jq -s`)";
+
+/// One leak as the report has it, and as an object.
+type Leaked<'a> = (&'a Value, &'a Map<String, Value>);
+
+/// The leaks of a report: its array's objects. Reports merged with `jq -s` (`[[…], null,
+/// […]]`) are flattened one level, an empty report (`null`) in them holding no leak. Anything
+/// else, or an object that is not a leak of either generation, refuses the report: dropping
+/// it would store the report with leaks missing.
+fn leaks(root: &Value) -> Result<Vec<Leaked<'_>>, ParseError> {
+    let items = match root {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(ParseError::layout(NAME, EXPECTED)),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let inner = match item {
+            Value::Null => continue,
+            Value::Array(inner) => inner.iter().collect::<Vec<_>>(),
+            leak => vec![leak],
+        };
+        for leak in inner {
+            match leak.as_object() {
+                Some(obj)
+                    if ["RuleID", "rule"]
+                        .iter()
+                        .any(|k| obj.get(*k).is_some_and(Value::is_string)) =>
+                {
+                    out.push((leak, obj));
+                }
+                _ => return Err(ParseError::layout(NAME, EXPECTED)),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One leak, read from either generation's field names.
@@ -189,12 +219,12 @@ impl Leak {
     }
 
     fn fingerprint(&self) -> [u8; 32] {
-        Fingerprint::new("gitleaks/v1")
-            .push(&self.rule_id)
-            .push(self.file.as_deref().unwrap_or(""))
-            .push(&self.line.map(|l| l.to_string()).unwrap_or_default())
-            .push(&self.secret_hash)
-            .finish()
+        fingerprint(
+            &self.rule_id,
+            self.file.as_deref(),
+            self.line,
+            &self.secret_hash,
+        )
     }
 
     fn finding(&self, fingerprint: [u8; 32], raw: &Value) -> NewFinding {
@@ -255,6 +285,36 @@ fn redact(raw: &Value) -> Value {
         }
     }
     copy
+}
+
+/// The identity of a leak (`gitleaks/v1`), shared by gitleaks' JSON and its SARIF (read by
+/// [`super::sarif`], where the secret is the region's snippet).
+pub fn identity(rule_id: &str, file: Option<&str>, line: Option<i32>, secret: &str) -> [u8; 32] {
+    fingerprint(
+        rule_id,
+        file,
+        line,
+        &hex::encode(Sha256::digest(secret.as_bytes())),
+    )
+}
+
+fn fingerprint(
+    rule_id: &str,
+    file: Option<&str>,
+    line: Option<i32>,
+    secret_hash: &str,
+) -> [u8; 32] {
+    Fingerprint::new("gitleaks/v1")
+        .push(rule_id)
+        .push(file.unwrap_or(""))
+        .push(
+            &line
+                .filter(|l| *l > 0)
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+        )
+        .push(secret_hash)
+        .finish()
 }
 
 #[cfg(test)]
@@ -385,12 +445,53 @@ mod tests {
         assert_eq!(err.format, "gitleaks");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Gitleaks.parse(b"{\"RuleID\": \"x\"}").is_err());
-        // odd items do not panic
+        // odd values in a leak do not panic
         let odd = Gitleaks
-            .parse(br#"[1, "x", {"StartLine": -4, "Tags": 3}]"#)
+            .parse(br#"[{"RuleID": "r", "StartLine": -4, "Tags": 3}]"#)
             .unwrap();
         assert_eq!(odd.findings.len(), 1);
         assert_eq!(odd.findings[0].line, None);
+    }
+
+    #[test]
+    fn reports_merged_with_jq_are_read() {
+        let v8 = String::from_utf8_lossy(V8);
+        let merged = format!("[{v8}, null, []]");
+        assert!(Gitleaks.sniff(merged.as_bytes()));
+        let parsed = Gitleaks.parse(merged.as_bytes()).unwrap();
+        assert_eq!(parsed.findings, Gitleaks.parse(V8).unwrap().findings);
+        let one = br#"[[{"RuleID":"aws-access-token","Description":"AWS Access Key","StartLine":7,"EndLine":7,"StartColumn":18,"EndColumn":37,
+           "Match":"aws_access_key_id = AKIAQ3EGBOSUNEXAMPL","Secret":"AKIAQ3EGBOSUNEXAMPL","File":"deploy/provider.tf",
+           "SymlinkFile":"","Commit":"6e1f9c2d","Entropy":3.9,"Author":"Dev","Email":"dev@example.com",
+           "Date":"2024-05-02T10:11:12Z","Message":"add provider","Tags":[],"Fingerprint":"6e1f9c2d:deploy/provider.tf:aws-access-token:7"}],
+         null]"#;
+        assert!(Gitleaks.sniff(one));
+        let parsed = Gitleaks.parse(one).unwrap();
+        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(parsed.findings[0].location, "deploy/provider.tf:7");
+        assert_eq!(Gitleaks.parse(b"[null]").unwrap().findings.len(), 0);
+    }
+
+    #[test]
+    fn items_that_are_not_leaks_are_refused() {
+        for body in [
+            &br#"[1, {"RuleID": "r"}]"#[..],
+            br#"["x"]"#,
+            br#"[{"File": "a.tf", "Secret": "s", "StartLine": 1}]"#,
+            br#"[{"RuleID": 5}]"#,
+            br#"[[[{"RuleID": "r"}]]]"#,
+            br#"[[null]]"#,
+            br#"{"RuleID": "x"}"#,
+            b"7",
+        ] {
+            let err = Gitleaks.parse(body).unwrap_err();
+            assert!(
+                err.layout,
+                "{}: {}",
+                String::from_utf8_lossy(body),
+                err.message
+            );
+        }
     }
 
     #[test]

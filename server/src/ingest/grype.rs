@@ -1,7 +1,11 @@
 //! Anchore Grype JSON (`grype -o json`), old (0.7: `links`, `cvssV3`, one `matchDetails`
 //! object) and current (`urls`, `cvss[]`, `relatedVulnerabilities`, `matchDetails[]`) layouts,
-//! for image, directory, file and SBOM sources.
+//! for image, directory, file and SBOM sources. Grype's SARIF is read by [`super::sarif`]
+//! with this module's identity and severity (see [`SarifMessage`]).
 //!
+//! - Refused as a layout Bosun does not read (422): a document with no top-level `matches`
+//!   list (Grype always writes it, `[]` when clean), e.g. another `-o` output sent with the
+//!   format named.
 //! - Severity: Grype's labels: Critical → critical, High → high, Medium → medium, Low → low,
 //!   Negligible → info; Unknown (or missing) → the highest CVSS v3 base score given, mapped
 //!   with [`Severity::from_cvss`], else info.
@@ -62,6 +66,16 @@ impl ReportFormat for Grype {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        // Grype writes `matches` always, `[]` when there are none: a document without it
+        // (another of Grype's outputs, a renamed list) is not a clean scan
+        if report.matches.is_empty()
+            && !super::document::top_level(body).is_some_and(|t| !t.array && t.has("matches"))
+        {
+            return Err(ParseError::layout(
+                NAME,
+                "a top-level `matches` list (`grype -o json`)",
+            ));
+        }
         let source = Source::of(&report.source);
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
@@ -156,6 +170,91 @@ struct Artifact {
 #[serde(default)]
 struct Location {
     path: String,
+}
+
+/// The identity of a match (`grype/v1`), shared by Grype's JSON and its SARIF (read by
+/// [`super::sarif`] from [`SarifMessage`]).
+pub fn identity(
+    image_repo: &str,
+    id: &str,
+    pkg: &str,
+    pkg_type: &str,
+    file: Option<&str>,
+) -> [u8; 32] {
+    Fingerprint::new("grype/v1")
+        .push(image_repo)
+        .push(id)
+        .push(pkg)
+        .push(pkg_type)
+        .push(file.unwrap_or(""))
+        .finish()
+}
+
+/// Whether a package type is the operating system's (its file is the package database,
+/// which says nothing about which package: it stays out of the identity).
+pub fn is_os_package(pkg_type: &str) -> bool {
+    OS_PACKAGE_TYPES.contains(&pkg_type.trim().to_ascii_lowercase().as_str())
+}
+
+/// What Grype's SARIF (v0.74.7 and later) says of a match in its result message: `A medium
+/// vulnerability in deb package: libssl3, version 3.0.11 was found in image
+/// registry/shop/api:1.4.2 at: /var/lib/dpkg/status` (or `… was found at: <path>` for a
+/// directory). Its severity word is Grype's label, except that `low` also stands for
+/// Negligible and Unknown.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SarifMessage<'a> {
+    pub severity: &'a str,
+    pub pkg_type: &'a str,
+    pub pkg: &'a str,
+    pub image: Option<&'a str>,
+    pub path: Option<&'a str>,
+}
+
+impl<'a> SarifMessage<'a> {
+    pub fn read(message: &'a str) -> Option<SarifMessage<'a>> {
+        // VEX-annotated results append a line ("VEX Status: …")
+        let first = message.lines().next()?.trim();
+        let rest = first.strip_prefix("A ")?;
+        let (severity, rest) = rest.split_once(" vulnerability in ")?;
+        let (pkg_type, rest) = rest.split_once(" package: ")?;
+        let (pkg, rest) = rest.split_once(", version ")?;
+        let (_version, found) = rest.split_once(" was found ")?;
+        let (image, path) = if let Some(image) = found.strip_prefix("in image ") {
+            match image.rsplit_once(" at: ") {
+                Some((image, path)) => (Some(image), Some(path)),
+                None => (Some(image), None),
+            }
+        } else {
+            (None, found.strip_prefix("at: "))
+        };
+        Some(SarifMessage {
+            severity,
+            pkg_type,
+            pkg,
+            image: image.map(str::trim).filter(|i| !i.is_empty()),
+            path: path.map(str::trim).filter(|p| !p.is_empty()),
+        })
+    }
+
+    /// The image repository without tag or digest, as the JSON reader keys image matches.
+    pub fn image_repo(&self) -> String {
+        self.image
+            .map(|i| normalize::bounded(&normalize::image_repository(i), SHORT_MAX))
+            .unwrap_or_default()
+    }
+
+    /// Grype's severity; `low` with a security-severity of 0 is Negligible or Unknown
+    /// without a score, which the JSON reader makes info.
+    pub fn severity(&self, score: Option<f64>) -> Severity {
+        match self.severity.to_ascii_lowercase().as_str() {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" if score.is_some_and(|s| s <= 0.0) => Severity::Info,
+            "low" => Severity::Low,
+            _ => score.map_or(Severity::Info, Severity::from_cvss),
+        }
+    }
 }
 
 /// What the scan was of.
@@ -255,18 +354,13 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
         .filter(|p| !p.is_empty())
         .collect();
     paths.sort();
-    let os_package = OS_PACKAGE_TYPES.contains(&pkg_type.to_ascii_lowercase().as_str());
+    let os_package = is_os_package(pkg_type);
     let file = (!os_package)
         .then(|| paths.first().cloned())
         .flatten()
         .map(|p| normalize::bounded(&p, SHORT_MAX));
 
-    let mut fp = Fingerprint::new("grype/v1");
-    fp.push(&source.image_repo)
-        .push(id)
-        .push(pkg)
-        .push(pkg_type)
-        .push(file.as_deref().unwrap_or(""));
+    let fingerprint = identity(&source.image_repo, id, pkg, pkg_type, file.as_deref());
 
     let title = normalize::bounded(
         format!("{id} in {pkg} {}", a.version.trim()).trim(),
@@ -277,7 +371,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
     } else {
         Layer::Dependency
     };
-    let mut f = NewFinding::new(fp.finish(), layer, severity(v), title);
+    let mut f = NewFinding::new(fingerprint, layer, severity(v), title);
     f.rule_id = normalize::bounded(id, SHORT_MAX);
     f.aliases = normalize::aliases(
         std::iter::once(id)
@@ -482,6 +576,23 @@ mod tests {
         );
         assert!(!Grype.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
         assert!(!Grype.sniff(br#"{"matches":[{"rule":"x"}]}"#));
+    }
+
+    #[test]
+    fn a_document_without_matches_is_refused() {
+        let renamed = br#"{"source": {"type": "image", "target": {"userInput": "alpine:3.18", "imageID": "sha256:8ca4"}},
+ "distro": {"name": "alpine", "version": "3.18.4"},
+ "descriptor": {"name": "grype", "version": "0.74.0"},
+ "vulnerabilities": [{"id": "CVE-2023-5363", "severity": "High"}]}"#;
+        let err = Grype.parse(renamed).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(err.message.contains("`matches`"), "{}", err.message);
+        assert!(Grype.parse(b"[]").unwrap_err().layout);
+        assert!(Grype.parse(b"{}").unwrap_err().layout);
+        let clean = br#"{"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.18"}},
+ "descriptor": {"name": "grype", "version": "0.74.0"}}"#;
+        let r = parse(clean);
+        assert!(r.findings.is_empty() && r.skipped.is_empty());
     }
 
     #[test]

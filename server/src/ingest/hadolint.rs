@@ -1,5 +1,8 @@
 //! Hadolint JSON (`hadolint -f json`): a list of rule violations in one or more Dockerfiles.
 //!
+//! - Variants: Hadolint 1.x and 2.x JSON (`code`, `file`, `level`, `line`, `column`,
+//!   `message`; an empty list when clean). Hadolint's SARIF is read by [`super::sarif`] with
+//!   this module's identity and severity.
 //! - One finding per list entry: one rule (`DL…` or ShellCheck `SC…`) on one line of one
 //!   Dockerfile. Identical entries (same rule, place and message) are merged, counting
 //!   occurrences.

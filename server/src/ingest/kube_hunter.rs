@@ -1,5 +1,14 @@
 //! kube-hunter JSON (`kube-hunter --report json`: `nodes`, `services`, `vulnerabilities`).
 //!
+//! - Variants: `--report json` of kube-hunter 0.2 to 0.6.8 (with `--statistics`, also
+//!   `hunter_statistics`), and the same entries in a Starboard `KubeHunterReport` resource
+//!   (`report.vulnerabilities`, `report.scanner.version`) or a list of them
+//!   (`KubeHunterReportList` / `kubectl get kubehunterreports -o json`:
+//!   `items[].report.vulnerabilities`), read with the same fingerprint. A report with none of
+//!   these lists (or a list that is not an array), a list whose items are not
+//!   `KubeHunterReport`s, or one whose own count (`Σ hunter_statistics[].vulnerabilities`,
+//!   or Starboard's `summary` counts) is above 0 while it lists nothing is refused (422),
+//!   never stored as a clean scan.
 //! - One finding per vulnerability and location. Entries with the same fingerprint
 //!   (kube-hunter repeats identical entries when several hunters reach the same service) are
 //!   merged, counting occurrences.
@@ -16,7 +25,7 @@ use std::collections::HashMap;
 
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::fingerprint::Fingerprint;
 use super::normalize;
@@ -28,12 +37,6 @@ const NAME: &str = "kube_hunter";
 const TITLE_MAX: usize = 300;
 const DESCRIPTION_MAX: usize = 20_000;
 const LOCAL_TO_POD: &str = "Local to Pod";
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Output {
-    vulnerabilities: Option<Vec<Value>>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -63,10 +66,20 @@ impl ReportFormat for KubeHunter {
                 || (head.contains("\"nodes\"") && head.contains("\"services\"")))
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        // a large cluster's `nodes` and `services` can push `vulnerabilities` out of the head
+        !top.array
+            && ((top.has("nodes") && top.has("services") && top.has("vulnerabilities"))
+                || matches!(
+                    top.value("kind"),
+                    Some("KubeHunterReport" | "KubeHunterReportList")
+                ))
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if !root.is_object() {
+        let Some(root) = root.as_object() else {
             return Err(ParseError {
                 format: NAME,
                 message: "expected a JSON object with \"vulnerabilities\"".to_string(),
@@ -74,12 +87,15 @@ impl ReportFormat for KubeHunter {
                 column: None,
                 layout: false,
             });
-        }
-        let output: Output =
-            serde_json::from_value(root).map_err(|e| ParseError::from_json(NAME, &e))?;
+        };
+        let Output {
+            lists,
+            tallied,
+            version,
+        } = output(root)?;
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
-        for raw in output.vulnerabilities.iter().flatten() {
+        for raw in lists.into_iter().flatten() {
             let v: Vulnerability =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
             let f = finding(&v, raw);
@@ -96,13 +112,105 @@ impl ReportFormat for KubeHunter {
                 }
             }
         }
+        if findings.is_empty() && tallied > 0 {
+            return Err(ParseError::layout(
+                NAME,
+                "the vulnerabilities its `hunter_statistics` or Starboard `summary` counts, as \
+                 `vulnerabilities[]` objects with `vid`, `vulnerability` and `location`",
+            ));
+        }
         Ok(ParsedReport {
             scanner: "kube-hunter".to_string(),
-            scanner_version: None,
+            scanner_version: version,
             findings,
             skipped: Vec::new(),
         })
     }
+}
+
+/// The layouts read, for a layout refusal.
+const EXPECTED: &str = "kube-hunter --report json (top-level `nodes`, `services`, \
+     `vulnerabilities`), or a Starboard `KubeHunterReport` (`report.vulnerabilities`) or \
+     `KubeHunterReportList` (`items[].report.vulnerabilities`)";
+
+/// A report's vulnerability lists, with the tool's own count of them.
+struct Output<'a> {
+    lists: Vec<&'a Vec<Value>>,
+    /// kube-hunter's `hunter_statistics` (counted as hunters publish, so at least the
+    /// entries listed) or Starboard's `summary` counts: only "more than 0" is used.
+    tallied: i64,
+    /// Starboard's `report.scanner.version`.
+    version: Option<String>,
+}
+
+fn output(root: &Map<String, Value>) -> Result<Output<'_>, ParseError> {
+    let refuse = || ParseError::layout(NAME, EXPECTED);
+    if let Some(list) = root.get("vulnerabilities") {
+        let tallied = root
+            .get("hunter_statistics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.get("vulnerabilities").and_then(Value::as_i64))
+            .sum();
+        return Ok(Output {
+            lists: vec![list.as_array().ok_or_else(refuse)?],
+            tallied,
+            version: None,
+        });
+    }
+    let reports: Vec<&Map<String, Value>> = if root.contains_key("report") {
+        vec![root]
+    } else if let Some(items) = root.get("items") {
+        items
+            .as_array()
+            .ok_or_else(refuse)?
+            .iter()
+            .map(|i| i.as_object().ok_or_else(refuse))
+            .collect::<Result<_, _>>()?
+    } else {
+        return Err(refuse());
+    };
+    let mut out = Output {
+        lists: Vec::new(),
+        tallied: 0,
+        version: None,
+    };
+    for cr in reports {
+        // a list of other resources (say trivy-operator's reports) is not read as this
+        if cr
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k != "KubeHunterReport")
+        {
+            return Err(refuse());
+        }
+        let report = cr
+            .get("report")
+            .and_then(Value::as_object)
+            .ok_or_else(refuse)?;
+        match report.get("vulnerabilities") {
+            Some(Value::Array(list)) => out.lists.push(list),
+            // Go writes an empty list as `null`
+            Some(Value::Null) => {}
+            _ => return Err(refuse()),
+        }
+        out.tallied += ["highCount", "mediumCount", "lowCount", "unknownCount"]
+            .iter()
+            .filter_map(|k| report.get("summary").and_then(|s| s.get(*k)))
+            .filter_map(Value::as_i64)
+            .sum::<i64>();
+        if out.version.is_none() {
+            out.version = report
+                .get("scanner")
+                .and_then(|s| s.get("version"))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| normalize::bounded(v, 100));
+        }
+    }
+    Ok(out)
 }
 
 fn severity(raw: &str) -> Severity {
@@ -273,6 +381,83 @@ mod tests {
         assert!(KubeHunter.sniff(br#"{"nodes": [], "services": [], "vulnerabilities": []}"#));
         assert!(!KubeHunter.sniff(br#"{"version":"2.1.0","runs":[]}"#));
         assert!(!KubeHunter.sniff(br#"{"vulnerabilities": [{"id": "GHSA-1"}]}"#));
+    }
+
+    const STARBOARD: &[u8] = br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"KubeHunterReport","metadata":{"name":"cluster","creationTimestamp":"2021-09-01T10:00:00Z"},
+ "report":{"updateTimestamp":"2021-09-01T10:00:00Z","scanner":{"name":"kube-hunter","vendor":"Aqua Security","version":"0.6.1"},
+  "summary":{"highCount":0,"mediumCount":1,"lowCount":0,"unknownCount":0},
+  "vulnerabilities":[{"location":"10.96.0.1:443","vid":"KHV002","category":"Information Disclosure","severity":"medium","vulnerability":"K8s Version Disclosure","description":"The kubernetes version could be obtained from the /version endpoint","evidence":"v1.21.1","hunter":"Api Version Hunter","avd_reference":"https://avd.aquasec.com/kube-hunter/khv002/"}]}}"#;
+
+    #[test]
+    fn starboard_reports_are_read() {
+        assert!(KubeHunter.sniff(STARBOARD));
+        let parsed = KubeHunter.parse(STARBOARD).unwrap();
+        assert_eq!(parsed.scanner_version.as_deref(), Some("0.6.1"));
+        assert_eq!(parsed.findings.len(), 1);
+        let f = &parsed.findings[0];
+        assert_eq!(f.rule_id, "KHV002");
+        assert_eq!(f.severity, Severity::Medium);
+        assert_eq!(f.location, "10.96.0.1:443");
+        // the same entry in kube-hunter's own JSON is the same finding
+        let cr: Value = serde_json::from_slice(STARBOARD).unwrap();
+        let plain = serde_json::json!({
+            "nodes": [], "services": [],
+            "vulnerabilities": cr["report"]["vulnerabilities"],
+        });
+        let p = KubeHunter.parse(plain.to_string().as_bytes()).unwrap();
+        assert_eq!(p.findings[0].fingerprint, f.fingerprint);
+        // the list `kubectl get kubehunterreports -o json` writes
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [cr]});
+        let l = KubeHunter.parse(list.to_string().as_bytes()).unwrap();
+        assert_eq!(l.findings, parsed.findings);
+        // an empty report (Go writes the empty list as null)
+        let empty = br#"{"kind":"KubeHunterReport","report":{"scanner":{"name":"kube-hunter","version":"0.6.1"},"summary":{"highCount":0,"mediumCount":0,"lowCount":0,"unknownCount":0},"vulnerabilities":null}}"#;
+        assert!(KubeHunter.parse(empty).unwrap().findings.is_empty());
+    }
+
+    #[test]
+    fn a_large_cluster_is_detected_by_its_top_level_keys() {
+        let nodes: Vec<Value> = (0..400)
+            .map(|i| serde_json::json!({"type": "Node/Master", "location": format!("10.0.{}.{}", i / 250, i % 250)}))
+            .collect();
+        let body = serde_json::json!({
+            "nodes": nodes, "services": [],
+            "vulnerabilities": [{"location": "10.0.0.1:443", "vid": "KHV002", "severity": "medium",
+                "vulnerability": "K8s Version Disclosure", "hunter": "Api Version Hunter"}],
+        })
+        .to_string();
+        assert!(!KubeHunter.sniff(body.as_bytes()));
+        assert_eq!(
+            super::super::detect(body.as_bytes()).map(|f| f.name()),
+            Some(NAME)
+        );
+        let mut cr: Value = serde_json::from_slice(STARBOARD).unwrap();
+        cr["metadata"]["annotations"] = serde_json::json!({"note": "x".repeat(9000)});
+        let cr = cr.to_string();
+        assert_eq!(
+            super::super::detect(cr.as_bytes()).map(|f| f.name()),
+            Some(NAME)
+        );
+    }
+
+    #[test]
+    fn a_report_without_readable_vulnerabilities_is_refused() {
+        for body in [
+            &br#"{"nodes": [], "services": []}"#[..],
+            br#"{"nodes": [], "services": [], "vulnerabilities": null}"#,
+            br#"{"nodes": [], "services": [], "vulnerabilities": {"KHV002": {}}}"#,
+            br#"{"kind":"KubeHunterReport","report":{"summary":{"mediumCount":1},"findings":[{"vid":"KHV002"}]}}"#,
+            br#"{"kind":"List","items":[{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"vulnerabilityID":"CVE-1"}]}}]}"#,
+            br#"{"kind":"List","items":[3]}"#,
+            // a tally above 0 with nothing listed
+            br#"{"kind":"KubeHunterReport","report":{"summary":{"highCount":0,"mediumCount":1,"lowCount":0,"unknownCount":0},"vulnerabilities":[]}}"#,
+            br#"{"nodes":[],"services":[],"vulnerabilities":[],"hunter_statistics":[{"name":"Api Version Hunter","description":"d","vulnerabilities":1}]}"#,
+        ] {
+            let err = KubeHunter.parse(body).unwrap_err();
+            assert!(err.layout, "{}: {}", String::from_utf8_lossy(body), err.message);
+        }
+        let clean = br#"{"nodes":[],"services":[],"vulnerabilities":[],"hunter_statistics":[{"name":"Api Version Hunter","description":"d","vulnerabilities":0}]}"#;
+        assert!(KubeHunter.parse(clean).unwrap().findings.is_empty());
     }
 
     #[test]

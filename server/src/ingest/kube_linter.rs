@@ -166,8 +166,28 @@ impl ReportFormat for KubeLinter {
     }
 }
 
-/// The container a diagnostic names: `container "api" is privileged` → `api`.
-fn container(message: &str) -> Option<&str> {
+/// The identity of a report (`kube_linter/v1`), shared by KubeLinter's JSON and its SARIF
+/// (read by [`super::sarif`], from the result's logical locations).
+pub fn identity(
+    check: &str,
+    path: &str,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    container: &str,
+) -> [u8; 32] {
+    Fingerprint::new("kube_linter/v1")
+        .push(check)
+        .push(path)
+        .push(namespace)
+        .push(kind)
+        .push(name)
+        .push(container)
+        .finish()
+}
+
+/// The container a diagnostic names (`container "api" does not …`).
+pub fn container(message: &str) -> Option<&str> {
     let start = message.find("container \"")? + "container \"".len();
     let rest = message.get(start..)?;
     let end = rest.find('"')?;
@@ -186,13 +206,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
     let message = report.diagnostic.message.trim();
     let container = container(message).unwrap_or("");
 
-    let mut fp = Fingerprint::new("kube_linter/v1");
-    fp.push(check)
-        .push(&path)
-        .push(namespace)
-        .push(kind)
-        .push(name)
-        .push(container);
+    let fingerprint = identity(check, &path, namespace, kind, name, container);
 
     let title = if check.is_empty() {
         normalize::first_line(message, TITLE_MAX)
@@ -210,7 +224,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
         .collect::<Vec<_>>()
         .join("/");
 
-    let mut f = NewFinding::new(fp.finish(), Layer::ClusterConfig, Severity::Medium, title);
+    let mut f = NewFinding::new(fingerprint, Layer::ClusterConfig, Severity::Medium, title);
     f.rule_id = check.to_string();
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
     f.remediation = normalize::bounded(report.remediation.trim(), DESCRIPTION_MAX);

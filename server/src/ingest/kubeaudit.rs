@@ -1,6 +1,13 @@
 //! kubeaudit JSON Lines (`kubeaudit all -p json`): one audit result per line (a JSON array of
 //! the same objects is read too; blank lines are skipped).
 //!
+//! - Variants: kubeaudit 0.11 and later (to 0.22): `AuditResultName`, `ResourceKind`,
+//!   `ResourceName`, `ResourceNamespace`, `ResourceApiVersion` (0.11: `ResourceVersion` /
+//!   `ResourceGroup`, and an empty kind from cluster audits), the result's metadata
+//!   flattened, `level`, `msg`. Lines of 0.9–0.10 (`AuditResultName` but no resource, so
+//!   one result on N resources would be one finding) and of 0.8 and older (`KubeType`,
+//!   `Name`, `FindingID`, no `AuditResultName`) are refused (422, naming the line), never
+//!   merged into fewer findings.
 //! - One finding per line: one auditor result (`AuditResultName`) on one resource, for one
 //!   container, capability or annotation where the result names one. Lines with the same
 //!   fingerprint are merged, counting occurrences.
@@ -76,6 +83,11 @@ impl ReportFormat for Kubeaudit {
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         for (line, raw) in items {
+            if !is_result(&raw) {
+                let mut err = ParseError::layout(NAME, EXPECTED);
+                err.line = line;
+                return Err(err);
+            }
             let item: Item = serde_json::from_value(raw.clone()).map_err(|e| {
                 let mut err = ParseError::from_json(NAME, &e);
                 err.line = line;
@@ -103,6 +115,25 @@ impl ReportFormat for Kubeaudit {
             skipped: Vec::new(),
         })
     }
+}
+
+/// The layout read, for a layout refusal.
+const EXPECTED: &str = "kubeaudit 0.11 or later JSON lines (`kubeaudit all -p json`), each \
+     with `AuditResultName` and the resource (`ResourceKind`, `ResourceName`, \
+     `ResourceNamespace`); kubeaudit 0.9 and 0.10 name no resource, and 0.8 and older no \
+     result, so their lines cannot be told apart";
+
+/// Whether a line is a result of kubeaudit 0.11 or later: a result name and the resource's
+/// `ResourceKind`, which 0.11 and later always write (empty from early 0.11 cluster audits,
+/// which knew no kind; then `ResourceName` tells resources apart). 0.9–0.10 lines have no
+/// resource, so one result on N resources would be one finding; 0.8 and older lines
+/// (`KubeType`, `Name`, `FindingID`) have no result name.
+fn is_result(raw: &Value) -> bool {
+    let name = raw
+        .get("AuditResultName")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty());
+    name && raw.get("ResourceKind").is_some_and(Value::is_string)
 }
 
 /// The report's objects with their line numbers (JSON Lines) or as one array.
@@ -315,6 +346,31 @@ mod tests {
         assert!(Kubeaudit.sniff(REPORT));
         assert!(!Kubeaudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
         assert!(!Kubeaudit.sniff(br#"{"template-id":"x","host":"h","info":{}}"#));
+    }
+
+    #[test]
+    fn lines_of_kubeaudit_before_0_11_are_refused() {
+        // 0.9/0.10: the same result on two deployments, with no resource to tell them apart
+        let v0_10 = br#"{"AuditResultName":"RunAsNonRootPSCNilCSCNil","Container":"app","level":"error","msg":"runAsNonRoot should be set to true or runAsUser should be set to a value > 0 either in the container SecurityContext or PodSecurityContext.","time":"2020-07-20T10:00:00Z"}
+{"AuditResultName":"RunAsNonRootPSCNilCSCNil","Container":"app","level":"error","msg":"runAsNonRoot should be set to true or runAsUser should be set to a value > 0 either in the container SecurityContext or PodSecurityContext.","time":"2020-07-20T10:00:00Z"}"#;
+        assert!(Kubeaudit.sniff(v0_10));
+        let err = Kubeaudit.parse(v0_10).unwrap_err();
+        assert!(err.layout);
+        assert_eq!(err.line, Some(1));
+        assert!(err.message.contains("0.11"), "{}", err.message);
+        // 0.8 (logrus fields, no result name)
+        let v0_8 = br#"{"Container":"app","FindingID":"ErrorRunAsNonRootPSCNilCSCNil","KubeType":"deployment","Name":"api","Namespace":"shop","level":"error","msg":"RunAsNonRoot is not set in ContainerSecurityContext, which results in root user being allowed!","time":"2020-03-01T10:00:00Z"}"#;
+        assert!(Kubeaudit.parse(v0_8).unwrap_err().layout);
+        // one such line among 0.11 lines refuses the report, with its line
+        let text = String::from_utf8_lossy(REPORT);
+        let mixed = format!("{}\n{}", text.trim_end(), String::from_utf8_lossy(v0_8));
+        let err = Kubeaudit.parse(mixed.as_bytes()).unwrap_err();
+        assert!(err.layout);
+        assert_eq!(err.line, Some(mixed.lines().count()));
+        // early 0.11 cluster audits wrote an empty kind: still read, told apart by name
+        let empty_kind = br#"{"AuditResultName":"LimitsNotSet","Container":"app","ResourceGroup":"core","ResourceKind":"","ResourceName":"api","ResourceNamespace":"shop","ResourceVersion":"","level":"warning","msg":"Resource limits not set.","time":"2020-09-01T10:00:00Z"}
+{"AuditResultName":"LimitsNotSet","Container":"app","ResourceGroup":"core","ResourceKind":"","ResourceName":"web","ResourceNamespace":"shop","ResourceVersion":"","level":"warning","msg":"Resource limits not set.","time":"2020-09-01T10:00:00Z"}"#;
+        assert_eq!(Kubeaudit.parse(empty_kind).unwrap().findings.len(), 2);
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl ReportFormat for NpmAudit {
             || (head.contains("\"actions\"")
                 && head.contains("\"resolves\"")
                 && head.contains("\"action\""));
-        let yarn = head.contains("\"auditAdvisory\"") || head.contains("\"auditAction\"");
+        // yarn 2/3 write npm 6's object, then on a clean run a "No audit suggestions" line
+        let yarn = head.contains("\"auditAdvisory\"")
+            || head.contains("\"auditAction\"")
+            || head.contains("No audit suggestions");
         (v7 || v6) && !yarn
     }
 
@@ -625,6 +628,24 @@ mod tests {
         );
         assert!(body.len() > 8192);
         assert!(NpmAudit.sniff(body.as_bytes()));
+    }
+
+    #[test]
+    fn a_clean_yarn_2_report_is_yarns() {
+        let body = br#"{"actions":[],"advisories":{},"muted":[],"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":0,"high":0,"critical":0},"dependencies":12,"devDependencies":0,"optionalDependencies":0,"totalDependencies":12}}
+{"type":"info","name":"YN0001","displayName":"YN0001","indent":"","data":"No audit suggestions"}"#;
+        assert!(!NpmAudit.sniff(body));
+        let detected = crate::ingest::detect(body).map(|f| f.name());
+        assert_eq!(detected, Some("yarn_audit"));
+        assert_eq!(
+            crate::ingest::detect(body)
+                .unwrap()
+                .parse(body)
+                .unwrap()
+                .findings
+                .len(),
+            0
+        );
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! `matched-at` field names) and the JSON array of the same objects (`nuclei -json-export`).
 //! Blank lines are skipped; a body with no items has no findings.
 //!
+//! - Variants: nuclei 2.3 to 2.5.2 (`templateID`, `matched`), 2.5.3 and later (`template-id`,
+//!   `matched-at`, `matcher-status`), `-json-export` arrays (2.9.1+) and `-jsonl-export` lines
+//!   (3.3.6 ended each with a comma). Results of `-matcher-status` runs that did not match
+//!   are skipped (counted). Nuclei 2.0 to 2.2 (`template`, info fields at the top level) is
+//!   refused (422): read as it is, all results of a host would merge into one finding.
+//!
 //! - One finding per template, protocol type, matcher and host: results that repeat those
 //!   (the same header missing on several paths of one site, two TLS versions from one
 //!   template) are merged into one finding, counting occurrences and listing every matched
@@ -31,6 +37,8 @@ const TITLE_MAX: usize = 300;
 const DESCRIPTION_MAX: usize = 20_000;
 const EXCHANGE_MAX: usize = 2_000;
 const INSTANCES_MAX: usize = 50;
+/// The template id under each name nuclei has given it.
+const TEMPLATE_ID: &[&str] = &["template-id", "templateID", "template_id"];
 
 impl ReportFormat for Nuclei {
     fn name(&self) -> &'static str {
@@ -50,11 +58,35 @@ impl ReportFormat for Nuclei {
             && probe.contains("\"info\"")
     }
 
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        // a custom template's `template-encoded` can push `info` past any byte window
+        (top.has("template-id") || top.has("templateID")) && top.has("type") && top.has("host")
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let items = read_items(body)?;
         let mut groups: Vec<Group> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut skipped = Vec::new();
         for raw in items {
+            if field(&raw, TEMPLATE_ID).is_empty() {
+                // nuclei 2.0 to 2.2 (`template`, info flattened) or something else: read as
+                // it is, every result of a host would merge into one untitled finding
+                return Err(ParseError::layout(
+                    NAME,
+                    "nuclei 2.3+ `-jsonl` / `-json-export` results, each with `template-id` \
+                     (or `templateID`) and `info`",
+                ));
+            }
+            if raw.get("matcher-status").and_then(Value::as_bool) == Some(false) {
+                // `-matcher-status` also writes every template that did not match
+                skipped.push(format!(
+                    "{} on {}: the template did not match (matcher-status false)",
+                    normalize::bounded(field(&raw, TEMPLATE_ID), 200),
+                    normalize::bounded(field(&raw, &["host"]), 200)
+                ));
+                continue;
+            }
             let key = Key::of(&raw);
             let fp = key.fingerprint();
             match index.get(&fp) {
@@ -77,7 +109,7 @@ impl ReportFormat for Nuclei {
             scanner: "Nuclei".to_string(),
             scanner_version: None,
             findings: groups.iter().map(Group::finding).collect(),
-            skipped: Vec::new(),
+            skipped,
         })
     }
 }
@@ -102,7 +134,8 @@ fn read_items(body: &[u8]) -> Result<Vec<Value>, ParseError> {
     }
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
+        // nuclei 3.3.6's `-jsonl-export` ended every line with a comma
+        let line = line.trim().trim_end_matches(',');
         if line.is_empty() {
             continue;
         }
@@ -476,5 +509,27 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert!(Nuclei.parse(b"[1]").is_err());
         assert!(Nuclei.parse(b"\"x\"").is_err());
+    }
+
+    #[test]
+    fn nuclei_2_2_flat_results_are_refused_not_merged() {
+        let old = br#"{"template":"git-config","type":"http","matched":"https://shop.example.com/.git/config","host":"https://shop.example.com","name":"Git Config File","author":"Ice3man","severity":"medium"}
+{"template":"exposed-svn","type":"http","matched":"https://shop.example.com/.svn/entries","host":"https://shop.example.com","name":"SVN config file","severity":"medium"}"#;
+        assert!(Nuclei.parse(old).unwrap_err().layout);
+    }
+
+    #[test]
+    fn non_matches_are_skipped_and_trailing_commas_read() {
+        let miss = br#"{"template-id":"tech-detect","info":{"name":"Wappalyzer Technology Detection","author":["hakluke"],"tags":["tech"],"severity":"info"},"type":"http","host":"shop.example.com","url":"https://shop.example.com","matched-at":"https://shop.example.com","matcher-status":false},"#;
+        let r = Nuclei.parse(miss).unwrap();
+        assert_eq!(
+            (r.findings.len(), r.skipped.len()),
+            (0, 1),
+            "{:?}",
+            r.skipped
+        );
+        let hit = String::from_utf8_lossy(miss)
+            .replace("\"matcher-status\":false", "\"matcher-status\":true");
+        assert_eq!(Nuclei.parse(hit.as_bytes()).unwrap().findings.len(), 1);
     }
 }

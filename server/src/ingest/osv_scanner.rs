@@ -1,6 +1,15 @@
 //! OSV-Scanner JSON (`osv-scanner --format json`): `results[]` per scanned source
 //! (lockfile, SBOM, git directory), each with `packages[]` and their OSV `vulnerabilities`.
 //!
+//! - Variants: 1.0 – 1.2 (empty lists written as `null`, read as empty), 1.3 – 1.9
+//!   (`experimental_config`, `groups[].aliases`, `max_severity`) and 2.x (`image_metadata`,
+//!   `license_summary`, records written through protojson). A clean report,
+//!   `{"results": []}` (or `null`), is a clean scan; it is recognised by its
+//!   `experimental_config` (1.3+). `experimental_generic_findings` (2.2+, osv-scalibr
+//!   detectors such as weak `/etc/shadow` passwords) are not read: each is reported as
+//!   skipped. Refused as a layout Bosun does not read (422), never stored as clean: a
+//!   document without `results`, and a package whose `groups[]` names ids none of its
+//!   `vulnerabilities[]` records carries (OSV-Scanner builds every group from those records).
 //! - One finding per package × *group* of the same vulnerability: OSV-Scanner lists every
 //!   database's record (`GHSA-…`, `PYSEC-…`, `CVE-…`) and groups those that are aliases of
 //!   one another in `groups[]`; they are one problem to fix, so they are merged (all ids
@@ -17,7 +26,7 @@
 //!   lowest id. The installed version, summaries and modification dates never go in.
 
 use app::domain::{Layer, Severity};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::fingerprint::Fingerprint;
@@ -47,11 +56,23 @@ impl ReportFormat for OsvScanner {
                 || head.contains("\"experimental_config\""))
     }
 
+    /// A clean OSV-Scanner 1.3+ report (`{"results": [], "experimental_config": …}`) has no
+    /// `packages` for [`ReportFormat::sniff`] to see.
+    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+        !top.array && top.has("results") && top.has("experimental_config")
+    }
+
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        let Some(results) = &report.results else {
+            return Err(ParseError::layout(
+                NAME,
+                "a top-level `results` list (`osv-scanner --format json`)",
+            ));
+        };
         let mut findings = Vec::new();
-        for result in &report.results {
+        for result in results {
             let path = normalize::bounded(&normalize::path(&result.source.path), SHORT_MAX);
             for p in &result.packages {
                 let mut vulns = Vec::with_capacity(p.vulnerabilities.len());
@@ -68,30 +89,112 @@ impl ReportFormat for OsvScanner {
                     })?;
                     vulns.push((v, raw));
                 }
+                // every group names records of the package: one naming none means the
+                // records are where this reader does not look
+                if let Some(g) = p.groups.iter().find(|g| {
+                    !g.ids.is_empty()
+                        && !g
+                            .ids
+                            .iter()
+                            .any(|id| vulns.iter().any(|(v, _)| &v.id == id))
+                }) {
+                    return Err(ParseError::layout(
+                        NAME,
+                        &format!(
+                            "`packages[].vulnerabilities[]` records for the ids in `groups[]` \
+                             ({} lists a group of {} and no record of it)",
+                            normalize::bounded(&p.package.name, 200),
+                            normalize::bounded(&g.ids.join(", "), 300)
+                        ),
+                    ));
+                }
                 for group in groups(p, &vulns) {
                     findings.push(finding(&path, &p.package, &group));
                 }
             }
         }
+        let skipped = report
+            .experimental_generic_findings
+            .iter()
+            .map(generic_finding)
+            .collect();
         Ok(ParsedReport {
             scanner: "OSV-Scanner".to_string(),
             scanner_version: None,
             findings,
-            skipped: Vec::new(),
+            skipped,
         })
     }
+}
+
+/// A key of a Go struct written without JSON tags (`Adv`), or in lower case.
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    match &v[key] {
+        Value::Null => &v[key.to_ascii_lowercase().as_str()],
+        found => found,
+    }
+}
+
+/// Why an `experimental_generic_findings` entry (an osv-scalibr detector's finding, such as
+/// weak `/etc/shadow` passwords) is not a finding here.
+fn generic_finding(g: &Value) -> String {
+    let adv = field(g, "Adv");
+    let id = field(adv, "ID");
+    let name = [field(id, "Publisher"), field(id, "Reference")]
+        .iter()
+        .filter_map(|v| v.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+    let title = field(adv, "Title").as_str().map(str::trim).unwrap_or("");
+    let what = match (name.as_str(), title) {
+        ("", "") => "an entry".to_string(),
+        (n, "") => n.to_string(),
+        ("", t) => t.to_string(),
+        (n, t) => format!("{n} ({t})"),
+    };
+    normalize::bounded(
+        &format!(
+            "OSV-Scanner generic finding {what}: not read (`experimental_generic_findings`; \
+             Bosun reads OSV-Scanner's package vulnerabilities)"
+        ),
+        SHORT_MAX,
+    )
+}
+
+/// A list that OSV-Scanner up to 1.2 writes as `null` when empty.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A key that must be present (a missing one stays `None`), though it may be `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Report {
-    results: Vec<SourceResult>,
+    #[serde(deserialize_with = "present")]
+    results: Option<Vec<SourceResult>>,
+    #[serde(deserialize_with = "nullable")]
+    experimental_generic_findings: Vec<Value>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SourceResult {
     source: Source,
+    #[serde(deserialize_with = "nullable")]
     packages: Vec<Package>,
 }
 
@@ -105,7 +208,9 @@ struct Source {
 #[serde(default)]
 struct Package {
     package: PackageInfo,
+    #[serde(deserialize_with = "nullable")]
     vulnerabilities: Vec<Value>,
+    #[serde(deserialize_with = "nullable")]
     groups: Vec<Group>,
 }
 
@@ -121,7 +226,9 @@ struct PackageInfo {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Group {
+    #[serde(deserialize_with = "nullable")]
     ids: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     aliases: Vec<String>,
     max_severity: Value,
 }
@@ -130,11 +237,15 @@ struct Group {
 #[serde(default)]
 struct Vuln {
     id: String,
+    #[serde(deserialize_with = "nullable")]
     aliases: Vec<String>,
     summary: String,
     details: String,
+    #[serde(deserialize_with = "nullable")]
     affected: Vec<Affected>,
+    #[serde(deserialize_with = "nullable")]
     severity: Vec<SeverityEntry>,
+    #[serde(deserialize_with = "nullable")]
     references: Vec<Reference>,
     database_specific: Value,
 }
@@ -143,6 +254,7 @@ struct Vuln {
 #[serde(default)]
 struct Affected {
     package: AffectedPackage,
+    #[serde(deserialize_with = "nullable")]
     ranges: Vec<Range>,
     database_specific: Value,
     ecosystem_specific: Value,
@@ -158,6 +270,7 @@ struct AffectedPackage {
 #[serde(default)]
 struct Range {
     repo: String,
+    #[serde(deserialize_with = "nullable")]
     events: Vec<Value>,
 }
 
@@ -619,5 +732,87 @@ mod tests {
                 .message
                 .contains("truncated")
         );
+    }
+
+    #[test]
+    fn null_lists_of_osv_scanner_1_0_are_empty() {
+        let v1_0 = br#"{"results": [{"source": {"path": "/src/Cargo.lock", "type": "lockfile"},
+  "packages": [{"package": {"name": "remove_dir_all", "version": "0.5.3", "ecosystem": "crates.io"},
+    "vulnerabilities": [{"schema_version": "1.4.0", "id": "GHSA-mc8h-8q98-g5hr", "aliases": null, "summary": "Race Condition in remove_dir_all",
+      "affected": [{"package": {"ecosystem": "crates.io", "name": "remove_dir_all"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.8.0"}]}]}], "references": null, "severity": null}],
+    "groups": [{"ids": ["GHSA-mc8h-8q98-g5hr"]}]},
+   {"package": {"name": "tempfile", "version": "3.3.0", "ecosystem": "crates.io"}, "vulnerabilities": null, "groups": null}]}]}"#;
+        let r = parse(v1_0);
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!(f.rule_id, "GHSA-mc8h-8q98-g5hr");
+        assert_eq!(f.fixed_version.as_deref(), Some("0.8.0"));
+        assert!(f.references.is_empty());
+        let affected_null =
+            br#"{"results": [{"source": {"path": "go.mod"}, "packages": [{"package": {"name": "x"},
+            "vulnerabilities": [{"id": "GO-2022-0001", "affected": null}]}]}]}"#;
+        assert_eq!(parse(affected_null).findings.len(), 1);
+        assert!(parse(br#"{"results": null}"#).findings.is_empty());
+    }
+
+    #[test]
+    fn a_group_whose_records_are_not_readable_is_refused() {
+        let renamed = br#"{"results": [{"source": {"path": "/src/web/package-lock.json", "type": "lockfile"},
+  "packages": [{"package": {"name": "lodash", "version": "4.17.20", "ecosystem": "npm"},
+    "groups": [{"ids": ["GHSA-35jh-r3h4-6jhm"], "aliases": ["CVE-2021-23337", "GHSA-35jh-r3h4-6jhm"], "max_severity": "7.2"}],
+    "vulns": [{"id": "GHSA-35jh-r3h4-6jhm", "summary": "Command Injection in lodash"}]}]}],
+ "experimental_config": {"licenses": {"summary": false, "allowlist": null}}}"#;
+        let err = OsvScanner.parse(renamed).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(
+            err.message.contains("GHSA-35jh-r3h4-6jhm"),
+            "{}",
+            err.message
+        );
+        let other_ids = String::from_utf8_lossy(renamed).replace(
+            "\"vulns\": [{\"id\": \"GHSA-35jh-r3h4-6jhm\"",
+            "\"vulnerabilities\": [{\"id\": \"GHSA-0000-0000-0000\"",
+        );
+        assert!(OsvScanner.parse(other_ids.as_bytes()).unwrap_err().layout);
+        let read = String::from_utf8_lossy(renamed).replace("\"vulns\"", "\"vulnerabilities\"");
+        assert_eq!(parse(read.as_bytes()).findings.len(), 1);
+    }
+
+    #[test]
+    fn a_document_without_results_is_refused() {
+        for odd in [
+            &br#"{"experimental_config": {"licenses": {"summary": false}}}"#[..],
+            br#"{"Results": [{"packages": []}]}"#,
+            br#"[]"#,
+        ] {
+            let err = OsvScanner.parse(odd).unwrap_err();
+            assert!(err.layout, "{err}");
+        }
+    }
+
+    #[test]
+    fn a_clean_report_is_detected_and_clean() {
+        let clean = br#"{"results": [], "experimental_config": {"licenses": {"summary": false, "allowlist": null}}}"#;
+        let r = parse(clean);
+        assert!(r.findings.is_empty() && r.skipped.is_empty());
+        assert_eq!(super::super::detect(clean).map(|f| f.name()), Some(NAME));
+    }
+
+    #[test]
+    fn generic_findings_are_reported_as_skipped() {
+        let image = br#"{"results": [], "experimental_config": {"licenses": {"summary": false, "allowlist": null}},
+  "experimental_generic_findings": [{"Adv": {"ID": {"Publisher": "SCALIBR", "Reference": "etc-shadow-weakcredentials"},
+      "Title": "Ensure all users have strong passwords configured", "Sev": 5},
+    "Target": {"Extra": "/etc/shadow: The following users have weak passwords:/nuser-bcrypt/n"},
+    "Plugins": ["weakcredentials/etcshadow"], "ExploitabilitySignals": null}]}"#;
+        let r = parse(image);
+        assert!(r.findings.is_empty());
+        assert_eq!(r.skipped.len(), 1);
+        assert!(
+            r.skipped[0].contains("SCALIBR/etc-shadow-weakcredentials (Ensure all users"),
+            "{}",
+            r.skipped[0]
+        );
+        assert!(parse(fixture!("report.json")).skipped.is_empty());
     }
 }

@@ -9,9 +9,18 @@
 //! - Layer: from the tool: secret scanners → secret, dependency and image scanners →
 //!   dependency / image, IaC and Kubernetes linters → cluster-config, else code.
 //! - Tool-aware: SARIF is a container, and a tool's findings are the same whichever output it
-//!   wrote. For the tools Bosun also reads natively (Semgrep, Bandit, Hadolint, Checkov) the
-//!   identity, severity and layer are that tool's own, computed by its module's functions,
-//!   so one run pushed as JSON and as SARIF gives the same findings.
+//!   wrote. For the tools Bosun also reads natively (Semgrep, Bandit, Hadolint, Checkov,
+//!   gitleaks, KubeLinter, Grype) the identity, severity and layer are that tool's own,
+//!   computed by its module's functions from what its SARIF carries (gitleaks: the secret is
+//!   the snippet, hashed and never stored; KubeLinter: the object from logical locations;
+//!   Grype 0.74.7+: package, type, image and severity from the result message, its
+//!   `primaryLocationLineHash` holds the version and is not used), so one run pushed as JSON
+//!   and as SARIF gives the same findings. Kubescape's SARIF names no resource (only file
+//!   and control): its findings are told apart by the affected fields and report order, and
+//!   cannot match its JSON's; its image scans are Grype's SARIF and read as Grype's. Not yet
+//!   tool-aware: Trivy (its JSON identity needs fields its SARIF lacks: the language target
+//!   of a package and the misconfigured resource) and Snyk (one result per vulnerability where
+//!   its JSON has one per package path); their SARIF is read generically.
 //! - Fingerprint of any other tool (`sarif/v1`): tool, rule, path, then the most stable
 //!   anchor the report offers: its `partialFingerprints` and `fingerprints` (the producer's
 //!   own identity, designed to survive line shifts; placeholders such as Semgrep OSS's
@@ -87,10 +96,17 @@ impl ReportFormat for Sarif {
                 id: super::tools::scanner_id(&driver.name),
                 layer: layer_for_tool(&driver.name),
             };
-            for raw in run.results.as_deref().unwrap_or_default() {
+            for (index, raw) in run
+                .results
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 let result: s::Result =
                     serde_json::from_str(raw.get()).map_err(|e| located(body, raw, &e))?;
-                for finding in findings_for_result(&tool, &rules, &result, &mut seen) {
+                let index = i64::try_from(index).unwrap_or(i64::MAX);
+                for finding in findings_for_result(&tool, &rules, &result, index, &mut seen) {
                     out.finding(finding);
                 }
             }
@@ -185,6 +201,7 @@ fn findings_for_result(
     tool: &Tool<'_>,
     rules: &RuleIndex<'_>,
     result: &s::Result,
+    result_index: i64,
     seen: &mut Occurrences,
 ) -> Vec<NewFinding> {
     let rule = rules.find(result);
@@ -217,9 +234,19 @@ fn findings_for_result(
         .or(rule_text(|r| r.help.as_ref()))
         .unwrap_or(message);
     let description = normalize::bounded(description, DESCRIPTION_MAX);
-    let severity = tool_severity(tool, result, rule).unwrap_or_else(|| severity(result, rule));
+    // Grype (and Kubescape's image scans, which are Grype's SARIF renamed) say in the
+    // message what the JSON says in fields.
+    let grype = matches!(tool.id.as_str(), "grype" | "kubescape")
+        .then(|| super::grype::SarifMessage::read(message))
+        .flatten();
+    let severity = match &grype {
+        Some(m) => m.severity(security_severity(result, rule)),
+        None => tool_severity(tool, result, rule).unwrap_or_else(|| severity(result, rule)),
+    };
     let layer = match tool.id.as_str() {
         "checkov" => super::checkov::layer_of_check(&rule_id),
+        _ if grype.as_ref().is_some_and(|m| m.image.is_some()) => Layer::Image,
+        _ if grype.is_some() => Layer::Dependency,
         _ => tool.layer,
     };
     let aliases = normalize::aliases(
@@ -244,15 +271,17 @@ fn findings_for_result(
         .find(|(k, _)| k.starts_with("matchBasedId"))
         .map(|(_, v)| v.as_str());
 
-    let locations: Vec<Option<&s::PhysicalLocation>> = match result.locations.as_deref() {
-        Some(locs) if !locs.is_empty() => {
-            locs.iter().map(|l| l.physical_location.as_ref()).collect()
-        }
+    let locations: Vec<Option<&s::Location>> = match result.locations.as_deref() {
+        Some(locs) if !locs.is_empty() => locs.iter().map(Some).collect(),
         _ => vec![None],
     };
     locations
         .into_iter()
-        .map(|physical| {
+        .map(|location| {
+            let physical = location.and_then(|l| l.physical_location.as_ref());
+            let logical = location
+                .and_then(|l| l.logical_locations.as_deref())
+                .unwrap_or_default();
             let path = physical
                 .and_then(|p| p.artifact_location.as_ref())
                 .and_then(|a| a.uri.as_deref())
@@ -278,6 +307,85 @@ fn findings_for_result(
                     super::bandit::identity(&rule_id, file, snippet_text, line, place, seen)
                 }
                 "hadolint" => super::hadolint::identity(file, &rule_id, place, seen),
+                "gitleaks" => {
+                    // the snippet is the secret: hashed here, never stored
+                    super::gitleaks::identity(
+                        &rule_id,
+                        path.as_deref(),
+                        line,
+                        snippet_text.unwrap_or(""),
+                    )
+                }
+                "kube-linter" => {
+                    let named = |kind: &str| {
+                        logical
+                            .iter()
+                            .find(|l| l.kind.as_deref() == Some(kind))
+                            .and_then(|l| l.name.as_deref())
+                            .unwrap_or("")
+                            .trim()
+                    };
+                    let diagnostic = message
+                        .rsplit_once("\nobject: ")
+                        .map_or(message, |(d, _)| d);
+                    super::kube_linter::identity(
+                        &rule_id,
+                        file,
+                        named("Object Namespace"),
+                        named("GVK/Kind"),
+                        named("Object Name"),
+                        super::kube_linter::container(diagnostic).unwrap_or(""),
+                    )
+                }
+                _ if grype.is_some() => {
+                    let m = grype.as_ref().expect("checked");
+                    let id = rule_id
+                        .strip_suffix(m.pkg)
+                        .and_then(|id| id.strip_suffix('-'))
+                        .unwrap_or(&rule_id);
+                    // Like the JSON: the first of the package's files in sorted order
+                    // (every one is a logical location), none for OS packages.
+                    let mut files: Vec<String> = logical
+                        .iter()
+                        .filter_map(|l| l.name.as_deref())
+                        .chain(if logical.is_empty() { m.path } else { None })
+                        .map(normalize::path)
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                    files.sort();
+                    let file = (!super::grype::is_os_package(m.pkg_type))
+                        .then(|| files.into_iter().next())
+                        .flatten();
+                    super::grype::identity(&m.image_repo(), id, m.pkg, m.pkg_type, file.as_deref())
+                }
+                "kubescape" => {
+                    // Kubescape's SARIF names no resource: the control's text without the
+                    // values of the affected fields, numbered in report order within the file
+                    // (two resources of one file failing a control at line 1 stay two).
+                    let (text, fields) = message
+                        .split_once("\n\nAffected fields:")
+                        .unwrap_or((message, ""));
+                    let mut fields: Vec<&str> = fields
+                        .lines()
+                        .map(|l| {
+                            l.split_once(" (current: ")
+                                .map_or(l, |(path, _)| path)
+                                .trim()
+                        })
+                        .filter(|l| !l.is_empty())
+                        .collect();
+                    fields.sort_unstable();
+                    let mut fp = Fingerprint::new("sarif/v1");
+                    fp.push("kubescape")
+                        .push(&rule_id)
+                        .push(file)
+                        .push("message")
+                        .push(&normalize::collapse_whitespace(text));
+                    for field in fields {
+                        fp.push(field);
+                    }
+                    fp.finish_numbered(seen, (place.0, result_index))
+                }
                 "checkov" => {
                     let single_line =
                         region.is_some_and(|r| r.end_line.is_none_or(|e| Some(e) == r.start_line));
@@ -316,6 +424,11 @@ fn findings_for_result(
                 (None, _) => String::new(),
             };
             let mut finding = NewFinding::new(fingerprint, layer, severity, title.clone());
+            if let ("gitleaks", Some(p)) = (tool.id.as_str(), &path) {
+                // as gitleaks' JSON titles it: the message names the commit, which varies
+                let what = rule_text(|r| r.short_description.as_ref()).unwrap_or("Secret");
+                finding.title = normalize::first_line(&format!("{what} in {p}"), TITLE_MAX);
+            }
             finding.rule_id = rule_id.clone();
             finding.description = description.clone();
             finding.aliases = aliases.clone();
@@ -352,6 +465,10 @@ fn tool_severity(
             &property("issue_confidence").unwrap_or_default(),
         )),
         "checkov" if !has_security_severity(result, rule) => Some(Severity::Medium),
+        // gitleaks rules carry no severity; a leaked credential is high, as in its JSON
+        "gitleaks" => Some(Severity::High),
+        // KubeLinter has no severities: a failed check is medium, as in its JSON
+        "kube-linter" => Some(Severity::Medium),
         _ => None,
     }
 }
@@ -366,7 +483,8 @@ fn has_security_severity(result: &s::Result, rule: Option<&s::ReportingDescripto
     .any(|bag| bag.additional_properties.contains_key("security-severity"))
 }
 
-fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severity {
+/// The numeric `security-severity` property of the result, else of its rule.
+fn security_severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Option<f64> {
     let score = |bag: Option<&s::PropertyBag>| {
         let value = bag?.additional_properties.get("security-severity")?;
         match value {
@@ -375,9 +493,11 @@ fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severi
             _ => None,
         }
     };
-    if let Some(cvss) = score(result.properties.as_ref())
-        .or_else(|| score(rule.and_then(|r| r.properties.as_ref())))
-    {
+    score(result.properties.as_ref()).or_else(|| score(rule.and_then(|r| r.properties.as_ref())))
+}
+
+fn severity(result: &s::Result, rule: Option<&s::ReportingDescriptor>) -> Severity {
+    if let Some(cvss) = security_severity(result, rule) {
         return Severity::from_cvss(cvss);
     }
     let level = result.level.as_ref().map(level_name).or_else(|| {
@@ -625,5 +745,102 @@ mod tests {
         assert!(Sarif.sniff(report("", RULE).as_bytes()));
         assert!(!Sarif.sniff(br#"{"SchemaVersion": 2, "Results": []}"#));
         assert!(!Sarif.sniff(b"<xml/>"));
+    }
+
+    /// Tools whose SARIF carries what their JSON reader keys on give the same findings
+    /// from either (the twins are one run written both ways, in each tool's real shape).
+    mod tool_aware {
+        use super::super::super::{ReportFormat, gitleaks, grype, kube_linter};
+        use super::*;
+
+        fn fixture(path: &str) -> Vec<u8> {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+            std::fs::read(root.join(path)).unwrap()
+        }
+
+        /// (fingerprint, severity, layer) of each finding, sorted, merged like the store
+        /// merges repeats of one fingerprint.
+        fn identities(format: &dyn ReportFormat, path: &str) -> Vec<([u8; 32], Severity, Layer)> {
+            let mut ids: Vec<_> = format
+                .parse(&fixture(path))
+                .unwrap()
+                .findings
+                .iter()
+                .map(|f| (f.fingerprint, f.severity, f.layer))
+                .collect();
+            ids.sort_by_key(|(fp, _, _)| *fp);
+            ids.dedup();
+            ids
+        }
+
+        #[test]
+        fn gitleaks_sarif_is_its_json_and_never_keeps_the_secret() {
+            let json = identities(&gitleaks::Gitleaks, "gitleaks/v8.json");
+            assert_eq!(identities(&Sarif, "sarif/gitleaks.sarif"), json);
+            assert_eq!(json.len(), 3, "one secret in two commits is one finding");
+            assert!(
+                json.iter()
+                    .all(|(_, s, l)| *s == Severity::High && *l == Layer::Secret)
+            );
+            let parsed = Sarif.parse(&fixture("sarif/gitleaks.sarif")).unwrap();
+            for f in &parsed.findings {
+                let stored = format!("{f:?}");
+                assert!(!stored.contains("AKIAQ3EGBOSUNEXAMPL"), "{stored}");
+                assert!(!f.title.contains("at commit"), "{}", f.title);
+            }
+        }
+
+        #[test]
+        fn kube_linter_sarif_is_its_json() {
+            let json = identities(&kube_linter::KubeLinter, "kube_linter/lint.json");
+            assert_eq!(
+                json.len(),
+                4,
+                "two containers of one workload are two findings"
+            );
+            assert_eq!(identities(&Sarif, "sarif/kube-linter.sarif"), json);
+        }
+
+        #[test]
+        fn grype_sarif_is_its_json_severity_from_grype_not_cvss() {
+            let json = identities(&grype::Grype, "grype/sarif_twin.json");
+            assert_eq!(identities(&Sarif, "sarif/grype-image.sarif"), json);
+            let severities: Vec<Severity> = json.iter().map(|(_, s, _)| *s).collect();
+            for s in [Severity::Medium, Severity::High, Severity::Info] {
+                assert!(severities.contains(&s), "{severities:?}");
+            }
+            assert!(json.iter().all(|(_, _, l)| *l == Layer::Image));
+        }
+
+        #[test]
+        fn grype_messages_are_read_or_left_alone() {
+            let m = grype::SarifMessage::read(
+                "A high vulnerability in npm package: lodash, version 4.17.15 was found at: /package-lock.json",
+            )
+            .unwrap();
+            assert_eq!((m.pkg, m.pkg_type, m.image), ("lodash", "npm", None));
+            assert_eq!(m.path, Some("/package-lock.json"));
+            assert_eq!(m.severity(Some(0.0)), Severity::High);
+            assert!(grype::SarifMessage::read("Found lodash in /package-lock.json").is_none());
+        }
+
+        #[test]
+        fn kubescape_resources_alike_in_one_file_stay_apart() {
+            let parsed = Sarif.parse(&fixture("sarif/kubescape.sarif")).unwrap();
+            let mut fps: Vec<_> = parsed.findings.iter().map(|f| f.fingerprint).collect();
+            fps.sort();
+            fps.dedup();
+            assert_eq!(
+                fps.len(),
+                3,
+                "two resources failing C-0260 at line 1 are two findings"
+            );
+            assert!(
+                parsed
+                    .findings
+                    .iter()
+                    .all(|f| f.layer == Layer::ClusterConfig)
+            );
+        }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - Variants: Semgrep OSS / CLI JSON of any 0.x or 1.x version; with or without the
 //!   top-level `version`; rule metadata in any of the registry's shapes (`cwe` as a string or
-//!   a list, `references` as a string or a list). `errors` are scan problems, not findings.
+//!   a list, `references` as a string or a list). `errors` are scan problems, not findings;
+//!   but a run with no results and an error not tied to a file (a rule or configuration
+//!   Semgrep could not load: it scanned nothing) is refused, not stored as a clean scan.
 //! - Severity: from `extra.severity`: CRITICAL → critical, ERROR / HIGH → high,
 //!   WARNING / MEDIUM → medium, INFO / LOW → low, INVENTORY / EXPERIMENT → info, anything
 //!   else → medium. When the rule's metadata has an `impact` (Semgrep registry rules:
@@ -59,6 +61,23 @@ impl ReportFormat for Semgrep {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
+        if report.results.is_empty()
+            && let Some(fatal) = fatal_error(&report.errors)
+        {
+            // a run that failed on its rules or configuration scanned nothing: stored as a
+            // clean scan it would close every open finding of the scope
+            return Err(ParseError {
+                format: NAME,
+                message: format!(
+                    "Semgrep reported a fatal error, so the scan did not run and this report \
+                     says nothing about what is fixed: {}",
+                    normalize::bounded(&fatal, FIELD_MAX)
+                ),
+                line: None,
+                column: None,
+                layout: false,
+            });
+        }
         let mut findings = Vec::new();
         let mut skipped = Vec::new();
         let mut seen = Occurrences::default();
@@ -87,6 +106,33 @@ struct Report {
     #[serde(default)]
     version: Option<String>,
     results: Vec<Value>,
+    /// A list of errors (0.10 and later) or `{"data": [...]}` (0.5 to 0.9).
+    #[serde(default)]
+    errors: Value,
+}
+
+/// The first error that stopped the whole run: level `error` and not about one file (a file
+/// Semgrep could not parse is skipped, the rest of the scan stands).
+fn fatal_error(errors: &Value) -> Option<String> {
+    let list = match errors {
+        Value::Array(list) => list,
+        Value::Object(o) => o.get("data")?.as_array()?,
+        _ => return None,
+    };
+    list.iter().find_map(|e| {
+        let level = e.get("level").and_then(Value::as_str).unwrap_or("error");
+        let has_path = e.get("path").is_some_and(|p| !p.is_null());
+        (level.eq_ignore_ascii_case("error") && !has_path).then(|| {
+            [e.get("type"), e.get("message")]
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().or_else(|| v.as_array()?.first()?.as_str()))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ")
+        })
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -448,5 +494,16 @@ mod tests {
             ),
             Some(NAME)
         );
+    }
+
+    #[test]
+    fn a_run_that_failed_on_its_rules_is_refused_and_file_errors_are_not() {
+        let failed = br#"{"version":"1.85.0","results":[],"errors":[{"code":7,"level":"error","type":"InvalidRuleSchemaError","rule_id":"custom.no-eval","message":"Invalid rule schema\n  --> rules.yml:3"}],"paths":{"scanned":[]},"skipped_rules":[]}"#;
+        let err = Semgrep.parse(failed).unwrap_err();
+        assert!(err.message.contains("InvalidRuleSchemaError"), "{err}");
+        let old = br#"{"results":[],"errors":{"data":[{"level":"error","type":"InvalidPatternError","message":"bad pattern"}],"message":"SgrepRuntimeErrors"}}"#;
+        assert!(Semgrep.parse(old).is_err());
+        let file_error = br#"{"version":"1.85.0","results":[],"errors":[{"code":3,"level":"warn","type":["PartialParsing",[]],"path":"app/x.py","message":"Syntax error"},{"code":3,"level":"error","type":"Syntax error","path":"app/y.py"}],"paths":{"scanned":["app/x.py"]}}"#;
+        assert_eq!(Semgrep.parse(file_error).unwrap().findings.len(), 0);
     }
 }

@@ -1,10 +1,16 @@
 //! Trivy JSON (`trivy image|fs|repo|config|k8s --format json`).
 //!
-//! - Variants read: SchemaVersion 2 reports (image, filesystem, repository, config: one
-//!   `Results[]` entry per target with `Vulnerabilities`, `Misconfigurations`, `Secrets`);
-//!   Kubernetes cluster reports in the older layout (top-level `Vulnerabilities` and
-//!   `Misconfigurations` lists of resources) and in the `Resources` layout (with
-//!   `ClusterName`); and the legacy pre-SchemaVersion layout, a bare list of results.
+//! - Variants read: SchemaVersion 2 reports (0.19+: image, filesystem, repository, config:
+//!   one `Results[]` entry per target with `Vulnerabilities`, `Misconfigurations`,
+//!   `Secrets`); Kubernetes cluster reports in the older layout (0.28 to 0.41: top-level
+//!   `Vulnerabilities` and `Misconfigurations` lists of resources), in the `Resources` layout
+//!   (0.42+, with `ClusterName`; a resource's `Metadata` an object up to 0.56, a list since
+//!   0.57) and `--report summary` (`Findings`, the same resources); and the legacy
+//!   pre-SchemaVersion layout (up to 0.19), a bare list of results, whose empty lists were
+//!   `null` up to 0.18.
+//! - Nothing silent: a resource Trivy could not scan (`Error`) and license results are
+//!   skipped items; a report whose `MisconfSummary` counts failed checks none of which can
+//!   be read is refused (422). Compliance reports are not Trivy findings reports.
 //! - Severity: Trivy's own labels: CRITICAL → critical, HIGH → high, MEDIUM → medium,
 //!   LOW → low, UNKNOWN (or anything else) → info.
 //! - Layer: a vulnerability is `image` when the artifact is a container image (an image
@@ -96,10 +102,12 @@ impl ReportFormat for Trivy {
             let results: Vec<TResult> =
                 serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
             out.header("Trivy".to_string(), None);
+            let mut tally = Tally::default();
             for r in &results {
                 let ctx = Subject::Legacy;
-                read_result(&ctx, r, out)?;
+                read_result(&ctx, r, out, &mut tally)?;
             }
+            tally.check(out)?;
         } else {
             let report: Report =
                 serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
@@ -114,19 +122,23 @@ impl ReportFormat for Trivy {
                 kind: report.artifact_type.trim().to_string(),
                 digest: report
                     .metadata
-                    .repo_digests
-                    .iter()
+                    .repo_digests()
                     .find_map(|d| d.split_once('@').map(|(_, d)| d.to_string())),
             };
-            for r in &report.results {
-                read_result(&artifact, r, out)?;
+            let mut tally = Tally::default();
+            for r in report.results.iter().flatten() {
+                read_result(&artifact, r, out, &mut tally)?;
             }
             let cluster = report.cluster_name.trim();
-            for resource in report
-                .vulnerabilities
-                .iter()
-                .chain(&report.misconfigurations)
-                .chain(&report.resources)
+            for resource in [
+                &report.vulnerabilities,
+                &report.misconfigurations,
+                &report.resources,
+                &report.findings,
+            ]
+            .into_iter()
+            .flatten()
+            .flatten()
             {
                 let ctx = Subject::Workload {
                     cluster: cluster.to_string(),
@@ -135,35 +147,57 @@ impl ReportFormat for Trivy {
                     name: resource.name.trim().to_string(),
                     image: resource
                         .metadata
-                        .repo_tags
-                        .first()
-                        .or(resource.metadata.repo_digests.first())
+                        .repo_tags()
+                        .next()
+                        .or(resource.metadata.repo_digests().next())
                         .cloned(),
                 };
-                for r in &resource.results {
-                    read_result(&ctx, r, out)?;
+                if let Some(error) = resource.error.as_deref().map(str::trim)
+                    && !error.is_empty()
+                {
+                    let what = [
+                        resource.namespace.trim(),
+                        resource.kind.trim(),
+                        resource.name.trim(),
+                    ]
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                    out.skipped(format!(
+                        "{what}: Trivy could not scan it: {}",
+                        normalize::bounded(error, 300)
+                    ));
+                }
+                for r in resource.results.iter().flatten() {
+                    read_result(&ctx, r, out, &mut tally)?;
                 }
             }
+            tally.check(out)?;
         }
         Ok(())
     }
 }
 
+// Lists are `Option`s: Trivy up to 0.18 wrote `null` for an empty list.
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
 struct Report<'a> {
     artifact_name: String,
     artifact_type: String,
-    metadata: Metadata,
+    metadata: MetadataField,
     #[serde(borrow)]
-    results: Vec<TResult<'a>>,
+    results: Option<Vec<TResult<'a>>>,
     cluster_name: String,
     #[serde(borrow)]
-    vulnerabilities: Vec<Resource<'a>>,
+    vulnerabilities: Option<Vec<Resource<'a>>>,
     #[serde(borrow)]
-    misconfigurations: Vec<Resource<'a>>,
+    misconfigurations: Option<Vec<Resource<'a>>>,
     #[serde(borrow)]
-    resources: Vec<Resource<'a>>,
+    resources: Option<Vec<Resource<'a>>>,
+    /// `trivy k8s --report summary`: the same resources, merged per workload.
+    #[serde(borrow)]
+    findings: Option<Vec<Resource<'a>>>,
     trivy: TrivyInfo,
 }
 
@@ -176,8 +210,43 @@ struct TrivyInfo {
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
 struct Metadata {
-    repo_tags: Vec<String>,
-    repo_digests: Vec<String>,
+    repo_tags: Option<Vec<String>>,
+    repo_digests: Option<Vec<String>>,
+}
+
+/// A resource's `Metadata`: one object up to Trivy 0.56, a list (one per container) since 0.57.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MetadataField {
+    One(Metadata),
+    Many(Vec<Metadata>),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Default for MetadataField {
+    fn default() -> Self {
+        MetadataField::One(Metadata::default())
+    }
+}
+
+impl MetadataField {
+    fn all(&self) -> &[Metadata] {
+        match self {
+            MetadataField::One(m) => std::slice::from_ref(m),
+            MetadataField::Many(list) => list,
+            MetadataField::Other(_) => &[],
+        }
+    }
+
+    fn repo_tags(&self) -> impl Iterator<Item = &String> {
+        self.all().iter().flat_map(|m| m.repo_tags.iter().flatten())
+    }
+
+    fn repo_digests(&self) -> impl Iterator<Item = &String> {
+        self.all()
+            .iter()
+            .flat_map(|m| m.repo_digests.iter().flatten())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -186,9 +255,11 @@ struct Resource<'a> {
     namespace: String,
     kind: String,
     name: String,
-    metadata: Metadata,
+    metadata: MetadataField,
     #[serde(borrow)]
-    results: Vec<TResult<'a>>,
+    results: Option<Vec<TResult<'a>>>,
+    /// Why Trivy could not scan the resource (an image it could not pull, …).
+    error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -200,11 +271,28 @@ struct TResult<'a> {
     kind: String,
     // raw until read, one at a time (see `parse_into`)
     #[serde(borrow)]
-    vulnerabilities: Vec<&'a RawValue>,
+    vulnerabilities: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
-    misconfigurations: Vec<&'a RawValue>,
+    misconfigurations: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
-    secrets: Vec<&'a RawValue>,
+    secrets: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    licenses: Option<Vec<&'a RawValue>>,
+    misconf_summary: Option<MisconfSummary>,
+}
+
+/// Trivy's own count of a target's failed checks (0.19 and later).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct MisconfSummary {
+    failures: Option<i64>,
+}
+
+/// Failed checks a report counts and those read, to tell a layout the reader cannot see.
+#[derive(Default)]
+struct Tally {
+    counted: i64,
+    read: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -548,16 +636,59 @@ impl Place {
     }
 }
 
+impl Tally {
+    /// A report whose own summary counts failed checks none of which it was possible to read
+    /// is in a layout this reader does not know: refused, never stored as clean. Fewer read
+    /// than counted is not refused (Trivy's Kubernetes summaries count a workload's failures
+    /// once per container while listing them once), but it is said.
+    fn check(&self, out: &mut dyn FindingSink) -> Result<(), ParseError> {
+        if self.counted > 0 && self.read == 0 {
+            return Err(ParseError::layout(
+                NAME,
+                &format!(
+                    "the {} failed checks its `MisconfSummary` counts, as `Misconfigurations[]` \
+                     entries with `Status: FAIL` in `Results[]` (or in `Resources[]`/`Findings[]` \
+                     of a Kubernetes report)",
+                    self.counted
+                ),
+            ));
+        }
+        if self.read < self.counted {
+            out.skipped(format!(
+                "Trivy's MisconfSummary counts {} failed checks but lists {}: only the listed \
+                 ones are findings",
+                self.counted, self.read
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn read_result(
     subject: &Subject,
     r: &TResult<'_>,
     out: &mut dyn FindingSink,
+    tally: &mut Tally,
 ) -> Result<(), ParseError> {
     let place = Place::new(subject, r);
     let target = r.target.trim();
+    tally.counted += r
+        .misconf_summary
+        .as_ref()
+        .and_then(|m| m.failures)
+        .unwrap_or(0)
+        .max(0);
+    let licenses = r.licenses.as_ref().map_or(0, Vec::len);
+    if licenses > 0 {
+        out.skipped(format!(
+            "{licenses} license finding(s) of target '{}': Bosun tracks security findings, not \
+             licenses",
+            normalize::bounded(target, 200)
+        ));
+    }
     // vulnerabilities and misconfigurations are read straight from their text (the bulk
     // of a large report); secrets go through a value, which is redacted
-    for raw in &r.vulnerabilities {
+    for raw in r.vulnerabilities.iter().flatten() {
         let v: Vuln = typed(raw, "a vulnerability", target)?;
         out.finding(vulnerability(
             &place,
@@ -565,12 +696,13 @@ fn read_result(
             normalize::evidence_text(raw.get()),
         ));
     }
-    for raw in &r.misconfigurations {
+    for raw in r.misconfigurations.iter().flatten() {
         let m: Misconf = typed(raw, "a misconfiguration", target)?;
         let status = m.status.trim().to_ascii_uppercase();
         if !status.is_empty() && status != "FAIL" {
             continue;
         }
+        tally.read += 1;
         out.finding(misconfiguration(
             &place,
             target,
@@ -578,7 +710,7 @@ fn read_result(
             normalize::evidence_text(raw.get()),
         ));
     }
-    for raw in &r.secrets {
+    for raw in r.secrets.iter().flatten() {
         let raw = value(raw, "a secret", target)?;
         let s: Secret = item(&raw, "a secret", target)?;
         out.finding(secret(&place, target, &s, &raw));
@@ -966,5 +1098,67 @@ mod tests {
                 .contains("truncated")
         );
         assert!(Trivy.parse(b"").is_err());
+    }
+
+    /// `trivy k8s` since 0.57 writes a resource's `Metadata` as a list; `--report summary`
+    /// puts the resources under `Findings`. Both were read as nothing (or refused).
+    const K8S_V057: &str = r#"{
+      "ClusterName": "prod-eu",
+      "RESOURCES": [
+        {
+          "Namespace": "shop", "Kind": "Deployment", "Name": "web",
+          "Metadata": [{"ImageID": "sha256:4f2a", "RepoTags": ["nginx:1.25.0"], "RepoDigests": ["nginx@sha256:4f2a"]}],
+          "Results": [
+            {"Target": "nginx:1.25.0 (debian 12.0)", "Class": "os-pkgs", "Type": "debian",
+             "Vulnerabilities": [{"VulnerabilityID": "CVE-2023-2650", "PkgName": "libssl3", "InstalledVersion": "3.0.8-1", "FixedVersion": "3.0.9-1", "Severity": "MEDIUM"}]},
+            {"Target": "Deployment/web", "Class": "config", "Type": "kubernetes",
+             "MisconfSummary": {"Successes": 27, "Failures": 1},
+             "Misconfigurations": [{"Type": "Kubernetes Security Check", "ID": "KSV001", "AVDID": "AVD-KSV-0001", "Title": "Process can elevate its own privileges", "Severity": "MEDIUM", "Status": "FAIL"}]}
+          ]
+        },
+        {"Namespace": "shop", "Kind": "Deployment", "Name": "worker", "Error": "unable to pull image registry.local/worker:2"}
+      ]
+    }"#;
+
+    #[test]
+    fn kubernetes_reports_since_0_57_and_summaries_are_read() {
+        for key in ["Resources", "Findings"] {
+            let body = K8S_V057.replace("RESOURCES", key);
+            let detected = crate::ingest::detect(body.as_bytes()).map(|f| f.name());
+            assert_eq!(detected, Some(NAME), "{key}");
+            let r = parse(body.as_bytes());
+            assert_eq!(r.findings.len(), 2, "{key}");
+            let v = find(&r, "CVE-2023-2650");
+            assert_eq!(v.image.as_deref(), Some("nginx:1.25.0"));
+            assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
+            assert!(r.skipped[0].contains("shop/Deployment/worker: Trivy could not scan it"));
+        }
+    }
+
+    #[test]
+    fn null_lists_of_trivy_0_18_are_empty() {
+        let body = br#"[{"Target": "alpine:3.13 (alpine 3.13.5)", "Type": "alpine", "Vulnerabilities": [{"VulnerabilityID": "CVE-2021-36159", "PkgName": "apk-tools", "InstalledVersion": "2.12.5-r0", "FixedVersion": "2.12.6-r0", "Severity": "CRITICAL"}]},
+            {"Target": "app/package-lock.json", "Type": "npm", "Vulnerabilities": null}]"#;
+        assert_eq!(parse(body).findings.len(), 1);
+    }
+
+    #[test]
+    fn failed_checks_counted_but_unreadable_are_refused() {
+        let odd = br#"{"SchemaVersion": 2, "ArtifactName": "deploy/", "ArtifactType": "filesystem",
+            "Results": [{"Target": "deploy/app.yaml", "Class": "config", "Type": "kubernetes",
+              "MisconfSummary": {"Successes": 20, "Failures": 2},
+              "Misconfs": [{"ID": "KSV012", "Status": "FAIL", "Severity": "MEDIUM"}]}]}"#;
+        let err = Trivy.parse(odd).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(err.message.contains("2 failed checks"), "{err}");
+        // fewer listed than counted is read, and said
+        let fewer = br#"{"SchemaVersion": 2, "ArtifactName": "deploy/", "ArtifactType": "filesystem",
+            "Results": [{"Target": "deploy/app.yaml", "Class": "config", "Type": "kubernetes",
+              "MisconfSummary": {"Successes": 20, "Failures": 2},
+              "Misconfigurations": [{"ID": "KSV012", "Status": "FAIL", "Severity": "MEDIUM"}],
+              "Licenses": [{"Severity": "HIGH", "Category": "restricted", "PkgName": "x", "Name": "GPL-3.0"}]}]}"#;
+        let r = parse(fewer);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.skipped.len(), 2, "{:?}", r.skipped);
     }
 }

@@ -1,9 +1,13 @@
 //! TruffleHog JSON Lines reports (`trufflehog … --json`), one JSON object per line.
 //!
-//! - Variants: TruffleHog v3 (`SourceMetadata.Data.<Source>`, `DetectorName`, `Verified`,
+//! - Variants: TruffleHog v3 (3.0 to 3.4.4 name the detector only by `DetectorType`;
+//!   `SourceMetadata.Data.<Source>`, `DetectorName`, `Verified`,
 //!   `Raw`, `RawV2`, `Redacted`, `ExtraData`; sources git, github, gitlab, filesystem, docker,
 //!   s3, … with `file`/`line`/`repository`/`link`/`image`) and truffleHog v2 (`branch`,
-//!   `commit`, `commitHash`, `path`, `reason`, `stringsFound`, `diff`, `printDiff`).
+//!   `commit`, `commitHash`, `path`, `reason`, `stringsFound`, `diff`, `printDiff`; also
+//!   v3's `--json-legacy`). TruffleHog's JSON log lines (stderr captured with the results)
+//!   are not findings, but when its closing "finished scanning" line counts more results than
+//!   the report holds, or a line is none of these, the report is refused (422).
 //! - Severity: v3: a **verified** (live) credential → critical, an unverified one → high.
 //!   v2 has no verification: regex detectors (private keys, "Generic Secret", …) → high,
 //!   the noisy "High Entropy" reason → medium.
@@ -31,6 +35,11 @@ use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat
 
 pub struct Trufflehog;
 
+/// The layouts read, as a refusal names them.
+const EXPECTED: &str = "TruffleHog 3 `--json` lines (`SourceMetadata`, `DetectorName` or \
+                        `DetectorType`) or TruffleHog 2 / `--json-legacy` lines (`branch`, \
+                        `commitHash`, `reason`, `stringsFound`)";
+
 const NAME: &str = "trufflehog";
 const TITLE_MAX: usize = 300;
 const FIELD_MAX: usize = 2_000;
@@ -51,7 +60,9 @@ impl ReportFormat for Trufflehog {
         if !first.starts_with('{') {
             return false;
         }
-        let v3 = first.contains("\"SourceMetadata\"") && first.contains("\"DetectorName\"");
+        // DetectorName since 3.4.5; 3.0 to 3.4.4 name the detector by number only
+        let v3 = first.contains("\"SourceMetadata\"")
+            && (first.contains("\"DetectorName\"") || first.contains("\"DetectorType\""));
         let v2 = first.contains("\"commitHash\"")
             && first.contains("\"branch\"")
             && (first.contains("\"stringsFound\"") || first.contains("\"printDiff\""));
@@ -61,6 +72,7 @@ impl ReportFormat for Trufflehog {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let text = String::from_utf8_lossy(body);
         let mut acc = Accumulator::default();
+        let (mut results, mut counted) = (0i64, None);
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
@@ -80,12 +92,37 @@ impl ReportFormat for Trufflehog {
                     layout: false,
                 });
             };
-            if obj.contains_key("SourceMetadata") || obj.contains_key("DetectorName") {
+            if obj.contains_key("SourceMetadata")
+                || obj.contains_key("DetectorName")
+                || obj.contains_key("DetectorType")
+            {
                 acc.add_v3(obj, &item);
+                results += 1;
             } else if obj.contains_key("reason") || obj.contains_key("stringsFound") {
                 acc.add_v2(obj, &item);
+                results += 1;
+            } else if obj.contains_key("level") && obj.contains_key("msg") {
+                // TruffleHog's own log (stderr captured with the results): not findings,
+                // but its closing line counts the results it printed
+                if obj.get("msg").and_then(Value::as_str) == Some("finished scanning") {
+                    let count = |k: &str| obj.get(k).and_then(Value::as_i64).unwrap_or(0);
+                    counted = Some(count("verified_secrets") + count("unverified_secrets"));
+                }
+            } else {
+                return Err(ParseError {
+                    line: Some(i + 1),
+                    ..ParseError::layout(NAME, EXPECTED)
+                });
             }
-            // other lines (e.g. log records) are not findings
+        }
+        if let Some(counted) = counted.filter(|c| *c > results) {
+            return Err(ParseError::layout(
+                NAME,
+                &format!(
+                    "the {counted} results its \"finished scanning\" line counts ({results} \
+                     readable), as {EXPECTED}"
+                ),
+            ));
         }
         Ok(ParsedReport {
             scanner: NAME.to_string(),
@@ -436,5 +473,25 @@ mod tests {
         assert!(!Trufflehog.sniff(br#"{"version":"2.1.0","runs":[]}"#));
         assert!(!Trufflehog.sniff(br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#));
         assert!(!Trufflehog.sniff(br#"{"type":"auditAdvisory","data":{}}"#));
+    }
+
+    #[test]
+    fn unknown_lines_and_a_tally_without_results_are_refused() {
+        let logs_only = br#"{"level":"info-0","ts":"2024-06-01T10:00:00.123Z","logger":"trufflehog","msg":"running source","with_units":true}
+{"level":"info-0","ts":"2024-06-01T10:00:03.456Z","logger":"trufflehog","msg":"finished scanning","chunks":1234,"bytes":567890,"verified_secrets":1,"unverified_secrets":2,"scan_duration":"3.1s","trufflehog_version":"3.78.0"}"#;
+        let err = Trufflehog.parse(logs_only).unwrap_err();
+        assert!(err.layout && err.message.contains("the 3 results"), "{err}");
+        let clean = br#"{"level":"info-0","ts":"2024-06-01T10:00:03.456Z","logger":"trufflehog","msg":"finished scanning","verified_secrets":0,"unverified_secrets":0}"#;
+        assert_eq!(Trufflehog.parse(clean).unwrap().findings.len(), 0);
+        let unknown = br#"{"SourceName":"trufflehog - git","Detector":"AWS","Secret":"AKIAYVP4CIPPERUVIFXG"}"#;
+        let err = Trufflehog.parse(unknown).unwrap_err();
+        assert!(err.layout && err.line == Some(1), "{err}");
+    }
+
+    #[test]
+    fn trufflehog_3_0_without_detector_names_is_detected_and_read() {
+        let v3_0 = br#"{"SourceMetadata":{"Data":{"Git":{"commit":"fbc14303","file":"keys","email":"dev <dev@example.com>","repository":"https://github.com/acme/app","timestamp":"2022-04-20 10:17:40 -0700 -0700","line":4}}},"SourceID":0,"SourceType":16,"SourceName":"trufflehog - git","DetectorType":2,"Verified":false,"Raw":"QUtJQVlWUDRDSVBQRVJVVklGWEc=","Redacted":"AKIAYVP4CIPPERUVIFXG","ExtraData":null,"StructuredData":null}"#;
+        assert!(Trufflehog.sniff(v3_0));
+        assert_eq!(Trufflehog.parse(v3_0).unwrap().findings.len(), 1);
     }
 }

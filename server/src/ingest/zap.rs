@@ -1,6 +1,12 @@
 //! OWASP ZAP XML report (`OWASPZAPReport`, the "Traditional XML" report of ZAP 2.x and the
 //! baseline / full-scan scripts): sites, each with `alerts/alertitem`, each with instances.
 //!
+//! - Variants: the `OWASPZAPReport/site/alerts/alertitem` layout ZAP has written since 1.4
+//!   (2012): the core report of ZAP 2.x and the reports add-on's "Traditional XML" and
+//!   "Traditional XML Plus" (whose extra request/response, statistics and insight elements
+//!   are not read). Refused as a layout Bosun does not read (422), never stored as clean or
+//!   short: a document with more `<alertitem>` elements than were read at that path (such as
+//!   ZAP before 1.4, whose alert items sit directly under the root).
 //! - One finding per alert item, i.e. per rule (`alertRef`, else `pluginid`) per site (ZAP
 //!   sometimes splits one rule on one site into several alert items: they are merged); its
 //!   instances (URI, method, parameter, evidence) are listed in the description and kept in
@@ -124,6 +130,17 @@ impl ReportFormat for Zap {
         // ZAP can split one rule on one site into several alert items: one finding
         let mut merged: Vec<(String, &'static str, AlertItem)> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let read: usize = report.sites.iter().map(|s| s.alerts.items.len()).sum();
+        let present = alert_items_in(&text);
+        if present > read {
+            return Err(ParseError::layout(
+                NAME,
+                &format!(
+                    "`OWASPZAPReport/site/alerts/alertitem` elements (the report has {present} \
+                     `<alertitem>` elements, {read} of them there)"
+                ),
+            ));
+        }
         for site in report.sites {
             let (site_key, scheme) = site_key(&site);
             for item in site.alerts.items {
@@ -162,6 +179,19 @@ fn invalid(message: String) -> ParseError {
         column: None,
         layout: false,
     }
+}
+
+/// How many `<alertitem>` elements the document's text holds (escaped text, `&lt;alertitem`,
+/// is not one).
+fn alert_items_in(text: &str) -> usize {
+    text.match_indices("<alertitem")
+        .filter(|(at, tag)| {
+            text[at + tag.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c == '>' || c == '/' || c.is_ascii_whitespace())
+        })
+        .count()
 }
 
 /// `scheme://host[:port]`, lower-cased, the default port left out.
@@ -499,6 +529,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn alert_items_outside_sites_are_refused() {
+        let old = br#"<?xml version="1.0"?><OWASPZAPReport version="1.3.4" generated="Tue, 3 Jan 2012 10:00:00">
+<alertitem><pluginid>40012</pluginid><alert>Cross Site Scripting (Reflected)</alert><riskcode>3</riskcode>
+<uri>http://a.example/search?q=x</uri></alertitem>
+</OWASPZAPReport>"#;
+        let err = Zap.parse(old).unwrap_err();
+        assert!(err.layout, "{err}");
+        assert!(err.message.contains("1 `<alertitem>`"), "{}", err.message);
+        // one read, one elsewhere: short, refused too
+        let mixed = String::from_utf8_lossy(REPORT).replacen(
+            "</OWASPZAPReport>",
+            "<extra><alertitem><pluginid>1</pluginid></alertitem></extra></OWASPZAPReport>",
+            1,
+        );
+        assert!(Zap.parse(mixed.as_bytes()).unwrap_err().layout);
+        // escaped markup in a text is not an element
+        let escaped = br#"<OWASPZAPReport version="2.9.0"><site name="https://a.example"><alerts></alerts></site>
+            <note>&lt;alertitem&gt;</note><alertitems/></OWASPZAPReport>"#;
+        assert!(Zap.parse(escaped).unwrap().findings.is_empty());
+        assert_eq!(alert_items_in(&String::from_utf8_lossy(REPORT)), 5);
     }
 
     #[test]
