@@ -17,10 +17,12 @@
 //!   `primaryLocationLineHash` holds the version and is not used), so one run pushed as JSON
 //!   and as SARIF gives the same findings. Kubescape's SARIF names no resource (only file
 //!   and control): its findings are told apart by the affected fields and report order, and
-//!   cannot match its JSON's; its image scans are Grype's SARIF and read as Grype's. Not yet
-//!   tool-aware: Trivy (its JSON identity needs fields its SARIF lacks: the language target
-//!   of a package and the misconfigured resource) and Snyk (one result per vulnerability where
-//!   its JSON has one per package path); their SARIF is read generically.
+//!   cannot match its JSON's; its image scans are Grype's SARIF and read as Grype's. Trivy:
+//!   vulnerabilities and secrets as its JSON (image from `run.properties.imageName`, package
+//!   and label from the message, the language target from the package path), license
+//!   results skipped; a failed check keeps Trivy's severity and layer, but its SARIF omits
+//!   the resource its JSON identity holds. Not yet tool-aware: Snyk (one result per
+//!   vulnerability where its JSON has one per package path), read generically.
 //! - Fingerprint of any other tool (`sarif/v1`): tool, rule, path, then the most stable
 //!   anchor the report offers: its `partialFingerprints` and `fingerprints` (the producer's
 //!   own identity, designed to survive line shifts; placeholders such as Semgrep OSS's
@@ -35,6 +37,7 @@ use serde_sarif::sarif::{self as s, ResultLevel};
 
 use super::fingerprint::{Fingerprint, Occurrences};
 use super::normalize;
+use super::trivy::SarifMessage as TrivyMessage;
 use super::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Sarif;
@@ -91,10 +94,18 @@ impl ReportFormat for Sarif {
         for run in &log.runs {
             let driver = &run.tool.driver;
             let rules = RuleIndex::new(driver.rules.as_deref().unwrap_or_default());
+            let image = run
+                .properties
+                .as_ref()
+                .and_then(|p| p.get("imageName"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|i| !i.is_empty());
             let tool = Tool {
                 name: &driver.name,
                 id: super::tools::scanner_id(&driver.name),
                 layer: layer_for_tool(&driver.name),
+                image_repo: image.map(normalize::image_repository),
             };
             for (index, raw) in run
                 .results
@@ -106,6 +117,16 @@ impl ReportFormat for Sarif {
                 let result: s::Result =
                     serde_json::from_str(raw.get()).map_err(|e| located(body, raw, &e))?;
                 let index = i64::try_from(index).unwrap_or(i64::MAX);
+                if tool.id == "trivy"
+                    && let Some(TrivyMessage::License) =
+                        result.message.text.as_deref().and_then(TrivyMessage::read)
+                {
+                    out.skipped(format!(
+                        "{}: a license result; Bosun tracks security findings, not licenses",
+                        normalize::bounded(rule_id(&result).unwrap_or("license"), 200)
+                    ));
+                    continue;
+                }
                 for finding in findings_for_result(&tool, &rules, &result, index, &mut seen) {
                     out.finding(finding);
                 }
@@ -127,6 +148,9 @@ struct Log<'a> {
 #[derive(serde::Deserialize)]
 struct Run<'a> {
     tool: s::Tool,
+    /// Trivy names the scanned image here (`imageName`, since 0.40).
+    #[serde(default)]
+    properties: Option<serde_json::Value>,
     #[serde(borrow, default)]
     results: Option<Vec<&'a serde_json::value::RawValue>>,
 }
@@ -190,11 +214,13 @@ fn rule_id(result: &s::Result) -> Option<&str> {
         .or_else(|| result.rule.as_ref().and_then(|r| r.id.as_deref()))
 }
 
-/// The tool of a run: as the report names it, its id, and the layer its findings are on.
+/// The tool of a run: as the report names it, its id, the layer its findings are on, and
+/// the repository of the image it scanned when it says so.
 struct Tool<'a> {
     name: &'a str,
     id: String,
     layer: Layer,
+    image_repo: Option<String>,
 }
 
 fn findings_for_result(
@@ -239,12 +265,23 @@ fn findings_for_result(
     let grype = matches!(tool.id.as_str(), "grype" | "kubescape")
         .then(|| super::grype::SarifMessage::read(message))
         .flatten();
-    let severity = match &grype {
-        Some(m) => m.severity(security_severity(result, rule)),
-        None => tool_severity(tool, result, rule).unwrap_or_else(|| severity(result, rule)),
+    // Trivy's too: its label, the package, the (redacted) secret
+    let trivy = (tool.id == "trivy")
+        .then(|| super::trivy::SarifMessage::read(message))
+        .flatten();
+    let severity = match (&grype, &trivy) {
+        (Some(m), _) => m.severity(security_severity(result, rule)),
+        (_, Some(TrivyMessage::Vulnerability { severity, .. }))
+        | (_, Some(TrivyMessage::Secret { severity, .. }))
+        | (_, Some(TrivyMessage::Misconfiguration { severity })) => *severity,
+        _ => tool_severity(tool, result, rule).unwrap_or_else(|| severity(result, rule)),
     };
-    let layer = match tool.id.as_str() {
-        "checkov" => super::checkov::layer_of_check(&rule_id),
+    let layer = match (tool.id.as_str(), &trivy) {
+        (_, Some(TrivyMessage::Vulnerability { .. })) if tool.image_repo.is_some() => Layer::Image,
+        (_, Some(TrivyMessage::Vulnerability { .. })) => Layer::Dependency,
+        (_, Some(TrivyMessage::Secret { .. })) => Layer::Secret,
+        (_, Some(TrivyMessage::Misconfiguration { .. })) => Layer::ClusterConfig,
+        ("checkov", _) => super::checkov::layer_of_check(&rule_id),
         _ if grype.as_ref().is_some_and(|m| m.image.is_some()) => Layer::Image,
         _ if grype.is_some() => Layer::Dependency,
         _ => tool.layer,
@@ -295,6 +332,12 @@ fn findings_for_result(
                 .and_then(|r| r.snippet.as_ref())
                 .and_then(|s| s.text.as_deref());
             let file = path.as_deref().unwrap_or("");
+            // Trivy percent-encodes its locations (`library/test%201`)
+            let decoded = path.as_deref().map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
             let place = (
                 region.and_then(|r| r.start_line).unwrap_or(0),
                 region.and_then(|r| r.start_column).unwrap_or(0),
@@ -336,6 +379,23 @@ fn findings_for_result(
                         named("Object Name"),
                         super::kube_linter::container(diagnostic).unwrap_or(""),
                     )
+                }
+                "trivy" if matches!(trivy, Some(TrivyMessage::Vulnerability { .. })) => {
+                    let Some(TrivyMessage::Vulnerability { pkg, .. }) = &trivy else {
+                        unreachable!("matched above")
+                    };
+                    let os = rule.and_then(|r| r.name.as_deref()) == Some("OsPackageVulnerability");
+                    let repo = tool.image_repo.as_deref().unwrap_or("");
+                    let at = decoded.as_deref().filter(|_| !os);
+                    super::trivy::sarif_vulnerability_identity(repo, &rule_id, pkg, at)
+                }
+                "trivy" if matches!(trivy, Some(TrivyMessage::Secret { .. })) => {
+                    let Some(TrivyMessage::Secret { matched, .. }) = &trivy else {
+                        unreachable!("matched above")
+                    };
+                    let repo = tool.image_repo.as_deref().unwrap_or("");
+                    let at = decoded.as_deref().unwrap_or("");
+                    super::trivy::sarif_secret_identity(repo, &rule_id, at, matched)
                 }
                 _ if grype.is_some() => {
                     let m = grype.as_ref().expect("checked");
@@ -788,6 +848,52 @@ mod tests {
                 assert!(!stored.contains("AKIAQ3EGBOSUNEXAMPL"), "{stored}");
                 assert!(!f.title.contains("at commit"), "{}", f.title);
             }
+        }
+
+        #[test]
+        fn trivy_sarif_vulnerabilities_and_secrets_are_its_json() {
+            use super::super::super::trivy::Trivy;
+            // an image: OS packages, a jar under Trivy's `Java` target, a license (skipped)
+            let json = identities(&Trivy, "trivy/image.json");
+            assert_eq!(json.len(), 5);
+            assert_eq!(identities(&Sarif, "sarif/trivy-image.sarif"), json);
+            let sarif = Sarif.parse(&fixture("sarif/trivy-image.sarif")).unwrap();
+            assert_eq!(sarif.skipped.len(), 1, "{:?}", sarif.skipped);
+            // a directory: lockfile packages and a secret are the same findings; a failed
+            // check has the same severity and layer, but its SARIF omits the resource its
+            // JSON identity holds
+            let json = identities(&Trivy, "trivy/filesystem.json");
+            let sarif = identities(&Sarif, "sarif/trivy-filesystem.sarif");
+            assert_eq!(json.len(), 4);
+            assert_eq!(sarif.len(), 4);
+            let shared = sarif.iter().filter(|f| json.contains(f)).count();
+            assert_eq!(shared, 3, "all but the misconfiguration");
+            let layers_and_severities = |ids: &[([u8; 32], Severity, Layer)]| {
+                let mut v: Vec<_> = ids.iter().map(|(_, s, l)| (*s, *l)).collect();
+                v.sort_by_key(|(s, l)| (format!("{s:?}"), format!("{l:?}")));
+                v
+            };
+            assert_eq!(layers_and_severities(&sarif), layers_and_severities(&json));
+        }
+
+        #[test]
+        fn trivy_language_targets_follow_the_package_path() {
+            use super::super::super::trivy::language_target;
+            assert_eq!(
+                language_target("app/lib/jackson-databind-2.13.3.jar"),
+                Some("Java")
+            );
+            assert_eq!(
+                language_target("usr/lib/node_modules/npm/node_modules/ip/package.json"),
+                Some("Node.js")
+            );
+            assert_eq!(
+                language_target(
+                    "usr/lib/python3.12/site-packages/requests-2.31.0.dist-info/METADATA"
+                ),
+                Some("Python")
+            );
+            assert_eq!(language_target("services/api/requirements.txt"), None);
         }
 
         #[test]
