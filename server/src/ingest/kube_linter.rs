@@ -1,5 +1,8 @@
 //! KubeLinter JSON (`kube-linter lint --format json`: `Checks`, `Reports`, `Summary`).
 //!
+//! - Variants: the JSON of KubeLinter 0.2 and later (`Reports` may be `null` when clean). A
+//!   report whose `Summary` says checks failed while no report is readable is refused (422).
+//!   KubeLinter's SARIF is read by [`super::sarif`] with this module's identity.
 //! - One finding per entry of `Reports`: one check failing on one object (and, for
 //!   container checks, one container: the diagnostic names it, `container "api" …`).
 //!   Reports with the same fingerprint are merged, counting occurrences.

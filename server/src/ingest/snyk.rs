@@ -5,7 +5,10 @@
 //!   `displayTargetFile`/`targetFile`, `path`, …), a list of them (`--all-projects`), and
 //!   container reports, whose `applications` (the app manifests found in the image) are
 //!   projects of their own and are read too. A project with `error` and no `vulnerabilities`
-//!   is skipped; a report of nothing but errors is rejected with Snyk's message.
+//!   is skipped; a report of nothing but errors is rejected with Snyk's message. Snyk CLI
+//!   1.x JSON; a `uniqueCount` above 0 with no readable vulnerability is refused (422).
+//!   Snyk's SARIF is read generically by [`super::sarif`] (it has one result per
+//!   vulnerability and source package where this JSON has one per binary package).
 //! - Severity: `severityWithCritical` when present (older reports cap `severity` at high),
 //!   else `severity`: critical → critical, high → high, medium → medium, low → low; anything
 //!   else → medium.
