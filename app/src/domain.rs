@@ -1,4 +1,4 @@
-//! Domain vocabulary shared by the server and the browser (see PRODUCT.md "Words").
+//! Domain vocabulary shared by the server and the browser (see docs/glossary.md).
 //!
 //! Each enum parses from its lowercase name and maps to a PostgreSQL enum of the same
 //! name on the server, so an invalid value is rejected at the edge, never stored.

@@ -1,4 +1,4 @@
-//! Teams: groups of people that own projects (PRODUCT.md "team"). Team tokens and
+//! Teams: groups of people that own projects (docs/glossary.md "team"). Team tokens and
 //! routing rules send findings into a team's projects.
 
 use sqlx::PgPool;

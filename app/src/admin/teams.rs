@@ -1,4 +1,4 @@
-//! Teams (PRODUCT.md "team"): who is in each, with which role, and which projects it owns.
+//! Teams (docs/glossary.md "team"): who is in each, with which role, and which projects it owns.
 //! The `bosun team` commands use the same database functions, so the page and the command
 //! line change teams, and audit the changes, alike.
 

@@ -240,7 +240,7 @@ pub struct NewFinding {
     pub k8s_kind: Option<String>,
     pub k8s_name: Option<String>,
     pub url: Option<String>,
-    /// What the finding is about (PRODUCT.md "asset").
+    /// What the finding is about (docs/glossary.md "asset").
     pub asset: Option<Asset>,
     /// Bounded raw evidence from the report (see [`normalize::evidence`]).
     pub evidence: Option<serde_json::Value>,
