@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real scanners the producer conformance suite (tests/tests/producers.rs) runs,
+# Installs the real scanners the producer conformance suite (tests/tests/integration/producers.rs) runs,
 # at pinned versions, into a cache outside the checkout: one Python virtualenv per tool
 # (their dependencies conflict) and npm's retire. Skips what is already there.
 # Usage: scripts/install-producers.sh   (BOSUN_PRODUCERS_DIR overrides the cache folder)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-tools.sh --test
-# the real scanners of the producer conformance suite (tests/tests/producers.rs)
+# the real scanners of the producer conformance suite (tests/tests/integration/producers.rs)
 scripts/install-producers.sh
 export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
