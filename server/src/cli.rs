@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
 use crate::ingest::routing;
-use crate::{demo, http, open_database, projects, push, shutdown_signal, teams, tokens, users};
+use crate::{demo, open_database, projects, push, shutdown_signal, teams, tokens, users};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -544,16 +544,7 @@ async fn serve(load_demo: bool) -> anyhow::Result<()> {
                 )
             })?;
         print_banner(&config, &pool, load_demo).await;
-        let jobs = tokio::spawn(crate::jobs::run(pool.clone(), config.jobs_interval));
-        let app = http::router(http::AppState::new(config.clone(), pool.clone()));
-        // the client's address is one of the sign-in throttle's keys
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-        jobs.abort();
+        crate::startup::serve(listener, config.clone(), pool.clone(), shutdown_signal()).await?;
         anyhow::Ok(())
     }
     .await;

@@ -3,7 +3,9 @@
 //! A newcomer's map:
 //! - `ingest/` — report formats (one module each) and storing findings (`ingest/store.rs`).
 //! - `http/` — routes: the report API, health checks, middleware; pages come from `app`.
-//! - `cli.rs` — the `bosun` command's subcommands; `push.rs` is the CI client.
+//! - `startup.rs` — the server and its background jobs, started the same way by `bosun serve`
+//!   and by the tests; `cli.rs` — the `bosun` command's subcommands; `push.rs` is the CI
+//!   client.
 //! - `embedded_pg.rs` — Bosun's own PostgreSQL when no `DATABASE_URL` is set.
 //! - `projects.rs`, `teams.rs`, `tokens.rs`, `users.rs` — the records those commands manage;
 //!   `ingest/routing.rs` — routing rules for team and cluster-wide tokens.
@@ -19,6 +21,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod projects;
 pub mod push;
+pub mod startup;
 pub mod teams;
 pub mod tokens;
 pub mod users;

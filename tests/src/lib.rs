@@ -13,7 +13,6 @@ use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::config::Config;
-use server::http::{AppState, router};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -88,6 +87,9 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         "BOSUN_ADDR" => Some(addr_text.clone()),
         "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
         "BOSUN_MAX_BODY_BYTES" => Some((8 * 1024 * 1024).to_string()),
+        // the jobs run as in production, but a test that calls a job itself must not race
+        // the timer: a test of the timer sets its own interval
+        "BOSUN_JOBS_INTERVAL_SECS" => Some("3600".to_string()),
         _ => None,
     })
     .expect("test config is valid");
@@ -102,15 +104,12 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         .await
         .unwrap()
         .expect("the server connects to the test database");
-    let app = router(AppState::new(config, server_pool.clone()));
+    let served_pool = server_pool.clone();
     server_runtime.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .expect("test server runs");
+        server::startup::serve(listener, config, served_pool, std::future::pending())
+            .await
+            .expect("test server runs");
     });
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -1,7 +1,7 @@
 //! People moving findings through the workflow: each move checked against their role,
 //! written with its audit event; a person's fix verified (or refuted) by the next scan.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{TestApp, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 
 const PASSWORD: &str = "correct horse battery";
@@ -323,6 +323,40 @@ async fn an_expired_risk_acceptance_reopens_its_finding_with_an_audit_event() {
             .await
             .unwrap(),
         0
+    );
+}
+
+#[tokio::test]
+async fn the_running_server_reopens_expired_risk_acceptances_on_its_own() {
+    // the server is started as `bosun serve` starts it (`server::startup`), jobs included
+    let app = spawn_app_with(&[("BOSUN_JOBS_INTERVAL_SECS", "1")]).await;
+    let e = estate(&app).await;
+    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (status, body) = change(
+        &app,
+        &sec,
+        e.finding,
+        "risk_accepted",
+        &[("reason", "until the fix"), ("risk_accepted_until", &until)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sqlx::query("UPDATE findings SET risk_accepted_until = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut reopened = false;
+    for _ in 0..100 {
+        if state(&app, e.finding).await == "reopened" {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        reopened,
+        "the server's own timer reopened the finding within 10 s"
     );
 }
 
