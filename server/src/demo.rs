@@ -296,7 +296,7 @@ mod tests {
     fn every_demo_report_parses_with_every_result() {
         for scan in SCANS {
             let body = serde_json::to_vec(&sarif_for(scan)).unwrap();
-            let parsed = ingest::sarif::Sarif.parse(&body).unwrap();
+            let parsed = ingest::formats::sarif::Sarif.parse(&body).unwrap();
             assert_eq!(parsed.scanner, scan.tool);
             assert_eq!(parsed.findings.len(), scan.results.len(), "{}", scan.tool);
         }

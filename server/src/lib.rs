@@ -1,7 +1,8 @@
 //! Bosun's server: where reports come in and pages go out.
 //!
 //! A newcomer's map:
-//! - `ingest/` — report formats (one module each) and storing findings (`ingest/store.rs`).
+//! - `ingest/` — report formats (`ingest/formats/`, one module each) and storing findings
+//!   (`ingest/store.rs`).
 //! - `http/` — routes: the report API, health checks, middleware; pages come from `app`.
 //! - `startup.rs` — the server and its background jobs, started the same way by `bosun serve`
 //!   and by the tests; `cli.rs` — the `bosun` command's subcommands; `push.rs` is the CI

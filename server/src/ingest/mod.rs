@@ -1,44 +1,18 @@
 //! Ingestion: a scanner report in, normalised findings stored.
 //!
-//! Each report format is one module implementing [`ReportFormat`]; [`FORMATS`] lists them,
+//! Each report format is one module of [`formats`] implementing [`ReportFormat`]; [`FORMATS`] lists them,
 //! in the order format detection tries them. Parsing is pure (bytes in, [`ParsedReport`]
 //! out) so parsers are tested without a database; [`store`] writes a parsed report in one
 //! transaction with batched statements, never a query per finding.
 
-pub mod bandit;
-pub mod bosun;
-pub mod checkov;
 pub mod copy_rows;
-pub mod cyclonedx;
-pub mod dependency_check;
 pub mod document;
-pub mod falco;
 pub mod fingerprint;
-pub mod github_vulnerability;
-pub mod gitleaks;
-pub mod grype;
-pub mod hadolint;
-pub mod kube_bench;
-pub mod kube_hunter;
-pub mod kube_linter;
-pub mod kubeaudit;
-pub mod kubescape;
+pub mod formats;
 pub mod normalize;
-pub mod npm_audit;
-pub mod nuclei;
-pub mod osv_scanner;
-pub mod popeye;
 pub mod routing;
-pub mod sarif;
-pub mod semgrep;
-pub mod snyk;
 pub mod store;
 pub mod tools;
-pub mod trivy;
-pub mod trivy_operator;
-pub mod trufflehog;
-pub mod yarn_audit;
-pub mod zap;
 
 use app::domain::{Layer, Severity};
 
@@ -148,36 +122,7 @@ pub fn distinct(findings: Vec<NewFinding>) -> Vec<NewFinding> {
     out
 }
 
-/// Every supported format, in detection order.
-pub static FORMATS: &[&dyn ReportFormat] = &[
-    &sarif::Sarif,
-    &falco::Falco,
-    &bosun::BosunJson,
-    &kube_bench::KubeBench,
-    &kubescape::Kubescape,
-    &checkov::Checkov,
-    &kube_linter::KubeLinter,
-    &hadolint::Hadolint,
-    &kube_hunter::KubeHunter,
-    &kubeaudit::Kubeaudit,
-    &popeye::Popeye,
-    &nuclei::Nuclei,
-    &zap::Zap,
-    &gitleaks::Gitleaks,
-    &trufflehog::Trufflehog,
-    &semgrep::Semgrep,
-    &bandit::Bandit,
-    &npm_audit::NpmAudit,
-    &yarn_audit::YarnAudit,
-    &snyk::Snyk,
-    &github_vulnerability::GithubVulnerability,
-    &trivy::Trivy,
-    &trivy_operator::TrivyOperator,
-    &grype::Grype,
-    &cyclonedx::CycloneDx,
-    &osv_scanner::OsvScanner,
-    &dependency_check::DependencyCheck,
-];
+pub use formats::FORMATS;
 
 pub fn format_named(name: &str) -> Option<&'static dyn ReportFormat> {
     FORMATS

@@ -27,9 +27,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct KubeHunter;
 
@@ -66,7 +66,7 @@ impl ReportFormat for KubeHunter {
                 || (head.contains("\"nodes\"") && head.contains("\"services\"")))
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         // a large cluster's `nodes` and `services` can push `vulnerabilities` out of the head
         !top.array
             && ((top.has("nodes") && top.has("services") && top.has("vulnerabilities"))
@@ -428,14 +428,14 @@ mod tests {
         .to_string();
         assert!(!KubeHunter.sniff(body.as_bytes()));
         assert_eq!(
-            super::super::detect(body.as_bytes()).map(|f| f.name()),
+            crate::ingest::detect(body.as_bytes()).map(|f| f.name()),
             Some(NAME)
         );
         let mut cr: Value = serde_json::from_slice(STARBOARD).unwrap();
         cr["metadata"]["annotations"] = serde_json::json!({"note": "x".repeat(9000)});
         let cr = cr.to_string();
         assert_eq!(
-            super::super::detect(cr.as_bytes()).map(|f| f.name()),
+            crate::ingest::detect(cr.as_bytes()).map(|f| f.name()),
             Some(NAME)
         );
     }

@@ -28,9 +28,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Zap;
 

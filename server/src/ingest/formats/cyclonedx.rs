@@ -26,9 +26,9 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct CycloneDx;
 
@@ -55,7 +55,7 @@ impl ReportFormat for CycloneDx {
         }
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && top.value("bomFormat") == Some("CycloneDX")
     }
 
@@ -97,7 +97,7 @@ impl ReportFormat for CycloneDx {
         let from_checkov = bom
             .tool
             .as_deref()
-            .is_some_and(|t| super::tools::scanner_id(t) == "checkov");
+            .is_some_and(|t| crate::ingest::tools::scanner_id(t) == "checkov");
         let findings = bom
             .vulns
             .iter()
@@ -649,7 +649,7 @@ pub(crate) mod xml {
     use quick_xml::events::{BytesStart, Event};
     use serde_json::{Map, Value};
 
-    use super::super::ParseError;
+    use crate::ingest::ParseError;
 
     const MAX_DEPTH: usize = 128;
     const MAX_TEXT: usize = 200_000;

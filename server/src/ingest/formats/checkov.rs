@@ -28,9 +28,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::{Fingerprint, Occurrences};
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::{Fingerprint, Occurrences};
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Checkov;
 
@@ -96,7 +96,7 @@ impl ReportFormat for Checkov {
                 || head.contains("\"checkov_version\""))
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         top.has("check_type") && (top.has("results") || top.has("summary"))
     }
 

@@ -25,9 +25,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Grype;
 
@@ -59,7 +59,7 @@ impl ReportFormat for Grype {
                 || (head.contains("\"source\"") && head.contains("\"userInput\"")))
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && top.has("matches") && (top.has("source") || top.has("descriptor"))
     }
 
@@ -69,7 +69,8 @@ impl ReportFormat for Grype {
         // Grype writes `matches` always, `[]` when there are none: a document without it
         // (another of Grype's outputs, a renamed list) is not a clean scan
         if report.matches.is_empty()
-            && !super::document::top_level(body).is_some_and(|t| !t.array && t.has("matches"))
+            && !crate::ingest::document::top_level(body)
+                .is_some_and(|t| !t.array && t.has("matches"))
         {
             return Err(ParseError::layout(
                 NAME,

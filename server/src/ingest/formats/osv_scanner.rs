@@ -29,9 +29,9 @@ use app::domain::{Layer, Severity};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct OsvScanner;
 
@@ -58,7 +58,7 @@ impl ReportFormat for OsvScanner {
 
     /// A clean OSV-Scanner 1.3+ report (`{"results": [], "experimental_config": …}`) has no
     /// `packages` for [`ReportFormat::sniff`] to see.
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && top.has("results") && top.has("experimental_config")
     }
 
@@ -795,7 +795,7 @@ mod tests {
         let clean = br#"{"results": [], "experimental_config": {"licenses": {"summary": false, "allowlist": null}}}"#;
         let r = parse(clean);
         assert!(r.findings.is_empty() && r.skipped.is_empty());
-        assert_eq!(super::super::detect(clean).map(|f| f.name()), Some(NAME));
+        assert_eq!(crate::ingest::detect(clean).map(|f| f.name()), Some(NAME));
     }
 
     #[test]

@@ -23,9 +23,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::{Fingerprint, Occurrences};
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::{Fingerprint, Occurrences};
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Hadolint;
 

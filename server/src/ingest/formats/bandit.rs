@@ -26,9 +26,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::{Fingerprint, Occurrences};
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::{Fingerprint, Occurrences};
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Bandit;
 
@@ -52,7 +52,7 @@ impl ReportFormat for Bandit {
                 || head.contains("\"test_id\""))
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && top.has("generated_at") && top.has("metrics") && top.has("results")
     }
 

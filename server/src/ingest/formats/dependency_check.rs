@@ -26,9 +26,9 @@
 use app::domain::{Layer, Severity};
 
 use super::cyclonedx::xml::{self, Element};
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct DependencyCheck;
 
@@ -53,7 +53,7 @@ impl ReportFormat for DependencyCheck {
     }
 
     /// Dependency-Check's JSON report, recognised only to be refused with a useful message.
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && is_json_report(top)
     }
 
@@ -63,7 +63,8 @@ impl ReportFormat for DependencyCheck {
             .unwrap_or(body)
             .trim_ascii_start()
             .starts_with(b"{");
-        if json && super::document::top_level(body).is_some_and(|top| is_json_report(&top)) {
+        if json && crate::ingest::document::top_level(body).is_some_and(|top| is_json_report(&top))
+        {
             return Err(ParseError::layout(
                 NAME,
                 "the XML report (`--format XML`); this is Dependency-Check's JSON report \
@@ -138,7 +139,7 @@ impl ReportFormat for DependencyCheck {
     }
 }
 
-fn is_json_report(top: &super::document::TopLevel) -> bool {
+fn is_json_report(top: &crate::ingest::document::TopLevel) -> bool {
     top.has("reportSchema") && (top.has("scanInfo") || top.has("dependencies"))
 }
 
@@ -534,7 +535,7 @@ mod tests {
         assert!(err.layout, "{err}");
         assert!(err.message.contains("--format XML"), "{}", err.message);
         assert_eq!(
-            super::super::detect(json).map(|f| f.name()),
+            crate::ingest::detect(json).map(|f| f.name()),
             Some("dependency_check")
         );
     }

@@ -25,8 +25,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::{
+    Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
+};
 
 pub struct Falco;
 
@@ -64,7 +66,7 @@ impl ReportFormat for Falco {
             && head.contains("\"output\"")
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         // keys come sorted, so a large `output_fields` pushes `priority` and `rule` far in
         top.has("rule")
             && top.has("priority")

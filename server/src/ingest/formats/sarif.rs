@@ -35,10 +35,10 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_sarif::sarif::{self as s, ResultLevel};
 
-use super::fingerprint::{Fingerprint, Occurrences};
-use super::normalize;
 use super::trivy::SarifMessage as TrivyMessage;
-use super::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::{Fingerprint, Occurrences};
+use crate::ingest::normalize;
+use crate::ingest::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Sarif;
 
@@ -63,12 +63,12 @@ impl ReportFormat for Sarif {
             && (marked(&head) || marked(&tail))
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array && top.has("runs") && top.has("version")
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let mut sink = super::CollectSink::default();
+        let mut sink = crate::ingest::CollectSink::default();
         self.parse_into(body, &mut sink)?;
         Ok(sink.report.expect("parse_into sends a header"))
     }
@@ -103,7 +103,7 @@ impl ReportFormat for Sarif {
                 .filter(|i| !i.is_empty());
             let tool = Tool {
                 name: &driver.name,
-                id: super::tools::scanner_id(&driver.name),
+                id: crate::ingest::tools::scanner_id(&driver.name),
                 layer: layer_for_tool(&driver.name),
                 image_repo: image.map(normalize::image_repository),
             };
@@ -810,8 +810,9 @@ mod tests {
     /// Tools whose SARIF carries what their JSON reader keys on give the same findings
     /// from either (the twins are one run written both ways, in each tool's real shape).
     mod tool_aware {
-        use super::super::super::{ReportFormat, gitleaks, grype, kube_linter};
         use super::*;
+        use crate::ingest::ReportFormat;
+        use crate::ingest::formats::{gitleaks, grype, kube_linter};
 
         fn fixture(path: &str) -> Vec<u8> {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -852,7 +853,7 @@ mod tests {
 
         #[test]
         fn trivy_sarif_vulnerabilities_and_secrets_are_its_json() {
-            use super::super::super::trivy::Trivy;
+            use crate::ingest::formats::trivy::Trivy;
             // an image: OS packages, a jar under Trivy's `Java` target, a license (skipped)
             let json = identities(&Trivy, "trivy/image.json");
             assert_eq!(json.len(), 5);
@@ -878,7 +879,7 @@ mod tests {
 
         #[test]
         fn trivy_language_targets_follow_the_package_path() {
-            use super::super::super::trivy::language_target;
+            use crate::ingest::formats::trivy::language_target;
             assert_eq!(
                 language_target("app/lib/jackson-databind-2.13.3.jar"),
                 Some("Java")

@@ -25,8 +25,10 @@
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 
-use super::fingerprint::Fingerprint;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::{
+    Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
+};
 
 pub struct BosunJson;
 

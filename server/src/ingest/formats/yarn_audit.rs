@@ -33,10 +33,10 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
 use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity, text};
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct YarnAudit;
 
@@ -609,7 +609,7 @@ mod tests {
             let parsed = YarnAudit.parse(clean.as_bytes()).unwrap();
             assert!(parsed.findings.is_empty() && parsed.skipped.is_empty());
             assert_eq!(
-                super::super::detect(clean.as_bytes()).map(|f| f.name()),
+                crate::ingest::detect(clean.as_bytes()).map(|f| f.name()),
                 Some(NAME)
             );
         }

@@ -26,9 +26,9 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Nuclei;
 
@@ -58,7 +58,7 @@ impl ReportFormat for Nuclei {
             && probe.contains("\"info\"")
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         // a custom template's `template-encoded` can push `info` past any byte window
         (top.has("template-id") || top.has("templateID")) && top.has("type") && top.has("host")
     }

@@ -27,9 +27,9 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Snyk;
 

@@ -24,9 +24,9 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct NpmAudit;
 

@@ -22,9 +22,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fingerprint::{Fingerprint, Occurrences};
-use super::normalize;
-use super::{NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::{Fingerprint, Occurrences};
+use crate::ingest::normalize;
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Semgrep;
 
@@ -49,7 +49,7 @@ impl ReportFormat for Semgrep {
     /// Any Semgrep report, including a clean one with keys this reader does not know
     /// (`profiling_results`, …): `results` and `errors`, and none of the keys of SARIF or
     /// Bandit, which share `results`.
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array
             && top.has("results")
             && top.has("errors")

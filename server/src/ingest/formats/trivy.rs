@@ -38,9 +38,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::fingerprint::Fingerprint;
-use super::normalize;
-use super::{Asset, AssetKind, FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::fingerprint::Fingerprint;
+use crate::ingest::normalize;
+use crate::ingest::{
+    Asset, AssetKind, FindingSink, NewFinding, ParseError, ParsedReport, ReportFormat,
+};
 
 pub struct Trivy;
 
@@ -81,14 +83,14 @@ impl ReportFormat for Trivy {
         }
     }
 
-    fn sniff_top(&self, top: &super::document::TopLevel) -> bool {
+    fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
         !top.array
             && ((top.has("SchemaVersion") && (top.has("ArtifactName") || top.has("Results")))
                 || (top.has("ClusterName") && (top.has("Resources") || top.has("Findings"))))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let mut sink = super::CollectSink::default();
+        let mut sink = crate::ingest::CollectSink::default();
         self.parse_into(body, &mut sink)?;
         Ok(sink.report.expect("parse_into sends a header"))
     }

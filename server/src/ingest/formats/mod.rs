@@ -1,0 +1,67 @@
+//! The report formats: one module per format, each a [`ReportFormat`] that detects and
+//! parses one kind of report. A module's header says which tool versions and layouts it
+//! reads (and refuses), its severity and layer mapping, what one finding is, and its
+//! fingerprint recipe. Helpers they share are in the parent: [`crate::ingest::normalize`]
+//! (paths, text bounds), [`crate::ingest::fingerprint`], [`crate::ingest::document`] (the top
+//! level of a JSON document, for detection) and [`crate::ingest::tools`] (scanner ids).
+
+use super::ReportFormat;
+
+pub mod bandit;
+pub mod bosun;
+pub mod checkov;
+pub mod cyclonedx;
+pub mod dependency_check;
+pub mod falco;
+pub mod github_vulnerability;
+pub mod gitleaks;
+pub mod grype;
+pub mod hadolint;
+pub mod kube_bench;
+pub mod kube_hunter;
+pub mod kube_linter;
+pub mod kubeaudit;
+pub mod kubescape;
+pub mod npm_audit;
+pub mod nuclei;
+pub mod osv_scanner;
+pub mod popeye;
+pub mod sarif;
+pub mod semgrep;
+pub mod snyk;
+pub mod trivy;
+pub mod trivy_operator;
+pub mod trufflehog;
+pub mod yarn_audit;
+pub mod zap;
+
+/// Every supported format, in detection order.
+pub static FORMATS: &[&dyn ReportFormat] = &[
+    &sarif::Sarif,
+    &falco::Falco,
+    &bosun::BosunJson,
+    &kube_bench::KubeBench,
+    &kubescape::Kubescape,
+    &checkov::Checkov,
+    &kube_linter::KubeLinter,
+    &hadolint::Hadolint,
+    &kube_hunter::KubeHunter,
+    &kubeaudit::Kubeaudit,
+    &popeye::Popeye,
+    &nuclei::Nuclei,
+    &zap::Zap,
+    &gitleaks::Gitleaks,
+    &trufflehog::Trufflehog,
+    &semgrep::Semgrep,
+    &bandit::Bandit,
+    &npm_audit::NpmAudit,
+    &yarn_audit::YarnAudit,
+    &snyk::Snyk,
+    &github_vulnerability::GithubVulnerability,
+    &trivy::Trivy,
+    &trivy_operator::TrivyOperator,
+    &grype::Grype,
+    &cyclonedx::CycloneDx,
+    &osv_scanner::OsvScanner,
+    &dependency_check::DependencyCheck,
+];
