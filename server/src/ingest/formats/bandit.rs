@@ -229,11 +229,9 @@ fn flagged_line(code: &str, line: Option<i64>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/bandit/report.json"
-    ));
+    const REPORT: &[u8] = fixture!("bandit", "report.json");
 
     #[test]
     fn reads_every_result() {

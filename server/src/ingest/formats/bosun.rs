@@ -237,11 +237,9 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const FIXTURE: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/bosun/license-check.json"
-    ));
+    const FIXTURE: &[u8] = fixture!("bosun", "license-check.json");
 
     #[test]
     fn reads_the_documented_fields() {

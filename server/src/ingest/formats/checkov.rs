@@ -409,22 +409,16 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/checkov/multi-framework.json"
-    ));
+    const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
 
     #[test]
     fn failed_checks_of_every_framework() {
         let parsed = Checkov.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "Checkov");
         assert_eq!(parsed.scanner_version.as_deref(), Some("3.2.255"));
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

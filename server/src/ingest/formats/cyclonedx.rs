@@ -923,6 +923,7 @@ pub(crate) mod xml {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
     #[test]
     fn xml_element_count_and_attributes_are_bounded() {
@@ -943,21 +944,8 @@ mod tests {
         let err = xml::parse(wide.as_bytes()).unwrap_err();
         assert!(err.message.contains("attributes"), "{}", err.message);
         // an ordinary document is well within its budget
-        let real = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/cyclonedx/app14.cdx.xml"
-        ));
+        let real = fixture!("cyclonedx", "app14.cdx.xml");
         assert!(xml::check_limits(real).is_ok());
-    }
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/cyclonedx/",
-                $file
-            ))
-        };
     }
 
     fn parse(bytes: &[u8]) -> ParsedReport {
@@ -973,7 +961,7 @@ mod tests {
 
     #[test]
     fn json_one_finding_per_vulnerability_and_component() {
-        let r = parse(fixture!("app.cdx.json"));
+        let r = parse(fixture!("cyclonedx", "app.cdx.json"));
         assert_eq!(r.scanner, "grype");
         assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
         // 4 vulnerabilities, one of them affecting two components
@@ -1005,7 +993,7 @@ mod tests {
 
     #[test]
     fn severities_from_labels_then_scores() {
-        let r = parse(fixture!("app.cdx.json"));
+        let r = parse(fixture!("cyclonedx", "app.cdx.json"));
         assert_eq!(
             find(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core").severity,
             Severity::Critical
@@ -1036,8 +1024,8 @@ mod tests {
 
     #[test]
     fn identity_ignores_bom_refs_versions_and_order() {
-        let a = parse(fixture!("app.cdx.json"));
-        let b = parse(fixture!("app_rebuilt.cdx.json"));
+        let a = parse(fixture!("cyclonedx", "app.cdx.json"));
+        let b = parse(fixture!("cyclonedx", "app_rebuilt.cdx.json"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             let g = b
@@ -1055,7 +1043,7 @@ mod tests {
 
     #[test]
     fn xml_vulnerability_extension_of_a_container() {
-        let r = parse(fixture!("image_ext.cdx.xml"));
+        let r = parse(fixture!("cyclonedx", "image_ext.cdx.xml"));
         assert_eq!(r.scanner, "grype");
         assert_eq!(r.findings.len(), 2);
         let f = find(&r, "CVE-2022-37434", "zlib1g");
@@ -1087,7 +1075,7 @@ mod tests {
 
     #[test]
     fn xml_spec_14_vulnerabilities() {
-        let r = parse(fixture!("app14.cdx.xml"));
+        let r = parse(fixture!("cyclonedx", "app14.cdx.xml"));
         assert_eq!(r.findings.len(), 1);
         let f = &r.findings[0];
         assert_eq!(f.rule_id, "CVE-2022-42889");
@@ -1124,9 +1112,9 @@ mod tests {
 
     #[test]
     fn sniffs_cyclonedx_only() {
-        assert!(CycloneDx.sniff(fixture!("app.cdx.json")));
-        assert!(CycloneDx.sniff(fixture!("image_ext.cdx.xml")));
-        assert!(CycloneDx.sniff(fixture!("app14.cdx.xml")));
+        assert!(CycloneDx.sniff(fixture!("cyclonedx", "app.cdx.json")));
+        assert!(CycloneDx.sniff(fixture!("cyclonedx", "image_ext.cdx.xml")));
+        assert!(CycloneDx.sniff(fixture!("cyclonedx", "app14.cdx.xml")));
         assert!(!CycloneDx.sniff(br#"{"version":"2.1.0","runs":[]}"#));
         assert!(!CycloneDx.sniff(br#"{"matches":[],"source":{}}"#));
         assert!(!CycloneDx.sniff(br#"<?xml version="1.0"?><analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.2.5.xsd"/>"#));

@@ -318,31 +318,15 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/dependency_check/",
-                $file
-            ))
-        };
-    }
+    use crate::ingest::formats::test_support::{find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         DependencyCheck.parse(bytes).expect("parses")
     }
 
-    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule)
-            .unwrap_or_else(|| panic!("no finding {rule}"))
-    }
-
     #[test]
     fn one_finding_per_vulnerability_and_dependency() {
-        let r = parse(fixture!("report.xml"));
+        let r = parse(fixture!("dependency_check", "report.xml"));
         assert_eq!(r.scanner, "Dependency-Check");
         assert_eq!(r.scanner_version.as_deref(), Some("10.0.3"));
         // 4 vulnerabilities; the suppressed one and the clean dependency give nothing
@@ -381,7 +365,7 @@ mod tests {
 
     #[test]
     fn severities() {
-        let r = parse(fixture!("report.xml"));
+        let r = parse(fixture!("dependency_check", "report.xml"));
         assert_eq!(
             find(&r, "CVE-2021-44228").severity,
             Severity::Critical,
@@ -410,8 +394,8 @@ mod tests {
 
     #[test]
     fn identity_survives_another_workspace_and_order() {
-        let a = parse(fixture!("report.xml"));
-        let b = parse(fixture!("report_other_runner.xml"));
+        let a = parse(fixture!("dependency_check", "report.xml"));
+        let b = parse(fixture!("dependency_check", "report_other_runner.xml"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             assert_eq!(
@@ -443,7 +427,7 @@ mod tests {
 
     #[test]
     fn sniffs_dependency_check_only() {
-        assert!(DependencyCheck.sniff(fixture!("report.xml")));
+        assert!(DependencyCheck.sniff(fixture!("dependency_check", "report.xml")));
         assert!(
             !DependencyCheck.sniff(
                 br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
@@ -495,7 +479,7 @@ mod tests {
         let read = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
         assert_eq!(parse(read.as_bytes()).findings.len(), 1);
         // suppressed vulnerabilities (inside `<vulnerabilities>` since schema 4.0) are not counted
-        let r = parse(fixture!("report.xml"));
+        let r = parse(fixture!("dependency_check", "report.xml"));
         assert_eq!(r.findings.len(), 4);
         assert!(r.skipped.is_empty());
     }

@@ -267,15 +267,10 @@ fn merge(into: &mut NewFinding, next: NewFinding) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const SHELLS: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/falco/shell-in-container.ndjson"
-    ));
-    const SINGLE: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/falco/sidekick-event.json"
-    ));
+    const SHELLS: &[u8] = fixture!("falco", "shell-in-container.ndjson");
+    const SINGLE: &[u8] = fixture!("falco", "sidekick-event.json");
 
     #[test]
     fn repeated_events_on_one_workload_are_one_finding_with_a_count() {

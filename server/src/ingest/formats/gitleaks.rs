@@ -320,15 +320,10 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const V8: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/gitleaks/v8.json"
-    ));
-    const V7: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/gitleaks/v7.json"
-    ));
+    const V8: &[u8] = fixture!("gitleaks", "v8.json");
+    const V7: &[u8] = fixture!("gitleaks", "v7.json");
 
     #[test]
     fn v8_same_secret_in_two_commits_is_one_finding() {

@@ -439,16 +439,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/grype/",
-                $file
-            ))
-        };
-    }
+    use crate::ingest::formats::test_support::fixture;
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         Grype.parse(bytes).expect("parses")
@@ -463,7 +454,7 @@ mod tests {
 
     #[test]
     fn image_report() {
-        let r = parse(fixture!("image.json"));
+        let r = parse(fixture!("grype", "image.json"));
         assert_eq!(r.scanner, "Grype");
         assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
         // 7 matches, one of them a second matcher's report of the same problem
@@ -503,7 +494,7 @@ mod tests {
 
     #[test]
     fn severities_map() {
-        let r = parse(fixture!("image.json"));
+        let r = parse(fixture!("grype", "image.json"));
         assert_eq!(
             find(&r, "CVE-2024-45490", "libexpat").severity,
             Severity::Critical
@@ -535,8 +526,8 @@ mod tests {
 
     #[test]
     fn identity_survives_retag_and_reorder_and_a_new_version() {
-        let a = parse(fixture!("image.json"));
-        let b = parse(fixture!("image_retagged.json"));
+        let a = parse(fixture!("grype", "image.json"));
+        let b = parse(fixture!("grype", "image_retagged.json"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             let g = find(&b, &f.rule_id, f.package_name.as_deref().unwrap());
@@ -550,7 +541,7 @@ mod tests {
 
     #[test]
     fn old_layout_and_directory_source() {
-        let r = parse(fixture!("directory_old.json"));
+        let r = parse(fixture!("grype", "directory_old.json"));
         assert_eq!(r.findings.len(), 2);
         let f = find(&r, "CVE-2021-23337", "lodash");
         assert_eq!(f.layer, Layer::Dependency);
@@ -567,8 +558,8 @@ mod tests {
 
     #[test]
     fn sniffs_grype_only() {
-        assert!(Grype.sniff(fixture!("image.json")));
-        assert!(Grype.sniff(fixture!("directory_old.json")));
+        assert!(Grype.sniff(fixture!("grype", "image.json")));
+        assert!(Grype.sniff(fixture!("grype", "directory_old.json")));
         assert!(Grype.sniff(
             br#"{"matches":[],"source":{"type":"image","target":{"userInput":"busybox"}}}"#
         ));

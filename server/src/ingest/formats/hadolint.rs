@@ -174,21 +174,15 @@ fn finding(item: &Item, raw: &Value, seen: &mut Occurrences) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/hadolint/two-dockerfiles.json"
-    ));
+    const REPORT: &[u8] = fixture!("hadolint", "two-dockerfiles.json");
 
     #[test]
     fn reads_every_violation_with_levels_mapped() {
         let parsed = Hadolint.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "Hadolint");
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

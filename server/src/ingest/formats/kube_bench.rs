@@ -228,21 +228,15 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kube_bench/node-report.json"
-    ));
+    const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
     #[test]
     fn fails_are_medium_automated_warns_info_rest_skipped() {
         let parsed = KubeBench.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "kube-bench");
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

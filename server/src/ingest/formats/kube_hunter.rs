@@ -292,11 +292,9 @@ fn finding(v: &Vulnerability, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kube_hunter/pod-hunt.json"
-    ));
+    const REPORT: &[u8] = fixture!("kube_hunter", "pod-hunt.json");
 
     #[test]
     fn reads_vulnerabilities_and_merges_identical_ones() {

@@ -258,11 +258,9 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kube_linter/lint.json"
-    ));
+    const REPORT: &[u8] = fixture!("kube_linter", "lint.json");
 
     #[test]
     fn one_finding_per_report_all_medium() {

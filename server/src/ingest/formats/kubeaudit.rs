@@ -79,7 +79,7 @@ impl ReportFormat for Kubeaudit {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let items = read_items(body)?;
+        let items = super::support::json_items(NAME, body)?;
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         for (line, raw) in items {
@@ -134,39 +134,6 @@ fn is_result(raw: &Value) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|s| !s.trim().is_empty());
     name && raw.get("ResourceKind").is_some_and(Value::is_string)
-}
-
-/// The report's objects with their line numbers (JSON Lines) or as one array.
-fn read_items(body: &[u8]) -> Result<Vec<(Option<usize>, Value)>, ParseError> {
-    let text = String::from_utf8_lossy(body);
-    if text.trim_start().starts_with('[') {
-        let items: Vec<Value> =
-            serde_json::from_str(&text).map_err(|e| ParseError::from_json(NAME, &e))?;
-        return Ok(items.into_iter().map(|v| (None, v)).collect());
-    }
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(line).map_err(|e| {
-            let mut err = ParseError::from_json(NAME, &e);
-            err.line = Some(i + 1);
-            err
-        })?;
-        if !value.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "each line must be a JSON object".to_string(),
-                line: Some(i + 1),
-                column: None,
-                layout: false,
-            });
-        }
-        out.push((Some(i + 1), value));
-    }
-    Ok(out)
 }
 
 fn severity(level: &str) -> Severity {
@@ -263,21 +230,15 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kubeaudit/cluster-audit.jsonl"
-    ));
+    const REPORT: &[u8] = fixture!("kubeaudit", "cluster-audit.jsonl");
 
     #[test]
     fn one_finding_per_line_with_levels_mapped() {
         let parsed = Kubeaudit.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "kubeaudit");
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

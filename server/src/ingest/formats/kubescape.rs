@@ -334,22 +334,16 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kubescape/cluster-scan.json"
-    ));
+    const REPORT: &[u8] = fixture!("kubescape", "cluster-scan.json");
 
     #[test]
     fn one_finding_per_failed_control_and_resource() {
         let parsed = Kubescape.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "Kubescape");
         assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.8"));
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

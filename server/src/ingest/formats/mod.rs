@@ -7,6 +7,10 @@
 
 use super::ReportFormat;
 
+pub mod support;
+#[cfg(test)]
+pub(crate) mod test_support;
+
 pub mod bandit;
 pub mod bosun;
 pub mod checkov;

@@ -488,15 +488,10 @@ fn dependents(vulns: &Map<String, Value>, package: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const V6: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/npm_audit/v6.json"
-    ));
-    const V7: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/npm_audit/v7.json"
-    ));
+    const V6: &[u8] = fixture!("npm_audit", "v6.json");
+    const V7: &[u8] = fixture!("npm_audit", "v7.json");
 
     fn by_rule<'a>(r: &'a ParsedReport, id: &str) -> &'a NewFinding {
         r.findings.iter().find(|f| f.rule_id == id).unwrap()

@@ -64,11 +64,11 @@ impl ReportFormat for Nuclei {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let items = read_items(body)?;
+        let items = super::support::json_items(NAME, body)?;
         let mut groups: Vec<Group> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         let mut skipped = Vec::new();
-        for raw in items {
+        for (_, raw) in items {
             if field(&raw, TEMPLATE_ID).is_empty() {
                 // nuclei 2.0 to 2.2 (`template`, info flattened) or something else: read as
                 // it is, every result of a host would merge into one untitled finding
@@ -112,50 +112,6 @@ impl ReportFormat for Nuclei {
             skipped,
         })
     }
-}
-
-/// The report's objects, from JSON Lines or one JSON array.
-fn read_items(body: &[u8]) -> Result<Vec<Value>, ParseError> {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        let items: Vec<Value> =
-            serde_json::from_str(&text).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if let Some(bad) = items.iter().position(|v| !v.is_object()) {
-            return Err(ParseError {
-                format: NAME,
-                message: format!("array item {} is not a JSON object", bad + 1),
-                line: None,
-                column: None,
-                layout: false,
-            });
-        }
-        return Ok(items);
-    }
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        // nuclei 3.3.6's `-jsonl-export` ended every line with a comma
-        let line = line.trim().trim_end_matches(',');
-        if line.is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(line).map_err(|e| {
-            let mut err = ParseError::from_json(NAME, &e);
-            err.line = Some(i + 1);
-            err
-        })?;
-        if !value.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "each line must be a JSON object".to_string(),
-                line: Some(i + 1),
-                column: None,
-                layout: false,
-            });
-        }
-        out.push(value);
-    }
-    Ok(out)
 }
 
 /// A string field under either of its names (v3 kebab-case, v2 camel/snake case).
@@ -377,11 +333,9 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/nuclei/scan.jsonl"
-    ));
+    const REPORT: &[u8] = fixture!("nuclei", "scan.jsonl");
 
     #[test]
     fn reads_v2_and_v3_lines_and_merges_repeats() {

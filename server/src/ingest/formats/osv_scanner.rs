@@ -594,31 +594,15 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/osv_scanner/",
-                $file
-            ))
-        };
-    }
+    use crate::ingest::formats::test_support::{find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         OsvScanner.parse(bytes).expect("parses")
     }
 
-    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule)
-            .unwrap_or_else(|| panic!("no finding {rule}"))
-    }
-
     #[test]
     fn one_finding_per_package_and_alias_group() {
-        let r = parse(fixture!("report.json"));
+        let r = parse(fixture!("osv_scanner", "report.json"));
         assert_eq!(r.scanner, "OSV-Scanner");
         // 8 records, the urllib3 GHSA and PYSEC records are one group
         assert_eq!(r.findings.len(), 7);
@@ -661,7 +645,7 @@ mod tests {
 
     #[test]
     fn severities() {
-        let r = parse(fixture!("report.json"));
+        let r = parse(fixture!("osv_scanner", "report.json"));
         let sev = |id| find(&r, id).severity;
         assert_eq!(sev("GHSA-8348-2q94-ffjx"), Severity::Critical, "malware");
         assert_eq!(sev("CVE-2024-23334"), Severity::High, "CVSS vector 7.5");
@@ -691,8 +675,8 @@ mod tests {
 
     #[test]
     fn identity_survives_reorder_new_versions_and_new_aliases() {
-        let a = parse(fixture!("report.json"));
-        let b = parse(fixture!("report_rescan.json"));
+        let a = parse(fixture!("osv_scanner", "report.json"));
+        let b = parse(fixture!("osv_scanner", "report_rescan.json"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             assert_eq!(
@@ -710,7 +694,7 @@ mod tests {
 
     #[test]
     fn sniffs_osv_scanner_only() {
-        assert!(OsvScanner.sniff(fixture!("report.json")));
+        assert!(OsvScanner.sniff(fixture!("osv_scanner", "report.json")));
         assert!(!OsvScanner.sniff(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#));
         assert!(!OsvScanner.sniff(br#"{"results":[{"check_id":"x","path":"a.py"}],"errors":[]}"#));
         assert!(!OsvScanner.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
@@ -813,6 +797,10 @@ mod tests {
             "{}",
             r.skipped[0]
         );
-        assert!(parse(fixture!("report.json")).skipped.is_empty());
+        assert!(
+            parse(fixture!("osv_scanner", "report.json"))
+                .skipped
+                .is_empty()
+        );
     }
 }

@@ -321,21 +321,15 @@ impl Issue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/popeye/cluster-lint.json"
-    ));
+    const REPORT: &[u8] = fixture!("popeye", "cluster-lint.json");
 
     #[test]
     fn issues_above_ok_are_findings() {
         let parsed = Popeye.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "Popeye");
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![

@@ -348,11 +348,9 @@ fn vuln_id(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/semgrep/report.json"
-    ));
+    const REPORT: &[u8] = fixture!("semgrep", "report.json");
 
     #[test]
     fn reads_every_result_as_semgrep_counts_them() {

@@ -368,15 +368,10 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const PROJECT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/snyk/project.json"
-    ));
-    const CONTAINER: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/snyk/container.json"
-    ));
+    const PROJECT: &[u8] = fixture!("snyk", "project.json");
+    const CONTAINER: &[u8] = fixture!("snyk", "container.json");
 
     #[test]
     fn project_entries_merge_by_path() {

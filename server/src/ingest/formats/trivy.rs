@@ -993,31 +993,15 @@ fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/trivy/",
-                $file
-            ))
-        };
-    }
+    use crate::ingest::formats::test_support::{find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         Trivy.parse(bytes).expect("parses")
     }
 
-    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule)
-            .unwrap_or_else(|| panic!("no finding {rule}"))
-    }
-
     #[test]
     fn image_report_vulnerabilities_are_image_layer() {
-        let r = parse(fixture!("image.json"));
+        let r = parse(fixture!("trivy", "image.json"));
         assert_eq!(r.scanner, "Trivy");
         assert_eq!(r.scanner_version.as_deref(), Some("0.58.1"));
         assert_eq!(r.findings.len(), 5);
@@ -1055,7 +1039,7 @@ mod tests {
 
     #[test]
     fn severities_map_including_unknown() {
-        let r = parse(fixture!("image.json"));
+        let r = parse(fixture!("trivy", "image.json"));
         let sev = |id| find(&r, id).severity;
         assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
         assert_eq!(sev("CVE-2022-42003"), Severity::High);
@@ -1066,8 +1050,8 @@ mod tests {
 
     #[test]
     fn image_identity_survives_retag_and_reorder_but_not_another_package() {
-        let a = parse(fixture!("image.json"));
-        let b = parse(fixture!("image_retagged.json"));
+        let a = parse(fixture!("trivy", "image.json"));
+        let b = parse(fixture!("trivy", "image_retagged.json"));
         for id in ["CVE-2024-5535", "CVE-2022-42003"] {
             assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
         }
@@ -1083,7 +1067,7 @@ mod tests {
 
     #[test]
     fn filesystem_report_reads_vulns_failed_checks_and_secrets() {
-        let r = parse(fixture!("filesystem.json"));
+        let r = parse(fixture!("trivy", "filesystem.json"));
         // 2 vulnerabilities, 1 failed check (the PASS is skipped), 1 secret
         assert_eq!(r.findings.len(), 4);
         let dep = find(&r, "CVE-2023-32681");
@@ -1109,7 +1093,7 @@ mod tests {
 
     #[test]
     fn kubernetes_older_layout() {
-        let r = parse(fixture!("k8s_old.json"));
+        let r = parse(fixture!("trivy", "k8s_old.json"));
         assert_eq!(r.findings.len(), 3);
         let v = find(&r, "CVE-2023-2650");
         assert_eq!(v.layer, Layer::Image);
@@ -1131,7 +1115,7 @@ mod tests {
 
     #[test]
     fn kubernetes_resources_layout() {
-        let r = parse(fixture!("k8s_resources.json"));
+        let r = parse(fixture!("trivy", "k8s_resources.json"));
         assert_eq!(r.findings.len(), 3);
         let role = r
             .findings
@@ -1154,7 +1138,7 @@ mod tests {
 
     #[test]
     fn legacy_list_layout() {
-        let r = parse(fixture!("legacy.json"));
+        let r = parse(fixture!("trivy", "legacy.json"));
         assert_eq!(r.findings.len(), 2);
         let os = find(&r, "CVE-2011-3374");
         assert_eq!(os.layer, Layer::Image);
@@ -1186,11 +1170,11 @@ mod tests {
     #[test]
     fn sniffs_trivy_and_not_others() {
         for f in [
-            &fixture!("image.json")[..],
-            fixture!("filesystem.json"),
-            fixture!("k8s_old.json"),
-            fixture!("k8s_resources.json"),
-            fixture!("legacy.json"),
+            &fixture!("trivy", "image.json")[..],
+            fixture!("trivy", "filesystem.json"),
+            fixture!("trivy", "k8s_old.json"),
+            fixture!("trivy", "k8s_resources.json"),
+            fixture!("trivy", "legacy.json"),
         ] {
             assert!(Trivy.sniff(f));
         }

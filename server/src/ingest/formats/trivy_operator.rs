@@ -611,31 +611,15 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/trivy_operator/",
-                $file
-            ))
-        };
-    }
+    use crate::ingest::formats::test_support::{find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         TrivyOperator.parse(bytes).expect("parses")
     }
 
-    fn find<'a>(r: &'a ParsedReport, rule: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule)
-            .unwrap_or_else(|| panic!("no finding {rule}"))
-    }
-
     #[test]
     fn vulnerability_report() {
-        let r = parse(fixture!("vulnerabilityreport.json"));
+        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
         assert_eq!(r.scanner, "Trivy Operator");
         assert_eq!(r.scanner_version.as_deref(), Some("0.57.0"));
         assert_eq!(r.findings.len(), 5);
@@ -662,7 +646,7 @@ mod tests {
 
     #[test]
     fn severities_map() {
-        let r = parse(fixture!("vulnerabilityreport.json"));
+        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
         let sev = |id| find(&r, id).severity;
         assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
         assert_eq!(sev("CVE-2024-6119"), Severity::High);
@@ -673,8 +657,11 @@ mod tests {
 
     #[test]
     fn identity_survives_rollout_retag_and_reorder() {
-        let a = parse(fixture!("vulnerabilityreport.json"));
-        let b = parse(fixture!("vulnerabilityreport_rollout.json"));
+        let a = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
+        let b = parse(fixture!(
+            "trivy_operator",
+            "vulnerabilityreport_rollout.json"
+        ));
         for id in ["CVE-2024-5535", "CVE-2024-6119", "CVE-2024-9143"] {
             assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
         }
@@ -686,7 +673,7 @@ mod tests {
 
     #[test]
     fn config_audit_counts_only_failed_checks() {
-        let r = parse(fixture!("configauditreport.json"));
+        let r = parse(fixture!("trivy_operator", "configauditreport.json"));
         assert_eq!(r.findings.len(), 2);
         let f = find(&r, "KSV012");
         assert_eq!(f.layer, Layer::ClusterConfig);
@@ -704,7 +691,7 @@ mod tests {
 
     #[test]
     fn list_of_secret_reports() {
-        let r = parse(fixture!("exposedsecretreport_list.json"));
+        let r = parse(fixture!("trivy_operator", "exposedsecretreport_list.json"));
         assert_eq!(r.findings.len(), 2);
         let f = find(&r, "github-pat");
         assert_eq!(f.layer, Layer::Secret);
@@ -716,7 +703,7 @@ mod tests {
 
     #[test]
     fn dict_of_kinds_and_compliance_summary() {
-        let r = parse(fixture!("all_reports.json"));
+        let r = parse(fixture!("trivy_operator", "all_reports.json"));
         // 1 failed check + 1 secret + 1 vulnerability + 1 failing compliance control
         assert_eq!(r.findings.len(), 4);
         let c = find(&r, "5.1.1");
@@ -737,10 +724,10 @@ mod tests {
     #[test]
     fn sniffs_operator_reports_only() {
         for f in [
-            &fixture!("vulnerabilityreport.json")[..],
-            fixture!("configauditreport.json"),
-            fixture!("exposedsecretreport_list.json"),
-            fixture!("all_reports.json"),
+            &fixture!("trivy_operator", "vulnerabilityreport.json")[..],
+            fixture!("trivy_operator", "configauditreport.json"),
+            fixture!("trivy_operator", "exposedsecretreport_list.json"),
+            fixture!("trivy_operator", "all_reports.json"),
         ] {
             assert!(TrivyOperator.sniff(f));
         }

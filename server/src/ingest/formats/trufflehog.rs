@@ -70,27 +70,11 @@ impl ReportFormat for Trufflehog {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let text = String::from_utf8_lossy(body);
         let mut acc = Accumulator::default();
         let (mut results, mut counted) = (0i64, None);
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let item: Value = serde_json::from_str(line).map_err(|e| {
-                let mut err = ParseError::from_json(NAME, &e);
-                err.line = Some(i + 1);
-                err
-            })?;
+        for (line, item) in super::support::json_items(NAME, body)? {
             let Some(obj) = item.as_object() else {
-                return Err(ParseError {
-                    format: NAME,
-                    message: "each line must be a JSON object".to_string(),
-                    line: Some(i + 1),
-                    column: None,
-                    layout: false,
-                });
+                continue; // json_items gives objects only
             };
             if obj.contains_key("SourceMetadata")
                 || obj.contains_key("DetectorName")
@@ -110,7 +94,7 @@ impl ReportFormat for Trufflehog {
                 }
             } else {
                 return Err(ParseError {
-                    line: Some(i + 1),
+                    line,
                     ..ParseError::layout(NAME, EXPECTED)
                 });
             }
@@ -346,15 +330,10 @@ fn redact(raw: &Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const V3: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/trufflehog/v3.jsonl"
-    ));
-    const V2: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/trufflehog/v2.jsonl"
-    ));
+    const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
+    const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
 
     #[test]
     fn v3_merges_one_secret_across_commits() {

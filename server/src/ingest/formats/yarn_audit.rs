@@ -433,15 +433,10 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::fixture;
 
-    const V1: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/yarn_audit/v1.jsonl"
-    ));
-    const BERRY: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/yarn_audit/berry.jsonl"
-    ));
+    const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
+    const BERRY: &[u8] = fixture!("yarn_audit", "berry.jsonl");
 
     #[test]
     fn yarn1_merges_repeated_advisories() {

@@ -373,11 +373,9 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
 
-    const REPORT: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/zap/baseline.xml"
-    ));
+    const REPORT: &[u8] = fixture!("zap", "baseline.xml");
 
     #[test]
     fn a_flood_of_elements_is_refused_before_mapping() {
@@ -394,11 +392,7 @@ mod tests {
         let parsed = Zap.parse(REPORT).unwrap();
         assert_eq!(parsed.scanner, "OWASP ZAP");
         assert_eq!(parsed.scanner_version.as_deref(), Some("2.15.0"));
-        let got: Vec<(&str, Severity)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity))
-            .collect();
+        let got = rules_and_severities(&parsed);
         assert_eq!(
             got,
             vec![
