@@ -5,8 +5,8 @@
 //!   (`ingest/store.rs`).
 //! - `http/` — routes: the report API, health checks, middleware; pages come from `app`.
 //! - `startup.rs` — the server and its background jobs, started the same way by `bosun serve`
-//!   and by the tests; `cli.rs` — the `bosun` command's subcommands; `push.rs` is the CI
-//!   client.
+//!   and by the tests.
+//! - `cli/` — the `bosun` command, a file per command group; `push.rs` is the CI client.
 //! - `embedded_pg.rs` — Bosun's own PostgreSQL when no `DATABASE_URL` is set.
 //! - `projects.rs`, `teams.rs`, `tokens.rs`, `users.rs` — the records those commands manage;
 //!   `ingest/routing.rs` — routing rules for team and cluster-wide tokens.
