@@ -62,30 +62,23 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Gives (or takes) a person the security role on every team's projects. Audited.
+/// Gives (or takes) a person the security role on every team's projects, through the same
+/// store function as the admin page's Users list, so the change is audited the same way.
 pub async fn set_security_all_teams(pool: &PgPool, email: &str, on: bool) -> Result<(), UserError> {
+    use app::admin::users::db::{FlagsSet, set_security_all_teams};
     let email = parse_email(email)?;
-    let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "UPDATE users SET security_all_teams = $2 WHERE email = $1 RETURNING id",
-    )
-    .bind(&email)
-    .bind(on)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(pool)
+        .await?;
     let Some(id) = id else {
         return Err(UserError::NotFound(email.to_string()));
     };
-    sqlx::query(
-        "INSERT INTO audit_events (subject_type, subject_id, action, after)
-         VALUES ('user', $1, 'security_all_teams_set', jsonb_build_object('security_all_teams', $2))",
-    )
-    .bind(id)
-    .bind(on)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    match set_security_all_teams(pool, None, id, on).await? {
+        FlagsSet::Done => Ok(()),
+        // gone in between, or (impossible: the admin flag is kept) a last-admin refusal
+        FlagsSet::NotFound | FlagsSet::LastAdmin(_) => Err(UserError::NotFound(email.to_string())),
+    }
 }
 
 #[cfg(test)]

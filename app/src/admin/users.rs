@@ -46,7 +46,7 @@ pub async fn set_user_flags(
         is_admin,
         security_all_teams,
     };
-    match db::set_flags(&ctx.pool, actor.id, user_id, flags).await? {
+    match db::set_flags(&ctx.pool, Some(actor.id), user_id, flags).await? {
         db::FlagsSet::Done => Ok(()),
         db::FlagsSet::NotFound => Err(AppError::not_found("No such user.")),
         db::FlagsSet::LastAdmin(email) => Err(AppError::conflict(format!(
@@ -124,11 +124,36 @@ pub mod db {
     }
 
     /// Sets a person's flags and audits the change (nothing happens when they are unchanged).
+    /// `actor` is `None` from the command line, which makes the same change the same way.
     pub async fn set_flags(
         pool: &PgPool,
-        actor: i64,
+        actor: Option<i64>,
         user_id: i64,
         flags: Flags,
+    ) -> Result<FlagsSet, sqlx::Error> {
+        change_flags(pool, actor, user_id, |_| flags).await
+    }
+
+    /// Sets only the security-on-every-team flag (`bosun user security-all-teams`), leaving
+    /// the admin flag as it is at that moment; audited as [`set_flags`] audits.
+    pub async fn set_security_all_teams(
+        pool: &PgPool,
+        actor: Option<i64>,
+        user_id: i64,
+        on: bool,
+    ) -> Result<FlagsSet, sqlx::Error> {
+        change_flags(pool, actor, user_id, |now| Flags {
+            security_all_teams: on,
+            ..now
+        })
+        .await
+    }
+
+    async fn change_flags(
+        pool: &PgPool,
+        actor: Option<i64>,
+        user_id: i64,
+        change: impl FnOnce(Flags) -> Flags,
     ) -> Result<FlagsSet, sqlx::Error> {
         let mut tx = pool.begin().await?;
         // Locking every admin row serialises concurrent demotions, so two admins cannot each
@@ -150,6 +175,7 @@ pub mod db {
             is_admin,
             security_all_teams,
         };
+        let flags = change(before);
         if before == flags {
             return Ok(FlagsSet::Done);
         }
@@ -164,7 +190,7 @@ pub mod db {
             .await?;
         audit(
             &mut tx,
-            Some(actor),
+            actor,
             ("user", user_id),
             "flags_changed",
             serde_json::to_value(before).ok(),

@@ -255,3 +255,120 @@ async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line(
     );
     assert!(text(&admin_as_team_role.stderr).contains("admin is global"));
 }
+
+/// An audit event as stored: actor, subject type, action, before, after.
+type AuditRow = (
+    Option<i64>,
+    String,
+    String,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+);
+
+/// One operation, one code path: the command line and the admin pages make the same change
+/// through the same store function, so the audit trail cannot tell them apart except by the
+/// actor (none from the command line).
+#[tokio::test]
+async fn the_command_line_and_the_admin_pages_audit_an_operation_the_same_way() {
+    let app = spawn_app().await;
+    server::users::create(&app.pool, "admin@example.com", "a long passphrase", true)
+        .await
+        .unwrap();
+    let admin = app
+        .signed_in_client("admin@example.com", "a long passphrase")
+        .await;
+    for who in ["cli@example.com", "web@example.com"] {
+        app.create_user(who, "a long passphrase").await;
+    }
+    let id = |email: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+
+    // the same three operations, once from each side
+    for args in [
+        &["user", "security-all-teams", "cli@example.com"][..],
+        &["team", "create", "cli-team"],
+        &[
+            "team",
+            "add-member",
+            "cli-team",
+            "cli@example.com",
+            "--role",
+            "ops",
+        ],
+    ] {
+        let out = bosun(&app, args, None).await;
+        assert!(
+            out.status.success(),
+            "bosun {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let web_id = id("web@example.com").await.to_string();
+    for (function, fields) in [
+        (
+            "set_user_flags",
+            vec![
+                ("user_id", web_id.as_str()),
+                ("is_admin", "false"),
+                ("security_all_teams", "true"),
+            ],
+        ),
+        ("create_team", vec![("slug", "web-team")]),
+        (
+            "set_membership",
+            vec![
+                ("team", "web-team"),
+                ("email", "web@example.com"),
+                ("role", "ops"),
+            ],
+        ),
+    ] {
+        let (status, body) = app.call_server_fn(&admin, function, &fields).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{function}: {body}");
+    }
+
+    // each event, with the side's own names and ids replaced, in order
+    let events = |actor_is_null: bool| {
+        let pool = app.pool.clone();
+        async move {
+            let rows: Vec<AuditRow> = sqlx::query_as(
+                "SELECT actor_user_id, subject_type, action, before, after FROM audit_events
+                      WHERE (actor_user_id IS NULL) = $1 ORDER BY id",
+            )
+            .bind(actor_is_null)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows.into_iter()
+                .map(|(_, subject, action, before, after)| {
+                    let neutral = |v: Option<serde_json::Value>| {
+                        v.map(|mut v| {
+                            if let Some(fields) = v.as_object_mut() {
+                                fields.remove("user_id");
+                            }
+                            v.to_string()
+                                .replace("cli-team", "TEAM")
+                                .replace("web-team", "TEAM")
+                                .replace("cli@example.com", "PERSON")
+                                .replace("web@example.com", "PERSON")
+                        })
+                    };
+                    (subject, action, neutral(before), neutral(after))
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let from_cli = events(true).await;
+    let from_web = events(false).await;
+    assert_eq!(from_cli.len(), 3, "{from_cli:?}");
+    assert_eq!(from_cli, from_web);
+    assert_eq!(from_cli[0].1, "flags_changed");
+}
