@@ -155,6 +155,16 @@ struct Run<'a> {
     results: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
+/// A Trivy location as its JSON names it: Trivy percent-encodes the URIs it writes
+/// (`library/test%201`).
+fn trivy_location(path: Option<&str>) -> Option<String> {
+    path.map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
+}
+
 /// A result's error, with its line and column in the whole report.
 fn located(body: &[u8], raw: &serde_json::value::RawValue, err: &serde_json::Error) -> ParseError {
     let mut error = ParseError::from_json(NAME, err);
@@ -332,12 +342,6 @@ fn findings_for_result(
                 .and_then(|r| r.snippet.as_ref())
                 .and_then(|s| s.text.as_deref());
             let file = path.as_deref().unwrap_or("");
-            // Trivy percent-encodes its locations (`library/test%201`)
-            let decoded = path.as_deref().map(|p| {
-                percent_encoding::percent_decode_str(p)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            });
             let place = (
                 region.and_then(|r| r.start_line).unwrap_or(0),
                 region.and_then(|r| r.start_column).unwrap_or(0),
@@ -386,16 +390,16 @@ fn findings_for_result(
                     };
                     let os = rule.and_then(|r| r.name.as_deref()) == Some("OsPackageVulnerability");
                     let repo = tool.image_repo.as_deref().unwrap_or("");
-                    let at = decoded.as_deref().filter(|_| !os);
-                    super::trivy::sarif_vulnerability_identity(repo, &rule_id, pkg, at)
+                    let at = trivy_location(path.as_deref()).filter(|_| !os);
+                    super::trivy::sarif_vulnerability_identity(repo, &rule_id, pkg, at.as_deref())
                 }
                 "trivy" if matches!(trivy, Some(TrivyMessage::Secret { .. })) => {
                     let Some(TrivyMessage::Secret { matched, .. }) = &trivy else {
                         unreachable!("matched above")
                     };
                     let repo = tool.image_repo.as_deref().unwrap_or("");
-                    let at = decoded.as_deref().unwrap_or("");
-                    super::trivy::sarif_secret_identity(repo, &rule_id, at, matched)
+                    let at = trivy_location(path.as_deref()).unwrap_or_default();
+                    super::trivy::sarif_secret_identity(repo, &rule_id, &at, matched)
                 }
                 _ if grype.is_some() => {
                     let m = grype.as_ref().expect("checked");
