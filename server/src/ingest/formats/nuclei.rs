@@ -195,7 +195,7 @@ impl Key {
             host = field(v, &["ip"]).to_string();
         }
         Key {
-            template: field(v, &["template-id", "templateID", "template_id"]).to_string(),
+            template: field(v, TEMPLATE_ID).to_string(),
             kind: field(v, &["type"]).to_ascii_lowercase(),
             matcher: field(v, &["matcher-name", "matcher_name"]).to_string(),
             host,

@@ -430,8 +430,47 @@ pub fn language_target(pkg_path: &str) -> Option<&'static str> {
     }
 }
 
-/// The identity (`trivy/v1`) of a vulnerability of an image or directory scan, as
-/// [`vulnerability`] computes it, from what Trivy's SARIF gives: the image repository (empty
+/// The identity (`trivy/v1`) of a vulnerability: its subject (pushed by `subject`: a
+/// Kubernetes resource, or an artifact's image repository), id, package, the file of a
+/// language package (none for OS packages) and the package's own path.
+fn vulnerability_identity(
+    subject: impl FnOnce(&mut Fingerprint),
+    id: &str,
+    pkg: &str,
+    file: &str,
+    pkg_path: &str,
+) -> [u8; 32] {
+    let mut fp = Fingerprint::new("trivy/v1");
+    fp.push("vuln");
+    subject(&mut fp);
+    fp.push(id).push(pkg).push(file).push(pkg_path);
+    fp.finish()
+}
+
+/// The identity (`trivy/v1`) of a secret: its subject, rule, file (normalised) and the
+/// already redacted match with whitespace collapsed.
+fn secret_identity(
+    subject: impl FnOnce(&mut Fingerprint),
+    rule_id: &str,
+    path: &str,
+    matched: &str,
+) -> [u8; 32] {
+    let mut fp = Fingerprint::new("trivy/v1");
+    fp.push("secret");
+    subject(&mut fp);
+    fp.push(rule_id)
+        .push(path)
+        .push(&normalize::collapse_whitespace(matched));
+    fp.finish()
+}
+
+/// The subject of an image or directory scan's findings: the image repository, empty for a
+/// directory.
+fn push_artifact(fp: &mut Fingerprint, image_repo: &str) {
+    fp.push("artifact").push(image_repo);
+}
+
+/// [`vulnerability_identity`] from what Trivy's SARIF gives: the image repository (empty
 /// for a directory), the id, the package and the location of a language package (none for
 /// OS packages).
 pub fn sarif_vulnerability_identity(
@@ -450,33 +489,28 @@ pub fn sarif_vulnerability_identity(
             }
         }
     };
-    Fingerprint::new("trivy/v1")
-        .push("vuln")
-        .push("artifact")
-        .push(image_repo)
-        .push(id.trim())
-        .push(pkg.trim())
-        .push(&file)
-        .push(&pkg_path)
-        .finish()
+    vulnerability_identity(
+        |fp| push_artifact(fp, image_repo),
+        id.trim(),
+        pkg.trim(),
+        &file,
+        &pkg_path,
+    )
 }
 
-/// The identity (`trivy/v1`) of a secret of an image or directory scan, as [`secret`]
-/// computes it.
+/// [`secret_identity`] from what Trivy's SARIF gives.
 pub fn sarif_secret_identity(
     image_repo: &str,
     rule_id: &str,
     path: &str,
     matched: &str,
 ) -> [u8; 32] {
-    Fingerprint::new("trivy/v1")
-        .push("secret")
-        .push("artifact")
-        .push(image_repo)
-        .push(rule_id.trim())
-        .push(&normalize::path(path))
-        .push(&normalize::collapse_whitespace(matched))
-        .finish()
+    secret_identity(
+        |fp| push_artifact(fp, image_repo),
+        rule_id.trim(),
+        &normalize::path(path),
+        matched,
+    )
 }
 
 /// What the results of one target are about.
@@ -726,19 +760,18 @@ impl Place {
 
     /// The subject's identity, first in every fingerprint.
     fn push_subject(&self, fp: &mut Fingerprint) {
+        let image_repo = self.image_repo.as_deref().unwrap_or("");
         match &self.workload {
             Some((cluster, namespace, kind, name)) => {
                 fp.push("k8s")
                     .push(cluster)
                     .push(namespace)
                     .push(kind)
-                    .push(name);
+                    .push(name)
+                    .push(image_repo);
             }
-            None => {
-                fp.push("artifact");
-            }
+            None => push_artifact(fp, image_repo),
         }
-        fp.push(self.image_repo.as_deref().unwrap_or(""));
     }
 
     fn workload_location(&self) -> Option<String> {
@@ -848,20 +881,20 @@ fn vulnerability(place: &Place, v: &Vuln, evidence: Value) -> NewFinding {
     let id = v.vulnerability_id.trim();
     let pkg = v.pkg_name.trim();
     let pkg_path = normalize::path(&v.pkg_path);
-    let mut fp = Fingerprint::new("trivy/v1");
-    fp.push("vuln");
-    place.push_subject(&mut fp);
-    fp.push(id)
-        .push(pkg)
-        .push(place.file.as_deref().unwrap_or(""))
-        .push(&pkg_path);
+    let fingerprint = vulnerability_identity(
+        |fp| place.push_subject(fp),
+        id,
+        pkg,
+        place.file.as_deref().unwrap_or(""),
+        &pkg_path,
+    );
 
     let title = normalize::bounded(
         format!("{id} in {pkg} {}", v.installed_version.trim()).trim(),
         TITLE_MAX,
     );
     let mut f = NewFinding::new(
-        fp.finish(),
+        fingerprint,
         place.layer_for_vulns,
         severity(&v.severity),
         title,
@@ -955,11 +988,12 @@ fn misconfiguration(place: &Place, target: &str, m: &Misconf, evidence: Value) -
 
 fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
     let path = normalize::path(target);
-    let matched = normalize::collapse_whitespace(&s.matched);
-    let mut fp = Fingerprint::new("trivy/v1");
-    fp.push("secret");
-    place.push_subject(&mut fp);
-    fp.push(s.rule_id.trim()).push(&path).push(&matched);
+    let fingerprint = secret_identity(
+        |fp| place.push_subject(fp),
+        s.rule_id.trim(),
+        &path,
+        &s.matched,
+    );
 
     let what = [s.title.as_str(), s.category.as_str(), s.rule_id.as_str()]
         .into_iter()
@@ -967,7 +1001,7 @@ fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
         .find(|t| !t.is_empty())
         .unwrap_or("Secret");
     let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
-    let mut f = NewFinding::new(fp.finish(), Layer::Secret, severity(&s.severity), title);
+    let mut f = NewFinding::new(fingerprint, Layer::Secret, severity(&s.severity), title);
     f.rule_id = normalize::bounded(s.rule_id.trim(), SHORT_MAX);
     f.description = normalize::bounded(
         &format!("{what} found in {path}: {}", s.matched.trim()),
