@@ -117,17 +117,19 @@ impl ReportFormat for Sarif {
                 let result: s::Result =
                     serde_json::from_str(raw.get()).map_err(|e| located(body, raw, &e))?;
                 let index = i64::try_from(index).unwrap_or(i64::MAX);
-                if tool.id == "trivy"
-                    && let Some(TrivyMessage::License) =
-                        result.message.text.as_deref().and_then(TrivyMessage::read)
-                {
+                // Trivy says in the message what its JSON has in fields (read once here)
+                let trivy = (tool.id == "trivy")
+                    .then(|| TrivyMessage::read(message_of(&result)))
+                    .flatten();
+                if let Some(TrivyMessage::License) = trivy {
                     out.skipped(format!(
                         "{}: a license result; Bosun tracks security findings, not licenses",
                         normalize::bounded(rule_id(&result).unwrap_or("license"), 200)
                     ));
                     continue;
                 }
-                for finding in findings_for_result(&tool, &rules, &result, index, &mut seen) {
+                for finding in findings_for_result(&tool, &rules, &result, trivy, index, &mut seen)
+                {
                     out.finding(finding);
                 }
             }
@@ -217,6 +219,16 @@ impl<'a> RuleIndex<'a> {
     }
 }
 
+/// A result's message: its text, else its markdown.
+fn message_of(result: &s::Result) -> &str {
+    result
+        .message
+        .text
+        .as_deref()
+        .or(result.message.markdown.as_deref())
+        .unwrap_or("")
+}
+
 fn rule_id(result: &s::Result) -> Option<&str> {
     result
         .rule_id
@@ -237,6 +249,7 @@ fn findings_for_result(
     tool: &Tool<'_>,
     rules: &RuleIndex<'_>,
     result: &s::Result,
+    trivy: Option<TrivyMessage<'_>>,
     result_index: i64,
     seen: &mut Occurrences,
 ) -> Vec<NewFinding> {
@@ -245,12 +258,7 @@ fn findings_for_result(
         .or(rule.map(|r| r.id.as_str()))
         .unwrap_or("")
         .to_string();
-    let message = result
-        .message
-        .text
-        .as_deref()
-        .or(result.message.markdown.as_deref())
-        .unwrap_or("");
+    let message = message_of(result);
     let rule_text = |pick: fn(&s::ReportingDescriptor) -> Option<&s::MultiformatMessageString>| {
         rule.and_then(pick)
             .map(|m| m.text.as_str())
@@ -274,10 +282,6 @@ fn findings_for_result(
     // message what the JSON says in fields.
     let grype = matches!(tool.id.as_str(), "grype" | "kubescape")
         .then(|| super::grype::SarifMessage::read(message))
-        .flatten();
-    // Trivy's too: its label, the package, the (redacted) secret
-    let trivy = (tool.id == "trivy")
-        .then(|| super::trivy::SarifMessage::read(message))
         .flatten();
     let severity = match (&grype, &trivy) {
         (Some(m), _) => m.severity(security_severity(result, rule)),
@@ -346,15 +350,15 @@ fn findings_for_result(
                 region.and_then(|r| r.start_line).unwrap_or(0),
                 region.and_then(|r| r.start_column).unwrap_or(0),
             );
-            let fingerprint = match tool.id.as_str() {
-                "semgrep" => {
+            let fingerprint = match (tool.id.as_str(), &trivy, &grype) {
+                ("semgrep", _, _) => {
                     super::semgrep::identity(&rule_id, file, semgrep_own, message, place, seen)
                 }
-                "bandit" => {
+                ("bandit", _, _) => {
                     super::bandit::identity(&rule_id, file, snippet_text, line, place, seen)
                 }
-                "hadolint" => super::hadolint::identity(file, &rule_id, place, seen),
-                "gitleaks" => {
+                ("hadolint", _, _) => super::hadolint::identity(file, &rule_id, place, seen),
+                ("gitleaks", _, _) => {
                     // the snippet is the secret: hashed here, never stored
                     super::gitleaks::identity(
                         &rule_id,
@@ -363,7 +367,7 @@ fn findings_for_result(
                         snippet_text.unwrap_or(""),
                     )
                 }
-                "kube-linter" => {
+                ("kube-linter", _, _) => {
                     let named = |kind: &str| {
                         logical
                             .iter()
@@ -384,25 +388,18 @@ fn findings_for_result(
                         super::kube_linter::container(diagnostic).unwrap_or(""),
                     )
                 }
-                "trivy" if matches!(trivy, Some(TrivyMessage::Vulnerability { .. })) => {
-                    let Some(TrivyMessage::Vulnerability { pkg, .. }) = &trivy else {
-                        unreachable!("matched above")
-                    };
+                (_, Some(TrivyMessage::Vulnerability { pkg, .. }), _) => {
                     let os = rule.and_then(|r| r.name.as_deref()) == Some("OsPackageVulnerability");
                     let repo = tool.image_repo.as_deref().unwrap_or("");
                     let at = trivy_location(path.as_deref()).filter(|_| !os);
                     super::trivy::sarif_vulnerability_identity(repo, &rule_id, pkg, at.as_deref())
                 }
-                "trivy" if matches!(trivy, Some(TrivyMessage::Secret { .. })) => {
-                    let Some(TrivyMessage::Secret { matched, .. }) = &trivy else {
-                        unreachable!("matched above")
-                    };
+                (_, Some(TrivyMessage::Secret { matched, .. }), _) => {
                     let repo = tool.image_repo.as_deref().unwrap_or("");
                     let at = trivy_location(path.as_deref()).unwrap_or_default();
                     super::trivy::sarif_secret_identity(repo, &rule_id, &at, matched)
                 }
-                _ if grype.is_some() => {
-                    let m = grype.as_ref().expect("checked");
+                (_, _, Some(m)) => {
                     let id = rule_id
                         .strip_suffix(m.pkg)
                         .and_then(|id| id.strip_suffix('-'))
@@ -422,7 +419,7 @@ fn findings_for_result(
                         .flatten();
                     super::grype::identity(&m.image_repo(), id, m.pkg, m.pkg_type, file.as_deref())
                 }
-                "kubescape" => {
+                ("kubescape", _, _) => {
                     // Kubescape's SARIF names no resource: the control's text without the
                     // values of the affected fields, numbered in report order within the file
                     // (two resources of one file failing a control at line 1 stay two).
@@ -450,7 +447,7 @@ fn findings_for_result(
                     }
                     fp.finish_numbered(seen, (place.0, result_index))
                 }
-                "checkov" => {
+                ("checkov", _, _) => {
                     let single_line =
                         region.is_some_and(|r| r.end_line.is_none_or(|e| Some(e) == r.start_line));
                     let resource =
