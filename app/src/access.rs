@@ -129,17 +129,6 @@ pub fn log_denied(user_id: i64, action: &str, on: &str) {
     tracing::warn!(target: "bosun::security", event = "authorisation_denied", user_id, action, on);
 }
 
-/// Whether a text can be a project slug at all (the schema's own rule): anything else
-/// names no project, and is answered so without asking the database.
-pub fn is_slug(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-}
-
 fn action_name(action: Action) -> &'static str {
     crate::workflow::CAPABILITIES
         .iter()
@@ -177,7 +166,7 @@ pub mod db {
         user_id: i64,
         project_slug: &str,
     ) -> Result<Option<(i64, Role)>, sqlx::Error> {
-        if !super::is_slug(project_slug) {
+        if !crate::domain::Slug::is_valid(project_slug) {
             return Ok(None);
         }
         let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
@@ -226,28 +215,4 @@ pub mod db {
     pub const VISIBLE_PROJECT: &str = "(EXISTS (SELECT 1 FROM users u WHERE u.id = $1
                                               AND (u.is_admin OR u.security_all_teams))
           OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = p.team_id AND m.user_id = $1))";
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_slug;
-
-    #[test]
-    fn only_what_the_schema_allows_is_a_slug() {
-        for ok in ["web", "payments-api", "a", "9lives", &"x".repeat(63)] {
-            assert!(is_slug(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "-web",
-            "Web",
-            "web\u{0}",
-            "web/x",
-            "wéb",
-            &"x".repeat(64),
-            "a b",
-        ] {
-            assert!(!is_slug(bad), "{bad:?}");
-        }
-    }
 }

@@ -8,30 +8,7 @@ use crate::error::AppError;
 use crate::auth::whoami;
 use crate::layout::{AppHeader, message};
 
-/// NIST SP 800-63B: length is what makes a password strong; long passphrases welcome.
-pub const PASSWORD_MIN_CHARS: usize = 12;
-/// Bounds the work of hashing what someone pastes.
-pub const PASSWORD_MAX_CHARS: usize = 1024;
-
-/// Why a new password is refused, if it is. `again` is the repeated entry of a form, when
-/// there is one.
-pub fn password_problem(password: &str, again: Option<&str>) -> Option<String> {
-    let chars = password.chars().count();
-    if chars < PASSWORD_MIN_CHARS {
-        return Some(format!(
-            "A password needs at least {PASSWORD_MIN_CHARS} characters."
-        ));
-    }
-    if chars > PASSWORD_MAX_CHARS {
-        return Some(format!(
-            "A password may have at most {PASSWORD_MAX_CHARS} characters."
-        ));
-    }
-    if again.is_some_and(|again| again != password) {
-        return Some("The two passwords differ.".to_string());
-    }
-    None
-}
+pub use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 
 /// Changes the signed-in person's password after checking the current one, ends all their
 /// sessions (every browser and device is signed out) and starts a fresh one for this
@@ -46,7 +23,8 @@ pub async fn change_password(
 
     let user = crate::auth::require_user().await?;
     let ctx = crate::server_context::server_context()?;
-    check_new_password(&new_password, new_password_again.as_deref())?;
+    let new_password =
+        crate::domain::NewPassword::parse(&new_password, new_password_again.as_deref())?;
     if current_password.chars().count() > PASSWORD_MAX_CHARS {
         return Err(AppError::forbidden("Your current password is not correct."));
     }
@@ -176,13 +154,11 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
         sessions::token_from_request(&ctx.sessions).ok_or_else(AppError::unauthenticated)?;
     let mut tx = ctx.pool.begin().await?;
     let ended = sessions::end_others(&mut *tx, user.id, &token).await?;
-    crate::admin::db::audit(
+    crate::audit::record(
         &mut tx,
-        Some(user.id),
-        ("user", user.id),
-        "other_sessions_ended",
-        None,
-        Some(serde_json::json!({ "sessions_ended": ended })),
+        crate::audit::Event::new("user", user.id, "other_sessions_ended")
+            .by(Some(user.id))
+            .after(serde_json::json!({ "sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;
@@ -190,19 +166,12 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
     Ok(ended)
 }
 
-/// [`password_problem`] as a 400 answer.
-#[cfg(feature = "ssr")]
-pub(crate) fn check_new_password(password: &str, again: Option<&str>) -> Result<(), AppError> {
-    match password_problem(password, again) {
-        Some(problem) => Err(AppError::invalid(problem)),
-        None => Ok(()),
-    }
-}
-
 /// argon2id off the async workers (it is CPU-heavy by design).
 #[cfg(feature = "ssr")]
-pub(crate) async fn hash_password(password: &str) -> Result<String, AppError> {
-    let password = password.to_string();
+pub(crate) async fn hash_password(
+    password: &crate::domain::NewPassword,
+) -> Result<String, AppError> {
+    let password = password.expose().to_string();
     tokio::task::spawn_blocking(move || crate::auth::password::hash(&password))
         .await?
         .map_err(|e| AppError::internal(format_args!("hashing the password failed: {e}")))
@@ -232,13 +201,11 @@ pub mod db {
             .await?;
         let ended = sessions::end_all(&mut *tx, user_id).await?;
         let token = sessions::create(&mut *tx, policy, user_id).await?;
-        crate::admin::db::audit(
+        crate::audit::record(
             &mut tx,
-            Some(user_id),
-            ("user", user_id),
-            "password_changed",
-            None,
-            Some(serde_json::json!({ "sessions_ended": ended })),
+            crate::audit::Event::new("user", user_id, "password_changed")
+                .by(Some(user_id))
+                .after(serde_json::json!({ "sessions_ended": ended })),
         )
         .await?;
         tx.commit().await?;
@@ -382,32 +349,5 @@ mod tests {
             "Firefox 133 on Linux"
         );
         assert_eq!(browser_summary("reqwest"), "reqwest");
-    }
-
-    #[test]
-    fn passwords_need_twelve_to_1024_characters_and_equal_repeats() {
-        assert!(
-            password_problem("short", None)
-                .unwrap()
-                .contains("at least 12")
-        );
-        assert!(password_problem(&"x".repeat(11), None).is_some());
-        assert_eq!(password_problem(&"x".repeat(12), None), None);
-        // characters, not bytes
-        assert_eq!(password_problem(&"é".repeat(12), None), None);
-        assert_eq!(password_problem(&"x".repeat(1024), None), None);
-        assert!(
-            password_problem(&"x".repeat(1025), None)
-                .unwrap()
-                .contains("at most 1024")
-        );
-        assert_eq!(
-            password_problem("long enough pass", Some("long enough pass")),
-            None
-        );
-        assert_eq!(
-            password_problem("long enough pass", Some("long enough pas")).as_deref(),
-            Some("The two passwords differ.")
-        );
     }
 }

@@ -96,7 +96,8 @@ pub mod db {
     use crate::domain::FindingSummary;
 
     /// Assigns the findings to a person and/or team (both `None`: unassigned), with one
-    /// audit event each, in one statement.
+    /// audit event each and the new assignees' notifications ([`crate::outbox`]), in one
+    /// statement.
     pub async fn set(
         pool: &PgPool,
         finding_ids: &[i64],
@@ -105,7 +106,8 @@ pub mod db {
         reason: Option<&str>,
         actor: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let queue = crate::outbox::QUEUE;
+        sqlx::query(&format!(
             "WITH old AS (
                 SELECT id, project_id, assignee_user_id, assignee_team_id FROM findings
                  WHERE id = ANY($1) ORDER BY id FOR UPDATE
@@ -113,14 +115,25 @@ pub mod db {
                 UPDATE findings f SET assignee_user_id = $2, assignee_team_id = $3
                   FROM old WHERE f.id = old.id
                 RETURNING f.id
+             ), audited AS (
+                INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
+                                          action, before, after, reason)
+                SELECT $4, old.project_id, 'finding', old.id, 'assigned',
+                       jsonb_build_object('user_id', old.assignee_user_id,
+                                          'team_id', old.assignee_team_id),
+                       jsonb_build_object('user_id', $2::int8, 'team_id', $3::int8), $5
+                  FROM old JOIN changed ON changed.id = old.id
+                RETURNING id, project_id, subject_id
              )
-             INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id, action,
-                                       before, after, reason)
-             SELECT $4, old.project_id, 'finding', old.id, 'assigned',
-                    jsonb_build_object('user_id', old.assignee_user_id, 'team_id', old.assignee_team_id),
-                    jsonb_build_object('user_id', $2::int8, 'team_id', $3::int8), $5
-               FROM old JOIN changed ON changed.id = old.id",
-        )
+             {queue}
+             SELECT 'assigned', r.user_id, r.team_id, $4, a.id, a.project_id, a.subject_id
+               FROM audited a
+               JOIN old ON old.id = a.subject_id
+              CROSS JOIN LATERAL (VALUES ($2::int8, NULL::int8), (NULL::int8, $3::int8))
+                    AS r(user_id, team_id)
+              WHERE (r.user_id <> $4 AND r.user_id IS DISTINCT FROM old.assignee_user_id)
+                 OR r.team_id IS DISTINCT FROM old.assignee_team_id AND r.team_id IS NOT NULL"
+        ))
         .bind(finding_ids)
         .bind(user_id)
         .bind(team_id)

@@ -36,13 +36,13 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     use crate::server_context::client_address;
 
     let ctx = crate::server_context::server_context()?;
-    let Some(email) = crate::admin::normalise_email(&email) else {
+    let Ok(email) = crate::domain::EmailAddress::parse(&email) else {
         return Err(AppError::invalid_field(
             "email",
             "Enter your email address (at most 254 characters).",
         ));
     };
-    if password.chars().count() > crate::account::PASSWORD_MAX_CHARS {
+    if password.chars().count() > crate::domain::PASSWORD_MAX_CHARS {
         // bounds the hashing work; no password is that long
         return Err(AppError::invalid_field(
             "password",
@@ -152,7 +152,7 @@ pub mod throttle {
     }
 
     impl Keys {
-        /// `email` must be normalised ([`crate::admin::normalise_email`]).
+        /// `email` must be normalised ([`crate::domain::EmailAddress`]).
         pub fn new(user_id: Option<i64>, email: &str, address: Option<std::net::IpAddr>) -> Keys {
             Keys {
                 account: match user_id {

@@ -113,7 +113,8 @@ pub mod db {
     use super::{CommentView, EDIT_WINDOW_MINUTES};
 
     /// Stores a comment, the people and teams it mentions (handles that name nobody are
-    /// ignored) and its audit event; returns its id.
+    /// ignored), its audit event and the mentioned's notifications ([`crate::outbox`]);
+    /// returns its id.
     pub async fn insert(
         pool: &PgPool,
         finding_id: i64,
@@ -130,27 +131,50 @@ pub mod db {
         .bind(body)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO comment_mentions (comment_id, user_id, team_id)
-             SELECT $1, id, NULL FROM users WHERE split_part(email, '@', 1) = ANY($2)
-             UNION ALL
-             SELECT $1, NULL, id FROM teams WHERE slug = ANY($2)",
-        )
-        .bind(id)
-        .bind(mentions)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        let audit_event: i64 = sqlx::query_scalar(
             "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
                                        action, after)
              SELECT $2, f.project_id, 'finding', f.id, 'commented',
                     jsonb_build_object('comment_id', $3::int8, 'body', $4::text)
-               FROM findings f WHERE f.id = $1",
+               FROM findings f WHERE f.id = $1
+             RETURNING id",
         )
         .bind(finding_id)
         .bind(author_id)
         .bind(id)
         .bind(body)
+        .fetch_one(&mut *tx)
+        .await?;
+        // the mentioned, and their notifications: people only if they may see the finding
+        // (a mention must not mail a finding to someone outside its project)
+        let queue = crate::outbox::QUEUE;
+        sqlx::query(&format!(
+            "WITH mentioned AS (
+                INSERT INTO comment_mentions (comment_id, user_id, team_id)
+                SELECT $1, id, NULL FROM users WHERE split_part(email, '@', 1) = ANY($2)
+                UNION ALL
+                SELECT $1, NULL, id FROM teams WHERE slug = ANY($2)
+                RETURNING user_id, team_id
+             )
+             {queue}
+             SELECT 'mentioned', m.user_id, m.team_id, $3, $4, p.id, f.id
+               FROM mentioned m
+               JOIN findings f ON f.id = $5
+               JOIN projects p ON p.id = f.project_id
+              WHERE m.team_id IS NOT NULL
+                 OR (m.user_id <> $3
+                     AND EXISTS (SELECT 1 FROM users u
+                                  WHERE u.id = m.user_id
+                                    AND (u.is_admin OR u.security_all_teams
+                                         OR EXISTS (SELECT 1 FROM team_members tm
+                                                     WHERE tm.team_id = p.team_id
+                                                       AND tm.user_id = u.id))))"
+        ))
+        .bind(id)
+        .bind(mentions)
+        .bind(author_id)
+        .bind(audit_event)
+        .bind(finding_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -205,19 +229,12 @@ pub mod db {
             .bind(body)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
-                                       action, before, after)
-             VALUES ($1, $2, 'comment', $3, 'edited', jsonb_build_object('body', $4::text),
-                     jsonb_build_object('body', $5::text))",
-        )
-        .bind(editor)
-        .bind(project_id)
-        .bind(comment_id)
-        .bind(before)
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
+        let event = crate::audit::Event::new("comment", comment_id, "edited")
+            .by(Some(editor))
+            .in_project(Some(project_id))
+            .before(serde_json::json!({ "body": before }))
+            .after(serde_json::json!({ "body": body }));
+        crate::audit::record(&mut tx, event).await?;
         tx.commit().await?;
         Ok(Edit::Done)
     }

@@ -174,6 +174,12 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl From<crate::domain::InvalidInput> for AppError {
+    fn from(err: crate::domain::InvalidInput) -> Self {
+        AppError::invalid_field(err.field, err.message)
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {

@@ -271,7 +271,7 @@ pub fn SlaBadge(due_at: Option<chrono::DateTime<chrono::Utc>>, sla: SlaStatus) -
 #[component]
 fn LoadError(err: AppError) -> impl IntoView {
     let message = crate::layout::message(&err);
-    let signed_out = message.contains("Sign in");
+    let signed_out = err.kind == crate::error::ErrorKind::Unauthenticated;
     view! {
         <p class="error" role="alert">
             {message}

@@ -16,6 +16,7 @@ pub mod access;
 pub mod account;
 pub mod admin;
 pub mod assignment;
+pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod comments;
@@ -26,6 +27,7 @@ pub mod findings;
 mod layout;
 #[cfg(feature = "ssr")]
 pub mod markdown;
+pub mod outbox;
 pub mod scans;
 #[cfg(feature = "ssr")]
 pub mod server_context;

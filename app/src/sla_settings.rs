@@ -317,18 +317,12 @@ pub mod db {
         before: Json<T>,
         after: Json<T>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
-                                       action, before, after)
-             VALUES ($1, $2, 'sla_policy', coalesce($2, 0), 'sla_changed', $3, $4)",
-        )
-        .bind(actor)
-        .bind(project_id)
-        .bind(before)
-        .bind(after)
-        .execute(tx)
-        .await?;
-        Ok(())
+        let event = crate::audit::Event::new("sla_policy", project_id.unwrap_or(0), "sla_changed")
+            .by(Some(actor))
+            .in_project(project_id)
+            .before(serde_json::to_value(&before.0).ok())
+            .after(serde_json::to_value(&after.0).ok());
+        crate::audit::record(tx, event).await
     }
 }
 

@@ -331,22 +331,17 @@ pub mod db {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO audit_events (project_id, actor_user_id, subject_type, subject_id, action,
-                                       after)
-             VALUES ($1, $2, 'ingest_token', $3, 'created',
-                     jsonb_build_object('name', $4::text, 'team_id', $5::int8,
-                                        'cluster_wide', $1::int8 IS NULL AND $5::int8 IS NULL,
-                                        'expires_at', $6::timestamptz))",
-        )
-        .bind(project_id)
-        .bind(actor)
-        .bind(id)
-        .bind(name)
-        .bind(team_id)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+        let after = serde_json::json!({
+            "name": name,
+            "team_id": team_id,
+            "cluster_wide": project_id.is_none() && team_id.is_none(),
+            "expires_at": expires_at,
+        });
+        let event = crate::audit::Event::new("ingest_token", id, "created")
+            .by(actor)
+            .in_project(project_id)
+            .after(after);
+        crate::audit::record(&mut tx, event).await?;
         tx.commit().await?;
         Ok((id, token))
     }
@@ -445,17 +440,12 @@ pub mod db {
         let Some(project_id) = revoked else {
             return Ok(false);
         };
-        sqlx::query(
-            "INSERT INTO audit_events (project_id, actor_user_id, subject_type, subject_id, action,
-                                       after, reason)
-             VALUES ($1, $2, 'ingest_token', $3, 'revoked', '{\"revoked\": true}', $4)",
-        )
-        .bind(project_id)
-        .bind(actor)
-        .bind(token_id)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        let event = crate::audit::Event::new("ingest_token", token_id, "revoked")
+            .by(actor)
+            .in_project(project_id)
+            .after(serde_json::json!({ "revoked": true }))
+            .because(Some(reason));
+        crate::audit::record(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
     }

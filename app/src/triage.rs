@@ -199,9 +199,11 @@ pub mod db {
         actor: i64,
     ) -> Result<Vec<i64>, sqlx::Error> {
         let (ids, from): (Vec<i64>, Vec<FindingState>) = moves.iter().copied().unzip();
-        sqlx::query_scalar(
+        let queue = crate::outbox::QUEUE;
+        sqlx::query_scalar(&format!(
             "WITH old AS (
-                SELECT f.id, f.project_id, f.state, f.risk_accepted_until
+                SELECT f.id, f.project_id, f.state, f.risk_accepted_until,
+                       f.assignee_user_id, f.assignee_team_id
                   FROM findings f
                   JOIN unnest($1::int8[], $2::finding_state[]) AS m(id, from_state)
                     ON m.id = f.id AND f.state = m.from_state
@@ -215,18 +217,29 @@ pub mod db {
                        fix_verified = CASE WHEN $3 = 'fixed' THEN false ELSE f.fix_verified END
                   FROM old WHERE f.id = old.id
                 RETURNING f.id
+             ), audited AS (
+                INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
+                                          action, before, after, reason)
+                SELECT $5, old.project_id, 'finding', old.id, 'state_changed',
+                       jsonb_strip_nulls(jsonb_build_object('state', old.state,
+                                                            'risk_accepted_until', old.risk_accepted_until)),
+                       jsonb_strip_nulls(jsonb_build_object('state', $3::finding_state,
+                                                            'risk_accepted_until', $4::timestamptz)),
+                       $6
+                  FROM old JOIN changed ON changed.id = old.id
+                RETURNING id, project_id, subject_id
+             ), queued AS (
+                {queue}
+                SELECT 'risk_accepted', r.user_id, r.team_id, $5, a.id, a.project_id, a.subject_id
+                  FROM audited a
+                  JOIN old ON old.id = a.subject_id
+                 CROSS JOIN LATERAL (VALUES (old.assignee_user_id, NULL::int8),
+                                            (NULL::int8, old.assignee_team_id)) AS r(user_id, team_id)
+                 WHERE $3 = 'risk_accepted'
+                   AND (r.user_id <> $5 OR r.team_id IS NOT NULL)
              )
-             INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
-                                       action, before, after, reason)
-             SELECT $5, old.project_id, 'finding', old.id, 'state_changed',
-                    jsonb_strip_nulls(jsonb_build_object('state', old.state,
-                                                         'risk_accepted_until', old.risk_accepted_until)),
-                    jsonb_strip_nulls(jsonb_build_object('state', $3::finding_state,
-                                                         'risk_accepted_until', $4::timestamptz)),
-                    $6
-               FROM old JOIN changed ON changed.id = old.id
-             RETURNING subject_id",
-        )
+             SELECT subject_id FROM audited"
+        ))
         .bind(ids)
         .bind(from)
         .bind(to)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::ingest::{self, ScanMeta};
-use crate::projects::{self, ProjectSlug};
+use crate::projects::{self, Slug};
 use crate::tokens::TokenGrant;
 use crate::users;
 
@@ -260,7 +260,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     }
     for scan in SCANS {
-        let slug = ProjectSlug::parse(scan.project)?;
+        let slug = Slug::parse_for("project slug", scan.project)?;
         let project = match projects::create(pool, &slug, scan.project_name).await {
             Ok(p) => p,
             Err(projects::ProjectError::Exists(_)) => projects::find(pool, scan.project).await?,

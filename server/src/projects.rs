@@ -2,35 +2,9 @@
 
 use sqlx::PgPool;
 
-/// A project's URL-safe name: lowercase letters, digits and dashes, 1–63 characters,
-/// starting with a letter or digit. Validated once, here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectSlug(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "invalid project slug '{0}': use 1-63 lowercase letters, digits and dashes, starting with a letter or digit"
-)]
-pub struct InvalidSlug(pub String);
-
-impl ProjectSlug {
-    pub fn parse(raw: &str) -> Result<ProjectSlug, InvalidSlug> {
-        let ok = (1..=63).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !raw.starts_with('-');
-        if ok {
-            Ok(ProjectSlug(raw.to_string()))
-        } else {
-            Err(InvalidSlug(raw.chars().take(80).collect()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use app::domain::Slug;
+/// The name the tests and tools know a project's slug by; it is [`Slug`].
+pub use app::domain::Slug as ProjectSlug;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {
@@ -49,11 +23,7 @@ pub enum ProjectError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn create(
-    pool: &PgPool,
-    slug: &ProjectSlug,
-    name: &str,
-) -> Result<Project, ProjectError> {
+pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Project, ProjectError> {
     let name = if name.trim().is_empty() {
         slug.as_str()
     } else {
@@ -73,27 +43,4 @@ pub async fn find(pool: &PgPool, slug: &str) -> Result<Project, ProjectError> {
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| ProjectError::NotFound(slug.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_validated() {
-        for good in ["payments", "a", "svc-2", &"x".repeat(63)] {
-            assert!(ProjectSlug::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "-lead",
-            "Upper",
-            "has space",
-            "ünï",
-            "a/b",
-            &"x".repeat(64),
-        ] {
-            assert!(ProjectSlug::parse(bad).is_err(), "{bad}");
-        }
-    }
 }

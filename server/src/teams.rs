@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use crate::projects::ProjectSlug;
+use crate::projects::Slug;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Team {
@@ -24,7 +24,7 @@ pub enum TeamError {
 
 /// Creates a team (audited, like on the admin page); its slug follows the same rules as a
 /// project's.
-pub async fn create(pool: &PgPool, slug: &ProjectSlug, name: &str) -> Result<Team, TeamError> {
+pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Team, TeamError> {
     let Some(id) = app::admin::teams::db::create_team(pool, None, slug.as_str(), name).await?
     else {
         return Err(TeamError::Exists(slug.as_str().to_string()));
@@ -62,16 +62,11 @@ pub async fn assign_project(
         .bind(team_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO audit_events (project_id, subject_type, subject_id, action, before, after)
-         VALUES ($1, 'project', $1, 'team_changed', jsonb_build_object('team_id', $2::int8),
-                 jsonb_build_object('team_id', $3::int8))",
-    )
-    .bind(project_id)
-    .bind(before)
-    .bind(team_id)
-    .execute(&mut *tx)
-    .await?;
+    let event = app::audit::Event::new("project", project_id, "team_changed")
+        .in_project(Some(project_id))
+        .before(serde_json::json!({ "team_id": before }))
+        .after(serde_json::json!({ "team_id": team_id }));
+    app::audit::record(&mut tx, event).await?;
     tx.commit().await
 }
 

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::layout::Brand;
 use crate::layout::message;
 
@@ -55,7 +55,7 @@ pub async fn invite_user(
     use crate::auth::sessions;
 
     let actor = super::require_admin().await?;
-    let email = super::checked_email(&email)?;
+    let email = crate::domain::EmailAddress::parse(&email)?;
     let ctx = crate::server_context::server_context()?;
     let token = sessions::new_token();
     match db::create(
@@ -123,7 +123,7 @@ pub async fn accept_invite(
         return Err(AppError::not_found(INVALID_LINK));
     }
     let display_name = checked_display_name(&display_name)?;
-    crate::account::check_new_password(&password, password_again.as_deref())?;
+    let password = crate::domain::NewPassword::parse(&password, password_again.as_deref())?;
     let hash = crate::account::hash_password(&password).await?;
     match db::accept(&ctx.pool, &ctx.sessions, &token, &display_name, &hash).await? {
         db::Accepted::SignedIn(session) => {
@@ -161,7 +161,6 @@ pub mod db {
     use sqlx::PgPool;
 
     use super::{Invitation, PendingInvite, VALID_DAYS};
-    use crate::admin::db::audit;
     use crate::auth::sessions;
 
     /// SQL condition: the invitation `i` can still be accepted.
@@ -212,23 +211,19 @@ pub mod db {
         .fetch_all(&mut *tx)
         .await?;
         for old in replaced {
-            audit(
+            crate::audit::record(
                 &mut tx,
-                Some(actor),
-                ("invite", old),
-                "replaced",
-                None,
-                Some(json!({ "by_invite_id": id })),
+                crate::audit::Event::new("invite", old, "replaced")
+                    .by(Some(actor))
+                    .after(json!({ "by_invite_id": id })),
             )
             .await?;
         }
-        audit(
+        crate::audit::record(
             &mut tx,
-            Some(actor),
-            ("invite", id),
-            "created",
-            None,
-            Some(json!({ "email": email, "is_admin": is_admin, "expires_at": expires_at })),
+            crate::audit::Event::new("invite", id, "created")
+                .by(Some(actor))
+                .after(json!({ "email": email, "is_admin": is_admin, "expires_at": expires_at })),
         )
         .await?;
         tx.commit().await?;
@@ -260,7 +255,11 @@ pub mod db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, Some(actor), ("invite", id), "revoked", None, None).await?;
+        crate::audit::record(
+            &mut tx,
+            crate::audit::Event::new("invite", id, "revoked").by(Some(actor)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Revoked::Done)
     }
@@ -331,27 +330,23 @@ pub mod db {
             // rolled back: the link stays as it was
             return Ok(Accepted::AccountExists(email));
         };
-        audit(
+        crate::audit::record(
             &mut tx,
-            Some(user_id),
-            ("invite", invite_id),
-            "accepted",
-            None,
-            Some(json!({ "user_id": user_id })),
+            crate::audit::Event::new("invite", invite_id, "accepted")
+                .by(Some(user_id))
+                .after(json!({ "user_id": user_id })),
         )
         .await?;
-        audit(
+        crate::audit::record(
             &mut tx,
-            Some(user_id),
-            ("user", user_id),
-            "created",
-            None,
-            Some(json!({
-                "email": email,
-                "display_name": display_name,
-                "is_admin": is_admin,
-                "invite_id": invite_id,
-            })),
+            crate::audit::Event::new("user", user_id, "created")
+                .by(Some(user_id))
+                .after(json!({
+                    "email": email,
+                    "display_name": display_name,
+                    "is_admin": is_admin,
+                    "invite_id": invite_id,
+                })),
         )
         .await?;
         let session = sessions::create(&mut *tx, policy, user_id).await?;

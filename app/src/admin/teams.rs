@@ -32,16 +32,6 @@ pub struct TeamMember {
     pub role: Role,
 }
 
-/// A team's short name: 1–63 lowercase letters, digits and dashes, starting with a letter
-/// or digit (the rule project slugs follow too).
-pub fn valid_team_slug(slug: &str) -> bool {
-    (1..=63).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-}
-
 /// Every team with its projects and members, by slug.
 #[server(endpoint = "list_teams")]
 pub async fn list_teams() -> Result<Vec<TeamSummary>, AppError> {
@@ -54,13 +44,7 @@ pub async fn list_teams() -> Result<Vec<TeamSummary>, AppError> {
 #[server(endpoint = "create_team")]
 pub async fn create_team(slug: String, #[server(default)] name: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
-    let slug = slug.trim().to_lowercase();
-    if !valid_team_slug(&slug) {
-        return Err(AppError::invalid(
-            "A team's short name has 1 to 63 lowercase letters, digits and dashes, and starts \
-             with a letter or digit.",
-        ));
-    }
+    let slug = crate::domain::Slug::parse_for("team slug", &slug.trim().to_lowercase())?;
     let ctx = crate::server_context::server_context()?;
     match db::create_team(&ctx.pool, Some(actor.id), &slug, &name).await? {
         Some(_) => Ok(()),
@@ -72,7 +56,7 @@ pub async fn create_team(slug: String, #[server(default)] name: String) -> Resul
 #[server(endpoint = "set_membership")]
 pub async fn set_membership(team: String, email: String, role: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
-    let email = super::checked_email(&email)?;
+    let email = crate::domain::EmailAddress::parse(&email)?;
     let role = role
         .parse::<Role>()
         .ok()
@@ -96,7 +80,7 @@ pub async fn set_membership(team: String, email: String, role: String) -> Result
 #[server(endpoint = "remove_membership")]
 pub async fn remove_membership(team: String, email: String) -> Result<(), AppError> {
     let actor = super::require_admin().await?;
-    let email = super::checked_email(&email)?;
+    let email = crate::domain::EmailAddress::parse(&email)?;
     let ctx = crate::server_context::server_context()?;
     let team = team.trim();
     membership_answer(
@@ -131,7 +115,6 @@ pub mod db {
     use sqlx::{PgConnection, PgPool};
 
     use super::{TEAM_ROLES, TeamMember, TeamSummary};
-    use crate::admin::db::audit;
     use crate::workflow::Role;
 
     /// Creates a team (its name defaults to its slug) and audits it; its id, or `None` when
@@ -158,13 +141,11 @@ pub mod db {
         let Some(id) = id else {
             return Ok(None);
         };
-        audit(
+        crate::audit::record(
             &mut tx,
-            actor,
-            ("team", id),
-            "created",
-            None,
-            Some(json!({ "slug": slug, "name": name })),
+            crate::audit::Event::new("team", id, "created")
+                .by(actor)
+                .after(json!({ "slug": slug, "name": name })),
         )
         .await?;
         tx.commit().await?;
@@ -194,12 +175,12 @@ pub mod db {
         let Some(team_id) = team_id else {
             return Ok(Err(Membership::NoTeam));
         };
-        let Some(email) = crate::admin::normalise_email(email) else {
+        let Ok(email) = crate::domain::EmailAddress::parse(email) else {
             return Ok(Err(Membership::NoUser));
         };
         let user: Option<(i64, String)> =
             sqlx::query_as("SELECT id, email FROM users WHERE email = $1")
-                .bind(email)
+                .bind(email.as_str())
                 .fetch_optional(&mut *conn)
                 .await?;
         Ok(user
@@ -249,13 +230,12 @@ pub mod db {
         } else {
             "member_added"
         };
-        audit(
+        crate::audit::record(
             &mut tx,
-            actor,
-            ("team", team_id),
-            action,
-            before.as_deref().map(member),
-            Some(member(role.as_str())),
+            crate::audit::Event::new("team", team_id, action)
+                .by(actor)
+                .before(before.as_deref().map(member))
+                .after(member(role.as_str())),
         )
         .await?;
         tx.commit().await?;
@@ -284,13 +264,11 @@ pub mod db {
         let Some(role) = removed else {
             return Ok(Membership::NotAMember);
         };
-        audit(
+        crate::audit::record(
             &mut tx,
-            actor,
-            ("team", team_id),
-            "member_removed",
-            Some(json!({ "user_id": user_id, "email": email, "role": role })),
-            None,
+            crate::audit::Event::new("team", team_id, "member_removed")
+                .by(actor)
+                .before(json!({ "user_id": user_id, "email": email, "role": role })),
         )
         .await?;
         tx.commit().await?;
@@ -465,16 +443,6 @@ pub fn TeamsPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn team_slugs_follow_the_project_slug_rule() {
-        for good in ["shop", "a", "team-2", "0"] {
-            assert!(valid_team_slug(good), "{good}");
-        }
-        for bad in ["", "-shop", "Shop", "shop team", "shöp", &"a".repeat(64)] {
-            assert!(!valid_team_slug(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn admin_is_not_a_team_role() {

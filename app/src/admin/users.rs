@@ -63,7 +63,6 @@ pub mod db {
     use sqlx::PgPool;
 
     use super::UserSummary;
-    use crate::admin::db::audit;
     use crate::workflow::Role;
 
     pub async fn all(pool: &PgPool) -> Result<Vec<UserSummary>, sqlx::Error> {
@@ -188,13 +187,12 @@ pub mod db {
             .bind(flags.security_all_teams)
             .execute(&mut *tx)
             .await?;
-        audit(
+        crate::audit::record(
             &mut tx,
-            actor,
-            ("user", user_id),
-            "flags_changed",
-            serde_json::to_value(before).ok(),
-            serde_json::to_value(flags).ok(),
+            crate::audit::Event::new("user", user_id, "flags_changed")
+                .by(actor)
+                .before(serde_json::to_value(before).ok())
+                .after(serde_json::to_value(flags).ok()),
         )
         .await?;
         tx.commit().await?;

@@ -276,7 +276,7 @@ async fn main() -> anyhow::Result<()> {
         for n in sizes.filter(|n| only.as_ref().is_none_or(|o| o.contains(n))) {
             let target = format!("{name}-{n}");
             // a project of its own: "first import" is a new project's first report
-            let slug = server::projects::ProjectSlug::parse(&format!("bench-{target}"))?;
+            let slug = server::projects::Slug::parse(&format!("bench-{target}"))?;
             let project = server::projects::create(&pool, &slug, "Benchmark").await?;
             let token = server::tokens::create(&pool, project.id, "bench").await?;
             let first_body = generate(n, 0);

@@ -23,7 +23,7 @@ pub(super) async fn run(command: ProjectCommand) -> anyhow::Result<()> {
     match command {
         ProjectCommand::Create { slug, name, team } => {
             with_database(|pool| async move {
-                let slug = projects::ProjectSlug::parse(&slug)?;
+                let slug = projects::Slug::parse_for("project slug", &slug)?;
                 let team = match team {
                     Some(t) => Some(teams::find(&pool, &t).await?),
                     None => None,

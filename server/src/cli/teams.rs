@@ -28,7 +28,7 @@ pub(super) async fn run(command: TeamCommand) -> anyhow::Result<()> {
     match command {
         TeamCommand::Create { slug, name } => {
             with_database(|pool| async move {
-                let slug = projects::ProjectSlug::parse(&slug)?;
+                let slug = projects::Slug::parse_for("team slug", &slug)?;
                 let t = teams::create(&pool, &slug, name.as_deref().unwrap_or("")).await?;
                 println!("created team {} ({})", t.slug, t.name);
                 Ok(())

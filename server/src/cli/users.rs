@@ -54,7 +54,7 @@ pub(super) async fn run(command: UserCommand) -> anyhow::Result<()> {
                         println!(
                             "created {}user {}",
                             if admin { "admin " } else { "" },
-                            users::parse_email(&email)?
+                            app::domain::EmailAddress::parse(&email)?
                         );
                         Ok(())
                     })

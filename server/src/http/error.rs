@@ -2,6 +2,7 @@
 //! `{"error": "<what was wrong>"}`. An internal error answers a generic message with the
 //! request id (`{"error": …, "request_id": …}`); its detail goes to the log under that id.
 
+use app::error::ErrorKind;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -33,17 +34,29 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The server functions' kind of the same failure, when there is one: the two error
+    /// types answer the same status for the same kind ([`ErrorKind::status`]).
+    fn kind(&self) -> Option<ErrorKind> {
+        Some(match self {
+            ApiError::Unauthorized(_) => ErrorKind::Unauthenticated,
+            ApiError::Forbidden(_) => ErrorKind::Forbidden,
+            ApiError::NotFound(_) => ErrorKind::NotFound,
+            ApiError::BadRequest(_) => ErrorKind::Invalid,
+            ApiError::TooManyRequests(_) => ErrorKind::TooManyRequests,
+            ApiError::Internal(_) => ErrorKind::Internal,
+            // failures only a report upload meets
+            ApiError::PayloadTooLarge(_)
+            | ApiError::UnsupportedMediaType(_)
+            | ApiError::Unprocessable(_) => return None,
+        })
+    }
+
     fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        match (self.kind(), self) {
+            (Some(kind), _) => kind.status(),
+            (None, ApiError::PayloadTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            (None, ApiError::UnsupportedMediaType(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            (None, _) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 }
@@ -83,6 +96,32 @@ impl From<IngestError> for ApiError {
             IngestError::Forbidden(why) => ApiError::Forbidden(why),
             IngestError::Parse(parse) if parse.layout => ApiError::Unprocessable(parse.to_string()),
             other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_answer_the_status_of_their_kind() {
+        let cases = [
+            (ApiError::Unauthorized("no token"), 401),
+            (ApiError::Forbidden(String::new()), 403),
+            (ApiError::NotFound(String::new()), 404),
+            (ApiError::BadRequest(String::new()), 400),
+            (ApiError::TooManyRequests(String::new()), 429),
+            (ApiError::Internal(anyhow::anyhow!("x")), 500),
+            (ApiError::PayloadTooLarge(String::new()), 413),
+            (ApiError::UnsupportedMediaType(String::new()), 415),
+            (ApiError::Unprocessable(String::new()), 422),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status(), status, "{err:?}");
+            if let Some(kind) = err.kind() {
+                assert_eq!(kind.status(), err.status(), "{err:?}");
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ mod corpus;
 mod finding_page;
 mod gate;
 mod identity;
+mod outbox;
 mod producers;
 mod rbac;
 mod references;

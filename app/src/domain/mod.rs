@@ -3,6 +3,12 @@
 //! Each enum parses from its lowercase name and maps to a PostgreSQL enum of the same
 //! name on the server, so an invalid value is rejected at the edge, never stored.
 
+mod inputs;
+pub use inputs::{
+    EMAIL_MAX_CHARS, EmailAddress, InvalidInput, NewPassword, PASSWORD_MAX_CHARS,
+    PASSWORD_MIN_CHARS, Slug,
+};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
