@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bosun_tests::browser::{screenshot, texts, wait_for, wait_for_hydration, with_browser};
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{TestApp, spawn_app, spawn_app_with_project};
 use fantoccini::{Client, Locator};
 
 const PASSWORD: &str = "correct horse battery";
@@ -71,8 +71,7 @@ async fn sign_in(client: &Client, app: &TestApp, email: &str, password: &str) {
 
 #[tokio::test]
 async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("storefront").await;
+    let (app, token) = spawn_app_with_project("storefront").await;
     app.create_user("dev@example.com", PASSWORD).await;
     app.grant(
         "dev@example.com",

@@ -108,10 +108,9 @@ async fn projects_tokens_and_push_work_end_to_end() {
         listing.contains(&token[..12]) && !listing.contains(&token),
         "{listing}"
     );
-    let id: String = sqlx::query_scalar::<_, i64>("SELECT id FROM ingest_tokens")
-        .fetch_one(&app.pool)
+    let id: String = app
+        .scalar::<i64>("SELECT id FROM ingest_tokens")
         .await
-        .unwrap()
         .to_string();
     let revoked = bosun(
         &app,
@@ -165,11 +164,9 @@ async fn users_are_created_with_a_password_from_stdin() {
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (email, is_admin, hash): (String, bool, String) =
-        sqlx::query_as("SELECT email, is_admin, password_hash FROM users")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (email, is_admin, hash): (String, bool, String) = app
+        .row("SELECT email, is_admin, password_hash FROM users")
+        .await;
     assert_eq!((email.as_str(), is_admin), ("admin@example.com", true));
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let weak = bosun(
@@ -229,12 +226,7 @@ async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line(
     );
     let token = run(&["token", "create", "--team", "shop"]).await;
     assert!(token.trim().starts_with("bosun_"), "{token}");
-    let (role, all_teams): (String, bool) = sqlx::query_as(
-        "SELECT m.role::text, u.security_all_teams FROM team_members m JOIN users u ON u.id = m.user_id",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (role, all_teams): (String, bool) = app.row("SELECT m.role::text, u.security_all_teams FROM team_members m JOIN users u ON u.id = m.user_id").await;
     assert_eq!((role.as_str(), all_teams), ("developer", true));
     let admin_as_team_role = bosun(
         &app,

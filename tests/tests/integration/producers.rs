@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bosun_tests::{TestApp, spawn_app, workspace_root};
+use bosun_tests::{TestApp, spawn_app_with_project, workspace_root};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -320,8 +320,7 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
         return;
     };
     let rules = workspace_root().join("tests/producers/semgrep-rules.yml");
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("semgrep.{format}"));
         let rules = rules.display().to_string();
@@ -399,8 +398,7 @@ async fn bandit_json_and_sarif_agree_and_survive_edits() {
     let Some(bandit) = tool("bandit", "bandit") else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("bandit.{format}"));
         let out_text = out.display().to_string();
@@ -451,8 +449,7 @@ async fn hadolint_json_and_sarif_agree_and_survive_edits() {
     let Some(hadolint) = tool("hadolint", "hadolint") else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("hadolint.{format}"));
         let output = Command::new(&hadolint)
@@ -516,8 +513,7 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
     let Some(checkov) = tool("checkov", "checkov") else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out_dir = ws.path(&format!("checkov-{format}"));
         let _ = std::fs::remove_dir_all(&out_dir);
@@ -647,8 +643,7 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
     ) else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let ws = Workspace::new("boms");
     // cyclonedx-py: an inventory (no vulnerabilities); keys sorted, so `bomFormat` comes
     // after every component, far past the first 8 KiB of a larger BOM
@@ -761,8 +756,7 @@ async fn the_same_weakness_in_two_targets_is_two_findings() {
     let Some(hadolint) = tool("hadolint", "hadolint") else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let ws = Workspace::new("targets");
     let scan = |ws: &Workspace| {
         Command::new(&hadolint)

@@ -3,15 +3,8 @@
 //! table fails the test, so none can ship unchecked.
 
 use app::workflow::{Action, Role, allowed};
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{ONE_FINDING_SARIF as SARIF, TestApp, fresh_client, spawn_app_and};
 use reqwest::StatusCode;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
-
-const PASSWORD: &str = "correct horse battery";
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 /// What a server function needs.
 #[derive(Debug, Clone, Copy)]
@@ -201,36 +194,15 @@ fn email(person: Person) -> Option<String> {
 /// Team shop owns project web with one finding and a comment by its developer; a person
 /// per role (admin is a global admin), and a developer of team data.
 async fn estate(app: &TestApp) -> (i64, i64) {
-    let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
-        .await
-        .unwrap();
-    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(pool, shop.id, web.id).await.unwrap();
-    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.shop_and_data_with(SARIF.into(), &[]).await;
     for person in PEOPLE {
-        let Some(email) = email(*person) else {
-            continue;
-        };
-        let admin = *person == Person::Own(Role::Admin);
-        users::create(pool, &email, PASSWORD, admin).await.unwrap();
-        match person {
-            Person::Own(Role::Admin) | Person::Anonymous => {}
-            Person::Own(role) => teams::add_member(pool, "shop", &email, *role)
-                .await
-                .unwrap(),
-            Person::OtherTeam => teams::add_member(pool, "data", &email, Role::Developer)
-                .await
-                .unwrap(),
+        match (*person, email(*person)) {
+            (Person::Own(Role::Admin), Some(email)) => app.create_admin(&email).await,
+            (Person::Own(role), Some(email)) => app.create_member(&email, "shop", role).await,
+            (Person::OtherTeam, Some(email)) => {
+                app.create_member(&email, "data", Role::Developer).await
+            }
+            (_, None) | (Person::Anonymous, _) => {}
         }
     }
     let finding = app.count("SELECT id FROM findings").await;
@@ -239,7 +211,7 @@ async fn estate(app: &TestApp) -> (i64, i64) {
          SELECT $1, id, 'first' FROM users WHERE email = 'developer@example.com' RETURNING id",
     )
     .bind(finding)
-    .fetch_one(pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     (finding, comment)
@@ -248,12 +220,8 @@ async fn estate(app: &TestApp) -> (i64, i64) {
 /// What the admin-only calls act on: a pending invitation and a member of team data to
 /// take out; returns the invitation's token and id, and the viewer's user id.
 async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
-    users::create(&app.pool, "leaver@example.com", PASSWORD, false)
-        .await
-        .unwrap();
-    teams::add_member(&app.pool, "data", "leaver@example.com", Role::Viewer)
-        .await
-        .unwrap();
+    app.create_member("leaver@example.com", "data", Role::Viewer)
+        .await;
     let token = "ab".repeat(32);
     let invite: i64 = sqlx::query_scalar(
         "INSERT INTO invites (email, token_hash, expires_at)
@@ -263,20 +231,14 @@ async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let viewer = app
-        .count("SELECT id FROM users WHERE email = 'viewer@example.com'")
-        .await;
+    let viewer = app.user_id("viewer@example.com").await;
     (token, invite, viewer)
 }
 
 async fn client_for(app: &TestApp, person: Person) -> reqwest::Client {
     match email(person) {
-        Some(email) => app.signed_in_client(&email, PASSWORD).await,
-        None => reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        Some(email) => app.client_for(&email).await,
+        None => fresh_client(),
     }
 }
 
@@ -303,8 +265,7 @@ async fn every_server_function_is_in_the_table() {
 
 #[tokio::test]
 async fn every_server_function_answers_each_person_as_the_table_says() {
-    let app = spawn_app().await;
-    let (finding, comment) = estate(&app).await;
+    let (app, (finding, comment)) = spawn_app_and(estate).await;
     let (finding, comment) = (finding.to_string(), comment.to_string());
     let (_, invite, viewer) = admin_fixtures(&app).await;
     let (invite, viewer) = (invite.to_string(), viewer.to_string());
@@ -318,42 +279,31 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 continue; // signing in and out change the session this loop relies on
             }
             // each call starts from the same finding state
-            sqlx::query("UPDATE findings SET state = 'open'")
-                .execute(&app.pool)
-                .await
-                .unwrap();
+            app.execute("UPDATE findings SET state = 'open'").await;
             let token = if fields.iter().any(|(_, v)| v.contains("{token}")) {
-                let web = projects::find(&app.pool, "web").await.unwrap();
-                server::tokens::create(&app.pool, web.id, "to revoke")
-                    .await
-                    .unwrap();
+                web_token(&app, "to revoke").await;
                 app.count("SELECT max(id) FROM ingest_tokens")
                     .await
                     .to_string()
             } else {
                 String::new()
             };
-            let form: Vec<(&str, String)> = fields
+            let values: Vec<String> = fields
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        *k,
-                        v.replace("{finding}", &finding)
-                            .replace("{comment}", &comment)
-                            .replace("{invite}", &invite)
-                            .replace("{viewer}", &viewer)
-                            .replace("{token}", &token),
-                    )
+                .map(|(_, v)| {
+                    v.replace("{finding}", &finding)
+                        .replace("{comment}", &comment)
+                        .replace("{invite}", &invite)
+                        .replace("{viewer}", &viewer)
+                        .replace("{token}", &token)
                 })
                 .collect();
-            let response = client
-                .post(app.url(path))
-                .header("Origin", &app.base_url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
+            let form: Vec<(&str, &str)> = fields
+                .iter()
+                .zip(&values)
+                .map(|((k, _), v)| (*k, v.as_str()))
+                .collect();
+            let function = path.strip_prefix("/api/").unwrap();
             let expected = match (person, needs) {
                 (Person::Anonymous, _) => StatusCode::UNAUTHORIZED,
                 (_, Needs::SignedIn) => StatusCode::OK,
@@ -373,20 +323,15 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 (_, Needs::Admin) => StatusCode::FORBIDDEN,
                 (_, Needs::Anyone) => unreachable!(),
             };
-            assert_eq!(
-                status,
-                expected,
-                "{person:?} calling {path}: {}",
-                response.text().await.unwrap()
-            );
+            let (status, body) = app.call_server_fn(&client, function, &form).await;
+            assert_eq!(status, expected, "{person:?} calling {path}: {body}");
         }
     }
 }
 
 #[tokio::test]
 async fn every_page_needs_a_session_except_sign_in() {
-    let app = spawn_app().await;
-    let (finding, _) = estate(&app).await;
+    let (app, (finding, _)) = spawn_app_and(estate).await;
     let (invite_token, _, _) = admin_fixtures(&app).await;
     let routes: Vec<String> = leptos_axum::generate_route_list(app::App)
         .iter()
@@ -413,6 +358,14 @@ async fn every_page_needs_a_session_except_sign_in() {
     }
 }
 
+/// A fresh ingest token of project web, named `name`.
+async fn web_token(app: &TestApp, name: &str) -> String {
+    let web = server::projects::find(&app.pool, "web").await.unwrap();
+    server::tokens::create(&app.pool, web.id, name)
+        .await
+        .unwrap()
+}
+
 /// The query each endpoint is called with; an endpoint without one fails the test.
 fn endpoint_query(path: &str) -> &'static str {
     match path {
@@ -426,16 +379,12 @@ fn endpoint_query(path: &str) -> &'static str {
 #[tokio::test]
 async fn every_endpoint_answers_each_caller_as_the_table_says() {
     use server::http::{Caller, ENDPOINTS};
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     let mut clients = Vec::new();
     for person in PEOPLE {
         clients.push((*person, client_for(&app, *person).await));
     }
-    let web = projects::find(&app.pool, "web").await.unwrap();
-    let token = server::tokens::create(&app.pool, web.id, "rbac")
-        .await
-        .unwrap();
+    let token = web_token(&app, "rbac").await;
     for endpoint in ENDPOINTS {
         let url = app.url(&format!(
             "{}{}",
