@@ -9,12 +9,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use app::workflow::Role;
 use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::config::Config;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
+
+/// What a test does without something it needs (a scanner, the corpus): under CI (`CI`
+/// set) it fails with `missing`; elsewhere it prints `note` and gets `None`, to skip.
+pub fn skip_unless_ci<T>(missing: &str, note: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{missing}");
+    }
+    eprintln!("{note}");
+    None
+}
 
 /// The workspace root (the folder holding `Cargo.toml`, `app/`, `server/`).
 pub fn workspace_root() -> PathBuf {
@@ -159,16 +170,12 @@ pub const ONE_FINDING_SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driv
 /// The people of the triage tests' estate ([`TestApp::shop_and_data`]): dev and dev2
 /// developers, reader a viewer and sec a security engineer in team shop; outsider a
 /// developer in team data.
-pub const SHOP_PEOPLE: &[(&str, &str, app::workflow::Role)] = &[
-    ("dev@example.com", "shop", app::workflow::Role::Developer),
-    ("dev2@example.com", "shop", app::workflow::Role::Developer),
-    ("reader@example.com", "shop", app::workflow::Role::Viewer),
-    ("sec@example.com", "shop", app::workflow::Role::Security),
-    (
-        "outsider@example.com",
-        "data",
-        app::workflow::Role::Developer,
-    ),
+pub const SHOP_PEOPLE: &[(&str, &str, Role)] = &[
+    ("dev@example.com", "shop", Role::Developer),
+    ("dev2@example.com", "shop", Role::Developer),
+    ("reader@example.com", "shop", Role::Viewer),
+    ("sec@example.com", "shop", Role::Security),
+    ("outsider@example.com", "data", Role::Developer),
 ];
 
 /// A client of its own, signed in as nobody: its own cookie jar, redirects not followed.
@@ -186,12 +193,13 @@ pub fn accepted(status: StatusCode) -> bool {
     status.is_success() || status.is_redirection()
 }
 
-/// A date `days` from now as RFC 3339, for a risk acceptance's expiry.
-pub fn days_from_now(days: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
+/// What an upload's answer counts: new, unchanged, reopened, fixed and total findings.
+pub fn counts(json: &Value) -> [i64; 5] {
+    ["new", "unchanged", "reopened", "fixed", "total"].map(|k| json[k].as_i64().unwrap())
 }
 
 impl TestApp {
+    /// The address of `path` on this test's server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -207,6 +215,14 @@ impl TestApp {
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// The one column the query `sql` selects, a value per row.
+    pub async fn scalars<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).fetch_all(&self.pool).await.unwrap()
     }
 
     /// The one row the query `sql` selects.
@@ -275,7 +291,7 @@ impl TestApp {
 
     /// Makes `email` a `role` in the team that owns `project`, creating a team named after
     /// the project when it has none.
-    pub async fn grant(&self, email: &str, project: &str, role: app::workflow::Role) {
+    pub async fn grant(&self, email: &str, project: &str, role: Role) {
         let team: String = sqlx::query_scalar(
             "SELECT coalesce(t.slug, '') FROM projects p LEFT JOIN teams t ON t.id = p.team_id
               WHERE p.slug = $1",
@@ -298,16 +314,22 @@ impl TestApp {
     }
 
     /// Makes the existing account `email` a `role` in team `team`.
-    pub async fn add_member(&self, team: &str, email: &str, role: app::workflow::Role) {
+    pub async fn add_member(&self, team: &str, email: &str, role: Role) {
         server::teams::add_member(&self.pool, team, email, role)
             .await
             .unwrap();
     }
 
     /// An account `email` with [`PASSWORD`], a `role` in team `team`.
-    pub async fn create_member(&self, email: &str, team: &str, role: app::workflow::Role) {
+    pub async fn create_member(&self, email: &str, team: &str, role: Role) {
         self.create_user(email, PASSWORD).await;
         self.add_member(team, email, role).await;
+    }
+
+    /// An account `email` with [`PASSWORD`], signed in through a client of its own.
+    pub async fn user_signed_in(&self, email: &str) -> reqwest::Client {
+        self.create_user(email, PASSWORD).await;
+        self.client_for(email).await
     }
 
     /// A global admin `email` with [`PASSWORD`].
@@ -366,7 +388,8 @@ impl TestApp {
         }
     }
 
-    /// Signs in through the login server function, keeping the session cookie in `client`.
+    /// Signs in through the login server function, keeping the session cookie in
+    /// `self.client`.
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.sign_in_with(&self.client, email, password).await
     }
@@ -406,6 +429,23 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// POSTs to the server function `function` as `client` from Bosun's origin, with
+    /// `form` fields when there are any; the answer.
+    pub async fn post_server_fn(
+        &self,
+        client: &reqwest::Client,
+        function: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> reqwest::Response {
+        let mut request = client
+            .post(self.url(&format!("/api/{function}")))
+            .header("Origin", &self.base_url);
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        request.send().await.unwrap()
+    }
+
     /// Calls a server function with form fields, as Bosun's own pages do; returns the
     /// status and body.
     pub async fn call_server_fn(
@@ -414,13 +454,7 @@ impl TestApp {
         function: &str,
         form: &[(&str, &str)],
     ) -> (reqwest::StatusCode, String) {
-        let response = client
-            .post(self.url(&format!("/api/{function}")))
-            .header("Origin", &self.base_url)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let response = self.post_server_fn(client, function, Some(form)).await;
         (response.status(), response.text().await.unwrap())
     }
 
@@ -458,7 +492,7 @@ impl TestApp {
     /// The estate the triage tests share: team `shop` owns project `web`, which has an
     /// ingest token (returned); team `data` stands beside it. `people` are created with
     /// [`PASSWORD`] as (email, team, role).
-    pub async fn shop_and_data(&self, people: &[(&str, &str, app::workflow::Role)]) -> String {
+    pub async fn shop_and_data(&self, people: &[(&str, &str, Role)]) -> String {
         let token = self.team_project_with_token("shop", "web").await;
         self.create_team("data", "").await;
         for (email, team, role) in people {
@@ -472,13 +506,14 @@ impl TestApp {
     pub async fn shop_and_data_with(
         &self,
         report: Vec<u8>,
-        people: &[(&str, &str, app::workflow::Role)],
+        people: &[(&str, &str, Role)],
     ) -> String {
         let token = self.shop_and_data(people).await;
         self.push_ok(&token, "?target=repo", report).await;
         token
     }
 
+    /// An account `email` (not an admin) with `password`.
     pub async fn create_user(&self, email: &str, password: &str) {
         server::users::create(&self.pool, email, password, false)
             .await
@@ -541,6 +576,7 @@ impl TestApp {
         error
     }
 
+    /// The number (or id) the query `sql` selects.
     pub async fn count(&self, sql: &str) -> i64 {
         self.scalar(sql).await
     }

@@ -239,8 +239,11 @@ async fn expired_and_revoked_invitations_are_refused() {
     };
 
     let expired = invite(&app, &admin, "late@example.com").await;
-    app.execute("UPDATE invites SET expires_at = now() - interval '1 minute' WHERE email = 'late@example.com'")
-        .await;
+    app.execute(
+        "UPDATE invites SET expires_at = now() - interval '1 minute'
+          WHERE email = 'late@example.com'",
+    )
+    .await;
     refused_as_invalid(&app, &expired, NEW_PASSWORD).await;
 
     let revoked = invite(&app, &admin, "gone@example.com").await;
@@ -297,8 +300,7 @@ async fn inviting_again_replaces_the_pending_link() {
 async fn only_admins_invite_and_an_email_has_one_account() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let dev = app.client_for("dev@example.com").await;
+    let dev = app.user_signed_in("dev@example.com").await;
     let invite_as = async |client: &reqwest::Client, email: &str, status| {
         app.call_expecting(client, "invite_user", &[("email", email)], status)
             .await
@@ -369,8 +371,7 @@ async fn accepting_checks_the_name_and_password() {
 #[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let here = app.client_for("dev@example.com").await;
+    let here = app.user_signed_in("dev@example.com").await;
     let elsewhere = app.client_for("dev@example.com").await;
 
     let change = async |client: &reqwest::Client, current, new, status| {

@@ -1,6 +1,6 @@
 //! The HTTP API against a real PostgreSQL: health, tokens, SARIF ingestion, bad input.
 
-use bosun_tests::{TestApp, spawn_app, spawn_app_with_project};
+use bosun_tests::{PASSWORD, TestApp, counts, spawn_app, spawn_app_with_project};
 use reqwest::StatusCode;
 use std::io::Write;
 
@@ -37,20 +37,20 @@ async fn findings(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn healthz_answers_while_readyz_follows_the_database() {
     let app = spawn_app().await;
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.headers()["x-content-type-options"], "nosniff");
     assert!(
         health.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
 
     app.server_pool.close().await; // the server's database is now unreachable to it
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(
         health.status(),
         StatusCode::OK,
@@ -108,14 +108,7 @@ async fn sarif_is_stored_and_resending_it_changes_nothing() {
     let first = app
         .push_ok(&token, "?target=repo&branch=main", SMALL_SARIF.into())
         .await;
-    assert_eq!(
-        (
-            first["new"].as_i64(),
-            first["unchanged"].as_i64(),
-            first["total"].as_i64()
-        ),
-        (Some(2), Some(0), Some(2))
-    );
+    assert_eq!(counts(&first), [2, 0, 0, 0, 2], "{first}");
     assert_eq!(
         first["scanner"], "tinyscan",
         "the tool's id: its name, lowercase"
@@ -125,10 +118,7 @@ async fn sarif_is_stored_and_resending_it_changes_nothing() {
     let second = app
         .push_ok(&token, "?target=repo&branch=main", SMALL_SARIF.into())
         .await;
-    assert_eq!(
-        (second["new"].as_i64(), second["unchanged"].as_i64()),
-        (Some(0), Some(2))
-    );
+    assert_eq!(counts(&second), [0, 2, 0, 0, 2], "{second}");
     assert_eq!(findings(&app).await, 2, "no duplicates");
     assert_eq!(
         app.count("SELECT count(*) FROM scans WHERE status = 'accepted'")
@@ -293,12 +283,7 @@ async fn metadata_may_come_as_headers_and_is_validated() {
 #[tokio::test]
 async fn the_api_describes_itself_in_openapi() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/v1/openapi.json").await;
     assert_eq!(response.status(), StatusCode::OK);
     let doc: serde_json::Value = response.json().await.unwrap();
     assert!(
@@ -368,18 +353,11 @@ async fn the_projects_scan_history_shows_rejected_reports_with_their_reason() {
     let page = app.get_status(&anonymous, "/projects/svc/scans").await;
     assert_eq!(page, StatusCode::SEE_OTHER);
 
-    app.create_user("ops@example.com", "correct horse battery")
-        .await;
+    app.create_user("ops@example.com", PASSWORD).await;
     app.grant("ops@example.com", "svc", app::workflow::Role::Ops)
         .await;
-    app.sign_in("ops@example.com", "correct horse battery")
-        .await;
-    let page = app
-        .client
-        .get(app.url("/projects/svc/scans"))
-        .send()
-        .await
-        .unwrap();
+    app.sign_in("ops@example.com", PASSWORD).await;
+    let page = app.get("/projects/svc/scans").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(

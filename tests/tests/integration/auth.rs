@@ -12,12 +12,7 @@ async fn findings_page(app: &TestApp) -> StatusCode {
 #[tokio::test]
 async fn pages_redirect_to_sign_in_until_a_session_exists() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/findings?severity=high"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/findings?severity=high").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()[LOCATION],
@@ -124,7 +119,7 @@ async fn cross_origin_state_changes_are_refused() {
 #[tokio::test]
 async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     let app = spawn_app().await;
-    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let page = app.get("/login").await;
     let csp = page.headers()[CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()
@@ -148,7 +143,7 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
         html.contains(&format!("nonce=\"{nonce}\"")),
         "inline scripts carry the nonce"
     );
-    let again = app.client.get(app.url("/login")).send().await.unwrap();
+    let again = app.get("/login").await;
     assert_ne!(
         again.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap(),
         csp,
@@ -160,10 +155,7 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
 async fn repeated_failed_sign_ins_are_throttled_per_account_without_revealing_it() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    for _ in 0..5 {
-        let r = app.sign_in("dev@example.com", "nope-nope-nope").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    }
+    app.fail_sign_ins("dev@example.com", 5).await;
     // now even the right password waits, with a message that says so
     let blocked = app.sign_in("Dev@Example.com", PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -26,13 +26,12 @@ async fn estate(app: &TestApp) -> (Vec<i64>, i64) {
         .await;
     let lab = app.team_project_with_token("data", "lab").await;
     app.push_ok(&lab, "?target=repo", report(&["Z"])).await;
-    let web: Vec<i64> = sqlx::query_scalar(
-        "SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id
+    let web: Vec<i64> = app
+        .scalars(
+            "SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id
           WHERE p.slug = 'web' ORDER BY f.id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     let other = app
         .count("SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id WHERE p.slug = 'lab'")
         .await;

@@ -9,6 +9,15 @@ async fn bosun(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     app.bosun(args, stdin).await
 }
 
+/// A SARIF log of CliScan with one result.
+fn cli_sarif(rule: &str, level: &str, message: &str, file: &str) -> String {
+    serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CliScan"}},
+        "results": [{"ruleId": rule, "level": level, "message": {"text": message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": file},
+                "region": {"startLine": 1}}}]}]}]})
+    .to_string()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
@@ -38,13 +47,8 @@ async fn projects_tokens_and_push_work_end_to_end() {
     let dir = std::env::temp_dir().join(format!("bosun-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("report.sarif");
-    std::fs::write(
-        &report,
-        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
-            {"ruleId":"C1","level":"warning","message":{"text":"from the CLI"},
-             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"x.go"},"region":{"startLine":1}}}]}]}]}"#,
-    )
-    .unwrap();
+    let first = cli_sarif("C1", "warning", "from the CLI", "x.go");
+    std::fs::write(&report, first).unwrap();
     let path = report.to_str().unwrap();
     let push = async |extra: &[&str]| {
         let mut args = vec!["push", path, "--token", token.as_str()];
@@ -67,13 +71,8 @@ async fn projects_tokens_and_push_work_end_to_end() {
         (Some(0), Some(1))
     );
 
-    std::fs::write(
-        &report,
-        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
-            {"ruleId":"C2","level":"error","message":{"text":"a new high"},
-             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"y.go"},"region":{"startLine":1}}}]}]}]}"#,
-    )
-    .unwrap();
+    let high = cli_sarif("C2", "error", "a new high", "y.go");
+    std::fs::write(&report, high).unwrap();
     let out = push(&["--target", "other"]).await;
     assert_eq!(
         out.status.code(),
@@ -226,7 +225,12 @@ async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line(
     );
     let token = run(&["token", "create", "--team", "shop"]).await;
     assert!(token.trim().starts_with("bosun_"), "{token}");
-    let (role, all_teams): (String, bool) = app.row("SELECT m.role::text, u.security_all_teams FROM team_members m JOIN users u ON u.id = m.user_id").await;
+    let (role, all_teams): (String, bool) = app
+        .row(
+            "SELECT m.role::text, u.security_all_teams
+               FROM team_members m JOIN users u ON u.id = m.user_id",
+        )
+        .await;
     assert_eq!((role.as_str(), all_teams), ("developer", true));
     let admin_as_team_role = bosun(
         &app,

@@ -45,14 +45,13 @@ async fn a_comment_records_its_mentions_and_is_shown_inert() {
     let dev = app.client_for("dev@example.com").await;
     comment(&app, &dev, &id, HOSTILE, StatusCode::OK).await;
 
-    let mentioned: Vec<String> = sqlx::query_scalar(
-        "SELECT coalesce(u.email, t.slug) FROM comment_mentions m
+    let mentioned: Vec<String> = app
+        .scalars(
+            "SELECT coalesce(u.email, t.slug) FROM comment_mentions m
            LEFT JOIN users u ON u.id = m.user_id LEFT JOIN teams t ON t.id = m.team_id
           ORDER BY 1",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(
         mentioned,
         ["sec@example.com", "shop"],

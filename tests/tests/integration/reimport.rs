@@ -1,6 +1,6 @@
 //! Re-import: what a new scan of a scope closes, reopens and leaves alone.
 
-use bosun_tests::{TestApp, spawn_app_with_project};
+use bosun_tests::{TestApp, counts, spawn_app_with_project};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -23,8 +23,19 @@ async fn push(app: &TestApp, token: &str, query: &str, results: &[(&str, &str)])
     app.push_ok(token, query, sarif(results)).await
 }
 
-fn counts(json: &Value) -> [i64; 5] {
-    ["new", "unchanged", "reopened", "fixed", "total"].map(|k| json[k].as_i64().unwrap())
+/// `count` (rule, file) pairs over `rules` rules named `prefix`N, each in a file of its own.
+fn generated(prefix: &str, rules: usize, count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| (format!("{prefix}{}", i % rules), format!("src/f{i}.py")))
+        .collect()
+}
+
+/// `pairs` as string slices, as [`sarif`] takes them.
+fn borrowed(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(r, f)| (r.as_str(), f.as_str()))
+        .collect()
 }
 
 /// The state of the finding of rule `rule`.
@@ -45,13 +56,12 @@ async fn missing_findings_are_fixed_and_returning_ones_reopened_with_audit_event
     let json = push(&app, &token, "?target=repo", &both).await;
     assert_eq!(counts(&json), [0, 1, 1, 0, 2]);
     assert_eq!(state_of(&app, "B").await, "reopened");
-    let actions: Vec<String> = sqlx::query_scalar(
-        "SELECT e.action FROM audit_events e JOIN findings f ON f.id = e.subject_id
+    let actions: Vec<String> = app
+        .scalars(
+            "SELECT e.action FROM audit_events e JOIN findings f ON f.id = e.subject_id
           WHERE e.subject_type = 'finding' AND f.rule_id = 'B' ORDER BY e.id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(actions, vec!["fixed_by_scan", "reopened_by_scan"]);
 }
 
@@ -97,7 +107,7 @@ async fn partial_and_suspiciously_empty_scans_never_auto_close() {
     let six: Vec<(String, String)> = (0..6)
         .map(|i| (format!("R{i}"), format!("f{i}.py")))
         .collect();
-    let six: Vec<(&str, &str)> = six.iter().map(|(r, f)| (r.as_str(), f.as_str())).collect();
+    let six = borrowed(&six);
     push(&app, &token, "?target=repo", &six).await;
 
     let partial = push(&app, &token, "?target=repo&partial=true", &six[..1]).await;
@@ -172,14 +182,7 @@ async fn the_audit_trail_is_append_only() {
 #[tokio::test]
 async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
     let (app, token) = spawn_app_with_project("svc").await;
-    let pairs: Vec<(String, String)> = (0..200)
-        .map(|i| (format!("C{}", i % 20), format!("src/f{i}.py")))
-        .collect();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    let body = sarif(&pairs);
+    let body = sarif(&borrowed(&generated("C", 20, 200)));
     let uploads = (0..8).map(|_| app.push_report(Some(&token), "?target=repo", body.clone()));
     let results = futures::future::join_all(uploads).await;
     let mut new_total = 0;
@@ -202,19 +205,9 @@ async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
 #[tokio::test]
 async fn a_large_scan_closes_what_it_no_longer_reports() {
     let (app, token) = spawn_app_with_project("svc").await;
-    let names: Vec<(String, String)> = (0..10500)
-        .map(|i| (format!("L{}", i % 97), format!("src/f{i}.py")))
-        .collect();
-    let first: Vec<(&str, &str)> = names[..10000]
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    let shifted: Vec<(&str, &str)> = names[500..]
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    push(&app, &token, "?target=repo", &first).await;
-    let json = push(&app, &token, "?target=repo", &shifted).await;
+    let names = generated("L", 97, 10500);
+    push(&app, &token, "?target=repo", &borrowed(&names[..10000])).await;
+    let json = push(&app, &token, "?target=repo", &borrowed(&names[500..])).await;
     assert_eq!(counts(&json), [500, 9500, 0, 500, 10000]);
 }
 

@@ -22,6 +22,17 @@ fn cluster_report(items: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
+/// What runs in the cluster, as (namespace, image): two shop workloads and payments' API,
+/// which shop's rules route; data's ETL job, which only data's rule routes; CoreDNS, which
+/// no rule does.
+const WORKLOADS: [(&str, &str); 5] = [
+    ("shop-frontend", "registry.io/shop/web:1.0"),
+    ("shop-checkout", "registry.io/pay/api:2.3@sha256:abcd"),
+    ("shop-frontend", "registry.io/shop/cart:1.1"),
+    ("warehouse", "registry.io/data/etl:1.0"),
+    ("kube-system", "registry.k8s.io/coredns:1.11"),
+];
+
 struct Estate {
     team_token: String,
     cluster_token: String,
@@ -84,13 +95,7 @@ async fn count_in(app: &TestApp, project: &str, state: &str) -> i64 {
 #[tokio::test]
 async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
     let (app, estate) = spawn_app_and(estate).await;
-    let report = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("shop-checkout", "registry.io/pay/api:2.3@sha256:abcd"),
-        ("shop-frontend", "registry.io/shop/cart:1.1"),
-        ("warehouse", "registry.io/data/etl:1.0"), // data's rule: not the shop token's
-        ("kube-system", "registry.k8s.io/coredns:1.11"),
-    ]);
+    let report = cluster_report(&WORKLOADS);
     let body = app
         .push_ok(&estate.team_token, "?target=prod-cluster", report)
         .await;
@@ -100,22 +105,12 @@ async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
         body["unrouted"], 2,
         "warehouse and kube-system match no shop rule"
     );
-    let routed: Vec<(String, i64)> = body["routed"]
-        .as_array()
-        .unwrap()
+    let routed = body["routed"].as_array().unwrap();
+    let totals: Vec<(&str, i64)> = routed
         .iter()
-        .map(|o| {
-            (
-                o["project"].as_str().unwrap().to_string(),
-                o["total"].as_i64().unwrap(),
-            )
-        })
+        .map(|o| (o["project"].as_str().unwrap(), o["total"].as_i64().unwrap()))
         .collect();
-    assert_eq!(
-        routed,
-        vec![("payments".into(), 1), ("web".into(), 2)],
-        "{body}"
-    );
+    assert_eq!(totals, [("payments", 1), ("web", 2)], "{body}");
     assert_eq!(count_in(&app, "web", "open").await, 2);
     assert_eq!(count_in(&app, "payments", "open").await, 1);
     assert_eq!(count_in(&app, "warehouse", "open").await, 0);
@@ -128,10 +123,7 @@ async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
 
     // The next complete scan of the cluster no longer has the cart image: only web's
     // finding closes; payments keeps its finding.
-    let again = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("shop-checkout", "registry.io/pay/api:2.4"),
-    ]);
+    let again = cluster_report(&[WORKLOADS[0], ("shop-checkout", "registry.io/pay/api:2.4")]);
     let body = app
         .push_ok(&estate.team_token, "?target=prod-cluster", again)
         .await;
@@ -152,10 +144,7 @@ async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
 #[tokio::test]
 async fn a_cluster_token_uses_every_rule_and_may_name_any_project() {
     let (app, estate) = spawn_app_and(estate).await;
-    let report = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("warehouse", "registry.io/data/etl:1.0"),
-    ]);
+    let report = cluster_report(&[WORKLOADS[0], WORKLOADS[3]]);
     let body = app
         .push_ok(
             &estate.cluster_token,
@@ -189,7 +178,7 @@ async fn a_cluster_token_uses_every_rule_and_may_name_any_project() {
 #[tokio::test]
 async fn a_team_token_may_not_name_another_teams_project() {
     let (app, estate) = spawn_app_and(estate).await;
-    let report = cluster_report(&[("warehouse", "registry.io/data/etl:1.0")]);
+    let report = cluster_report(&[WORKLOADS[3]]);
     let team = Some(estate.team_token.as_str());
     let forbidden = StatusCode::FORBIDDEN;
     app.push_refused(

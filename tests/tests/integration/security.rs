@@ -110,10 +110,7 @@ async fn sixty_parallel_wrong_guesses_reach_the_password_check_at_most_five_time
 async fn another_spelling_of_an_email_gets_no_fresh_counter() {
     let app = spawn_app().await;
     app.create_user("ina@example.com", PASSWORD).await;
-    for _ in 0..5 {
-        let r = app.sign_in("ina@example.com", "nope-nope-nope").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    }
+    app.fail_sign_ins("ina@example.com", 5).await;
     // 'İ' lowercases to 'i̇' in Rust and, in many database locales, to 'i': before, the
     // throttle counted one and the account lookup found the other
     let db_folds: bool = app
@@ -390,6 +387,7 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
     tx.unbounded_send(Ok(SARIF.as_bytes()[..20].to_vec()))
         .unwrap();
+    // sent by a request of its own, so that it runs on while the test goes on
     let slow = app
         .client
         .post(app.url("/api/v1/reports?target=slow"))
@@ -398,14 +396,7 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
         .send();
     let slow = tokio::spawn(slow);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let busy = app
-        .client
-        .post(app.url("/api/v1/reports?target=t"))
-        .bearer_auth(&token)
-        .body(SARIF)
-        .send()
-        .await
-        .unwrap();
+    let busy = app.post_report(Some(&token), "?target=t", SARIF).await;
     assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(busy.headers()["retry-after"], "5");
     // `bosun push` waits as told and tries again
@@ -537,16 +528,10 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
 #[tokio::test]
 async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.client_for("dev@example.com").await;
+    let client = app.user_signed_in("dev@example.com").await;
     let token = app.project_with_token("web").await;
     app.server_pool.close().await; // every query of the server now fails
-    let response = client
-        .post(app.url("/api/list_findings"))
-        .header("Origin", &app.base_url)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_server_fn(&client, "list_findings", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = response.headers()["x-request-id"]
         .to_str()
@@ -562,14 +547,7 @@ async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
         "the answer names its request id {id}: {body}"
     );
     assert!(!body.to_lowercase().contains("pool"), "{body}");
-    let response = app
-        .client
-        .post(app.url("/api/v1/reports?target=t"))
-        .bearer_auth(&token)
-        .body(SARIF)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_report(Some(&token), "?target=t", SARIF).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = response.headers()["x-request-id"]
         .to_str()
@@ -635,8 +613,7 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
 #[tokio::test]
 async fn sessions_end_after_twelve_hours_and_signing_in_again_replaces_the_old_one() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.client_for("dev@example.com").await;
+    let client = app.user_signed_in("dev@example.com").await;
     let lifetime: i64 = app
         .count("SELECT extract(epoch FROM expires_at - created_at)::int8 FROM sessions")
         .await;
@@ -658,8 +635,7 @@ async fn sessions_end_after_twelve_hours_and_signing_in_again_replaces_the_old_o
 #[tokio::test]
 async fn people_see_their_sessions_and_sign_out_everywhere_else() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let laptop = app.client_for("dev@example.com").await;
+    let laptop = app.user_signed_in("dev@example.com").await;
     let phone = app.client_for("dev@example.com").await;
     let body = app
         .call_expecting(&laptop, "list_sessions", &[], StatusCode::OK)
@@ -691,8 +667,7 @@ async fn people_see_their_sessions_and_sign_out_everywhere_else() {
 #[tokio::test]
 async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.client_for("dev@example.com").await;
+    let client = app.user_signed_in("dev@example.com").await;
     let page = client
         .get(app.url("/findings"))
         .header("X-Request-Id", "planted-by-client")
@@ -706,12 +681,7 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
         "an incoming id is not trusted from the public side"
     );
     assert_eq!(id.len(), 16);
-    let json = client
-        .post(app.url("/api/whoami"))
-        .header("Origin", &app.base_url)
-        .send()
-        .await
-        .unwrap();
+    let json = app.post_server_fn(&client, "whoami", None).await;
     assert_eq!(json.headers()[CACHE_CONTROL], "no-store");
     let asset = client.get(app.url("/pkg/bosun.css")).send().await.unwrap();
     assert_ne!(

@@ -44,6 +44,14 @@ async fn estate(app: &TestApp) -> String {
     token
 }
 
+/// The severities, in the order a policy's fields name them.
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// A policy's form fields: days to fix per severity, in [`SEVERITIES`]' order ("": none).
+fn policy(days: [&'static str; 5]) -> Vec<(&'static str, &'static str)> {
+    SEVERITIES.into_iter().zip(days).collect()
+}
+
 /// Moves a finding's first sighting back by `age`.
 async fn first_seen_ago(app: &TestApp, rule: &str, age: Duration) {
     sqlx::query("UPDATE findings SET first_seen_at = now() - $2 WHERE rule_id = $1")
@@ -100,6 +108,8 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     // medium (90 days): first seen yesterday
     first_seen_ago(&app, "M1", Duration::days(1)).await;
     let dev = app.client_for("dev@example.com").await;
+    let sec = app.client_for("sec@example.com").await;
+    let boss = app.client_for("boss@example.com").await;
 
     let rows = listed(&app, &dev).await;
     assert_eq!(
@@ -123,19 +133,12 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     assert_eq!(due("I1"), None, "info has no SLA by default");
 
     // a developer may not change the project's SLA; its security engineer may
-    let override_fields = [
-        ("project", "web"),
-        ("critical", "3"),
-        ("high", ""),
-        ("medium", ""),
-        ("low", ""),
-        ("info", "10"),
-    ];
-    let sec = app.client_for("sec@example.com").await;
-    let project_sla =
-        |client, status| app.call_expecting(client, "set_project_sla", &override_fields, status);
-    project_sla(&dev, StatusCode::FORBIDDEN).await;
-    project_sla(&sec, StatusCode::OK).await;
+    let mut overrides = vec![("project", "web")];
+    overrides.extend(policy(["3", "", "", "", "10"]));
+    for (client, status) in [(&dev, StatusCode::FORBIDDEN), (&sec, StatusCode::OK)] {
+        app.call_expecting(client, "set_project_sla", &overrides, status)
+            .await;
+    }
 
     let rows = listed(&app, &dev).await;
     assert_eq!(
@@ -163,16 +166,11 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     assert_eq!(audit.1["info"], 10);
 
     // the instance policy: not a team's security engineer, but an admin
-    let instance_fields = [
-        ("critical", "7"),
-        ("high", "60"),
-        ("medium", "90"),
-        ("low", "180"),
-        ("info", ""),
-    ];
-    let boss = app.client_for("boss@example.com").await;
-    let instance_sla =
-        |client, status| app.call_expecting(client, "set_instance_sla", &instance_fields, status);
+    let instance = policy(["7", "60", "90", "180", ""]);
+    let instance_sla = async |client: &reqwest::Client, status| {
+        app.call_expecting(client, "set_instance_sla", &instance, status)
+            .await
+    };
     instance_sla(&sec, StatusCode::FORBIDDEN).await;
     instance_sla(&boss, StatusCode::OK).await;
     let rows = listed(&app, &dev).await;

@@ -1,7 +1,7 @@
 //! People moving findings through the workflow: each move checked against their role,
 //! written with its audit event; a person's fix verified (or refuted) by the next scan.
 
-use bosun_tests::{SHOP_PEOPLE, TestApp, days_from_now, spawn_app_and, spawn_app_with};
+use bosun_tests::{SHOP_PEOPLE, TestApp, spawn_app_and, spawn_app_with};
 use reqwest::StatusCode;
 
 fn sarif(results: &[(&str, &str)]) -> Vec<u8> {
@@ -39,6 +39,11 @@ async fn estate(app: &TestApp) -> Estate {
 async fn state(app: &TestApp, finding: i64) -> String {
     let sql = format!("SELECT state::text FROM findings WHERE id = {finding}");
     app.scalar(&sql).await
+}
+
+/// A date `days` from now as RFC 3339, for a risk acceptance's expiry.
+fn days_from_now(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
 }
 
 /// Runs the expiry job once; how many acceptances it ended.
