@@ -120,6 +120,61 @@ pub async fn wait_for_hydration(client: &Client) {
     .await;
 }
 
+/// Waits until the browser is at `path` (`what` names it in the timeout's panic).
+pub async fn wait_for_path(client: &Client, what: &str, timeout: Duration, path: &str) {
+    wait_for(what, timeout, || async {
+        client
+            .current_url()
+            .await
+            .ok()
+            .filter(|u| u.path() == path)
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// Waits until the field matching `css` holds a value that `accept` takes; the value.
+pub async fn wait_for_value(
+    client: &Client,
+    what: &str,
+    timeout: Duration,
+    css: &str,
+    accept: impl Fn(&str) -> bool,
+) -> String {
+    wait_for(what, timeout, || async {
+        let field = client.find(Locator::Css(css)).await.ok()?;
+        field
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .filter(|v| accept(v))
+    })
+    .await
+}
+
+/// Clicks the element matching a CSS selector.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the field matching a CSS selector.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Texts of all elements matching a CSS selector.
 pub async fn texts(client: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();

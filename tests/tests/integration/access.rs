@@ -1,71 +1,39 @@
 //! Who sees what: a person's role comes from the team owning each project.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{ONE_FINDING_SARIF, TestApp, spawn_app_and};
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
-
-const PASSWORD: &str = "correct horse battery";
-
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 /// Team shop owns project web, team data owns warehouse; each has one finding. People:
 /// dev (developer in shop), analyst (viewer in data), sec (security on every team),
 /// admin, and nobody (no team).
 async fn estate(app: &TestApp) {
-    let pool = &app.pool;
     for (team, project) in [("shop", "web"), ("data", "warehouse")] {
-        let t = teams::create(pool, &ProjectSlug::parse(team).unwrap(), "")
-            .await
-            .unwrap();
-        let p = projects::create(pool, &ProjectSlug::parse(project).unwrap(), "")
-            .await
-            .unwrap();
-        teams::assign_project(pool, t.id, p.id).await.unwrap();
-        let token = server::tokens::create(pool, p.id, "ci").await.unwrap();
-        let (status, body) = app
-            .push_report(Some(&token), "?target=repo", SARIF.into())
+        let token = app.team_project_with_token(team, project).await;
+        app.push_ok(&token, "?target=repo", ONE_FINDING_SARIF.into())
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    for (email, admin) in [
-        ("dev@example.com", false),
-        ("analyst@example.com", false),
-        ("sec@example.com", false),
-        ("admin@example.com", true),
-        ("nobody@example.com", false),
-    ] {
-        users::create(pool, email, PASSWORD, admin).await.unwrap();
-    }
-    teams::add_member(
-        pool,
-        "shop",
-        "dev@example.com",
-        app::workflow::Role::Developer,
-    )
-    .await
-    .unwrap();
-    teams::add_member(
-        pool,
-        "data",
-        "analyst@example.com",
-        app::workflow::Role::Viewer,
-    )
-    .await
-    .unwrap();
-    users::set_security_all_teams(pool, "sec@example.com", true)
+    use app::workflow::Role;
+    app.create_member("dev@example.com", "shop", Role::Developer)
+        .await;
+    app.create_member("analyst@example.com", "data", Role::Viewer)
+        .await;
+    app.create_user("sec@example.com", bosun_tests::PASSWORD)
+        .await;
+    app.create_admin("admin@example.com").await;
+    app.create_user("nobody@example.com", bosun_tests::PASSWORD)
+        .await;
+    server::users::set_security_all_teams(&app.pool, "sec@example.com", true)
         .await
         .unwrap();
 }
 
-/// A fresh client signed in as `email`.
+/// The projects whose findings `email` sees.
 async fn visible_projects(app: &TestApp, email: &str) -> Vec<String> {
-    let client = app.signed_in_client(email, PASSWORD).await;
-    let (status, body) = app.call_server_fn(&client, "list_findings", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{email}: {body}");
+    let client = app.client_for(email).await;
+    let body = app
+        .call_expecting(&client, "list_findings", &[], StatusCode::OK)
+        .await;
     let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
     let mut projects: Vec<String> = rows
         .iter()
@@ -78,8 +46,7 @@ async fn visible_projects(app: &TestApp, email: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn people_see_the_findings_of_their_teams_projects_only() {
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     assert_eq!(visible_projects(&app, "dev@example.com").await, ["web"]);
     assert_eq!(
         visible_projects(&app, "analyst@example.com").await,
@@ -102,26 +69,16 @@ async fn people_see_the_findings_of_their_teams_projects_only() {
 
 #[tokio::test]
 async fn another_teams_scan_history_answers_like_a_missing_project() {
-    let app = spawn_app().await;
-    estate(&app).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(&dev, "list_scans", &[("project", "web")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, other) = app
-        .call_server_fn(&dev, "list_scans", &[("project", "warehouse")])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
-    let (_, missing) = app
-        .call_server_fn(&dev, "list_scans", &[("project", "no-such")])
-        .await;
+    let (app, _) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let scans = async |client: &reqwest::Client, project: &str, status| {
+        app.call_expecting(client, "list_scans", &[("project", project)], status)
+            .await
+    };
+    scans(&dev, "web", StatusCode::OK).await;
+    let other = scans(&dev, "warehouse", StatusCode::NOT_FOUND).await;
+    let missing = scans(&dev, "no-such", StatusCode::NOT_FOUND).await;
     assert!(other.contains("No such project."), "{other}");
     assert_eq!(other, missing, "existence does not leak");
-
-    let anonymous = reqwest::Client::new();
-    let (status, _) = app
-        .call_server_fn(&anonymous, "list_scans", &[("project", "web")])
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    scans(&reqwest::Client::new(), "web", StatusCode::UNAUTHORIZED).await;
 }

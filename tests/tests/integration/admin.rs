@@ -2,44 +2,42 @@
 //! (which signs the person out everywhere else), the admin flags with the last-admin guard,
 //! and team membership, each change audited.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{PASSWORD, TestApp, accepted, fresh_client as client, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::projects::ProjectSlug;
-use server::{teams, users};
 
-const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a much longer passphrase";
 const ADMIN: &str = "admin@example.com";
 const INVALID_LINK: &str =
     "This invitation link is invalid or has expired. Ask an admin for a new one.";
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// The first admin, signed in.
 async fn admin(app: &TestApp) -> reqwest::Client {
-    users::create(&app.pool, ADMIN, PASSWORD, true)
-        .await
-        .unwrap();
-    app.signed_in_client(ADMIN, PASSWORD).await
+    app.create_admin(ADMIN).await;
+    app.client_for(ADMIN).await
 }
 
-/// Invites `email` as `admin_client`; returns the link's token.
-async fn invite(app: &TestApp, admin_client: &reqwest::Client, email: &str) -> String {
-    let (status, body) = app
-        .call_server_fn(admin_client, "invite_user", &[("email", email)])
+/// Invites `email` as `admin_client`, with `fields` besides; returns the link's token.
+async fn invite_with(
+    app: &TestApp,
+    admin_client: &reqwest::Client,
+    email: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let mut form = vec![("email", email)];
+    form.extend_from_slice(fields);
+    let body = app
+        .call_expecting(admin_client, "invite_user", &form, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     let path: String = serde_json::from_str(&body).unwrap();
     let token = path.strip_prefix("/invite/").expect("a link to /invite/…");
     assert_eq!(token.len(), 64, "32 random bytes, hex: {token}");
     token.to_string()
+}
+
+/// Invites `email` as `admin_client`; returns the link's token.
+async fn invite(app: &TestApp, admin_client: &reqwest::Client, email: &str) -> String {
+    invite_with(app, admin_client, email, &[]).await
 }
 
 async fn accept(
@@ -61,34 +59,40 @@ async fn accept(
     .await
 }
 
+/// Accepting `token` from a fresh client is refused as an invalid or expired link.
+async fn refused_as_invalid(app: &TestApp, token: &str, password: &str) {
+    let (status, body) = accept(app, &client(), token, password).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains(INVALID_LINK), "{body}");
+}
+
+/// The pending invitations as the admin page lists them.
+async fn pending_invites(app: &TestApp, admin: &reqwest::Client) -> String {
+    app.call_expecting(admin, "list_invites", &[], StatusCode::OK)
+        .await
+}
+
+/// Revokes the invitation `id` as `admin`, expecting `status`; the answer's body.
+async fn revoke_invite(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    id: &str,
+    status: StatusCode,
+) -> String {
+    app.call_expecting(admin, "revoke_invite", &[("id", id)], status)
+        .await
+}
+
 /// Who `client` is signed in as (`null` when nobody).
 async fn whoami(app: &TestApp, client: &reqwest::Client) -> Value {
-    let (status, body) = app.call_server_fn(client, "whoami", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .call_expecting(client, "whoami", &[], StatusCode::OK)
+        .await;
     serde_json::from_str(&body).unwrap()
 }
 
 async fn sign_in_status(app: &TestApp, email: &str, password: &str) -> StatusCode {
-    client()
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-fn accepted(status: StatusCode) -> bool {
-    status.is_success() || status.is_redirection()
+    app.sign_in_with(&client(), email, password).await.status()
 }
 
 /// A page as `client` gets it, served rather than redirected to sign-in. (Pages stream: an
@@ -118,13 +122,12 @@ async fn set_role(app: &TestApp, client: &reqwest::Client, role: &str) -> (Statu
     .await
 }
 
+/// The role of user `user_id` in team `team_id`, if they are a member.
 async fn role_in_team(app: &TestApp, team_id: i64, user_id: i64) -> Option<String> {
-    sqlx::query_scalar("SELECT role::text FROM team_members WHERE team_id = $1 AND user_id = $2")
-        .bind(team_id)
-        .bind(user_id)
-        .fetch_optional(&app.pool)
-        .await
-        .unwrap()
+    app.scalar(&format!(
+        "SELECT max(role::text) FROM team_members WHERE team_id = {team_id} AND user_id = {user_id}"
+    ))
+    .await
 }
 
 #[tokio::test]
@@ -139,8 +142,7 @@ async fn an_invitation_creates_the_account_once_and_signs_the_person_in() {
         .await,
         1
     );
-    let (status, body) = app.call_server_fn(&admin, "list_invites", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = pending_invites(&app, &admin).await;
     let pending: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0]["email"], "nia@example.com");
@@ -182,9 +184,7 @@ async fn an_invitation_creates_the_account_once_and_signs_the_person_in() {
     ));
 
     // one use only: a second accept fails and creates no second account
-    let (status, body) = accept(&app, &client(), &token, "another long password").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body.contains(INVALID_LINK), "{body}");
+    refused_as_invalid(&app, &token, "another long password").await;
     assert_eq!(
         app.count("SELECT count(*) FROM users WHERE email = 'nia@example.com'")
             .await,
@@ -195,16 +195,13 @@ async fn an_invitation_creates_the_account_once_and_signs_the_person_in() {
     ));
     let page = page_html(&app, &client(), &format!("/invite/{token}")).await;
     assert!(page.contains("invalid or has expired"), "{page}");
-    let (_, body) = app.call_server_fn(&admin, "list_invites", &[]).await;
-    assert_eq!(body, "[]");
+    assert_eq!(pending_invites(&app, &admin).await, "[]");
 
-    let nia = user_id(&app, "nia@example.com").await;
-    let events: Vec<(String, String, Option<i64>)> =
-        sqlx::query_as("SELECT subject_type, action, actor_user_id FROM audit_events ORDER BY id")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
-    let admin_id = user_id(&app, ADMIN).await;
+    let nia = app.user_id("nia@example.com").await;
+    let events: Vec<(String, String, Option<i64>)> = app
+        .rows("SELECT subject_type, action, actor_user_id FROM audit_events ORDER BY id")
+        .await;
+    let admin_id = app.user_id(ADMIN).await;
     assert_eq!(
         events,
         [
@@ -213,11 +210,9 @@ async fn an_invitation_creates_the_account_once_and_signs_the_person_in() {
             ("user".into(), "created".into(), Some(nia)),
         ]
     );
-    let audit_text: String =
-        sqlx::query_scalar("SELECT string_agg(coalesce(after::text, ''), ' ') FROM audit_events")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let audit_text: String = app
+        .scalar("SELECT string_agg(coalesce(after::text, ''), ' ') FROM audit_events")
+        .await;
     assert!(!audit_text.contains(NEW_PASSWORD) && !audit_text.contains(&token));
 }
 
@@ -225,17 +220,10 @@ async fn an_invitation_creates_the_account_once_and_signs_the_person_in() {
 async fn an_invited_admin_becomes_an_admin() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    let (status, body) = app
-        .call_server_fn(
-            &admin,
-            "invite_user",
-            &[("email", "second@example.com"), ("admin", "true")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let path: String = serde_json::from_str(&body).unwrap();
+    let as_admin = [("admin", "true")];
+    let token = invite_with(&app, &admin, "second@example.com", &as_admin).await;
     let newcomer = client();
-    let (status, body) = accept(&app, &newcomer, &path["/invite/".len()..], NEW_PASSWORD).await;
+    let (status, body) = accept(&app, &newcomer, &token, NEW_PASSWORD).await;
     assert!(accepted(status), "{status} {body}");
     assert_eq!(whoami(&app, &newcomer).await["is_admin"], true);
 }
@@ -244,42 +232,30 @@ async fn an_invited_admin_becomes_an_admin() {
 async fn expired_and_revoked_invitations_are_refused() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
+    let invite_id = async |email: &str| {
+        app.count(&format!("SELECT id FROM invites WHERE email = '{email}'"))
+            .await
+            .to_string()
+    };
 
     let expired = invite(&app, &admin, "late@example.com").await;
-    sqlx::query("UPDATE invites SET expires_at = now() - interval '1 minute' WHERE email = 'late@example.com'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let (status, body) = accept(&app, &client(), &expired, NEW_PASSWORD).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body.contains(INVALID_LINK), "{body}");
+    app.execute(
+        "UPDATE invites SET expires_at = now() - interval '1 minute'
+          WHERE email = 'late@example.com'",
+    )
+    .await;
+    refused_as_invalid(&app, &expired, NEW_PASSWORD).await;
 
     let revoked = invite(&app, &admin, "gone@example.com").await;
-    let id = app
-        .count("SELECT id FROM invites WHERE email = 'gone@example.com'")
-        .await
-        .to_string();
-    let (status, body) = app
-        .call_server_fn(&admin, "revoke_invite", &[("id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = accept(&app, &client(), &revoked, NEW_PASSWORD).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body.contains(INVALID_LINK), "{body}");
+    let id = invite_id("gone@example.com").await;
+    revoke_invite(&app, &admin, &id, StatusCode::OK).await;
+    refused_as_invalid(&app, &revoked, NEW_PASSWORD).await;
     // revoking twice is harmless; a missing invitation is 404
-    let (status, _) = app
-        .call_server_fn(&admin, "revoke_invite", &[("id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = app
-        .call_server_fn(&admin, "revoke_invite", &[("id", "999999")])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    revoke_invite(&app, &admin, &id, StatusCode::OK).await;
+    revoke_invite(&app, &admin, "999999", StatusCode::NOT_FOUND).await;
 
     // an unknown token is answered the same way
-    let (status, body) = accept(&app, &client(), &"0".repeat(64), NEW_PASSWORD).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body.contains(INVALID_LINK), "{body}");
+    refused_as_invalid(&app, &"0".repeat(64), NEW_PASSWORD).await;
 
     assert_eq!(
         app.count(
@@ -288,31 +264,21 @@ async fn expired_and_revoked_invitations_are_refused() {
         .await,
         0
     );
-    let (_, body) = app.call_server_fn(&admin, "list_invites", &[]).await;
     assert_eq!(
-        body, "[]",
+        pending_invites(&app, &admin).await,
+        "[]",
         "expired and revoked invitations are not pending"
     );
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM audit_events WHERE subject_type = 'invite' AND action = 'revoked'"
-        )
-        .await,
-        1
-    );
+    let revoked_events =
+        "SELECT count(*) FROM audit_events WHERE subject_type = 'invite' AND action = 'revoked'";
+    assert_eq!(app.count(revoked_events).await, 1);
 
     // an accepted invitation cannot be revoked
     let used = invite(&app, &admin, "used@example.com").await;
     let (status, _) = accept(&app, &client(), &used, NEW_PASSWORD).await;
     assert!(accepted(status));
-    let id = app
-        .count("SELECT id FROM invites WHERE email = 'used@example.com'")
-        .await
-        .to_string();
-    let (status, body) = app
-        .call_server_fn(&admin, "revoke_invite", &[("id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let id = invite_id("used@example.com").await;
+    revoke_invite(&app, &admin, &id, StatusCode::CONFLICT).await;
 }
 
 #[tokio::test]
@@ -325,42 +291,31 @@ async fn inviting_again_replaces_the_pending_link() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = accept(&app, &client(), &second, NEW_PASSWORD).await;
     assert!(accepted(status), "{status} {body}");
-    assert_eq!(
-        app.count("SELECT count(*) FROM audit_events WHERE subject_type = 'invite' AND action = 'replaced'")
-            .await,
-        1
-    );
+    let replaced =
+        "SELECT count(*) FROM audit_events WHERE subject_type = 'invite' AND action = 'replaced'";
+    assert_eq!(app.count(replaced).await, 1);
 }
 
 #[tokio::test]
 async fn only_admins_invite_and_an_email_has_one_account() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(&dev, "invite_user", &[("email", "friend@example.com")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let dev = app.user_signed_in("dev@example.com").await;
+    let invite_as = async |client: &reqwest::Client, email: &str, status| {
+        app.call_expecting(client, "invite_user", &[("email", email)], status)
+            .await
+    };
+    let body = invite_as(&dev, "friend@example.com", StatusCode::FORBIDDEN).await;
     assert!(body.contains("Only admins"), "{body}");
-    let (status, _) = app
-        .call_server_fn(&client(), "invite_user", &[("email", "friend@example.com")])
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    invite_as(&client(), "friend@example.com", StatusCode::UNAUTHORIZED).await;
     assert_eq!(app.count("SELECT count(*) FROM invites").await, 0);
 
-    let (status, body) = app
-        .call_server_fn(&admin, "invite_user", &[("email", "DEV@example.com")])
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = invite_as(&admin, "DEV@example.com", StatusCode::CONFLICT).await;
     assert!(
         body.contains("dev@example.com already has an account"),
         "{body}"
     );
-    let (status, body) = app
-        .call_server_fn(&admin, "invite_user", &[("email", "not an email")])
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    invite_as(&admin, "not an email", StatusCode::BAD_REQUEST).await;
     assert_eq!(app.count("SELECT count(*) FROM invites").await, 0);
 
     // an account created for the email after the invitation wins: the link is refused
@@ -399,10 +354,9 @@ async fn accepting_checks_the_name_and_password() {
     ] {
         let mut fields: Vec<(&str, &str)> = fields.to_vec();
         fields.push(("token", &token));
-        let (status, body) = app
-            .call_server_fn(&client(), "accept_invite", &fields)
+        let body = app
+            .call_expecting(&client(), "accept_invite", &fields, StatusCode::BAD_REQUEST)
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(body.contains(problem), "{problem}: {body}");
     }
     let long = "x".repeat(1025);
@@ -417,58 +371,31 @@ async fn accepting_checks_the_name_and_password() {
 #[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let here = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let elsewhere = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let here = app.user_signed_in("dev@example.com").await;
+    let elsewhere = app.client_for("dev@example.com").await;
 
-    let (status, body) = app
-        .call_server_fn(
-            &here,
-            "change_password",
-            &[
-                ("current_password", "not my password"),
-                ("new_password", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let change = async |client: &reqwest::Client, current, new, status| {
+        let fields = [("current_password", current), ("new_password", new)];
+        app.call_expecting(client, "change_password", &fields, status)
+            .await
+    };
+    let wrong = "not my password";
+    let body = change(&here, wrong, NEW_PASSWORD, StatusCode::FORBIDDEN).await;
     assert!(body.contains("current password is not correct"), "{body}");
-    let (status, body) = app
-        .call_server_fn(
-            &here,
-            "change_password",
-            &[("current_password", PASSWORD), ("new_password", "short")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, _) = app
-        .call_server_fn(
-            &client(),
-            "change_password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    change(&here, PASSWORD, "short", StatusCode::BAD_REQUEST).await;
+    change(&client(), PASSWORD, NEW_PASSWORD, StatusCode::UNAUTHORIZED).await;
     assert!(
         whoami(&app, &elsewhere).await.is_object(),
         "nothing changed yet"
     );
 
-    let (status, body) = app
-        .call_server_fn(
-            &here,
-            "change_password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", NEW_PASSWORD),
-                ("new_password_again", NEW_PASSWORD),
-            ],
-        )
+    let fields = [
+        ("current_password", PASSWORD),
+        ("new_password", NEW_PASSWORD),
+        ("new_password_again", NEW_PASSWORD),
+    ];
+    app.call_expecting(&here, "change_password", &fields, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(whoami(&app, &here).await["email"], "dev@example.com");
     assert!(whoami(&app, &elsewhere).await.is_null());
     let page = elsewhere.get(app.url("/findings")).send().await.unwrap();
@@ -488,14 +415,13 @@ async fn changing_the_password_signs_out_every_other_session() {
         sign_in_status(&app, "dev@example.com", NEW_PASSWORD).await
     ));
 
-    let (subject, actor, before, after): (i64, Option<i64>, Option<Value>, Value) = sqlx::query_as(
-        "SELECT subject_id, actor_user_id, before, after FROM audit_events
+    let (subject, actor, before, after): (i64, Option<i64>, Option<Value>, Value) = app
+        .row(
+            "SELECT subject_id, actor_user_id, before, after FROM audit_events
           WHERE subject_type = 'user' AND action = 'password_changed'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let dev = user_id(&app, "dev@example.com").await;
+        )
+        .await;
+    let dev = app.user_id("dev@example.com").await;
     assert_eq!((subject, actor), (dev, Some(dev)));
     assert_eq!(before, None);
     assert_eq!(after, serde_json::json!({ "sessions_ended": 2 }));
@@ -505,52 +431,38 @@ async fn changing_the_password_signs_out_every_other_session() {
 async fn admins_manage_teams_and_every_change_is_audited() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    let admin_id = user_id(&app, ADMIN).await;
+    let admin_id = app.user_id(ADMIN).await;
     app.create_user("dev@example.com", PASSWORD).await;
-    let dev_id = user_id(&app, "dev@example.com").await;
+    let dev_id = app.user_id("dev@example.com").await;
 
-    let (status, body) = app
-        .call_server_fn(&admin, "create_team", &[("slug", "shop"), ("name", "Shop")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .call_server_fn(&admin, "create_team", &[("slug", "shop")])
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = app
-        .call_server_fn(&admin, "create_team", &[("slug", "-Not OK")])
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    for (fields, status) in [
+        (&[("slug", "shop"), ("name", "Shop")][..], StatusCode::OK),
+        (&[("slug", "shop")], StatusCode::CONFLICT),
+        (&[("slug", "-Not OK")], StatusCode::BAD_REQUEST),
+    ] {
+        app.call_expecting(&admin, "create_team", fields, status)
+            .await;
+    }
     let shop = app.count("SELECT id FROM teams WHERE slug = 'shop'").await;
-    let web = server::projects::create(&app.pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(&app.pool, shop, web.id)
-        .await
-        .unwrap();
+    app.create_project("web", Some(shop)).await;
 
     let role = || role_in_team(&app, shop, dev_id);
     let set = |role| set_role(&app, &admin, role);
-    let (status, body) = set("developer").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(role().await.as_deref(), Some("developer"));
-    let (status, body) = set("ops").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(role().await.as_deref(), Some("ops"));
-    let (status, _) = set("ops").await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "setting the same role again is fine"
-    );
+    // setting the same role again is fine
+    for role_now in ["developer", "ops", "ops"] {
+        let (status, body) = set(role_now).await;
+        assert_eq!(status, StatusCode::OK, "{role_now}: {body}");
+        assert_eq!(role().await.as_deref(), Some(role_now));
+    }
     let (status, body) = set("admin").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("admin is global"), "{body}");
     let (status, _) = set("root").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let (status, body) = app.call_server_fn(&admin, "list_teams", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .call_expecting(&admin, "list_teams", &[], StatusCode::OK)
+        .await;
     let listed: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(listed[0]["slug"], "shop");
     assert_eq!(listed[0]["name"], "Shop");
@@ -569,52 +481,33 @@ async fn admins_manage_teams_and_every_change_is_audited() {
         ("shop", "nobody@example.com", "Nobody has an account"),
         ("no-team", "dev@example.com", "No team 'no-team'"),
     ] {
-        let (status, body) = app
-            .call_server_fn(
-                &admin,
-                "set_membership",
-                &[("team", team), ("email", email), ("role", "viewer")],
-            )
+        let fields = [("team", team), ("email", email), ("role", "viewer")];
+        let body = app
+            .call_expecting(&admin, "set_membership", &fields, StatusCode::NOT_FOUND)
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         assert!(body.contains(expected), "{body}");
     }
 
-    let dev_client = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, _) = app
-        .call_server_fn(
-            &dev_client,
-            "set_membership",
-            &[
-                ("team", "shop"),
-                ("email", "dev@example.com"),
-                ("role", "security"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app
-        .call_server_fn(
-            &dev_client,
-            "remove_membership",
-            &[("team", "shop"), ("email", "dev@example.com")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let dev_client = app.client_for("dev@example.com").await;
+    let dev_in_shop = [("team", "shop"), ("email", "dev@example.com")];
+    let to_security = [dev_in_shop[0], dev_in_shop[1], ("role", "security")];
+    app.call_expecting(
+        &dev_client,
+        "set_membership",
+        &to_security,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let remove = async |client: &reqwest::Client, status| {
+        app.call_expecting(client, "remove_membership", &dev_in_shop, status)
+            .await
+    };
+    remove(&dev_client, StatusCode::FORBIDDEN).await;
     assert_eq!(role().await.as_deref(), Some("ops"));
 
-    let remove = || {
-        app.call_server_fn(
-            &admin,
-            "remove_membership",
-            &[("team", "shop"), ("email", "dev@example.com")],
-        )
-    };
-    let (status, body) = remove().await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    remove(&admin, StatusCode::OK).await;
     assert_eq!(role().await, None);
-    let (status, body) = remove().await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let body = remove(&admin, StatusCode::NOT_FOUND).await;
     assert!(body.contains("not in team 'shop'"), "{body}");
 
     /// action, actor, before, after
@@ -660,27 +553,21 @@ async fn admins_manage_teams_and_every_change_is_audited() {
 async fn bosun_always_keeps_an_admin() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    let admin_id = user_id(&app, ADMIN).await.to_string();
+    let admin_id = app.user_id(ADMIN).await.to_string();
     app.create_user("dev@example.com", PASSWORD).await;
-    let dev_id = user_id(&app, "dev@example.com").await.to_string();
-    let flags = |id: &str, is_admin: &str, security: &str| {
-        [
-            ("user_id", id.to_string()),
-            ("is_admin", is_admin.to_string()),
-            ("security_all_teams", security.to_string()),
-        ]
-    };
-    let call = |client: &reqwest::Client, fields: [(&'static str, String); 3]| {
-        let client = client.clone();
-        let app = &app;
-        async move {
-            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.call_server_fn(&client, "set_user_flags", &fields).await
-        }
-    };
+    let dev_id = app.user_id("dev@example.com").await.to_string();
+    let set_flags =
+        async |client: &reqwest::Client, id: &str, admin: &str, security: &str, status| {
+            let fields = [
+                ("user_id", id),
+                ("is_admin", admin),
+                ("security_all_teams", security),
+            ];
+            app.call_expecting(client, "set_user_flags", &fields, status)
+                .await
+        };
 
-    let (status, body) = call(&admin, flags(&admin_id, "false", "false")).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = set_flags(&admin, &admin_id, "false", "false", StatusCode::CONFLICT).await;
     assert!(
         body.contains("admin@example.com is the last admin"),
         "{body}"
@@ -690,36 +577,27 @@ async fn bosun_always_keeps_an_admin() {
         1
     );
 
-    let (status, body) = call(&admin, flags(&dev_id, "false", "true")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = call(&admin, flags(&dev_id, "true", "true")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    set_flags(&admin, &dev_id, "false", "true", StatusCode::OK).await;
+    set_flags(&admin, &dev_id, "true", "true", StatusCode::OK).await;
     // with a second admin, the first may step down
-    let (status, body) = call(&admin, flags(&admin_id, "false", "false")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    set_flags(&admin, &admin_id, "false", "false", StatusCode::OK).await;
     let (status, _) = app.call_server_fn(&admin, "list_users", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no longer an admin");
 
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = call(&dev, flags(&dev_id, "false", "true")).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, _) = call(&dev, flags("999999", "true", "false")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let dev = app.client_for("dev@example.com").await;
+    set_flags(&dev, &dev_id, "false", "true", StatusCode::CONFLICT).await;
+    set_flags(&dev, "999999", "true", "false", StatusCode::NOT_FOUND).await;
 
-    let (is_admin, security): (bool, bool) = sqlx::query_as(
-        "SELECT is_admin, security_all_teams FROM users WHERE email = 'dev@example.com'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (is_admin, security): (bool, bool) = app
+        .row("SELECT is_admin, security_all_teams FROM users WHERE email = 'dev@example.com'")
+        .await;
     assert!(is_admin && security);
-    let changes: Vec<(Value, Value)> = sqlx::query_as(
-        "SELECT before, after FROM audit_events
+    let changes: Vec<(Value, Value)> = app
+        .rows(
+            "SELECT before, after FROM audit_events
           WHERE subject_type = 'user' AND action = 'flags_changed' ORDER BY id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     let f = |is_admin: bool, security: bool| serde_json::json!({ "is_admin": is_admin, "security_all_teams": security });
     assert_eq!(
         changes,
@@ -735,19 +613,10 @@ async fn bosun_always_keeps_an_admin() {
 async fn admin_pages_show_an_error_to_everyone_else() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    teams::create(&app.pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::add_member(
-        &app.pool,
-        "shop",
-        "dev@example.com",
-        app::workflow::Role::Viewer,
-    )
-    .await
-    .unwrap();
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    app.create_team("shop", "").await;
+    app.create_member("dev@example.com", "shop", app::workflow::Role::Viewer)
+        .await;
+    let dev = app.client_for("dev@example.com").await;
     for page in ["/admin/users", "/admin/teams"] {
         let html = page_html(&app, &admin, page).await;
         assert!(html.contains("dev@example.com"), "{page}: {html}");

@@ -1,6 +1,6 @@
 //! The HTTP API against a real PostgreSQL: health, tokens, SARIF ingestion, bad input.
 
-use bosun_tests::spawn_app;
+use bosun_tests::{PASSWORD, TestApp, counts, spawn_app, spawn_app_with_project};
 use reqwest::StatusCode;
 use std::io::Write;
 
@@ -10,23 +10,47 @@ const SMALL_SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name
     {"ruleId":"T1","level":"note","message":{"text":"second"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"b.py"},"region":{"startLine":9}}}]}
   ]}]}"#;
 
+/// Gzips `body` at `level`.
+fn gzip(body: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+    gz.write_all(body).unwrap();
+    gz.finish().unwrap()
+}
+
+/// POSTs `body` as a gzipped report with `token`.
+async fn push_gzip(app: &TestApp, token: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(token)
+        .header("Content-Encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The number of findings stored.
+async fn findings(app: &TestApp) -> i64 {
+    app.count("SELECT count(*) FROM findings").await
+}
+
 #[tokio::test]
 async fn healthz_answers_while_readyz_follows_the_database() {
     let app = spawn_app().await;
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.headers()["x-content-type-options"], "nosniff");
     assert!(
         health.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
 
     app.server_pool.close().await; // the server's database is now unreachable to it
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(
         health.status(),
         StatusCode::OK,
@@ -36,93 +60,74 @@ async fn healthz_answers_while_readyz_follows_the_database() {
 
 #[tokio::test]
 async fn reports_need_a_valid_token() {
-    let app = spawn_app().await;
-    let _token = app.project_with_token("svc").await;
-    let (status, body) = app.push_report(None, "", SMALL_SARIF.into()).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(
-        body["error"].as_str().unwrap().contains("Authorization"),
-        "{body}"
-    );
-
-    let (status, body) = app
-        .push_report(Some("bosun_not-a-real-token"), "", SMALL_SARIF.into())
+    let (app, token) = spawn_app_with_project("svc").await;
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    let sarif = || SMALL_SARIF.as_bytes().to_vec();
+    app.push_refused(None, "", sarif(), unauthorized, "Authorization")
         .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "invalid, expired or revoked token");
+    let invalid = "invalid, expired or revoked token";
+    let error = app
+        .push_refused(
+            Some("bosun_not-a-real-token"),
+            "",
+            sarif(),
+            unauthorized,
+            invalid,
+        )
+        .await;
+    assert_eq!(error, invalid);
 
-    sqlx::query("UPDATE ingest_tokens SET revoked_at = now()")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let (status, _) = app.push_report(Some(&_token), "", SMALL_SARIF.into()).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "a revoked token is refused"
-    );
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+    app.execute("UPDATE ingest_tokens SET revoked_at = now()")
+        .await;
+    // a revoked token is refused
+    app.push_refused(Some(&token), "", sarif(), unauthorized, "")
+        .await;
+    assert_eq!(findings(&app).await, 0);
     assert_eq!(app.count("SELECT count(*) FROM scans").await, 0);
 }
 
 #[tokio::test]
 async fn a_token_cannot_push_into_another_project() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("alpha").await;
+    let (app, token) = spawn_app_with_project("alpha").await;
     app.project_with_token("beta").await;
-    let (status, body) = app
-        .push_report(Some(&token), "?project=beta", SMALL_SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body["error"].as_str().unwrap().contains("alpha"), "{body}");
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+    let forbidden = StatusCode::FORBIDDEN;
+    app.push_refused(
+        Some(&token),
+        "?project=beta",
+        SMALL_SARIF.into(),
+        forbidden,
+        "alpha",
+    )
+    .await;
+    assert_eq!(findings(&app).await, 0);
 }
 
 #[tokio::test]
 async fn sarif_is_stored_and_resending_it_changes_nothing() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let (status, first) = app
-        .push_report(Some(&token), "?target=repo&branch=main", SMALL_SARIF.into())
+    let (app, token) = spawn_app_with_project("svc").await;
+    let first = app
+        .push_ok(&token, "?target=repo&branch=main", SMALL_SARIF.into())
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{first}");
-    assert_eq!(
-        (
-            first["new"].as_i64(),
-            first["unchanged"].as_i64(),
-            first["total"].as_i64()
-        ),
-        (Some(2), Some(0), Some(2))
-    );
+    assert_eq!(counts(&first), [2, 0, 0, 0, 2], "{first}");
     assert_eq!(
         first["scanner"], "tinyscan",
         "the tool's id: its name, lowercase"
     );
     assert_eq!(first["format"], "sarif");
 
-    let (status, second) = app
-        .push_report(Some(&token), "?target=repo&branch=main", SMALL_SARIF.into())
+    let second = app
+        .push_ok(&token, "?target=repo&branch=main", SMALL_SARIF.into())
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        (second["new"].as_i64(), second["unchanged"].as_i64()),
-        (Some(0), Some(2))
-    );
-    assert_eq!(
-        app.count("SELECT count(*) FROM findings").await,
-        2,
-        "no duplicates"
-    );
+    assert_eq!(counts(&second), [0, 2, 0, 0, 2], "{second}");
+    assert_eq!(findings(&app).await, 2, "no duplicates");
     assert_eq!(
         app.count("SELECT count(*) FROM scans WHERE status = 'accepted'")
             .await,
         2
     );
-    let (severity, location): (String, String) =
-        sqlx::query_as("SELECT severity::text, location FROM findings WHERE title = 'first'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (severity, location): (String, String) = app
+        .row("SELECT severity::text, location FROM findings WHERE title = 'first'")
+        .await;
     assert_eq!((severity.as_str(), location.as_str()), ("high", "a.py:3"));
     // unchanged findings are not rewritten: their scope remembers the scan that saw them
     let first_scan = first["scan_id"].as_i64().unwrap();
@@ -140,27 +145,16 @@ async fn sarif_is_stored_and_resending_it_changes_nothing() {
 
 #[tokio::test]
 async fn gzip_bodies_are_accepted() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(SMALL_SARIF.as_bytes()).unwrap();
-    let response = app
-        .client
-        .post(app.url("/api/v1/reports"))
-        .bearer_auth(&token)
-        .header("Content-Encoding", "gzip")
-        .body(gz.finish().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let (app, token) = spawn_app_with_project("svc").await;
+    let body = gzip(SMALL_SARIF.as_bytes(), flate2::Compression::default());
+    let response = push_gzip(&app, &token, body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 2);
+    assert_eq!(findings(&app).await, 2);
 }
 
 #[tokio::test]
 async fn malformed_reports_are_refused_with_a_reason_and_store_nothing() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let cases: [(&str, Vec<u8>, &str); 4] = [
         (
             "?format=sarif",
@@ -171,31 +165,17 @@ async fn malformed_reports_are_refused_with_a_reason_and_store_nothing() {
         ("", Vec::new(), "empty"),
         ("", b"just some text".to_vec(), "unknown report format"),
     ];
-    for (query, body, expected) in cases {
-        let (status, json) = app.push_report(Some(&token), query, body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
-        let message = json["error"].as_str().unwrap();
-        assert!(
-            message.contains(expected),
-            "'{message}' should mention '{expected}'"
-        );
+    let cobol = (
+        "?format=cobol",
+        SMALL_SARIF.as_bytes().to_vec(),
+        "unknown format 'cobol'",
+    );
+    for (query, body, expected) in cases.into_iter().chain([cobol]) {
+        app.push_refused(Some(&token), query, body, StatusCode::BAD_REQUEST, expected)
+            .await;
     }
-    let (status, json) = app
-        .push_report(Some(&token), "?format=cobol", SMALL_SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        json["error"]
-            .as_str()
-            .unwrap()
-            .contains("unknown format 'cobol'")
-    );
 
-    assert_eq!(
-        app.count("SELECT count(*) FROM findings").await,
-        0,
-        "nothing half-written"
-    );
+    assert_eq!(findings(&app).await, 0, "nothing half-written");
     assert_eq!(
         app.count("SELECT count(*) FROM scans WHERE status = 'accepted'")
             .await,
@@ -223,23 +203,13 @@ async fn bodies_over_the_limit_are_refused() {
 async fn gzip_bombs_stop_at_the_limit_and_broken_gzip_is_refused() {
     let app = spawn_app().await; // 8 MiB limit, counted after decompression
     let token = app.project_with_token("svc").await;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&vec![b' '; 64 * 1024 * 1024]).unwrap();
-    let bomb = gz.finish().unwrap();
+    let bomb = gzip(&vec![b' '; 64 * 1024 * 1024], flate2::Compression::best());
     assert!(
         bomb.len() < 200 * 1024,
         "64 MiB of spaces compress to {} bytes",
         bomb.len()
     );
-    let send = |body: Vec<u8>| {
-        app.client
-            .post(app.url("/api/v1/reports"))
-            .bearer_auth(&token)
-            .header("Content-Encoding", "gzip")
-            .body(body)
-            .send()
-    };
-    let response = send(bomb).await.unwrap();
+    let response = push_gzip(&app, &token, bomb).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let json: serde_json::Value = response.json().await.unwrap();
     assert!(
@@ -250,33 +220,31 @@ async fn gzip_bombs_stop_at_the_limit_and_broken_gzip_is_refused() {
         "{json}"
     );
 
-    let response = send(b"this is not gzip".to_vec()).await.unwrap();
+    let response = push_gzip(&app, &token, b"this is not gzip".to_vec()).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+    assert_eq!(findings(&app).await, 0);
 }
 
 #[tokio::test]
 async fn a_wrong_format_override_is_refused_with_the_parsers_reason() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let (status, json) = app
-        .push_report(Some(&token), "?format=bosun", SMALL_SARIF.into())
+    let (app, token) = spawn_app_with_project("svc").await;
+    let bad_request = StatusCode::BAD_REQUEST;
+    let error = app
+        .push_refused(
+            Some(&token),
+            "?format=bosun",
+            SMALL_SARIF.into(),
+            bad_request,
+            "",
+        )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        json["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("bosun report is invalid"),
-        "{json}"
-    );
-    assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
+    assert!(error.starts_with("bosun report is invalid"), "{error}");
+    assert_eq!(findings(&app).await, 0);
 }
 
 #[tokio::test]
 async fn metadata_may_come_as_headers_and_is_validated() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let response = app
         .client
         .post(app.url("/api/v1/reports?branch=main"))
@@ -289,23 +257,22 @@ async fn metadata_may_come_as_headers_and_is_validated() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let (target, environment, branch): (String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT target, environment, branch FROM scans")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (target, environment, branch): (String, Option<String>, Option<String>) = app
+        .row("SELECT target, environment, branch FROM scans")
+        .await;
     assert_eq!(target, "registry.example/app");
     assert_eq!(environment.as_deref(), Some("production"));
     assert_eq!(branch.as_deref(), Some("main"), "the query parameter wins");
 
-    let (status, json) = app
-        .push_report(Some(&token), "?partial=maybe", SMALL_SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        json["error"].as_str().unwrap().contains("partial"),
-        "{json}"
-    );
+    let bad_request = StatusCode::BAD_REQUEST;
+    app.push_refused(
+        Some(&token),
+        "?partial=maybe",
+        SMALL_SARIF.into(),
+        bad_request,
+        "partial",
+    )
+    .await;
     let long = "x".repeat(3000);
     let (status, _) = app
         .push_report(Some(&token), &format!("?target={long}"), SMALL_SARIF.into())
@@ -316,12 +283,7 @@ async fn metadata_may_come_as_headers_and_is_validated() {
 #[tokio::test]
 async fn the_api_describes_itself_in_openapi() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/v1/openapi.json").await;
     assert_eq!(response.status(), StatusCode::OK);
     let doc: serde_json::Value = response.json().await.unwrap();
     assert!(
@@ -374,12 +336,9 @@ async fn the_api_describes_itself_in_openapi() {
 
 #[tokio::test]
 async fn the_projects_scan_history_shows_rejected_reports_with_their_reason() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let (status, _) = app
-        .push_report(Some(&token), "?target=repo", SMALL_SARIF.into())
+    let (app, token) = spawn_app_with_project("svc").await;
+    app.push_ok(&token, "?target=repo", SMALL_SARIF.into())
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     let (status, refused) = app
         .push_report(
             Some(&token),
@@ -390,29 +349,15 @@ async fn the_projects_scan_history_shows_rejected_reports_with_their_reason() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 
     // anonymous: sent to sign in
-    let anonymous = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = anonymous
-        .get(app.url("/projects/svc/scans"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let anonymous = bosun_tests::fresh_client();
+    let page = app.get_status(&anonymous, "/projects/svc/scans").await;
+    assert_eq!(page, StatusCode::SEE_OTHER);
 
-    app.create_user("ops@example.com", "correct horse battery")
-        .await;
+    app.create_user("ops@example.com", PASSWORD).await;
     app.grant("ops@example.com", "svc", app::workflow::Role::Ops)
         .await;
-    app.sign_in("ops@example.com", "correct horse battery")
-        .await;
-    let page = app
-        .client
-        .get(app.url("/projects/svc/scans"))
-        .send()
-        .await
-        .unwrap();
+    app.sign_in("ops@example.com", PASSWORD).await;
+    let page = app.get("/projects/svc/scans").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(

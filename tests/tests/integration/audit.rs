@@ -1,14 +1,9 @@
 //! The audit trail export: security and admins only, CSV that a spreadsheet cannot run,
 //! JSON with before and after as values.
 
-use bosun_tests::spawn_app;
+use bosun_tests::{ONE_FINDING_SARIF, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery";
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 #[tokio::test]
 async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
@@ -19,21 +14,13 @@ async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
         ("sec@example.com", "shop", Role::Security),
         ("outsider@example.com", "data", Role::Security),
     ];
-    app.shop_and_data(SARIF.into(), &people, PASSWORD).await;
-    let finding = app.count("SELECT id FROM findings").await.to_string();
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &sec,
-            "change_state",
-            &[
-                ("finding_id", &finding),
-                ("to", "confirmed"),
-                ("reason", "=HYPERLINK(\"http://evil\",\"x\")"),
-            ],
-        )
+    app.shop_and_data_with(ONE_FINDING_SARIF.into(), &people)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let finding = app.count("SELECT id FROM findings").await;
+    let sec = app.client_for("sec@example.com").await;
+    let formula = [("reason", "=HYPERLINK(\"http://evil\",\"x\")")];
+    app.change_state(&sec, finding, "confirmed", &formula, StatusCode::OK)
+        .await;
 
     let export = |client: reqwest::Client, query: &'static str| {
         let url = app.url(&format!("/api/audit/export?{query}"));
@@ -77,9 +64,9 @@ async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
     assert_eq!(row["before"]["state"], "open");
     assert_eq!(row["after"]["state"], "confirmed");
 
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let dev = app.client_for("dev@example.com").await;
     assert_eq!(export(dev, "project=web").await.0, StatusCode::FORBIDDEN);
-    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
+    let outsider = app.client_for("outsider@example.com").await;
     assert_eq!(
         export(outsider.clone(), "project=web").await.0,
         StatusCode::NOT_FOUND
@@ -93,7 +80,7 @@ async fn security_exports_the_projects_audit_trail_as_csv_and_json() {
         export(reqwest::Client::new(), "project=web").await.0,
         StatusCode::UNAUTHORIZED
     );
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
+    let sec = app.client_for("sec@example.com").await;
     assert_eq!(
         export(sec, "project=web&format=xlsx").await.0,
         StatusCode::BAD_REQUEST

@@ -1,20 +1,18 @@
 //! Sign-in, sessions and the page guard, over plain HTTP.
 
-use bosun_tests::spawn_app;
+use bosun_tests::{PASSWORD, TestApp, accepted, spawn_app};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 
-const PASSWORD: &str = "correct horse battery";
+/// The status the test's own client gets for the findings page.
+async fn findings_page(app: &TestApp) -> StatusCode {
+    app.get_status(&app.client, "/findings").await
+}
 
 #[tokio::test]
 async fn pages_redirect_to_sign_in_until_a_session_exists() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/findings?severity=high"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/findings?severity=high").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()[LOCATION],
@@ -22,19 +20,14 @@ async fn pages_redirect_to_sign_in_until_a_session_exists() {
     );
 
     // the data behind the page is refused too, not just the page
-    let response = app
-        .client
-        .post(app.url("/api/list_findings"))
-        .header("Origin", &app.base_url)
-        .form(&[("", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.text().await.unwrap().contains("Sign in required"));
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    let body = app
+        .call_expecting(&app.client, "list_findings", &[("", "")], unauthorized)
+        .await;
+    assert!(body.contains("Sign in required"), "{body}");
 
-    let login_page = app.client.get(app.url("/login")).send().await.unwrap();
-    assert_eq!(login_page.status(), StatusCode::OK);
+    let login_page = app.get_status(&app.client, "/login").await;
+    assert_eq!(login_page, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -42,11 +35,7 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_it() {
     let app = spawn_app().await;
     app.create_user("Dev@Example.com", PASSWORD).await;
     let response = app.sign_in("dev@example.com", PASSWORD).await;
-    assert!(
-        response.status().is_redirection() || response.status().is_success(),
-        "{}",
-        response.status()
-    );
+    assert!(accepted(response.status()), "{}", response.status());
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
     assert!(cookie.starts_with("bosun_session="), "{cookie}");
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
@@ -57,10 +46,7 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_it() {
         "plain-http test server: no Secure flag"
     );
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored: Vec<u8> = app.scalar("SELECT token_hash FROM sessions").await;
     let token = cookie
         .split(';')
         .next()
@@ -72,8 +58,7 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_it() {
         "only a hash of the token is stored"
     );
 
-    let page = app.client.get(app.url("/findings")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(findings_page(&app).await, StatusCode::OK);
 
     let out = app
         .client
@@ -82,10 +67,9 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_it() {
         .send()
         .await
         .unwrap();
-    assert!(out.status().is_redirection() || out.status().is_success());
+    assert!(accepted(out.status()));
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 0);
-    let page = app.client.get(app.url("/findings")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(findings_page(&app).await, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
@@ -111,26 +95,11 @@ async fn expired_sessions_no_longer_open_pages() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
     app.sign_in("dev@example.com", PASSWORD).await;
+    assert_eq!(findings_page(&app).await, StatusCode::OK);
+    app.execute("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'")
+        .await;
     assert_eq!(
-        app.client
-            .get(app.url("/findings"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        app.client
-            .get(app.url("/findings"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        findings_page(&app).await,
         StatusCode::SEE_OTHER,
         "30 minutes idle ends a session"
     );
@@ -140,14 +109,9 @@ async fn expired_sessions_no_longer_open_pages() {
 async fn cross_origin_state_changes_are_refused() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    let response = app
-        .client
-        .post(app.url("/api/login"))
-        .header("Origin", "https://evil.example")
-        .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let evil = [("Origin", "https://evil.example")];
+    let form = [("email", "dev@example.com"), ("password", PASSWORD)];
+    let response = app.post_login(&app.client, &evil, &form).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 0);
 }
@@ -155,7 +119,7 @@ async fn cross_origin_state_changes_are_refused() {
 #[tokio::test]
 async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     let app = spawn_app().await;
-    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    let page = app.get("/login").await;
     let csp = page.headers()[CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()
@@ -179,7 +143,7 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
         html.contains(&format!("nonce=\"{nonce}\"")),
         "inline scripts carry the nonce"
     );
-    let again = app.client.get(app.url("/login")).send().await.unwrap();
+    let again = app.get("/login").await;
     assert_ne!(
         again.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap(),
         csp,
@@ -191,10 +155,7 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
 async fn repeated_failed_sign_ins_are_throttled_per_account_without_revealing_it() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    for _ in 0..5 {
-        let r = app.sign_in("dev@example.com", "nope-nope-nope").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    }
+    app.fail_sign_ins("dev@example.com", 5).await;
     // now even the right password waits, with a message that says so
     let blocked = app.sign_in("Dev@Example.com", PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -213,22 +174,12 @@ async fn repeated_failed_sign_ins_are_throttled_per_account_without_revealing_it
     // another account from the same address is not blocked
     app.create_user("ops@example.com", PASSWORD).await;
     let other = app.sign_in("ops@example.com", PASSWORD).await;
-    assert!(
-        other.status().is_redirection() || other.status().is_success(),
-        "{}",
-        other.status()
-    );
+    assert!(accepted(other.status()), "{}", other.status());
     // once the window has passed, the account signs in again
-    sqlx::query("UPDATE login_attempts SET at = at - interval '16 minutes'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE login_attempts SET at = at - interval '16 minutes'")
+        .await;
     let again = app.sign_in("dev@example.com", PASSWORD).await;
-    assert!(
-        again.status().is_redirection() || again.status().is_success(),
-        "{}",
-        again.status()
-    );
+    assert!(accepted(again.status()), "{}", again.status());
 }
 
 #[tokio::test]
@@ -236,12 +187,10 @@ async fn many_failures_from_one_address_are_throttled() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
     // 50 failures spread over many emails, each below its own limit
-    sqlx::query(
+    app.execute(
         "INSERT INTO login_attempts (key) SELECT 'ip:127.0.0.1' FROM generate_series(1, 50)",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let blocked = app.sign_in("dev@example.com", PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
 }

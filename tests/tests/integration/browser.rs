@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use bosun_tests::browser::{screenshot, texts, wait_for, wait_for_hydration, with_browser};
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::browser::{
+    click, screenshot, texts, type_into, wait_for, wait_for_hydration, wait_for_path,
+    wait_for_value, with_browser,
+};
+use bosun_tests::{PASSWORD, TestApp, spawn_app, spawn_app_and, spawn_app_with_project};
 use fantoccini::{Client, Locator};
-
-const PASSWORD: &str = "correct horse battery";
 
 /// A SARIF report with findings of several severities, one of them hostile.
 fn mixed_report() -> String {
@@ -36,43 +37,22 @@ fn mixed_report() -> String {
 async fn sign_in(client: &Client, app: &TestApp, email: &str, password: &str) {
     client.goto(&app.url("/findings")).await.unwrap();
     // not signed in: the page guard sends us to the sign-in page
-    wait_for("the sign-in page", Duration::from_secs(10), || async {
-        client
-            .current_url()
-            .await
-            .ok()
-            .filter(|u| u.path() == "/login")
-            .map(|_| ())
-    })
+    wait_for_path(
+        client,
+        "the sign-in page",
+        Duration::from_secs(10),
+        "/login",
+    )
     .await;
     wait_for_hydration(client).await;
-    client
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.login-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(client, "input[name=email]", email).await;
+    type_into(client, "input[name=password]", password).await;
+    click(client, "form.login-form button[type=submit]").await;
 }
 
 #[tokio::test]
 async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("storefront").await;
+    let (app, token) = spawn_app_with_project("storefront").await;
     app.create_user("dev@example.com", PASSWORD).await;
     app.grant(
         "dev@example.com",
@@ -122,13 +102,7 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
             .execute("window.__bosunMark = 'still-here'; return null", vec![])
             .await
             .unwrap();
-        client
-            .find(Locator::Css("a.chip[data-severity=high]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a.chip[data-severity=high]").await;
         let severities = wait_for("only high findings", Duration::from_secs(10), || async {
             let sev = texts(&client, "tr.finding td.severity").await;
             (sev.len() == 3 && sev.iter().all(|s| s == "High")).then_some(sev)
@@ -152,13 +126,7 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
         let active = texts(&client, "a.chip.active").await;
         assert_eq!(active, vec!["High".to_string()]);
 
-        client
-            .find(Locator::Css("a.chip[data-severity=all]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a.chip[data-severity=all]").await;
         wait_for("all findings again", Duration::from_secs(10), || async {
             (texts(&client, "tr.finding").await.len() == 6).then_some(())
         })
@@ -207,15 +175,7 @@ async fn triage_estate(app: &TestApp) -> i64 {
 /// Signs in and waits until the sign-in has landed on the findings page.
 async fn sign_in_and_land(client: &Client, app: &TestApp, email: &str) {
     sign_in(client, app, email, PASSWORD).await;
-    wait_for("signed in", Duration::from_secs(15), || async {
-        client
-            .current_url()
-            .await
-            .ok()
-            .filter(|u| u.path() == "/findings")
-            .map(|_| ())
-    })
-    .await;
+    wait_for_path(client, "signed in", Duration::from_secs(15), "/findings").await;
 }
 
 async fn open_finding(client: &Client, app: &TestApp, id: i64) {
@@ -230,19 +190,28 @@ async fn open_finding(client: &Client, app: &TestApp, id: i64) {
     wait_for_hydration(client).await;
 }
 
+/// Runs `test` in a browser signed in as `email`, on the page of finding `id`.
+async fn on_finding_page<F, Fut>(app: &TestApp, email: &str, id: i64, test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    with_browser(|client| async move {
+        sign_in_and_land(&client, app, email).await;
+        open_finding(&client, app, id).await;
+        test(client).await;
+    })
+    .await;
+}
+
 async fn state_shown(client: &Client) -> String {
     texts(client, ".finding-state").await.join("")
 }
 
 #[tokio::test]
 async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_inert() {
-    let app = spawn_app().await;
-    let finding = triage_estate(&app).await;
-    let app_ref = &app;
-    with_browser(|client| async move {
-        let app = app_ref;
-        sign_in_and_land(&client, app, "dev@example.com").await;
-        open_finding(&client, app, finding).await;
+    let (app, finding) = spawn_app_and(triage_estate).await;
+    on_finding_page(&app, "dev@example.com", finding, |client| async move {
         assert_eq!(state_shown(&client).await, "Open");
         // a developer is offered the everyday moves, not the security decisions
         let offered = texts(&client, "form.move button").await;
@@ -250,26 +219,14 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
         assert!(!offered.contains(&"Risk accepted".to_string()), "{offered:?}");
         assert!(!offered.contains(&"False positive".to_string()), "{offered:?}");
 
-        client
-            .find(Locator::Css("form.move[data-to=confirmed] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "form.move[data-to=confirmed] button").await;
         wait_for("the new state", Duration::from_secs(10), || async {
             (state_shown(&client).await == "Confirmed").then_some(())
         })
         .await;
 
         // take it on: the assignment shows at once
-        client
-            .find(Locator::Css("form.assign-me button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "form.assign-me button").await;
         wait_for("the assignment", Duration::from_secs(10), || async {
             texts(&client, "dd.assignee")
                 .await
@@ -279,20 +236,8 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
         .await;
 
         let hostile = "Reproduced, @sec please look. <img src=x onerror=\"document.title='pwned'\"> [x](javascript:document.title='pwned')";
-        client
-            .find(Locator::Css("form.comment-form textarea"))
-            .await
-            .unwrap()
-            .send_keys(hostile)
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("form.comment-form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&client, "form.comment-form textarea", hostile).await;
+        click(&client, "form.comment-form button").await;
         let shown = wait_for("the comment", Duration::from_secs(10), || async {
             texts(&client, "article.comment .comment-body").await.into_iter().next()
         })
@@ -334,34 +279,17 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
 
 #[tokio::test]
 async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
-    let app = spawn_app().await;
-    let finding = triage_estate(&app).await;
-    let app_ref = &app;
-    with_browser(|client| async move {
-        let app = app_ref;
-        sign_in_and_land(&client, app, "sec@example.com").await;
-        open_finding(&client, app, finding).await;
+    let (app, finding) = spawn_app_and(triage_estate).await;
+    on_finding_page(&app, "sec@example.com", finding, |client| async move {
         let form = "form.move[data-to=risk_accepted]";
         // without a justification the server refuses, and says why
-        client
-            .find(Locator::Css(&format!("{form} button")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, &format!("{form} button")).await;
         let error = wait_for("the refusal", Duration::from_secs(10), || async {
             texts(&client, ".actions p.error").await.into_iter().next().filter(|t| !t.is_empty())
         })
         .await;
         assert!(error.contains("expiry") || error.contains("justification"), "{error}");
-        client
-            .find(Locator::Css(&format!("{form} input[name=reason]")))
-            .await
-            .unwrap()
-            .send_keys("Only reachable from the admin VPN")
-            .await
-            .unwrap();
+        type_into(&client, &format!("{form} input[name=reason]"), "Only reachable from the admin VPN").await;
         let until = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
         // date inputs take what the browser's locale expects; set the value directly
         client
@@ -371,13 +299,7 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
             )
             .await
             .unwrap();
-        client
-            .find(Locator::Css(&format!("{form} button")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, &format!("{form} button")).await;
         wait_for("the accepted risk", Duration::from_secs(10), || async {
             (state_shown(&client).await == "Risk accepted").then_some(())
         })
@@ -398,11 +320,9 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
 async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
     let app = spawn_app().await;
     triage_estate(&app).await;
-    let picked: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM findings WHERE rule_id IN ('R4', 'R5') ORDER BY id")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let picked: Vec<i64> = app
+        .scalars("SELECT id FROM findings WHERE rule_id IN ('R4', 'R5') ORDER BY id")
+        .await;
     let app_ref = &app;
     let picked_ref = &picked;
     with_browser(|client| async move {
@@ -418,15 +338,11 @@ async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
         assert!(slas.iter().all(|s| s.starts_with("On track")), "{slas:?}");
 
         for id in picked_ref {
-            client
-                .find(Locator::Css(&format!(
-                    "tr.finding[data-id='{id}'] td.select input"
-                )))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(
+                &client,
+                &format!("tr.finding[data-id='{id}'] td.select input"),
+            )
+            .await;
         }
         let count = wait_for("the bulk bar", Duration::from_secs(10), || async {
             texts(&client, ".bulk-count").await.into_iter().next()
@@ -461,20 +377,13 @@ async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
             )
             .await
             .unwrap();
-        client
-            .find(Locator::Css(".bulk-bar input.bulk-reason"))
-            .await
-            .unwrap()
-            .send_keys("Low impact, tracked in the Q3 hardening epic")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css(".bulk-move button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(
+            &client,
+            ".bulk-bar input.bulk-reason",
+            "Low impact, tracked in the Q3 hardening epic",
+        )
+        .await;
+        click(&client, ".bulk-move button[type=submit]").await;
         let result = wait_for("the bulk result", Duration::from_secs(10), || async {
             texts(&client, ".bulk-result").await.into_iter().next()
         })
@@ -508,22 +417,11 @@ async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
 #[tokio::test]
 async fn an_admin_invites_someone_who_joins_through_the_link() {
     let app = spawn_app().await;
-    server::users::create(&app.pool, "boss@example.com", PASSWORD, true)
-        .await
-        .unwrap();
+    app.create_admin("boss@example.com").await;
     let app_ref = &app;
     with_browser(|client| async move {
         let app = app_ref;
-        sign_in(&client, app, "boss@example.com", PASSWORD).await;
-        wait_for("signed in", Duration::from_secs(15), || async {
-            client
-                .current_url()
-                .await
-                .ok()
-                .filter(|u| u.path() == "/findings")
-                .map(|_| ())
-        })
-        .await;
+        sign_in_and_land(&client, app, "boss@example.com").await;
         client.goto(&app.url("/admin/users")).await.unwrap();
         wait_for("the invite form", Duration::from_secs(15), || async {
             client
@@ -534,29 +432,20 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
         })
         .await;
         wait_for_hydration(&client).await;
-        client
-            .find(Locator::Css("form.invite-form input[name=email]"))
-            .await
-            .unwrap()
-            .send_keys("newcomer@example.com")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("form.invite-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let link = wait_for("the invitation link", Duration::from_secs(10), || async {
-            let input = client.find(Locator::Css("input.invite-url")).await.ok()?;
-            input
-                .prop("value")
-                .await
-                .ok()
-                .flatten()
-                .filter(|v| v.contains("/invite/"))
-        })
+        type_into(
+            &client,
+            "form.invite-form input[name=email]",
+            "newcomer@example.com",
+        )
+        .await;
+        click(&client, "form.invite-form button[type=submit]").await;
+        let link = wait_for_value(
+            &client,
+            "the invitation link",
+            Duration::from_secs(10),
+            "input.invite-url",
+            |v| v.contains("/invite/"),
+        )
         .await;
 
         // the newcomer, in a browser without Bosun's cookie
@@ -575,23 +464,14 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
             ("password", "a long enough passphrase"),
             ("password_again", "a long enough passphrase"),
         ] {
-            client
-                .find(Locator::Css(&format!(
-                    "form.login-form input[name={field}]"
-                )))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
+            type_into(
+                &client,
+                &format!("form.login-form input[name={field}]"),
+                value,
+            )
+            .await;
         }
-        client
-            .find(Locator::Css("form.login-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "form.login-form button[type=submit]").await;
         wait_for(
             "the newcomer signed in",
             Duration::from_secs(15),
@@ -630,23 +510,12 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
 async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
     let app = spawn_app().await;
     app.project_with_token("storefront").await;
-    server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
-        .await
-        .unwrap();
+    app.create_admin("admin@example.com").await;
     // a second session elsewhere, for the account page's list
     app.signed_in_client("admin@example.com", PASSWORD).await;
     let app = &app;
     with_browser(|client| async move {
-        sign_in(&client, app, "admin@example.com", PASSWORD).await;
-        wait_for("the findings page", Duration::from_secs(15), || async {
-            client
-                .current_url()
-                .await
-                .ok()
-                .filter(|u| u.path() == "/findings")
-                .map(|_| ())
-        })
-        .await;
+        sign_in_and_land(&client, app, "admin@example.com").await;
         client.goto(&app.url("/settings/tokens")).await.unwrap();
         wait_for("the tokens page", Duration::from_secs(15), || async {
             texts(&client, ".tokens-table td")
@@ -656,29 +525,15 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
         })
         .await;
         wait_for_hydration(&client).await;
-        client
-            .find(Locator::Css(".create-token input[name=name]"))
-            .await
-            .unwrap()
-            .send_keys("GitHub Actions")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css(".create-token button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let secret = wait_for("the new token", Duration::from_secs(15), || async {
-            let field = client.find(Locator::Css("input.token-secret")).await.ok()?;
-            field
-                .prop("value")
-                .await
-                .ok()
-                .flatten()
-                .filter(|v| v.starts_with("bosun_"))
-        })
+        type_into(&client, ".create-token input[name=name]", "GitHub Actions").await;
+        click(&client, ".create-token button[type=submit]").await;
+        let secret = wait_for_value(
+            &client,
+            "the new token",
+            Duration::from_secs(15),
+            "input.token-secret",
+            |v| v.starts_with("bosun_"),
+        )
         .await;
         wait_for("the new token listed", Duration::from_secs(15), || async {
             texts(&client, ".tokens-table td")
@@ -698,15 +553,11 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
         );
         // revoke it: its row says so and it stops working
         let id = app.count("SELECT max(id) FROM ingest_tokens").await;
-        client
-            .find(Locator::Css(&format!(
-                "tr[data-token='{id}'] button[type=submit]"
-            )))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(
+            &client,
+            &format!("tr[data-token='{id}'] button[type=submit]"),
+        )
+        .await;
         wait_for("the token revoked", Duration::from_secs(15), || async {
             texts(&client, &format!("tr[data-token='{id}'] .token-status"))
                 .await

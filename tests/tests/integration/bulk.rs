@@ -1,11 +1,9 @@
 //! Bulk triage: many findings moved or assigned at once with one reason, each with its own
 //! audit event; refused whole when the person lacks the right on any of them.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{SHOP_PEOPLE, TestApp, spawn_app_and};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery";
 
 fn report(rules: &[&str]) -> Vec<u8> {
     let items: Vec<Value> = rules
@@ -21,70 +19,48 @@ fn report(rules: &[&str]) -> Vec<u8> {
     .unwrap()
 }
 
-/// Project web (team shop) with three findings and project lab (team data) with one; dev
-/// and dev2 are developers, reader a viewer and sec a security engineer in shop; outsider a
-/// developer in data. Returns web's finding ids and lab's.
+/// Project web (team shop) with three findings and project lab (team data) with one, and
+/// [`SHOP_PEOPLE`]. Returns web's finding ids and lab's.
 async fn estate(app: &TestApp) -> (Vec<i64>, i64) {
-    use app::workflow::Role;
-    let people = [
-        ("dev@example.com", "shop", Role::Developer),
-        ("dev2@example.com", "shop", Role::Developer),
-        ("reader@example.com", "shop", Role::Viewer),
-        ("sec@example.com", "shop", Role::Security),
-        ("outsider@example.com", "data", Role::Developer),
-    ];
-    app.shop_and_data(report(&["A", "B", "C"]), &people, PASSWORD)
+    app.shop_and_data_with(report(&["A", "B", "C"]), SHOP_PEOPLE)
         .await;
-    let lab = server::projects::create(
-        &app.pool,
-        &server::projects::ProjectSlug::parse("lab").unwrap(),
-        "",
-    )
-    .await
-    .unwrap();
-    let data = server::teams::find(&app.pool, "data").await.unwrap();
-    server::teams::assign_project(&app.pool, data.id, lab.id)
-        .await
-        .unwrap();
-    let token = server::tokens::create(&app.pool, lab.id, "ci")
-        .await
-        .unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", report(&["Z"]))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let web: Vec<i64> = sqlx::query_scalar(
-        "SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id
+    let lab = app.team_project_with_token("data", "lab").await;
+    app.push_ok(&lab, "?target=repo", report(&["Z"])).await;
+    let web: Vec<i64> = app
+        .scalars(
+            "SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id
           WHERE p.slug = 'web' ORDER BY f.id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     let other = app
         .count("SELECT f.id FROM findings f JOIN projects p ON p.id = f.project_id WHERE p.slug = 'lab'")
         .await;
     (web, other)
 }
 
-fn ids_form(ids: &[i64]) -> Vec<(String, String)> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| (format!("ids[{i}]"), id.to_string()))
-        .collect()
-}
-
+/// Calls the bulk server function `function` on `ids` as `client` with `fields`,
+/// expecting `status`; the answer's body.
 async fn bulk(
     app: &TestApp,
     client: &reqwest::Client,
     function: &str,
     ids: &[i64],
-    extra: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let mut form = ids_form(ids);
-    form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    app.call_server_fn(client, function, &form).await
+    fields: &[(&str, &str)],
+    status: StatusCode,
+) -> String {
+    let ids: Vec<(String, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("ids[{i}]"), id.to_string()))
+        .collect();
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    form.extend_from_slice(fields);
+    app.call_expecting(client, function, &form, status).await
 }
+
+const MOVE: &str = "bulk_change_state";
+const ASSIGN: &str = "bulk_assign";
+const CONFIRM: &[(&str, &str)] = &[("to", "confirmed")];
 
 async fn states(app: &TestApp, ids: &[i64]) -> Vec<String> {
     sqlx::query_scalar("SELECT state::text FROM findings WHERE id = ANY($1) ORDER BY id")
@@ -94,20 +70,28 @@ async fn states(app: &TestApp, ids: &[i64]) -> Vec<String> {
         .unwrap()
 }
 
+/// The fields of a risk acceptance with `reason`, until `until`.
+fn accept_risk<'a>(reason: &'a str, until: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("to", "risk_accepted"),
+        ("reason", reason),
+        ("risk_accepted_until", until),
+    ]
+}
+
+/// The date 30 days from now, as a date alone.
+fn in_30_days() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 #[tokio::test]
 async fn a_developer_moves_many_findings_with_one_reason_and_an_audit_event_each() {
-    let app = spawn_app().await;
-    let (web, _) = estate(&app).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_change_state",
-        &web,
-        &[("to", "confirmed"), ("reason", "reproduced in staging")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (app, (web, _)) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let fields = [("to", "confirmed"), ("reason", "reproduced in staging")];
+    let body = bulk(&app, &dev, MOVE, &web, &fields, StatusCode::OK).await;
     let outcome: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(outcome["changed"], json!(web));
     assert_eq!(outcome["skipped"], json!([]));
@@ -124,20 +108,12 @@ async fn a_developer_moves_many_findings_with_one_reason_and_an_audit_event_each
     );
 
     // findings the move does not apply to are skipped and said, the rest move
-    sqlx::query("UPDATE findings SET state = 'open' WHERE id = $1")
-        .bind(web[0])
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_change_state",
-        &web,
-        &[("to", "confirmed")],
-    )
+    app.execute(&format!(
+        "UPDATE findings SET state = 'open' WHERE id = {}",
+        web[0]
+    ))
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = bulk(&app, &dev, MOVE, &web, CONFIRM, StatusCode::OK).await;
     let outcome: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(outcome["changed"], json!([web[0]]));
     assert_eq!(outcome["skipped"].as_array().unwrap().len(), 2);
@@ -152,73 +128,67 @@ async fn a_developer_moves_many_findings_with_one_reason_and_an_audit_event_each
 
 #[tokio::test]
 async fn a_batch_is_refused_whole_when_any_finding_is_out_of_reach() {
-    let app = spawn_app().await;
-    let (web, other) = estate(&app).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let (app, (web, other)) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let reader = app.client_for("reader@example.com").await;
     let audit_before = app.count("SELECT count(*) FROM audit_events").await;
 
-    // one finding of another team's project: as if it did not exist
     let mut mixed = web.clone();
     mixed.push(other);
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_change_state",
-        &mixed,
-        &[("to", "confirmed")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body.contains("1 of the selected findings"), "{body}");
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_change_state",
-        &[web[0], 999_999],
-        &[("to", "confirmed")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-
-    // a developer may not accept risks; a viewer may not move anything
-    let until = (chrono::Utc::now() + chrono::Duration::days(30))
-        .format("%Y-%m-%d")
-        .to_string();
-    let accept = [
-        ("to", "risk_accepted"),
-        ("reason", "behind the VPN"),
-        ("risk_accepted_until", until.as_str()),
-    ];
-    let (status, body) = bulk(&app, &dev, "bulk_change_state", &web, &accept).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains("Nothing was changed"), "{body}");
-    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
-    let (status, body) = bulk(
-        &app,
-        &reader,
-        "bulk_change_state",
-        &web,
-        &[("to", "confirmed")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = bulk(&app, &reader, "bulk_assign", &web, &[("team", "shop")]).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-
-    // empty and oversized batches
-    let (status, body) = bulk(&app, &dev, "bulk_change_state", &[], &[("to", "confirmed")]).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let until = in_30_days();
+    let accept = accept_risk("behind the VPN", &until);
     let many: Vec<i64> = (1..=1001).collect();
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_change_state",
-        &many,
-        &[("to", "confirmed")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("at most 1000"), "{body}");
+    let shop = [("team", "shop")];
+    for (client, function, ids, fields, status, says) in [
+        // one finding of another team's project: as if it did not exist
+        (
+            &dev,
+            MOVE,
+            &mixed[..],
+            CONFIRM,
+            StatusCode::NOT_FOUND,
+            "1 of the selected findings",
+        ),
+        (
+            &dev,
+            MOVE,
+            &[web[0], 999_999][..],
+            CONFIRM,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        // a developer may not accept risks; a viewer may not move anything
+        (
+            &dev,
+            MOVE,
+            &web[..],
+            &accept[..],
+            StatusCode::FORBIDDEN,
+            "Nothing was changed",
+        ),
+        (&reader, MOVE, &web[..], CONFIRM, StatusCode::FORBIDDEN, ""),
+        (
+            &reader,
+            ASSIGN,
+            &web[..],
+            &shop[..],
+            StatusCode::FORBIDDEN,
+            "",
+        ),
+        // empty and oversized batches
+        (&dev, MOVE, &[][..], CONFIRM, StatusCode::BAD_REQUEST, ""),
+        (
+            &dev,
+            MOVE,
+            &many[..],
+            CONFIRM,
+            StatusCode::BAD_REQUEST,
+            "at most 1000",
+        ),
+    ] {
+        let body = bulk(&app, client, function, ids, fields, status).await;
+        assert!(body.contains(says), "{body}");
+    }
 
     assert_eq!(states(&app, &web).await, vec!["open"; 3]);
     assert_eq!(
@@ -230,38 +200,15 @@ async fn a_batch_is_refused_whole_when_any_finding_is_out_of_reach() {
 
 #[tokio::test]
 async fn security_accepts_many_risks_with_one_justification_and_expiry() {
-    let app = spawn_app().await;
-    let (web, _) = estate(&app).await;
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
-    let (status, body) = bulk(
-        &app,
-        &sec,
-        "bulk_change_state",
-        &web,
-        &[
-            ("to", "risk_accepted"),
-            ("reason", "internal tool, no exposure"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (app, (web, _)) = spawn_app_and(estate).await;
+    let sec = app.client_for("sec@example.com").await;
+    let reason = "internal tool, no exposure";
+    let no_expiry = [("to", "risk_accepted"), ("reason", reason)];
+    let body = bulk(&app, &sec, MOVE, &web, &no_expiry, StatusCode::BAD_REQUEST).await;
     assert!(body.contains("expiry"), "{body}");
-    let until = (chrono::Utc::now() + chrono::Duration::days(30))
-        .format("%Y-%m-%d")
-        .to_string();
-    let (status, body) = bulk(
-        &app,
-        &sec,
-        "bulk_change_state",
-        &web,
-        &[
-            ("to", "risk_accepted"),
-            ("reason", "internal tool, no exposure"),
-            ("risk_accepted_until", until.as_str()),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let until = in_30_days();
+    let accept = accept_risk(reason, &until);
+    bulk(&app, &sec, MOVE, &web, &accept, StatusCode::OK).await;
     assert_eq!(states(&app, &web).await, vec!["risk_accepted"; 3]);
     assert_eq!(
         app.count(
@@ -285,29 +232,16 @@ async fn security_accepts_many_risks_with_one_justification_and_expiry() {
 
 #[tokio::test]
 async fn many_findings_are_assigned_at_once_to_someone_who_can_see_them() {
-    let app = spawn_app().await;
-    let (web, other) = estate(&app).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = bulk(
-        &app,
-        &dev,
-        "bulk_assign",
-        &web,
-        &[
-            ("user", "dev2@example.com"),
-            ("reason", "dev2 owns payments"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM findings WHERE assignee_user_id =
-                (SELECT id FROM users WHERE email = 'dev2@example.com')"
-        )
-        .await,
-        3
-    );
+    let (app, (web, other)) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let to_dev2 = [
+        ("user", "dev2@example.com"),
+        ("reason", "dev2 owns payments"),
+    ];
+    bulk(&app, &dev, ASSIGN, &web, &to_dev2, StatusCode::OK).await;
+    let assigned_to_dev2 = "SELECT count(*) FROM findings WHERE assignee_user_id =
+        (SELECT id FROM users WHERE email = 'dev2@example.com')";
+    assert_eq!(app.count(assigned_to_dev2).await, 3);
     assert_eq!(
         app.count(
             "SELECT count(*) FROM audit_events WHERE action = 'assigned'
@@ -316,34 +250,32 @@ async fn many_findings_are_assigned_at_once_to_someone_who_can_see_them() {
         .await,
         3
     );
-    let dev2 = app.signed_in_client("dev2@example.com", PASSWORD).await;
-    let (status, body) = app.call_server_fn(&dev2, "my_work", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let dev2 = app.client_for("dev2@example.com").await;
+    let body = app
+        .call_expecting(&dev2, "my_work", &[], StatusCode::OK)
+        .await;
     assert_eq!(serde_json::from_str::<Vec<Value>>(&body).unwrap().len(), 3);
 
     // not to someone without a role on the project
-    let (status, body) = bulk(
+    let to_outsider = [("user", "outsider@example.com")];
+    let body = bulk(
         &app,
         &dev,
-        "bulk_assign",
+        ASSIGN,
         &web,
-        &[("user", "outsider@example.com")],
+        &to_outsider,
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("outsider@example.com"), "{body}");
     // and the outsider cannot reach web's findings, nor dev lab's
-    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
-    let (status, _) = bulk(&app, &outsider, "bulk_assign", &web, &[("team", "data")]).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = bulk(&app, &dev, "bulk_assign", &[other], &[("team", "shop")]).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let outsider = app.client_for("outsider@example.com").await;
+    let data = [("team", "data")];
+    bulk(&app, &outsider, ASSIGN, &web, &data, StatusCode::NOT_FOUND).await;
+    let shop = [("team", "shop")];
+    bulk(&app, &dev, ASSIGN, &[other], &shop, StatusCode::NOT_FOUND).await;
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM findings WHERE assignee_user_id =
-                (SELECT id FROM users WHERE email = 'dev2@example.com')"
-        )
-        .await,
+        app.count(assigned_to_dev2).await,
         3,
         "refused batches changed nothing"
     );

@@ -9,6 +9,15 @@ async fn bosun(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     app.bosun(args, stdin).await
 }
 
+/// A SARIF log of CliScan with one result.
+fn cli_sarif(rule: &str, level: &str, message: &str, file: &str) -> String {
+    serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CliScan"}},
+        "results": [{"ruleId": rule, "level": level, "message": {"text": message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": file},
+                "region": {"startLine": 1}}}]}]}]})
+    .to_string()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
@@ -38,13 +47,8 @@ async fn projects_tokens_and_push_work_end_to_end() {
     let dir = std::env::temp_dir().join(format!("bosun-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("report.sarif");
-    std::fs::write(
-        &report,
-        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
-            {"ruleId":"C1","level":"warning","message":{"text":"from the CLI"},
-             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"x.go"},"region":{"startLine":1}}}]}]}]}"#,
-    )
-    .unwrap();
+    let first = cli_sarif("C1", "warning", "from the CLI", "x.go");
+    std::fs::write(&report, first).unwrap();
     let path = report.to_str().unwrap();
     let push = async |extra: &[&str]| {
         let mut args = vec!["push", path, "--token", token.as_str()];
@@ -67,13 +71,8 @@ async fn projects_tokens_and_push_work_end_to_end() {
         (Some(0), Some(1))
     );
 
-    std::fs::write(
-        &report,
-        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CliScan"}},"results":[
-            {"ruleId":"C2","level":"error","message":{"text":"a new high"},
-             "locations":[{"physicalLocation":{"artifactLocation":{"uri":"y.go"},"region":{"startLine":1}}}]}]}]}"#,
-    )
-    .unwrap();
+    let high = cli_sarif("C2", "error", "a new high", "y.go");
+    std::fs::write(&report, high).unwrap();
     let out = push(&["--target", "other"]).await;
     assert_eq!(
         out.status.code(),
@@ -108,10 +107,9 @@ async fn projects_tokens_and_push_work_end_to_end() {
         listing.contains(&token[..12]) && !listing.contains(&token),
         "{listing}"
     );
-    let id: String = sqlx::query_scalar::<_, i64>("SELECT id FROM ingest_tokens")
-        .fetch_one(&app.pool)
+    let id: String = app
+        .scalar::<i64>("SELECT id FROM ingest_tokens")
         .await
-        .unwrap()
         .to_string();
     let revoked = bosun(
         &app,
@@ -165,11 +163,9 @@ async fn users_are_created_with_a_password_from_stdin() {
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (email, is_admin, hash): (String, bool, String) =
-        sqlx::query_as("SELECT email, is_admin, password_hash FROM users")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (email, is_admin, hash): (String, bool, String) = app
+        .row("SELECT email, is_admin, password_hash FROM users")
+        .await;
     assert_eq!((email.as_str(), is_admin), ("admin@example.com", true));
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let weak = bosun(
@@ -229,12 +225,12 @@ async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line(
     );
     let token = run(&["token", "create", "--team", "shop"]).await;
     assert!(token.trim().starts_with("bosun_"), "{token}");
-    let (role, all_teams): (String, bool) = sqlx::query_as(
-        "SELECT m.role::text, u.security_all_teams FROM team_members m JOIN users u ON u.id = m.user_id",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (role, all_teams): (String, bool) = app
+        .row(
+            "SELECT m.role::text, u.security_all_teams
+               FROM team_members m JOIN users u ON u.id = m.user_id",
+        )
+        .await;
     assert_eq!((role.as_str(), all_teams), ("developer", true));
     let admin_as_team_role = bosun(
         &app,

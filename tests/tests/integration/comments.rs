@@ -1,28 +1,37 @@
 //! Comments: markdown shown inert, @mentions recorded, edits by their author only and only
 //! for a while, every comment and edit audited.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{ONE_FINDING_SARIF, SHOP_PEOPLE, TestApp, spawn_app_and};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery";
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
+/// Project web of team shop with one finding, and [`SHOP_PEOPLE`]; the finding's id.
+async fn estate(app: &TestApp) -> String {
+    app.shop_and_data_with(ONE_FINDING_SARIF.into(), SHOP_PEOPLE)
+        .await;
+    app.count("SELECT id FROM findings").await.to_string()
+}
 
-/// Project web of team shop with one finding; dev and dev2 developers, reader a viewer in
-/// shop, sec security in shop; outsider a developer in team data.
-async fn estate(app: &TestApp) -> i64 {
-    use app::workflow::Role;
-    let people = [
-        ("dev@example.com", "shop", Role::Developer),
-        ("dev2@example.com", "shop", Role::Developer),
-        ("reader@example.com", "shop", Role::Viewer),
-        ("sec@example.com", "shop", Role::Security),
-        ("outsider@example.com", "data", Role::Developer),
-    ];
-    app.shop_and_data(SARIF.into(), &people, PASSWORD).await;
-    app.count("SELECT id FROM findings").await
+/// Comments `body` on `finding` as `client`, expecting `status`; the answer's body.
+async fn comment(
+    app: &TestApp,
+    client: &reqwest::Client,
+    finding: &str,
+    body: &str,
+    status: StatusCode,
+) -> String {
+    let form = [("finding_id", finding), ("body", body)];
+    app.call_expecting(client, "add_comment", &form, status)
+        .await
+}
+
+/// The comments on `finding` as `client` lists them.
+async fn listed(app: &TestApp, client: &reqwest::Client, finding: &str) -> Vec<Value> {
+    let form = [("finding_id", finding)];
+    let body = app
+        .call_expecting(client, "list_comments", &form, StatusCode::OK)
+        .await;
+    serde_json::from_str(&body).unwrap()
 }
 
 const HOSTILE: &str = "Exploitable from the login form, @sec please confirm; cc @shop and @nobody-here.\n\n\
@@ -32,39 +41,25 @@ const HOSTILE: &str = "Exploitable from the login form, @sec please confirm; cc 
 
 #[tokio::test]
 async fn a_comment_records_its_mentions_and_is_shown_inert() {
-    let app = spawn_app().await;
-    let finding = estate(&app).await;
-    let id = finding.to_string();
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &dev,
-            "add_comment",
-            &[("finding_id", &id), ("body", HOSTILE)],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (app, id) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    comment(&app, &dev, &id, HOSTILE, StatusCode::OK).await;
 
-    let mentioned: Vec<String> = sqlx::query_scalar(
-        "SELECT coalesce(u.email, t.slug) FROM comment_mentions m
+    let mentioned: Vec<String> = app
+        .scalars(
+            "SELECT coalesce(u.email, t.slug) FROM comment_mentions m
            LEFT JOIN users u ON u.id = m.user_id LEFT JOIN teams t ON t.id = m.team_id
           ORDER BY 1",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(
         mentioned,
         ["sec@example.com", "shop"],
         "a handle in code or naming nobody mentions no one"
     );
 
-    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
-    let (status, listed) = app
-        .call_server_fn(&reader, "list_comments", &[("finding_id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{listed}");
-    let comments: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let reader = app.client_for("reader@example.com").await;
+    let comments = listed(&app, &reader, &id).await;
     assert_eq!(comments.len(), 1);
     let html = comments[0]["html"].as_str().unwrap();
     assert!(
@@ -79,148 +74,69 @@ async fn a_comment_records_its_mentions_and_is_shown_inert() {
         );
     }
     assert_eq!(comments[0]["author_email"], "dev@example.com");
-    assert_eq!(
-        app.count("SELECT count(*) FROM audit_events WHERE action = 'commented'")
-            .await,
-        1
-    );
+    let commented = "SELECT count(*) FROM audit_events WHERE action = 'commented'";
+    assert_eq!(app.count(commented).await, 1);
 }
 
 #[tokio::test]
 async fn viewers_and_other_teams_cannot_comment() {
-    let app = spawn_app().await;
-    let finding = estate(&app).await;
-    let id = finding.to_string();
-    let reader = app.signed_in_client("reader@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &reader,
-            "add_comment",
-            &[("finding_id", &id), ("body", "hi")],
-        )
+    let (app, id) = spawn_app_and(estate).await;
+    let reader = app.client_for("reader@example.com").await;
+    comment(&app, &reader, &id, "hi", StatusCode::FORBIDDEN).await;
+    let outsider = app.client_for("outsider@example.com").await;
+    comment(&app, &outsider, &id, "hi", StatusCode::NOT_FOUND).await;
+    let form = [("finding_id", id.as_str())];
+    app.call_expecting(&outsider, "list_comments", &form, StatusCode::NOT_FOUND)
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let outsider = app.signed_in_client("outsider@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &outsider,
-            "add_comment",
-            &[("finding_id", &id), ("body", "hi")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, _) = app
-        .call_server_fn(&outsider, "list_comments", &[("finding_id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(&dev, "add_comment", &[("finding_id", &id), ("body", "   ")])
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let dev = app.client_for("dev@example.com").await;
+    comment(&app, &dev, &id, "   ", StatusCode::BAD_REQUEST).await;
     assert_eq!(app.count("SELECT count(*) FROM comments").await, 0);
 }
 
 #[tokio::test]
 async fn only_the_author_edits_and_only_within_the_window() {
-    let app = spawn_app().await;
-    let finding = estate(&app).await;
-    let id = finding.to_string();
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &dev,
-            "add_comment",
-            &[("finding_id", &id), ("body", "frist")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let comment = body.trim().to_string();
+    let (app, id) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let body = comment(&app, &dev, &id, "frist", StatusCode::OK).await;
+    let comment = body.trim();
+    let edit = async |client: &reqwest::Client, body: &str, status| {
+        let form = [("comment_id", comment), ("body", body)];
+        app.call_expecting(client, "edit_comment", &form, status)
+            .await
+    };
 
-    let dev2 = app.signed_in_client("dev2@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &dev2,
-            "edit_comment",
-            &[("comment_id", &comment), ("body", "mine now")],
-        )
+    let dev2 = app.client_for("dev2@example.com").await;
+    edit(&dev2, "mine now", StatusCode::FORBIDDEN).await;
+    edit(&dev, "first", StatusCode::OK).await;
+    let (before, after): (String, String) = app
+        .row("SELECT before->>'body', after->>'body' FROM audit_events WHERE action = 'edited'")
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-
-    let (status, body) = app
-        .call_server_fn(
-            &dev,
-            "edit_comment",
-            &[("comment_id", &comment), ("body", "first")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (before, after): (String, String) = sqlx::query_as(
-        "SELECT before->>'body', after->>'body' FROM audit_events WHERE action = 'edited'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
     assert_eq!((before.as_str(), after.as_str()), ("frist", "first"));
 
-    sqlx::query("UPDATE comments SET created_at = now() - interval '1 hour'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let (status, body) = app
-        .call_server_fn(
-            &dev,
-            "edit_comment",
-            &[("comment_id", &comment), ("body", "late")],
-        )
+    app.execute("UPDATE comments SET created_at = now() - interval '1 hour'")
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = edit(&dev, "late", StatusCode::CONFLICT).await;
     assert!(body.contains("15 minutes"), "{body}");
-    let stored: String = sqlx::query_scalar("SELECT body FROM comments")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored: String = app.scalar("SELECT body FROM comments").await;
     assert_eq!(stored, "first");
 }
 
 #[tokio::test]
 async fn the_page_offers_editing_to_the_author_only_while_the_window_lasts() {
-    let app = spawn_app().await;
-    let finding = estate(&app).await;
-    let id = finding.to_string();
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(
-            &dev,
-            "add_comment",
-            &[("finding_id", &id), ("body", "**first** take")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let listed = |client: reqwest::Client| {
-        let app = &app;
-        let id = id.clone();
-        async move {
-            let (status, body) = app
-                .call_server_fn(&client, "list_comments", &[("finding_id", &id)])
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            serde_json::from_str::<Vec<Value>>(&body).unwrap().remove(0)
-        }
-    };
-    let mine = listed(dev.clone()).await;
+    let (app, id) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    comment(&app, &dev, &id, "**first** take", StatusCode::OK).await;
+    let mine = listed(&app, &dev, &id).await.remove(0);
     assert_eq!(mine["editable"], true);
     assert_eq!(mine["source"], "**first** take");
-    let dev2 = app.signed_in_client("dev2@example.com", PASSWORD).await;
-    let theirs = listed(dev2).await;
+    let dev2 = app.client_for("dev2@example.com").await;
+    let theirs = listed(&app, &dev2, &id).await.remove(0);
     assert_eq!(theirs["editable"], false);
     assert_eq!(theirs["source"], "");
-    sqlx::query("UPDATE comments SET created_at = now() - interval '20 minutes'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE comments SET created_at = now() - interval '20 minutes'")
+        .await;
     assert_eq!(
-        listed(dev).await["editable"],
+        listed(&app, &dev, &id).await[0]["editable"],
         false,
         "the window has passed"
     );

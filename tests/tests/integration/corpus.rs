@@ -3,7 +3,7 @@
 //! manifest's count, or Bosun's own documented count with the reason it differs.
 //! Prints `N files, M exact, K documented differences`; fails on anything else.
 
-use bosun_tests::{corpus, spawn_app};
+use bosun_tests::{corpus, spawn_app_with_project};
 use reqwest::StatusCode;
 
 /// Files where Bosun's count differs from DefectDojo's on purpose: (path, Bosun's count, why).
@@ -83,8 +83,7 @@ async fn every_manifest_row_ingests_with_its_expected_count() {
     let Some(dir) = corpus::corpus_dir() else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("corpus").await;
+    let (app, token) = spawn_app_with_project("corpus").await;
     let supported: Vec<&str> = server::ingest::FORMATS.iter().map(|f| f.name()).collect();
     let rows = corpus::manifest(&dir);
     let (mut exact, mut documented) = (0, 0);

@@ -4,8 +4,6 @@
 use app::workflow::Role;
 use bosun_tests::spawn_app;
 
-const PASSWORD: &str = "correct horse battery";
-
 /// A Trivy image report whose one vulnerability carries hostile text and references.
 fn hostile_trivy() -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -31,14 +29,10 @@ fn hostile_trivy() -> Vec<u8> {
 #[tokio::test]
 async fn the_finding_page_shows_references_and_raw_evidence_inert() {
     let app = spawn_app().await;
-    app.shop_and_data(
-        hostile_trivy(),
-        &[("dev@example.com", "shop", Role::Developer)],
-        PASSWORD,
-    )
-    .await;
+    let dev = [("dev@example.com", "shop", Role::Developer)];
+    app.shop_and_data_with(hostile_trivy(), &dev).await;
     let id = app.count("SELECT id FROM findings").await;
-    let client = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let client = app.client_for("dev@example.com").await;
     let response = client
         .get(app.url(&format!("/findings/{id}")))
         .send()

@@ -1,7 +1,6 @@
 //! The CI gate verdict in the upload response: rules, waivers, policies.
 
-use bosun_tests::{TestApp, spawn_app};
-use reqwest::StatusCode;
+use bosun_tests::{TestApp, spawn_app_with_project};
 use serde_json::{Value, json};
 
 fn report(findings: &[(&str, &str, &str)]) -> Vec<u8> {
@@ -16,8 +15,7 @@ fn report(findings: &[(&str, &str, &str)]) -> Vec<u8> {
 }
 
 async fn gate(app: &TestApp, token: &str, body: Vec<u8>) -> Value {
-    let (status, json) = app.push_report(Some(token), "?target=repo", body).await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
+    let json = app.push_ok(token, "?target=repo", body).await;
     json["gate"].clone()
 }
 
@@ -37,8 +35,7 @@ fn rules(gate: &Value) -> Vec<(String, u64)> {
 
 #[tokio::test]
 async fn new_critical_or_high_findings_fail_the_gate_once() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let body = report(&[("H1", "high", "code"), ("M1", "medium", "code")]);
     let first = gate(&app, &token, body.clone()).await;
     assert_eq!(first["passed"], false);
@@ -46,35 +43,28 @@ async fn new_critical_or_high_findings_fail_the_gate_once() {
     assert_eq!(first["violations"][0]["findings"][0]["title"], "H1 problem");
     let again = gate(&app, &token, body).await;
     assert_eq!(again["passed"], true, "known findings are not new: {again}");
-    let passed: bool = sqlx::query_scalar("SELECT gate_passed FROM scans ORDER BY id DESC LIMIT 1")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let passed: bool = app
+        .scalar("SELECT gate_passed FROM scans ORDER BY id DESC LIMIT 1")
+        .await;
     assert!(passed, "the verdict is kept in the scan history");
 }
 
 #[tokio::test]
 async fn secrets_fail_unless_their_risk_is_accepted_and_unexpired() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let body = report(&[("S1", "low", "secret")]);
     assert_eq!(
         rules(&gate(&app, &token, body.clone()).await),
         vec![("no_secrets".to_string(), 1)]
     );
 
-    sqlx::query("UPDATE findings SET state = 'risk_accepted', risk_accepted_until = now() + interval '30 days'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE findings SET state = 'risk_accepted', risk_accepted_until = now() + interval '30 days'").await;
     let waived = gate(&app, &token, body.clone()).await;
     assert_eq!(waived["passed"], true);
     assert_eq!(waived["violations"][0]["waived"][0]["title"], "S1 problem");
 
-    sqlx::query("UPDATE findings SET risk_accepted_until = now() - interval '1 day'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE findings SET risk_accepted_until = now() - interval '1 day'")
+        .await;
     assert_eq!(
         gate(&app, &token, body).await["passed"],
         false,
@@ -84,33 +74,27 @@ async fn secrets_fail_unless_their_risk_is_accepted_and_unexpired() {
 
 #[tokio::test]
 async fn findings_past_their_sla_fail_and_policies_can_relax_rules() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let body = report(&[("L1", "low", "dependency"), ("M1", "medium", "dependency")]);
     assert_eq!(gate(&app, &token, body.clone()).await["passed"], true);
     // medium: 90 days to fix; low: 180
-    sqlx::query("UPDATE findings SET first_seen_at = now() - interval '100 days'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE findings SET first_seen_at = now() - interval '100 days'")
+        .await;
     let late = gate(&app, &token, body.clone()).await;
     assert_eq!(rules(&late), vec![("no_sla_breaches".to_string(), 1)]);
     assert_eq!(late["violations"][0]["findings"][0]["title"], "M1 problem");
 
-    sqlx::query(
+    app.execute(
         "INSERT INTO gate_policies (project_id, policy)
          SELECT id, '{\"block_sla_breaches\": false}' FROM projects",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(gate(&app, &token, body).await["passed"], true);
 }
 
 #[tokio::test]
 async fn a_large_violation_counts_everything_and_lists_the_worst_first() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let names: Vec<(String, &str)> = (0..40)
         .map(|i| {
             let severity = if i % 4 == 0 { "critical" } else { "high" };
@@ -140,21 +124,16 @@ async fn a_large_violation_counts_everything_and_lists_the_worst_first() {
 
 #[tokio::test]
 async fn new_findings_are_judged_at_their_worst_report_and_their_own_sla() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     // this project fixes low findings at once: a new low one is past due on arrival
-    sqlx::query(
+    app.execute(
         "INSERT INTO project_sla_overrides (project_id, low_days) SELECT id, 0 FROM projects",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let known = ("K1", "medium", "dependency");
     assert_eq!(gate(&app, &token, report(&[known])).await["passed"], true);
-    sqlx::query("UPDATE findings SET first_seen_at = now() - interval '100 days'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE findings SET first_seen_at = now() - interval '100 days'")
+        .await;
 
     let verdict = gate(
         &app,
@@ -198,12 +177,7 @@ async fn new_findings_are_judged_at_their_worst_report_and_their_own_sla() {
         ],
         "known and new findings ranked together, worst first"
     );
-    let stored: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, title FROM findings WHERE title IN ('K1 problem', 'N1 problem') ORDER BY id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let stored: Vec<(i64, String)> = app.rows("SELECT id, title FROM findings WHERE title IN ('K1 problem', 'N1 problem') ORDER BY id").await;
     let ids: Vec<i64> = verdict["violations"][1]["findings"]
         .as_array()
         .unwrap()
@@ -215,14 +189,12 @@ async fn new_findings_are_judged_at_their_worst_report_and_their_own_sla() {
 
 #[tokio::test]
 async fn a_runtime_alert_first_seen_long_ago_is_past_due_on_arrival() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("cluster").await;
+    let (app, token) = spawn_app_with_project("cluster").await;
     // Warning is medium: 90 days to fix, long gone since January
     let event = r#"{"output":"Warning outbound connection","priority":"Warning","rule":"Unexpected outbound connection","time":"2026-01-05T08:00:00Z","hostname":"node-a","output_fields":{"k8s.ns.name":"payments","k8s.pod.name":"payments-api-66b5c4d3e2-abcde","container.image.repository":"registry.acme.io/payments-api"}}"#;
-    let (status, json) = app
-        .push_report(Some(&token), "?target=prod-eu-1", event.as_bytes().to_vec())
+    let json = app
+        .push_ok(&token, "?target=prod-eu-1", event.as_bytes().to_vec())
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
     assert_eq!(
         rules(&json["gate"]),
         vec![("no_sla_breaches".to_string(), 1)],
@@ -232,8 +204,7 @@ async fn a_runtime_alert_first_seen_long_ago_is_past_due_on_arrival() {
 
 #[tokio::test]
 async fn a_new_finding_repeated_in_a_streamed_report_counts_at_its_worst_level() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     // SARIF streams, so the store (not the parser) merges the repeat: warning is medium,
     // which the default policy lets through; error is high, which it does not
     let result = |level: &str| {

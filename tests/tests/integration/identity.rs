@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{counts, spawn_app, spawn_app_with_project};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
@@ -24,42 +24,30 @@ fn sarif(tool: &str, results: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
-async fn push(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Value {
-    let (status, json) = app.push_report(Some(token), query, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    json
-}
-
 #[tokio::test]
 async fn two_targets_of_one_project_keep_their_own_findings() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("shop").await;
+    let (app, token) = spawn_app_with_project("shop").await;
     let shared = sarif(
         "hadolint",
         &[("DL3007", "Dockerfile"), ("DL3008", "Dockerfile")],
     );
-    let email = push(&app, &token, "?target=svc/email", shared.clone()).await;
-    let reco = push(&app, &token, "?target=svc/recommendation", shared.clone()).await;
-    assert_eq!(
-        (email["new"].as_i64(), reco["new"].as_i64()),
-        (Some(2), Some(2))
-    );
+    let email = app
+        .push_ok(&token, "?target=svc/email", shared.clone())
+        .await;
+    let reco = app
+        .push_ok(&token, "?target=svc/recommendation", shared.clone())
+        .await;
+    for answer in [email, reco] {
+        assert_eq!(counts(&answer), [2, 0, 0, 0, 2], "{answer}");
+    }
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 4);
     // fixing DL3007 in one service fixes it there only
-    let fixed = push(
-        &app,
-        &token,
-        "?target=svc/email",
-        sarif("hadolint", &[("DL3008", "Dockerfile")]),
-    )
-    .await;
+    let one = sarif("hadolint", &[("DL3008", "Dockerfile")]);
+    let fixed = app.push_ok(&token, "?target=svc/email", one).await;
     assert_eq!(fixed["fixed"], 1);
-    let open: Vec<(String, String)> = sqlx::query_as(
-        "SELECT target, rule_id FROM findings WHERE state = 'open' ORDER BY target, rule_id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let open: Vec<(String, String)> = app
+        .rows("SELECT target, rule_id FROM findings WHERE state = 'open' ORDER BY target, rule_id")
+        .await;
     assert_eq!(
         open,
         [
@@ -69,36 +57,20 @@ async fn two_targets_of_one_project_keep_their_own_findings() {
         ]
     );
     // the other service's next scan changes nothing, and reopens nothing
-    let again = push(&app, &token, "?target=svc/recommendation", shared).await;
-    assert_eq!(
-        (
-            again["new"].as_i64(),
-            again["reopened"].as_i64(),
-            again["unchanged"].as_i64()
-        ),
-        (Some(0), Some(0), Some(2))
-    );
+    let again = app
+        .push_ok(&token, "?target=svc/recommendation", shared)
+        .await;
+    assert_eq!(counts(&again), [0, 2, 0, 0, 2], "{again}");
 }
 
 #[tokio::test]
 async fn a_tools_names_in_different_containers_are_one_scanner() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("shop").await;
-    let first = push(
-        &app,
-        &token,
-        "?target=repo",
-        sarif("Semgrep OSS", &[("r1", "a.py")]),
-    )
-    .await;
+    let (app, token) = spawn_app_with_project("shop").await;
+    let oss = sarif("Semgrep OSS", &[("r1", "a.py")]);
+    let first = app.push_ok(&token, "?target=repo", oss).await;
     assert_eq!(first["scanner"], "semgrep");
-    let again = push(
-        &app,
-        &token,
-        "?target=repo",
-        sarif("semgrep", &[("r1", "a.py")]),
-    )
-    .await;
+    let plain = sarif("semgrep", &[("r1", "a.py")]);
+    let again = app.push_ok(&token, "?target=repo", plain).await;
     assert_eq!(
         (again["new"].as_i64(), again["unchanged"].as_i64()),
         (Some(0), Some(1))
@@ -107,76 +79,56 @@ async fn a_tools_names_in_different_containers_are_one_scanner() {
 
 #[tokio::test]
 async fn a_retagged_image_keeps_its_findings() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("shop").await;
+    let (app, token) = spawn_app_with_project("shop").await;
     let report = sarif("grype", &[("CVE-2024-1", "usr/lib/libssl.so")]);
-    push(
-        &app,
-        &token,
-        "?target=registry.example.com/shop/api:1.4",
-        report.clone(),
-    )
-    .await;
-    let retagged = push(
-        &app,
-        &token,
-        "?target=registry.example.com/shop/api:1.5%40sha256:abc",
-        report,
-    )
-    .await;
+    let image = "?target=registry.example.com/shop/api";
+    app.push_ok(&token, &format!("{image}:1.4"), report.clone())
+        .await;
+    let retagged = app
+        .push_ok(&token, &format!("{image}:1.5%40sha256:abc"), report)
+        .await;
     assert_eq!(
         (retagged["new"].as_i64(), retagged["unchanged"].as_i64()),
         (Some(0), Some(1))
     );
-    let target: String = sqlx::query_scalar("SELECT DISTINCT target FROM findings")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let target: String = app.scalar("SELECT DISTINCT target FROM findings").await;
     assert_eq!(target, "registry.example.com/shop/api");
 }
 
 #[tokio::test]
 async fn a_clean_scan_of_a_named_format_closes_what_was_fixed() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("shop").await;
+    let (app, token) = spawn_app_with_project("shop").await;
     let nuclei = concat!(
         r#"{"template-id":"exposed-git","info":{"name":"Exposed .git","severity":"medium"},"type":"http","host":"https://shop.example","matched-at":"https://shop.example/.git/config","timestamp":"2026-12-01T10:00:00Z"}"#,
         "\n"
     );
-    let first = push(&app, &token, "?target=https://shop.example", nuclei.into()).await;
+    let site = "?target=https://shop.example";
+    let first = app.push_ok(&token, site, nuclei.into()).await;
     assert_eq!(
         (first["scanner"].as_str(), first["new"].as_i64()),
         (Some("nuclei"), Some(1))
     );
     // nuclei writes nothing when it finds nothing: with the format named, a clean scan
-    let clean = push(
-        &app,
-        &token,
-        "?target=https://shop.example&format=nuclei",
-        Vec::new(),
-    )
-    .await;
+    let named = format!("{site}&format=nuclei");
+    let clean = app.push_ok(&token, &named, Vec::new()).await;
     assert_eq!(
         (clean["total"].as_i64(), clean["fixed"].as_i64()),
         (Some(0), Some(1)),
         "{clean}"
     );
     assert_eq!(clean["gate"]["passed"], true);
-    let spaces = push(
-        &app,
-        &token,
-        "?target=https://shop.example&format=nuclei",
-        b"  \n".to_vec(),
-    )
-    .await;
+    let spaces = app.push_ok(&token, &named, b"  \n".to_vec()).await;
     assert_eq!(spaces["total"], 0);
     // without a format there is no telling which tool found nothing
-    let (status, body) = app.push_report(Some(&token), "?target=x", Vec::new()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"].as_str().unwrap().contains("name its format"),
-        "{body}"
-    );
+    let bad_request = StatusCode::BAD_REQUEST;
+    app.push_refused(
+        Some(&token),
+        "?target=x",
+        Vec::new(),
+        bad_request,
+        "name its format",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -336,26 +288,24 @@ async fn upgrading_keeps_every_findings_id_state_and_history() {
 
 #[tokio::test]
 async fn a_known_tools_unreadable_layout_is_refused_and_skipped_items_are_told() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("shop").await;
+    let (app, token) = spawn_app_with_project("shop").await;
     // Kubescape's summary says resources fail, but no control says how: not a clean scan
     let unreadable = br#"{"summaryDetails":{"ResourceCounters":{"failedResources":2}},"results":[{"resourceID":"x","controls":[{"controlID":"C-0057"}]}]}"#;
-    let (status, body) = app
-        .push_report(Some(&token), "?target=cluster", unreadable.to_vec())
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("expected"),
-        "{body}"
-    );
-    let rejected: String = sqlx::query_scalar("SELECT status::text FROM scans")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let body = unreadable.to_vec();
+    app.push_refused(
+        Some(&token),
+        "?target=cluster",
+        body,
+        unprocessable,
+        "expected",
+    )
+    .await;
+    let rejected: String = app.scalar("SELECT status::text FROM scans").await;
     assert_eq!(rejected, "rejected", "the scan history shows the refusal");
     // a Semgrep result that is not one Semgrep writes: stored are the others, told is why
     let odd = br#"{"results":[{"check_id":"r","path":"a.py","start":{"line":1},"extra":{"message":"m"}},{"check_id":5}],"errors":[]}"#;
-    let pushed = push(&app, &token, "?target=repo", odd.to_vec()).await;
+    let pushed = app.push_ok(&token, "?target=repo", odd.to_vec()).await;
     assert_eq!(pushed["total"], 1);
     assert_eq!(pushed["skipped"][0]["count"], 1, "{pushed}");
     assert!(
@@ -364,24 +314,20 @@ async fn a_known_tools_unreadable_layout_is_refused_and_skipped_items_are_told()
             .unwrap()
             .contains("not one Semgrep writes")
     );
-    let stored: serde_json::Value =
-        sqlx::query_scalar("SELECT skipped FROM scans WHERE status = 'accepted'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let stored: serde_json::Value = app
+        .scalar("SELECT skipped FROM scans WHERE status = 'accepted'")
+        .await;
     assert_eq!(stored[0]["count"], 1);
     // the scan history says so, and shows the refusal's reason
-    app.create_user("dev@example.com", "correct horse battery")
+    app.create_user("dev@example.com", bosun_tests::PASSWORD)
         .await;
     app.grant("dev@example.com", "shop", app::workflow::Role::Developer)
         .await;
-    let dev = app
-        .signed_in_client("dev@example.com", "correct horse battery")
+    let dev = app.client_for("dev@example.com").await;
+    let shop = [("project", "shop")];
+    let history = app
+        .call_expecting(&dev, "list_scans", &shop, StatusCode::OK)
         .await;
-    let (status, history) = app
-        .call_server_fn(&dev, "list_scans", &[("project", "shop")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{history}");
     assert!(
         history.contains("1 skipped: a result is not one Semgrep writes"),
         "{history}"

@@ -14,8 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bosun_tests::{TestApp, spawn_app, workspace_root};
-use reqwest::StatusCode;
+use bosun_tests::{TestApp, skip_unless_ci, spawn_app_with_project, workspace_root};
 use serde_json::Value;
 
 fn producers_dir() -> PathBuf {
@@ -37,17 +36,21 @@ fn tool(venv: &str, command: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is missing: scripts/install-producers.sh installs the producer suite's tools",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipped: {} is not installed (scripts/install-producers.sh)",
-        path.display()
-    );
-    None
+    let shown = path.display();
+    skip_unless_ci(
+        &format!(
+            "{shown} is missing: scripts/install-producers.sh installs the producer suite's tools"
+        ),
+        &format!("skipped: {shown} is not installed (scripts/install-producers.sh)"),
+    )
+}
+
+/// A tool's command and a fresh app with project producers and its token, or `None` (the
+/// test is skipped) when the tool is not installed and this is not CI.
+async fn tool_and_app(venv: &str, command: &str) -> Option<(PathBuf, TestApp, String)> {
+    let tool = tool(venv, command)?;
+    let (app, token) = spawn_app_with_project("producers").await;
+    Some((tool, app, token))
 }
 
 /// A copy of the example projects to scan and edit.
@@ -75,6 +78,11 @@ impl Workspace {
         let path = self.path(rel);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, format!("{lines}{text}")).unwrap();
+    }
+
+    /// A file's whole text replaced.
+    fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
+        std::fs::write(self.path(rel), text).unwrap();
     }
 
     /// One edit: `from` (which must be there once) becomes `to`.
@@ -136,19 +144,9 @@ struct Pushed {
     json: Value,
 }
 
-async fn push(
-    app: &TestApp,
-    token: &str,
-    target: &str,
-    format: Option<&str>,
-    body: Vec<u8>,
-) -> Pushed {
-    let query = match format {
-        Some(f) => format!("?target={target}&format={f}"),
-        None => format!("?target={target}"),
-    };
-    let (status, json) = app.push_report(Some(token), &query, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{target}: {json}");
+/// Pushes `body` into target `target`, which Bosun must accept.
+async fn push(app: &TestApp, token: &str, target: &str, body: Vec<u8>) -> Pushed {
+    let json = app.push_ok(token, &format!("?target={target}"), body).await;
     let n = |k: &str| json[k].as_i64().unwrap_or(-1);
     Pushed {
         new: n("new"),
@@ -176,31 +174,27 @@ fn sarif_count(body: &[u8]) -> i64 {
 
 /// Rule ids of the open findings of a target, sorted.
 async fn open_rules(app: &TestApp, target: &str) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT rule_id FROM findings WHERE target = $1 AND state NOT IN ('fixed') ORDER BY rule_id",
-    )
-    .bind(target)
-    .fetch_all(&app.pool)
+    app.scalars(&format!(
+        "SELECT rule_id FROM findings WHERE target = '{target}' AND state NOT IN ('fixed')
+          ORDER BY rule_id"
+    ))
     .await
-    .unwrap()
 }
 
 /// The fixed finding of a target, as (rule, file).
 async fn fixed_ones(app: &TestApp, target: &str) -> Vec<(String, Option<String>)> {
-    sqlx::query_as(
-        "SELECT rule_id, file_path FROM findings WHERE target = $1 AND state = 'fixed' ORDER BY rule_id",
-    )
-    .bind(target)
-    .fetch_all(&app.pool)
+    app.rows(&format!(
+        "SELECT rule_id, file_path FROM findings WHERE target = '{target}' AND state = 'fixed'
+          ORDER BY rule_id"
+    ))
     .await
-    .unwrap()
 }
 
 /// One tool's conformance: `scan(workspace, format)` runs the tool and returns its report;
 /// `own_count` counts findings in it the way the tool does. The same run is pushed once
 /// per format into one target (the formats must agree), then again after lines were
 /// inserted above everything, then after `fix` removed one weakness, which must close
-/// exactly `fixed_rule`.
+/// exactly `fixed_rule`; last, a copy made clean by `clean` is pushed by `bosun push`.
 struct Conformance<'a> {
     tool: &'a str,
     formats: &'a [&'a str],
@@ -209,6 +203,8 @@ struct Conformance<'a> {
     shift: &'a dyn Fn(&Workspace),
     fix: &'a dyn Fn(&Workspace),
     fixed_rule: &'a str,
+    /// Makes a copy of the example projects clean, for the clean scans.
+    clean: &'a dyn Fn(&Workspace),
 }
 
 async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
@@ -224,7 +220,7 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
             "{} {format} found nothing: the example project is meant to fail",
             c.tool
         );
-        let pushed = push(app, token, &target, None, body).await;
+        let pushed = push(app, token, &target, body).await;
         assert_eq!(
             pushed.total, expected,
             "{} {format}: Bosun's count is the tool's: {}",
@@ -256,7 +252,7 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
     // lines inserted at the top of every scanned file: nothing changes
     (c.shift)(&ws);
     for format in c.formats {
-        let pushed = push(app, token, &target, None, (c.scan)(&ws, format)).await;
+        let pushed = push(app, token, &target, (c.scan)(&ws, format)).await;
         assert_eq!(
             (pushed.new, pushed.fixed, pushed.reopened),
             (0, 0, 0),
@@ -268,7 +264,7 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
     // one weakness fixed: exactly it closes
     (c.fix)(&ws);
     for (i, format) in c.formats.iter().enumerate() {
-        let pushed = push(app, token, &target, None, (c.scan)(&ws, format)).await;
+        let pushed = push(app, token, &target, (c.scan)(&ws, format)).await;
         let expected_fixed = if i == 0 { 1 } else { 0 };
         assert_eq!(
             (pushed.new, pushed.fixed, pushed.reopened),
@@ -286,6 +282,44 @@ async fn conform(app: &TestApp, token: &str, c: Conformance<'_>) {
         "{}: the fixed weakness is the one closed",
         c.tool
     );
+    // a clean copy of the projects: its scans in JSON and SARIF pass
+    let clean = Workspace::new(&format!("{}-clean", c.tool));
+    (c.clean)(&clean);
+    clean_scans_pass(app, token, c.tool, &clean, c.scan).await;
+}
+
+/// The tool's JSON (a `results` array) or SARIF, counted as the tool counts its findings.
+fn results_or_sarif(format: &str, body: &[u8]) -> i64 {
+    match format {
+        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"]
+            .as_array()
+            .unwrap()
+            .len() as i64,
+        _ => sarif_count(body),
+    }
+}
+
+/// The weakness the Python example fixes: `yaml.load` becomes `yaml.safe_load`.
+fn fix_unsafe_yaml(ws: &Workspace) {
+    ws.replace(
+        "python-api/app.py",
+        "yaml.load(text)",
+        "yaml.safe_load(text)",
+    )
+}
+
+/// `scan` of the `clean` workspace, in JSON and in SARIF, each pushed by `bosun push`.
+async fn clean_scans_pass(
+    app: &TestApp,
+    token: &str,
+    tool: &str,
+    clean: &Workspace,
+    scan: &dyn Fn(&Workspace, &str) -> Vec<u8>,
+) {
+    for format in ["json", "sarif"] {
+        let report = scan(clean, format);
+        clean_scan_passes(app, token, tool, &report, &format!("{tool}.{format}")).await;
+    }
 }
 
 /// `bosun push` of a clean scan: accepted, gate passed, exit 0.
@@ -312,16 +346,20 @@ async fn clean_scan_passes(app: &TestApp, token: &str, tool: &str, report: &[u8]
     );
 }
 
+/// A Python module without weaknesses.
+const CLEAN_PY: &str = "def ok():\n    return 1\n";
+
 const SHIFT_PY: &str = "# producer suite: two lines inserted above everything\n# (nothing else moves but the line numbers)\n";
+
+/// Two comment lines for files that comment with `#`, inserted above everything.
+const SHIFT_HASH: &str = "# two lines inserted\n# above everything\n";
 
 #[tokio::test]
 async fn semgrep_json_and_sarif_agree_and_survive_edits() {
-    let Some(semgrep) = tool("semgrep", "semgrep") else {
+    let Some((semgrep, app, token)) = tool_and_app("semgrep", "semgrep").await else {
         return;
     };
     let rules = workspace_root().join("tests/producers/semgrep-rules.yml");
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("semgrep.{format}"));
         let rules = rules.display().to_string();
@@ -345,13 +383,6 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
             &out,
         )
     };
-    let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"]
-            .as_array()
-            .unwrap()
-            .len() as i64,
-        _ => sarif_count(body),
-    };
     conform(
         &app,
         &token,
@@ -359,7 +390,7 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
             tool: "semgrep",
             formats: &["json", "sarif"],
             scan: &scan,
-            own_count: &own_count,
+            own_count: &results_or_sarif,
             shift: &|ws| {
                 ws.prepend("python-api/app.py", SHIFT_PY);
                 ws.prepend(
@@ -367,25 +398,16 @@ async fn semgrep_json_and_sarif_agree_and_survive_edits() {
                     "// two lines inserted\n// above everything\n",
                 );
             },
-            fix: &|ws| {
-                ws.replace(
-                    "python-api/app.py",
-                    "yaml.load(text)",
-                    "yaml.safe_load(text)",
-                )
-            },
+            fix: &fix_unsafe_yaml,
             fixed_rule: "yaml-unsafe-load",
+            // semgrep's JSON and SARIF with no results, and unknown keys
+            clean: &|ws| {
+                ws.write("python-api/app.py", CLEAN_PY);
+                ws.write("node-web/server.js", "module.exports = 1;\n");
+            },
         },
     )
     .await;
-    // a clean project: semgrep's JSON and SARIF with no results, and unknown keys
-    let clean = Workspace::new("semgrep-clean");
-    std::fs::write(clean.path("python-api/app.py"), "def ok():\n    return 1\n").unwrap();
-    std::fs::write(clean.path("node-web/server.js"), "module.exports = 1;\n").unwrap();
-    for format in ["json", "sarif"] {
-        let body = scan(&clean, format);
-        clean_scan_passes(&app, &token, "semgrep", &body, &format!("semgrep.{format}")).await;
-    }
 }
 
 /// The rule id Semgrep gives a rule of `semgrep-rules.yml`: prefixed with the rules file's
@@ -396,11 +418,9 @@ fn rule_tail(rule: &str) -> &str {
 
 #[tokio::test]
 async fn bandit_json_and_sarif_agree_and_survive_edits() {
-    let Some(bandit) = tool("bandit", "bandit") else {
+    let Some((bandit, app, token)) = tool_and_app("bandit", "bandit").await else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
     let scan = |ws: &Workspace, format: &str| {
         let out = ws.path(&format!("bandit.{format}"));
         let out_text = out.display().to_string();
@@ -411,13 +431,6 @@ async fn bandit_json_and_sarif_agree_and_survive_edits() {
             &out,
         )
     };
-    let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body).unwrap()["results"]
-            .as_array()
-            .unwrap()
-            .len() as i64,
-        _ => sarif_count(body),
-    };
     conform(
         &app,
         &token,
@@ -425,36 +438,31 @@ async fn bandit_json_and_sarif_agree_and_survive_edits() {
             tool: "bandit",
             formats: &["json", "sarif"],
             scan: &scan,
-            own_count: &own_count,
+            own_count: &results_or_sarif,
             shift: &|ws| ws.prepend("python-api/app.py", SHIFT_PY),
-            fix: &|ws| {
-                ws.replace(
-                    "python-api/app.py",
-                    "yaml.load(text)",
-                    "yaml.safe_load(text)",
-                )
-            },
+            fix: &fix_unsafe_yaml,
             fixed_rule: "B506",
+            clean: &|ws| ws.write("python-api/app.py", CLEAN_PY),
         },
     )
     .await;
-    let clean = Workspace::new("bandit-clean");
-    std::fs::write(clean.path("python-api/app.py"), "def ok():\n    return 1\n").unwrap();
-    for format in ["json", "sarif"] {
-        let body = scan(&clean, format);
-        clean_scan_passes(&app, &token, "bandit", &body, &format!("bandit.{format}")).await;
-    }
 }
 
 #[tokio::test]
 async fn hadolint_json_and_sarif_agree_and_survive_edits() {
-    let Some(hadolint) = tool("hadolint", "hadolint") else {
+    let Some((hadolint, app, token)) = tool_and_app("hadolint", "hadolint").await else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let own_count = |format: &str, body: &[u8]| match format {
+        "json" => serde_json::from_slice::<Value>(body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len() as i64,
+        _ => sarif_count(body),
+    };
+    // hadolint writes its report to standard output; a copy is kept as the others' are
     let scan = |ws: &Workspace, format: &str| {
-        let out = ws.path(&format!("hadolint.{format}"));
         let output = Command::new(&hadolint)
             .args([
                 "--no-fail",
@@ -466,16 +474,8 @@ async fn hadolint_json_and_sarif_agree_and_survive_edits() {
             .current_dir(&ws.dir)
             .output()
             .unwrap();
-        std::fs::write(&out, &output.stdout).unwrap();
+        ws.write(&format!("hadolint.{format}"), &output.stdout);
         output.stdout
-    };
-    let own_count = |format: &str, body: &[u8]| match format {
-        "json" => serde_json::from_slice::<Value>(body)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len() as i64,
-        _ => sarif_count(body),
     };
     conform(
         &app,
@@ -487,47 +487,36 @@ async fn hadolint_json_and_sarif_agree_and_survive_edits() {
             own_count: &own_count,
             shift: &|ws| {
                 for file in ["images/api.Dockerfile", "images/web.Dockerfile"] {
-                    ws.prepend(file, "# two lines inserted\n# above everything\n");
+                    ws.prepend(file, SHIFT_HASH);
                 }
             },
             fix: &|ws| ws.replace("images/api.Dockerfile", "ADD . /app", "COPY . /app"),
             fixed_rule: "DL3020",
+            clean: &|ws| {
+                ws.write("images/api.Dockerfile", "FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\nUSER 1000\nCMD [\"python\", \"-V\"]\n");
+                ws.write("images/web.Dockerfile", "FROM node:22-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\nUSER 1000\nCMD [\"node\", \"-v\"]\n");
+            },
         },
     )
     .await;
-    let clean = Workspace::new("hadolint-clean");
-    std::fs::write(clean.path("images/api.Dockerfile"), "FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\nUSER 1000\nCMD [\"python\", \"-V\"]\n").unwrap();
-    std::fs::write(clean.path("images/web.Dockerfile"), "FROM node:22-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\nUSER 1000\nCMD [\"node\", \"-v\"]\n").unwrap();
-    for format in ["json", "sarif"] {
-        let body = scan(&clean, format);
-        clean_scan_passes(
-            &app,
-            &token,
-            "hadolint",
-            &body,
-            &format!("hadolint.{format}"),
-        )
-        .await;
-    }
 }
 
 #[tokio::test]
 async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
-    let Some(checkov) = tool("checkov", "checkov") else {
+    let Some((checkov, app, token)) = tool_and_app("checkov", "checkov").await else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    // where Checkov writes each format's report in its output folder
+    let report_file = |format: &str| match format {
+        "json" => "results_json.json",
+        "sarif" => "results_sarif.sarif",
+        "cyclonedx" => "results_cyclonedx.xml",
+        _ => "results_cyclonedx.json",
+    };
     let scan = |ws: &Workspace, format: &str| {
         let out_dir = ws.path(&format!("checkov-{format}"));
         let _ = std::fs::remove_dir_all(&out_dir);
         let out_text = out_dir.display().to_string();
-        let file = match format {
-            "json" => "results_json.json",
-            "sarif" => "results_sarif.sarif",
-            "cyclonedx" => "results_cyclonedx.xml",
-            _ => "results_cyclonedx.json",
-        };
         run(
             &ws.dir,
             &checkov,
@@ -545,7 +534,7 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
                 "--skip-download",
                 "--quiet",
             ],
-            &out_dir.join(file),
+            &out_dir.join(report_file(format)),
         )
     };
     let own_count = |format: &str, body: &[u8]| match format {
@@ -578,22 +567,14 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
             scan: &scan,
             own_count: &own_count,
             shift: &|ws| {
-                ws.prepend(
+                for file in [
                     "k8s/deployment.yaml",
-                    "# two lines inserted\n# above everything\n",
-                );
-                ws.prepend(
                     "k8s/worker.yaml",
-                    "# two lines inserted\n# above everything\n",
-                );
-                ws.prepend(
                     "terraform/main.tf",
-                    "# two lines inserted\n# above everything\n",
-                );
-                ws.prepend(
                     "images/api.Dockerfile",
-                    "# two lines inserted\n# above everything\n",
-                );
+                ] {
+                    ws.prepend(file, SHIFT_HASH);
+                }
             },
             // one line of one Deployment: every other finding of it stays as it is
             fix: &|ws| {
@@ -604,6 +585,12 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
                 )
             },
             fixed_rule: "CKV_K8S_16",
+            // nothing to scan: a clean scan
+            clean: &|ws| {
+                for sub in ["k8s", "terraform", "images"] {
+                    std::fs::remove_dir_all(ws.path(sub)).unwrap();
+                }
+            },
         },
     )
     .await;
@@ -613,7 +600,7 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
         let body = scan(&ws, format);
         let expected = own_count(format, &body);
         let target = format!("producers/checkov-{format}");
-        let pushed = push(&app, &token, &target, None, body).await;
+        let pushed = push(&app, &token, &target, body).await;
         assert_eq!(
             (pushed.total, pushed.scanner.as_str()),
             (expected, "checkov"),
@@ -628,15 +615,6 @@ async fn checkov_json_sarif_and_cyclonedx_agree_and_survive_edits() {
                 .unwrap();
         assert_eq!(layers, ["cluster_config"], "{format}");
     }
-    // nothing to scan: a clean scan
-    let clean = Workspace::new("checkov-clean");
-    for sub in ["k8s", "terraform", "images"] {
-        std::fs::remove_dir_all(clean.path(sub)).unwrap();
-    }
-    for format in ["json", "sarif"] {
-        let body = scan(&clean, format);
-        clean_scan_passes(&app, &token, "checkov", &body, &format!("checkov.{format}")).await;
-    }
 }
 
 #[tokio::test]
@@ -647,8 +625,7 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
     ) else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
+    let (app, token) = spawn_app_with_project("producers").await;
     let ws = Workspace::new("boms");
     // cyclonedx-py: an inventory (no vulnerabilities); keys sorted, so `bomFormat` comes
     // after every component, far past the first 8 KiB of a larger BOM
@@ -672,7 +649,6 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
             &app,
             &token,
             &format!("producers/cyclonedx-py-{format}"),
-            None,
             body,
         )
         .await;
@@ -723,46 +699,37 @@ async fn cyclonedx_py_and_retire_boms_count_what_they_carry() {
         reported, 3,
         "the example's stand-in libraries are vulnerable"
     );
-    for format in ["cyclonedxJSON1_6_VEX", "cyclonedxJSON1_7_VEX"] {
-        let pushed = push(
-            &app,
-            &token,
-            &format!("producers/retire-{format}"),
-            None,
-            retire_run(format),
-        )
-        .await;
-        assert_eq!(
-            (pushed.total, pushed.scanner.as_str()),
-            (reported, "retire"),
-            "{format}: {}",
-            pushed.json
-        );
-    }
-    for format in ["cyclonedx", "cyclonedxJSON"] {
-        let pushed = push(
-            &app,
-            &token,
-            &format!("producers/retire-{format}"),
-            None,
-            retire_run(format),
-        )
-        .await;
-        assert_eq!(
-            pushed.total, 0,
-            "{format}: an inventory without vulnerabilities: {}",
-            pushed.json
-        );
+    // the VEX outputs carry them all; the plain CycloneDX outputs are inventories
+    for (format, vex) in [
+        ("cyclonedxJSON1_6_VEX", true),
+        ("cyclonedxJSON1_7_VEX", true),
+        ("cyclonedx", false),
+        ("cyclonedxJSON", false),
+    ] {
+        let target = format!("producers/retire-{format}");
+        let pushed = push(&app, &token, &target, retire_run(format)).await;
+        if vex {
+            assert_eq!(
+                (pushed.total, pushed.scanner.as_str()),
+                (reported, "retire"),
+                "{format}: {}",
+                pushed.json
+            );
+        } else {
+            assert_eq!(
+                pushed.total, 0,
+                "{format}: an inventory without vulnerabilities: {}",
+                pushed.json
+            );
+        }
     }
 }
 
 #[tokio::test]
 async fn the_same_weakness_in_two_targets_is_two_findings() {
-    let Some(hadolint) = tool("hadolint", "hadolint") else {
+    let Some((hadolint, app, token)) = tool_and_app("hadolint", "hadolint").await else {
         return;
     };
-    let app = spawn_app().await;
-    let token = app.project_with_token("producers").await;
     let ws = Workspace::new("targets");
     let scan = |ws: &Workspace| {
         Command::new(&hadolint)
@@ -773,18 +740,18 @@ async fn the_same_weakness_in_two_targets_is_two_findings() {
             .stdout
     };
     let report = scan(&ws);
-    let email = push(&app, &token, "svc/email", None, report.clone()).await;
-    let reco = push(&app, &token, "svc/recommendation", None, report).await;
+    let email = push(&app, &token, "svc/email", report.clone()).await;
+    let reco = push(&app, &token, "svc/recommendation", report).await;
     assert_eq!(email.new, reco.new);
     ws.replace("images/api.Dockerfile", "ADD . /app", "COPY . /app");
-    let fixed = push(&app, &token, "svc/email", None, scan(&ws)).await;
+    let fixed = push(&app, &token, "svc/email", scan(&ws)).await;
     assert_eq!(fixed.fixed, 1);
     assert!(
         open_rules(&app, "svc/recommendation")
             .await
             .contains(&"DL3020".to_string())
     );
-    let other = push(&app, &token, "svc/recommendation", None, {
+    let other = push(&app, &token, "svc/recommendation", {
         let ws2 = Workspace::new("targets-2");
         scan(&ws2)
     })

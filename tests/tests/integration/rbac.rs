@@ -2,16 +2,11 @@
 //! needs, and each is called as every kind of person. A server function missing from the
 //! table fails the test, so none can ship unchecked.
 
+use Action::*;
+use Needs::*;
 use app::workflow::{Action, Role, allowed};
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{ONE_FINDING_SARIF as SARIF, TestApp, fresh_client, spawn_app_and};
 use reqwest::StatusCode;
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
-
-const PASSWORD: &str = "correct horse battery";
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 /// What a server function needs.
 #[derive(Debug, Clone, Copy)]
@@ -28,132 +23,77 @@ enum Needs {
     Admin,
 }
 
-/// Form fields of a call; `{finding}`, `{comment}`, `{invite}`, `{viewer}` (a user id) and
-/// `{token}` (a fresh token of project web, for each call) are filled in.
-type Fields = &'static [(&'static str, &'static str)];
-
-/// Every server function, what it needs, and a call to make.
-const SERVER_FUNCTIONS: &[(&str, Needs, Fields)] = &[
-    ("/api/login", Needs::Anyone, &[]),
-    ("/api/whoami", Needs::Anyone, &[]),
-    ("/api/logout", Needs::SignedIn, &[]),
-    ("/api/list_findings", Needs::SignedIn, &[]),
-    ("/api/my_work", Needs::SignedIn, &[]),
-    (
-        "/api/list_scans",
-        Needs::OnProject(Action::View),
-        &[("project", "web")],
-    ),
-    (
-        "/api/finding_detail",
-        Needs::OnProject(Action::View),
-        &[("id", "{finding}")],
-    ),
-    (
-        "/api/list_comments",
-        Needs::OnProject(Action::View),
-        &[("finding_id", "{finding}")],
-    ),
-    (
-        "/api/add_comment",
-        Needs::OnProject(Action::Comment),
-        &[("finding_id", "{finding}"), ("body", "a comment")],
-    ),
-    (
-        "/api/change_state",
-        Needs::OnProject(Action::ChangeState),
-        &[("finding_id", "{finding}"), ("to", "confirmed")],
-    ),
-    (
-        "/api/assign",
-        Needs::OnProject(Action::Assign),
-        &[("finding_id", "{finding}"), ("team", "shop")],
-    ),
-    (
-        "/api/override_severity",
-        Needs::OnProject(Action::ChangeSeverity),
-        &[
-            ("finding_id", "{finding}"),
-            ("severity", "low"),
-            ("reason", "internal only"),
-        ],
-    ),
-    (
-        "/api/edit_comment",
-        Needs::AuthorOnly,
-        &[("comment_id", "{comment}"), ("body", "edited")],
-    ),
-    (
-        "/api/bulk_change_state",
-        Needs::OnProject(Action::ChangeState),
-        &[("ids[0]", "{finding}"), ("to", "confirmed")],
-    ),
-    (
-        "/api/bulk_assign",
-        Needs::OnProject(Action::Assign),
-        &[("ids[0]", "{finding}"), ("team", "shop")],
-    ),
-    ("/api/sla_settings", Needs::SignedIn, &[]),
-    (
-        "/api/set_project_sla",
-        Needs::OnProject(Action::ManagePolicies),
-        &[("project", "web"), ("high", "30")],
-    ),
+/// Every server function and what it needs.
+const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
+    ("/api/login", Anyone),
+    ("/api/whoami", Anyone),
+    ("/api/logout", SignedIn),
+    ("/api/list_findings", SignedIn),
+    ("/api/my_work", SignedIn),
+    ("/api/list_scans", OnProject(View)),
+    ("/api/finding_detail", OnProject(View)),
+    ("/api/list_comments", OnProject(View)),
+    ("/api/add_comment", OnProject(Comment)),
+    ("/api/change_state", OnProject(ChangeState)),
+    ("/api/assign", OnProject(Assign)),
+    ("/api/override_severity", OnProject(ChangeSeverity)),
+    ("/api/edit_comment", AuthorOnly),
+    ("/api/bulk_change_state", OnProject(ChangeState)),
+    ("/api/bulk_assign", OnProject(Assign)),
+    ("/api/sla_settings", SignedIn),
     // admins, and security engineers given every team (none here; tested in sla.rs)
-    ("/api/set_instance_sla", Needs::Admin, &[("high", "30")]),
+    ("/api/set_instance_sla", Admin),
+    ("/api/set_project_sla", OnProject(ManagePolicies)),
     // changing the password ends the sessions this loop relies on: tested in admin.rs
-    ("/api/change_password", Needs::SignedIn, &[]),
+    ("/api/change_password", SignedIn),
     // a person's own sessions (each person has one here, so nothing else ends)
-    ("/api/list_sessions", Needs::SignedIn, &[]),
-    ("/api/end_other_sessions", Needs::SignedIn, &[]),
+    ("/api/list_sessions", SignedIn),
+    ("/api/end_other_sessions", SignedIn),
+    ("/api/create_token", OnProject(ManageTokensAndRouting)),
     // lists only the tokens the person may manage (tested in security.rs)
-    ("/api/list_tokens", Needs::SignedIn, &[]),
-    (
-        "/api/create_token",
-        Needs::OnProject(Action::ManageTokensAndRouting),
-        &[("scope", "project:web"), ("name", "rbac")],
-    ),
-    (
-        "/api/revoke_token",
-        Needs::OnProject(Action::ManageTokensAndRouting),
-        &[("id", "{token}")],
-    ),
-    ("/api/invite_details", Needs::Anyone, &[]),
-    ("/api/accept_invite", Needs::Anyone, &[]),
-    (
-        "/api/invite_user",
-        Needs::Admin,
-        &[("email", "invited@example.com")],
-    ),
-    ("/api/revoke_invite", Needs::Admin, &[("id", "{invite}")]),
-    ("/api/list_invites", Needs::Admin, &[]),
-    ("/api/list_users", Needs::Admin, &[]),
-    (
-        "/api/set_user_flags",
-        Needs::Admin,
-        &[
-            ("user_id", "{viewer}"),
-            ("is_admin", "false"),
-            ("security_all_teams", "false"),
-        ],
-    ),
-    ("/api/list_teams", Needs::Admin, &[]),
-    ("/api/create_team", Needs::Admin, &[("slug", "platform")]),
-    (
-        "/api/set_membership",
-        Needs::Admin,
-        &[
-            ("team", "data"),
-            ("email", "outsider@example.com"),
-            ("role", "developer"),
-        ],
-    ),
-    (
-        "/api/remove_membership",
-        Needs::Admin,
-        &[("team", "data"), ("email", "leaver@example.com")],
-    ),
+    ("/api/list_tokens", SignedIn),
+    ("/api/revoke_token", OnProject(ManageTokensAndRouting)),
+    ("/api/invite_details", Anyone),
+    ("/api/accept_invite", Anyone),
+    ("/api/invite_user", Admin),
+    ("/api/revoke_invite", Admin),
+    ("/api/list_invites", Admin),
+    ("/api/list_users", Admin),
+    ("/api/set_user_flags", Admin),
+    ("/api/list_teams", Admin),
+    ("/api/create_team", Admin),
+    ("/api/set_membership", Admin),
+    ("/api/remove_membership", Admin),
 ];
+
+/// The form fields of a call to `path`, as `key=value&key=value`; `{finding}`, `{comment}`,
+/// `{invite}`, `{viewer}` (a user id) and `{token}` (a fresh token of project web, for each
+/// call) are filled in.
+fn fields(path: &str) -> &'static str {
+    match path {
+        "/api/list_scans" => "project=web",
+        "/api/finding_detail" => "id={finding}",
+        "/api/list_comments" => "finding_id={finding}",
+        "/api/add_comment" => "finding_id={finding}&body=a comment",
+        "/api/change_state" => "finding_id={finding}&to=confirmed",
+        "/api/assign" => "finding_id={finding}&team=shop",
+        "/api/override_severity" => "finding_id={finding}&severity=low&reason=internal only",
+        "/api/edit_comment" => "comment_id={comment}&body=edited",
+        "/api/bulk_change_state" => "ids[0]={finding}&to=confirmed",
+        "/api/bulk_assign" => "ids[0]={finding}&team=shop",
+        "/api/set_project_sla" => "project=web&high=30",
+        "/api/set_instance_sla" => "high=30",
+        "/api/create_token" => "scope=project:web&name=rbac",
+        "/api/revoke_token" => "id={token}",
+        "/api/invite_user" => "email=invited@example.com",
+        "/api/revoke_invite" => "id={invite}",
+        "/api/set_user_flags" => "user_id={viewer}&is_admin=false&security_all_teams=false",
+        "/api/create_team" => "slug=platform",
+        "/api/set_membership" => "team=data&email=outsider@example.com&role=developer",
+        "/api/remove_membership" => "team=data&email=leaver@example.com",
+        _ => "",
+    }
+}
 
 /// Every page route; all but sign-in and invitation pages need a session (`false`: public).
 const PAGES: &[(&str, bool)] = &[
@@ -201,36 +141,15 @@ fn email(person: Person) -> Option<String> {
 /// Team shop owns project web with one finding and a comment by its developer; a person
 /// per role (admin is a global admin), and a developer of team data.
 async fn estate(app: &TestApp) -> (i64, i64) {
-    let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    teams::create(pool, &ProjectSlug::parse("data").unwrap(), "")
-        .await
-        .unwrap();
-    let web = projects::create(pool, &ProjectSlug::parse("web").unwrap(), "")
-        .await
-        .unwrap();
-    teams::assign_project(pool, shop.id, web.id).await.unwrap();
-    let token = server::tokens::create(pool, web.id, "ci").await.unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "?target=repo", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.shop_and_data_with(SARIF.into(), &[]).await;
     for person in PEOPLE {
-        let Some(email) = email(*person) else {
-            continue;
-        };
-        let admin = *person == Person::Own(Role::Admin);
-        users::create(pool, &email, PASSWORD, admin).await.unwrap();
-        match person {
-            Person::Own(Role::Admin) | Person::Anonymous => {}
-            Person::Own(role) => teams::add_member(pool, "shop", &email, *role)
-                .await
-                .unwrap(),
-            Person::OtherTeam => teams::add_member(pool, "data", &email, Role::Developer)
-                .await
-                .unwrap(),
+        match (*person, email(*person)) {
+            (Person::Own(Role::Admin), Some(email)) => app.create_admin(&email).await,
+            (Person::Own(role), Some(email)) => app.create_member(&email, "shop", role).await,
+            (Person::OtherTeam, Some(email)) => {
+                app.create_member(&email, "data", Role::Developer).await
+            }
+            (_, None) | (Person::Anonymous, _) => {}
         }
     }
     let finding = app.count("SELECT id FROM findings").await;
@@ -239,7 +158,7 @@ async fn estate(app: &TestApp) -> (i64, i64) {
          SELECT $1, id, 'first' FROM users WHERE email = 'developer@example.com' RETURNING id",
     )
     .bind(finding)
-    .fetch_one(pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     (finding, comment)
@@ -248,12 +167,8 @@ async fn estate(app: &TestApp) -> (i64, i64) {
 /// What the admin-only calls act on: a pending invitation and a member of team data to
 /// take out; returns the invitation's token and id, and the viewer's user id.
 async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
-    users::create(&app.pool, "leaver@example.com", PASSWORD, false)
-        .await
-        .unwrap();
-    teams::add_member(&app.pool, "data", "leaver@example.com", Role::Viewer)
-        .await
-        .unwrap();
+    app.create_member("leaver@example.com", "data", Role::Viewer)
+        .await;
     let token = "ab".repeat(32);
     let invite: i64 = sqlx::query_scalar(
         "INSERT INTO invites (email, token_hash, expires_at)
@@ -263,20 +178,14 @@ async fn admin_fixtures(app: &TestApp) -> (String, i64, i64) {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let viewer = app
-        .count("SELECT id FROM users WHERE email = 'viewer@example.com'")
-        .await;
+    let viewer = app.user_id("viewer@example.com").await;
     (token, invite, viewer)
 }
 
 async fn client_for(app: &TestApp, person: Person) -> reqwest::Client {
     match email(person) {
-        Some(email) => app.signed_in_client(&email, PASSWORD).await,
-        None => reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        Some(email) => app.client_for(&email).await,
+        None => fresh_client(),
     }
 }
 
@@ -289,11 +198,11 @@ async fn every_server_function_is_in_the_table() {
     assert!(registered.len() >= SERVER_FUNCTIONS.len(), "{registered:?}");
     for path in &registered {
         assert!(
-            SERVER_FUNCTIONS.iter().any(|(p, _, _)| p == path),
+            SERVER_FUNCTIONS.iter().any(|(p, _)| p == path),
             "server function {path} is missing from the authorisation table"
         );
     }
-    for (path, _, _) in SERVER_FUNCTIONS {
+    for (path, _) in SERVER_FUNCTIONS {
         assert!(
             registered.iter().any(|r| r == path),
             "{path} is listed but not registered"
@@ -303,14 +212,14 @@ async fn every_server_function_is_in_the_table() {
 
 #[tokio::test]
 async fn every_server_function_answers_each_person_as_the_table_says() {
-    let app = spawn_app().await;
-    let (finding, comment) = estate(&app).await;
+    let (app, (finding, comment)) = spawn_app_and(estate).await;
     let (finding, comment) = (finding.to_string(), comment.to_string());
     let (_, invite, viewer) = admin_fixtures(&app).await;
     let (invite, viewer) = (invite.to_string(), viewer.to_string());
     for person in PEOPLE {
         let client = client_for(&app, *person).await;
-        for (path, needs, fields) in SERVER_FUNCTIONS {
+        for (path, needs) in SERVER_FUNCTIONS {
+            let fields = fields(path);
             if matches!(needs, Needs::Anyone)
                 || *path == "/api/logout"
                 || *path == "/api/change_password"
@@ -318,42 +227,27 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 continue; // signing in and out change the session this loop relies on
             }
             // each call starts from the same finding state
-            sqlx::query("UPDATE findings SET state = 'open'")
-                .execute(&app.pool)
-                .await
-                .unwrap();
-            let token = if fields.iter().any(|(_, v)| v.contains("{token}")) {
-                let web = projects::find(&app.pool, "web").await.unwrap();
-                server::tokens::create(&app.pool, web.id, "to revoke")
-                    .await
-                    .unwrap();
+            app.execute("UPDATE findings SET state = 'open'").await;
+            let token = if fields.contains("{token}") {
+                web_token(&app, "to revoke").await;
                 app.count("SELECT max(id) FROM ingest_tokens")
                     .await
                     .to_string()
             } else {
                 String::new()
             };
-            let form: Vec<(&str, String)> = fields
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        *k,
-                        v.replace("{finding}", &finding)
-                            .replace("{comment}", &comment)
-                            .replace("{invite}", &invite)
-                            .replace("{viewer}", &viewer)
-                            .replace("{token}", &token),
-                    )
-                })
+            let filled = fields
+                .replace("{finding}", &finding)
+                .replace("{comment}", &comment)
+                .replace("{invite}", &invite)
+                .replace("{viewer}", &viewer)
+                .replace("{token}", &token);
+            let form: Vec<(&str, &str)> = filled
+                .split('&')
+                .filter(|field| !field.is_empty())
+                .map(|field| field.split_once('=').unwrap())
                 .collect();
-            let response = client
-                .post(app.url(path))
-                .header("Origin", &app.base_url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
+            let function = path.strip_prefix("/api/").unwrap();
             let expected = match (person, needs) {
                 (Person::Anonymous, _) => StatusCode::UNAUTHORIZED,
                 (_, Needs::SignedIn) => StatusCode::OK,
@@ -373,20 +267,15 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
                 (_, Needs::Admin) => StatusCode::FORBIDDEN,
                 (_, Needs::Anyone) => unreachable!(),
             };
-            assert_eq!(
-                status,
-                expected,
-                "{person:?} calling {path}: {}",
-                response.text().await.unwrap()
-            );
+            let (status, body) = app.call_server_fn(&client, function, &form).await;
+            assert_eq!(status, expected, "{person:?} calling {path}: {body}");
         }
     }
 }
 
 #[tokio::test]
 async fn every_page_needs_a_session_except_sign_in() {
-    let app = spawn_app().await;
-    let (finding, _) = estate(&app).await;
+    let (app, (finding, _)) = spawn_app_and(estate).await;
     let (invite_token, _, _) = admin_fixtures(&app).await;
     let routes: Vec<String> = leptos_axum::generate_route_list(app::App)
         .iter()
@@ -413,6 +302,14 @@ async fn every_page_needs_a_session_except_sign_in() {
     }
 }
 
+/// A fresh ingest token of project web, named `name`.
+async fn web_token(app: &TestApp, name: &str) -> String {
+    let web = server::projects::find(&app.pool, "web").await.unwrap();
+    server::tokens::create(&app.pool, web.id, name)
+        .await
+        .unwrap()
+}
+
 /// The query each endpoint is called with; an endpoint without one fails the test.
 fn endpoint_query(path: &str) -> &'static str {
     match path {
@@ -426,16 +323,12 @@ fn endpoint_query(path: &str) -> &'static str {
 #[tokio::test]
 async fn every_endpoint_answers_each_caller_as_the_table_says() {
     use server::http::{Caller, ENDPOINTS};
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     let mut clients = Vec::new();
     for person in PEOPLE {
         clients.push((*person, client_for(&app, *person).await));
     }
-    let web = projects::find(&app.pool, "web").await.unwrap();
-    let token = server::tokens::create(&app.pool, web.id, "rbac")
-        .await
-        .unwrap();
+    let token = web_token(&app, "rbac").await;
     for endpoint in ENDPOINTS {
         let url = app.url(&format!(
             "{}{}",

@@ -3,8 +3,6 @@
 //! the triggers to what the foreign keys guaranteed.
 
 use bosun_tests::{TestApp, spawn_app};
-use server::projects::{self, ProjectSlug};
-use server::{teams, users};
 
 const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
   "results":[{"ruleId":"T1","level":"error","message":{"text":"one"},
@@ -45,58 +43,49 @@ async fn web_with_two_findings(app: &TestApp) -> String {
     token
 }
 
-async fn project(app: &TestApp, slug: &str) -> i64 {
-    projects::create(&app.pool, &ProjectSlug::parse(slug).unwrap(), "")
-        .await
-        .unwrap()
-        .id
+/// An account `email`; its id.
+async fn person(app: &TestApp, email: &str) -> i64 {
+    app.create_user(email, bosun_tests::PASSWORD).await;
+    app.user_id(email).await
 }
 
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    users::create(&app.pool, email, "correct horse battery", false)
-        .await
-        .unwrap();
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+/// Runs `sql`, which the database must refuse; the error.
+async fn refused(app: &TestApp, sql: &str) -> sqlx::Error {
+    sqlx::query(sql).execute(&app.pool).await.expect_err(sql)
+}
+
+/// Asserts that `err` is a foreign key violation (SQLSTATE 23503).
+fn assert_fk_violation(err: &sqlx::Error, context: &str) {
+    assert_eq!(sqlstate(err).as_deref(), Some("23503"), "{context}: {err}");
 }
 
 #[tokio::test]
 async fn a_finding_cannot_name_a_missing_project_user_or_team() {
     let app = spawn_app().await;
-    let web = project(&app, "web").await;
+    let web = app.create_project("web", None).await;
     let err = insert_finding(&app.pool, web + 1000, b"fp-1")
         .await
         .expect_err("a missing project is refused");
-    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+    assert_fk_violation(&err, "a missing project");
     assert!(err.to_string().contains("project_id"), "{err}");
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
 
     let finding = insert_finding(&app.pool, web, b"fp-1").await.unwrap();
-    let dev = user_id(&app, "dev@example.com").await;
+    let dev = person(&app, "dev@example.com").await;
     for (column, value) in [
         ("assignee_user_id", dev + 1000),
         ("assignee_team_id", 4242),
         ("risk_accepted_by", dev + 1000),
         ("project_id", web + 1000),
     ] {
-        let err = sqlx::query(&format!("UPDATE findings SET {column} = $1 WHERE id = $2"))
-            .bind(value)
-            .bind(finding)
-            .execute(&app.pool)
-            .await
-            .expect_err(column);
-        assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{column}: {err}");
+        let sql = format!("UPDATE findings SET {column} = {value} WHERE id = {finding}");
+        assert_fk_violation(&refused(&app, &sql).await, column);
     }
     // existing ones are accepted
-    sqlx::query("UPDATE findings SET assignee_user_id = $1, risk_accepted_by = $1 WHERE id = $2")
-        .bind(dev)
-        .bind(finding)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute(&format!(
+        "UPDATE findings SET assignee_user_id = {dev}, risk_accepted_by = {dev} WHERE id = {finding}"
+    ))
+    .await;
 
     // a COPY of many rows is checked too: one bad row refuses the whole statement
     let mut conn = app.pool.acquire().await.unwrap();
@@ -116,7 +105,7 @@ async fn a_finding_cannot_name_a_missing_project_user_or_team() {
         Err(err) => Err(err),
     };
     let err = result.expect_err("the copy is refused");
-    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+    assert_fk_violation(&err, "the copy");
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 1);
 }
 
@@ -124,43 +113,28 @@ async fn a_finding_cannot_name_a_missing_project_user_or_team() {
 async fn deleting_what_findings_name_cascades_unassigns_or_is_refused() {
     let app = spawn_app().await;
     web_with_two_findings(&app).await;
-    let other = project(&app, "other").await;
+    let other = app.create_project("other", None).await;
     insert_finding(&app.pool, other, b"fp-other").await.unwrap();
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 3);
 
-    let dev = user_id(&app, "dev@example.com").await;
-    let approver = user_id(&app, "sec@example.com").await;
-    let team = teams::create(&app.pool, &ProjectSlug::parse("shop").unwrap(), "")
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE findings SET assignee_user_id = $1, assignee_team_id = $2
-          WHERE project_id = $3",
-    )
-    .bind(dev)
-    .bind(team.id)
-    .bind(other)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE findings SET risk_accepted_by = $1 WHERE project_id <> $2")
-        .bind(approver)
-        .bind(other)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let dev = person(&app, "dev@example.com").await;
+    let approver = person(&app, "sec@example.com").await;
+    let team = app.create_team("shop", "").await.id;
+    app.execute(&format!(
+        "UPDATE findings SET assignee_user_id = {dev}, assignee_team_id = {team}
+          WHERE project_id = {other}"
+    ))
+    .await;
+    app.execute(&format!(
+        "UPDATE findings SET risk_accepted_by = {approver} WHERE project_id <> {other}"
+    ))
+    .await;
 
     // a person or team that leaves: their findings are unassigned
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(dev)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM teams WHERE id = $1")
-        .bind(team.id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute(&format!("DELETE FROM users WHERE id = {dev}"))
+        .await;
+    app.execute(&format!("DELETE FROM teams WHERE id = {team}"))
+        .await;
     assert_eq!(
         app.count(
             "SELECT count(*) FROM findings
@@ -170,12 +144,8 @@ async fn deleting_what_findings_name_cascades_unassigns_or_is_refused() {
         0
     );
     // the approver of a risk acceptance stays, as the audit trail names them
-    let err = sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(approver)
-        .execute(&app.pool)
-        .await
-        .expect_err("an approver cannot be deleted");
-    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+    let err = refused(&app, &format!("DELETE FROM users WHERE id = {approver}")).await;
+    assert_fk_violation(&err, "an approver cannot be deleted");
     assert_eq!(
         app.count("SELECT count(*) FROM users WHERE email = 'sec@example.com'")
             .await,
@@ -183,11 +153,8 @@ async fn deleting_what_findings_name_cascades_unassigns_or_is_refused() {
     );
 
     // a deleted project takes its findings, and only its own
-    sqlx::query("DELETE FROM projects WHERE id = $1")
-        .bind(other)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute(&format!("DELETE FROM projects WHERE id = {other}"))
+        .await;
     assert_eq!(
         app.count("SELECT count(*) FROM findings WHERE project_id <> (SELECT id FROM projects WHERE slug = 'web')")
             .await,
@@ -199,7 +166,7 @@ async fn deleting_what_findings_name_cascades_unassigns_or_is_refused() {
 #[tokio::test]
 async fn a_project_being_written_cannot_be_deleted_until_the_writer_commits() {
     let app = spawn_app().await;
-    let web = project(&app, "web").await;
+    let web = app.create_project("web", None).await;
     let mut writer = app.pool.begin().await.unwrap();
     insert_finding(&mut *writer, web, b"fp-1").await.unwrap();
 
@@ -218,16 +185,13 @@ async fn a_project_being_written_cannot_be_deleted_until_the_writer_commits() {
     deleter.rollback().await.unwrap();
 
     writer.commit().await.unwrap();
-    sqlx::query("DELETE FROM projects WHERE id = $1")
-        .bind(web)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute(&format!("DELETE FROM projects WHERE id = {web}"))
+        .await;
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
 
     // and a writer that comes after the delete is refused
     let err = insert_finding(&app.pool, web, b"fp-2").await.unwrap_err();
-    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+    assert_fk_violation(&err, "a writer after the delete");
 }
 
 #[tokio::test]
@@ -245,47 +209,31 @@ async fn the_audit_trail_names_real_rows_and_leaves_only_with_its_project() {
     let (status, body) = app.push_report(Some(&token), "", one.into_bytes()).await;
     assert!(status.is_success(), "{body}");
     assert_eq!(body["fixed"], 1, "{body}");
-    let (scan_id, token_id): (i64, i64) = sqlx::query_as(
-        "SELECT scan_id, actor_token_id FROM audit_events WHERE action = 'fixed_by_scan'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (scan_id, token_id): (i64, i64) = app
+        .row("SELECT scan_id, actor_token_id FROM audit_events WHERE action = 'fixed_by_scan'")
+        .await;
 
-    let err = sqlx::query(
+    let missing_scan = scan_id + 1000;
+    let sql = format!(
         "INSERT INTO audit_events (scan_id, subject_type, subject_id, action)
-         VALUES ($1, 'finding', 1, 'noted')",
-    )
-    .bind(scan_id + 1000)
-    .execute(&app.pool)
-    .await
-    .expect_err("a missing scan is refused");
-    assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{err}");
+         VALUES ({missing_scan}, 'finding', 1, 'noted')"
+    );
+    assert_fk_violation(&refused(&app, &sql).await, "a missing scan is refused");
 
     // what the trail names stays while its project does (the scope's pointer to its last
     // scan, a foreign key of its own, goes first so that only the trail holds the scan)
-    sqlx::query("DELETE FROM scopes")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    for (sql, id) in [
-        ("DELETE FROM scans WHERE id = $1", scan_id),
-        ("DELETE FROM ingest_tokens WHERE id = $1", token_id),
+    app.execute("DELETE FROM scopes").await;
+    for sql in [
+        format!("DELETE FROM scans WHERE id = {scan_id}"),
+        format!("DELETE FROM ingest_tokens WHERE id = {token_id}"),
     ] {
-        let err = sqlx::query(sql)
-            .bind(id)
-            .execute(&app.pool)
-            .await
-            .expect_err(sql);
-        assert_eq!(sqlstate(&err).as_deref(), Some("23503"), "{sql}: {err}");
+        let err = refused(&app, &sql).await;
+        assert_fk_violation(&err, &sql);
         assert!(err.to_string().contains("audit trail"), "{sql}: {err}");
     }
 
     // a deleted project takes its scans, tokens, findings and history along
-    sqlx::query("DELETE FROM projects WHERE slug = 'web'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("DELETE FROM projects WHERE slug = 'web'").await;
     for table in ["audit_events", "findings", "scans", "ingest_tokens"] {
         assert_eq!(
             app.count(&format!("SELECT count(*) FROM {table}")).await,

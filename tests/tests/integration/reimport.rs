@@ -1,6 +1,6 @@
 //! Re-import: what a new scan of a scope closes, reopens and leaves alone.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{TestApp, counts, spawn_app_with_project};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -18,76 +18,69 @@ fn sarif(results: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
-async fn push(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> Value {
-    let (status, json) = app.push_report(Some(token), query, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    json
+/// Pushes a SARIF log with one result per (rule, file) into `query`'s scope; Bosun's answer.
+async fn push(app: &TestApp, token: &str, query: &str, results: &[(&str, &str)]) -> Value {
+    app.push_ok(token, query, sarif(results)).await
 }
 
-fn counts(json: &Value) -> [i64; 5] {
-    ["new", "unchanged", "reopened", "fixed", "total"].map(|k| json[k].as_i64().unwrap())
+/// `count` (rule, file) pairs over `rules` rules named `prefix`N, each in a file of its own.
+fn generated(prefix: &str, rules: usize, count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| (format!("{prefix}{}", i % rules), format!("src/f{i}.py")))
+        .collect()
 }
 
+/// `pairs` as string slices, as [`sarif`] takes them.
+fn borrowed(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(r, f)| (r.as_str(), f.as_str()))
+        .collect()
+}
+
+/// The state of the finding of rule `rule`.
 async fn state_of(app: &TestApp, rule: &str) -> String {
-    sqlx::query_scalar("SELECT state::text FROM findings WHERE rule_id = $1")
-        .bind(rule)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    let sql = format!("SELECT state::text FROM findings WHERE rule_id = '{rule}'");
+    app.scalar(&sql).await
 }
 
 #[tokio::test]
 async fn missing_findings_are_fixed_and_returning_ones_reopened_with_audit_events() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let both = sarif(&[("A", "a.py"), ("B", "b.py")]);
-    assert_eq!(
-        counts(&push(&app, &token, "?target=repo", both.clone()).await),
-        [2, 0, 0, 0, 2]
-    );
-    assert_eq!(
-        counts(&push(&app, &token, "?target=repo", sarif(&[("A", "a.py")])).await),
-        [0, 1, 0, 1, 1]
-    );
+    let (app, token) = spawn_app_with_project("svc").await;
+    let both = [("A", "a.py"), ("B", "b.py")];
+    for (results, expected) in [(&both[..], [2, 0, 0, 0, 2]), (&both[..1], [0, 1, 0, 1, 1])] {
+        let json = push(&app, &token, "?target=repo", results).await;
+        assert_eq!(counts(&json), expected);
+    }
     assert_eq!(state_of(&app, "B").await, "fixed");
-    assert_eq!(
-        counts(&push(&app, &token, "?target=repo", both).await),
-        [0, 1, 1, 0, 2]
-    );
+    let json = push(&app, &token, "?target=repo", &both).await;
+    assert_eq!(counts(&json), [0, 1, 1, 0, 2]);
     assert_eq!(state_of(&app, "B").await, "reopened");
-    let actions: Vec<String> = sqlx::query_scalar(
-        "SELECT e.action FROM audit_events e JOIN findings f ON f.id = e.subject_id
+    let actions: Vec<String> = app
+        .scalars(
+            "SELECT e.action FROM audit_events e JOIN findings f ON f.id = e.subject_id
           WHERE e.subject_type = 'finding' AND f.rule_id = 'B' ORDER BY e.id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(actions, vec!["fixed_by_scan", "reopened_by_scan"]);
 }
 
 #[tokio::test]
 async fn a_finding_belongs_to_the_one_scope_that_reported_it() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     // the same problem reported under two targets is two findings, one per scope
-    push(
-        &app,
-        &token,
-        "?target=old-name",
-        sarif(&[("M", "m.py"), ("N", "n.py")]),
-    )
-    .await;
-    let taken = push(&app, &token, "?target=new-name", sarif(&[("M", "m.py")])).await;
+    let both = [("M", "m.py"), ("N", "n.py")];
+    push(&app, &token, "?target=old-name", &both).await;
+    let taken = push(&app, &token, "?target=new-name", &[("M", "m.py")]).await;
     assert_eq!(taken["new"], 1, "{taken}");
-    let gone = push(&app, &token, "?target=new-name", sarif(&[("Z", "z.py")])).await;
+    let gone = push(&app, &token, "?target=new-name", &[("Z", "z.py")]).await;
     assert_eq!(gone["fixed"], 1, "the new scope closes its own M: {gone}");
-    let states: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT target, rule_id, state::text FROM findings WHERE rule_id IN ('M', 'N')
+    let states: Vec<(String, String, String)> = app
+        .rows(
+            "SELECT target, rule_id, state::text FROM findings WHERE rule_id IN ('M', 'N')
           ORDER BY target, rule_id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(
         states,
         [
@@ -101,25 +94,23 @@ async fn a_finding_belongs_to_the_one_scope_that_reported_it() {
 
 #[tokio::test]
 async fn a_scan_closes_only_within_its_own_scope() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    push(&app, &token, "?target=repo-x", sarif(&[("X", "x.py")])).await;
-    let other = push(&app, &token, "?target=repo-y", sarif(&[("Y", "y.py")])).await;
+    let (app, token) = spawn_app_with_project("svc").await;
+    push(&app, &token, "?target=repo-x", &[("X", "x.py")]).await;
+    let other = push(&app, &token, "?target=repo-y", &[("Y", "y.py")]).await;
     assert_eq!(other["fixed"], 0, "another target is another scope");
     assert_eq!(state_of(&app, "X").await, "open");
 }
 
 #[tokio::test]
 async fn partial_and_suspiciously_empty_scans_never_auto_close() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
+    let (app, token) = spawn_app_with_project("svc").await;
     let six: Vec<(String, String)> = (0..6)
         .map(|i| (format!("R{i}"), format!("f{i}.py")))
         .collect();
-    let six: Vec<(&str, &str)> = six.iter().map(|(r, f)| (r.as_str(), f.as_str())).collect();
-    push(&app, &token, "?target=repo", sarif(&six)).await;
+    let six = borrowed(&six);
+    push(&app, &token, "?target=repo", &six).await;
 
-    let partial = push(&app, &token, "?target=repo&partial=true", sarif(&six[..1])).await;
+    let partial = push(&app, &token, "?target=repo&partial=true", &six[..1]).await;
     assert_eq!(partial["fixed"], 0);
     assert!(
         partial["auto_close_skipped"]
@@ -128,7 +119,7 @@ async fn partial_and_suspiciously_empty_scans_never_auto_close() {
             .contains("partial")
     );
 
-    let empty = push(&app, &token, "?target=repo", sarif(&[])).await;
+    let empty = push(&app, &token, "?target=repo", &[]).await;
     assert_eq!(empty["fixed"], 0);
     assert!(
         empty["auto_close_skipped"]
@@ -144,61 +135,37 @@ async fn partial_and_suspiciously_empty_scans_never_auto_close() {
     );
 
     // a scope that had few findings may well be clean now
-    push(
-        &app,
-        &token,
-        "?target=small",
-        sarif(&[("S1", "s.py"), ("S2", "t.py")]),
-    )
-    .await;
-    let clean = push(&app, &token, "?target=small", sarif(&[])).await;
+    let few = [("S1", "s.py"), ("S2", "t.py")];
+    push(&app, &token, "?target=small", &few).await;
+    let clean = push(&app, &token, "?target=small", &[]).await;
     assert_eq!(clean["fixed"], 2, "{clean}");
     assert!(clean["auto_close_skipped"].is_null());
 }
 
 #[tokio::test]
 async fn human_decisions_survive_any_scan() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    push(
-        &app,
-        &token,
-        "?target=repo",
-        sarif(&[("FP", "a.py"), ("RA", "b.py"), ("K", "c.py")]),
-    )
-    .await;
-    sqlx::query("UPDATE findings SET state = 'false_positive' WHERE rule_id = 'FP'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE findings SET state = 'risk_accepted' WHERE rule_id = 'RA'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    push(&app, &token, "?target=repo", sarif(&[("K", "c.py")])).await;
-    assert_eq!(
-        (state_of(&app, "FP").await, state_of(&app, "RA").await),
-        ("false_positive".into(), "risk_accepted".into())
-    );
-    push(
-        &app,
-        &token,
-        "?target=repo",
-        sarif(&[("FP", "a.py"), ("RA", "b.py"), ("K", "c.py")]),
-    )
-    .await;
-    assert_eq!(
-        (state_of(&app, "FP").await, state_of(&app, "RA").await),
-        ("false_positive".into(), "risk_accepted".into())
-    );
+    let (app, token) = spawn_app_with_project("svc").await;
+    let all = [("FP", "a.py"), ("RA", "b.py"), ("K", "c.py")];
+    push(&app, &token, "?target=repo", &all).await;
+    app.execute("UPDATE findings SET state = 'false_positive' WHERE rule_id = 'FP'")
+        .await;
+    app.execute("UPDATE findings SET state = 'risk_accepted' WHERE rule_id = 'RA'")
+        .await;
+    // a scan without them, then one with them again
+    for results in [&all[2..], &all[..]] {
+        push(&app, &token, "?target=repo", results).await;
+        assert_eq!(
+            (state_of(&app, "FP").await, state_of(&app, "RA").await),
+            ("false_positive".into(), "risk_accepted".into())
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_audit_trail_is_append_only() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    push(&app, &token, "?target=repo", sarif(&[("A", "a.py")])).await;
-    push(&app, &token, "?target=repo", sarif(&[("B", "b.py")])).await;
+    let (app, token) = spawn_app_with_project("svc").await;
+    push(&app, &token, "?target=repo", &[("A", "a.py")]).await;
+    push(&app, &token, "?target=repo", &[("B", "b.py")]).await;
     let scan_events = "SELECT count(*) FROM audit_events WHERE subject_type = 'finding'";
     assert_eq!(app.count(scan_events).await, 1);
     let update = sqlx::query("UPDATE audit_events SET reason = 'rewritten'")
@@ -214,16 +181,8 @@ async fn the_audit_trail_is_append_only() {
 
 #[tokio::test]
 async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let pairs: Vec<(String, String)> = (0..200)
-        .map(|i| (format!("C{}", i % 20), format!("src/f{i}.py")))
-        .collect();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    let body = sarif(&pairs);
+    let (app, token) = spawn_app_with_project("svc").await;
+    let body = sarif(&borrowed(&generated("C", 20, 200)));
     let uploads = (0..8).map(|_| app.push_report(Some(&token), "?target=repo", body.clone()));
     let results = futures::future::join_all(uploads).await;
     let mut new_total = 0;
@@ -245,41 +204,27 @@ async fn concurrent_uploads_of_one_scope_never_duplicate_findings() {
 
 #[tokio::test]
 async fn a_large_scan_closes_what_it_no_longer_reports() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("svc").await;
-    let names: Vec<(String, String)> = (0..10500)
-        .map(|i| (format!("L{}", i % 97), format!("src/f{i}.py")))
-        .collect();
-    let first: Vec<(&str, &str)> = names[..10000]
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    let shifted: Vec<(&str, &str)> = names[500..]
-        .iter()
-        .map(|(r, f)| (r.as_str(), f.as_str()))
-        .collect();
-    push(&app, &token, "?target=repo", sarif(&first)).await;
-    let json = push(&app, &token, "?target=repo", sarif(&shifted)).await;
+    let (app, token) = spawn_app_with_project("svc").await;
+    let names = generated("L", 97, 10500);
+    push(&app, &token, "?target=repo", &borrowed(&names[..10000])).await;
+    let json = push(&app, &token, "?target=repo", &borrowed(&names[500..])).await;
     assert_eq!(counts(&json), [500, 9500, 0, 500, 10000]);
 }
 
 #[tokio::test]
 async fn a_problem_reported_twice_in_one_report_is_one_finding_on_every_import() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("web").await;
+    let (app, token) = spawn_app_with_project("web").await;
     // the same result twice: one fingerprint, repeated within the report
-    let report = sarif(&[("R1", "a.py"), ("R1", "a.py"), ("R2", "b.py")]);
+    let report = [("R1", "a.py"), ("R1", "a.py"), ("R2", "b.py")];
     let occurrences = || async {
-        sqlx::query_scalar::<_, i32>("SELECT occurrences FROM findings WHERE rule_id = 'R1'")
-            .fetch_one(&app.pool)
+        app.scalar::<i32>("SELECT occurrences FROM findings WHERE rule_id = 'R1'")
             .await
-            .unwrap()
     };
-    let first = push(&app, &token, "", report.clone()).await;
+    let first = push(&app, &token, "", &report).await;
     assert_eq!(counts(&first), [2, 0, 0, 0, 2], "{first}");
     assert_eq!(occurrences().await, 2);
     // on re-import the repeat is of a finding the scope already holds
-    let again = push(&app, &token, "", report).await;
+    let again = push(&app, &token, "", &report).await;
     assert_eq!(counts(&again), [0, 2, 0, 0, 2], "{again}");
     assert_eq!(occurrences().await, 2);
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 2);

@@ -1,11 +1,9 @@
 //! Team and cluster-wide tokens: one feed, findings routed into the right projects.
 
-use bosun_tests::spawn_app;
+use bosun_tests::{TestApp, spawn_app, spawn_app_and};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::ingest::routing::{NewRule, add_rule};
-use server::projects::{self, ProjectSlug};
-use server::teams;
 use server::tokens::{self, TokenOwner};
 
 /// A cluster scan in Bosun's generic format: one finding per (namespace, image).
@@ -24,31 +22,34 @@ fn cluster_report(items: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
+/// What runs in the cluster, as (namespace, image): two shop workloads and payments' API,
+/// which shop's rules route; data's ETL job, which only data's rule routes; CoreDNS, which
+/// no rule does.
+const WORKLOADS: [(&str, &str); 5] = [
+    ("shop-frontend", "registry.io/shop/web:1.0"),
+    ("shop-checkout", "registry.io/pay/api:2.3@sha256:abcd"),
+    ("shop-frontend", "registry.io/shop/cart:1.1"),
+    ("warehouse", "registry.io/data/etl:1.0"),
+    ("kube-system", "registry.k8s.io/coredns:1.11"),
+];
+
 struct Estate {
     team_token: String,
     cluster_token: String,
 }
 
 /// Team "shop" owns projects web and payments; team "data" owns warehouse.
-async fn estate(app: &bosun_tests::TestApp) -> Estate {
+async fn estate(app: &TestApp) -> Estate {
     let pool = &app.pool;
-    let shop = teams::create(pool, &ProjectSlug::parse("shop").unwrap(), "Shop")
-        .await
-        .unwrap();
-    let data = teams::create(pool, &ProjectSlug::parse("data").unwrap(), "Data")
-        .await
-        .unwrap();
+    let shop = app.create_team("shop", "Shop").await;
+    let data = app.create_team("data", "Data").await;
     let mut ids = Vec::new();
     for (slug, team) in [
         ("web", shop.id),
         ("payments", shop.id),
         ("warehouse", data.id),
     ] {
-        let p = projects::create(pool, &ProjectSlug::parse(slug).unwrap(), "")
-            .await
-            .unwrap();
-        teams::assign_project(pool, team, p.id).await.unwrap();
-        ids.push(p.id);
+        ids.push(app.create_project(slug, Some(team)).await);
     }
     let rule = |ns: Option<&str>, image: Option<&str>| NewRule {
         namespace: ns.map(str::to_string),
@@ -82,55 +83,34 @@ async fn estate(app: &bosun_tests::TestApp) -> Estate {
     }
 }
 
-async fn count_in(app: &bosun_tests::TestApp, project: &str, state: &str) -> i64 {
-    sqlx::query_scalar(
+/// How many findings of project `project` are in state `state`.
+async fn count_in(app: &TestApp, project: &str, state: &str) -> i64 {
+    app.count(&format!(
         "SELECT count(*) FROM findings f JOIN projects p ON p.id = f.project_id
-          WHERE p.slug = $1 AND f.state::text = $2",
-    )
-    .bind(project)
-    .bind(state)
-    .fetch_one(&app.pool)
+          WHERE p.slug = '{project}' AND f.state::text = '{state}'"
+    ))
     .await
-    .unwrap()
 }
 
 #[tokio::test]
 async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
-    let app = spawn_app().await;
-    let estate = estate(&app).await;
-    let report = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("shop-checkout", "registry.io/pay/api:2.3@sha256:abcd"),
-        ("shop-frontend", "registry.io/shop/cart:1.1"),
-        ("warehouse", "registry.io/data/etl:1.0"), // data's rule: not the shop token's
-        ("kube-system", "registry.k8s.io/coredns:1.11"),
-    ]);
-    let (status, body) = app
-        .push_report(Some(&estate.team_token), "?target=prod-cluster", report)
+    let (app, estate) = spawn_app_and(estate).await;
+    let report = cluster_report(&WORKLOADS);
+    let body = app
+        .push_ok(&estate.team_token, "?target=prod-cluster", report)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["total"], 3, "{body}");
     assert_eq!(body["new"], 3);
     assert_eq!(
         body["unrouted"], 2,
         "warehouse and kube-system match no shop rule"
     );
-    let routed: Vec<(String, i64)> = body["routed"]
-        .as_array()
-        .unwrap()
+    let routed = body["routed"].as_array().unwrap();
+    let totals: Vec<(&str, i64)> = routed
         .iter()
-        .map(|o| {
-            (
-                o["project"].as_str().unwrap().to_string(),
-                o["total"].as_i64().unwrap(),
-            )
-        })
+        .map(|o| (o["project"].as_str().unwrap(), o["total"].as_i64().unwrap()))
         .collect();
-    assert_eq!(
-        routed,
-        vec![("payments".into(), 1), ("web".into(), 2)],
-        "{body}"
-    );
+    assert_eq!(totals, [("payments", 1), ("web", 2)], "{body}");
     assert_eq!(count_in(&app, "web", "open").await, 2);
     assert_eq!(count_in(&app, "payments", "open").await, 1);
     assert_eq!(count_in(&app, "warehouse", "open").await, 0);
@@ -143,14 +123,10 @@ async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
 
     // The next complete scan of the cluster no longer has the cart image: only web's
     // finding closes; payments keeps its finding.
-    let again = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("shop-checkout", "registry.io/pay/api:2.4"),
-    ]);
-    let (status, body) = app
-        .push_report(Some(&estate.team_token), "?target=prod-cluster", again)
+    let again = cluster_report(&[WORKLOADS[0], ("shop-checkout", "registry.io/pay/api:2.4")]);
+    let body = app
+        .push_ok(&estate.team_token, "?target=prod-cluster", again)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(
         (body["new"].as_i64(), body["fixed"].as_i64()),
         (Some(0), Some(1)),
@@ -167,20 +143,15 @@ async fn a_team_token_routes_findings_into_its_teams_projects_by_rule() {
 
 #[tokio::test]
 async fn a_cluster_token_uses_every_rule_and_may_name_any_project() {
-    let app = spawn_app().await;
-    let estate = estate(&app).await;
-    let report = cluster_report(&[
-        ("shop-frontend", "registry.io/shop/web:1.0"),
-        ("warehouse", "registry.io/data/etl:1.0"),
-    ]);
-    let (status, body) = app
-        .push_report(
-            Some(&estate.cluster_token),
+    let (app, estate) = spawn_app_and(estate).await;
+    let report = cluster_report(&[WORKLOADS[0], WORKLOADS[3]]);
+    let body = app
+        .push_ok(
+            &estate.cluster_token,
             "?target=prod-cluster",
             report.clone(),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["total"], 2);
     assert!(body.get("unrouted").is_none(), "{body}");
     assert_eq!(count_in(&app, "warehouse", "open").await, 1);
@@ -193,40 +164,34 @@ async fn a_cluster_token_uses_every_rule_and_may_name_any_project() {
     );
 
     // naming a project skips the rules: the whole report lands there
-    let (status, body) = app
-        .push_report(
-            Some(&estate.cluster_token),
+    let body = app
+        .push_ok(
+            &estate.cluster_token,
             "?project=payments&target=manual",
             report,
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["project"], "payments");
     assert_eq!(count_in(&app, "payments", "open").await, 2);
 }
 
 #[tokio::test]
 async fn a_team_token_may_not_name_another_teams_project() {
-    let app = spawn_app().await;
-    let estate = estate(&app).await;
-    let report = cluster_report(&[("warehouse", "registry.io/data/etl:1.0")]);
-    let (status, body) = app
-        .push_report(
-            Some(&estate.team_token),
-            "?project=warehouse",
-            report.clone(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("warehouse"),
-        "{body}"
-    );
+    let (app, estate) = spawn_app_and(estate).await;
+    let report = cluster_report(&[WORKLOADS[3]]);
+    let team = Some(estate.team_token.as_str());
+    let forbidden = StatusCode::FORBIDDEN;
+    app.push_refused(
+        team,
+        "?project=warehouse",
+        report.clone(),
+        forbidden,
+        "warehouse",
+    )
+    .await;
     // its own team's project is fine
-    let (status, body) = app
-        .push_report(Some(&estate.team_token), "?project=web", report)
+    app.push_ok(&estate.team_token, "?project=web", report)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(count_in(&app, "warehouse", "open").await, 0);
     assert_eq!(count_in(&app, "web", "open").await, 1);
 }
@@ -235,52 +200,34 @@ async fn a_team_token_may_not_name_another_teams_project() {
 async fn a_team_without_rules_is_told_to_add_one_and_bad_rules_are_refused() {
     let app = spawn_app().await;
     let pool = &app.pool;
-    let team = teams::create(pool, &ProjectSlug::parse("lonely").unwrap(), "")
-        .await
-        .unwrap();
+    let team = app.create_team("lonely", "").await;
     let token = tokens::create_for(pool, TokenOwner::Team(team.id), "t")
         .await
         .unwrap();
-    let (status, body) = app
-        .push_report(Some(&token), "", cluster_report(&[("a", "b:1")]))
+    let report = cluster_report(&[("a", "b:1")]);
+    let bad_request = StatusCode::BAD_REQUEST;
+    app.push_refused(Some(&token), "", report, bad_request, "routing rule")
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("routing rule"),
-        "{body}"
-    );
     assert_eq!(app.count("SELECT count(*) FROM findings").await, 0);
 
-    let p = projects::create(pool, &ProjectSlug::parse("solo").unwrap(), "")
-        .await
-        .unwrap();
-    let err = add_rule(pool, p.id, &NewRule::default()).await.unwrap_err();
-    assert!(err.to_string().contains("at least one"), "{err}");
-    let err = add_rule(
-        pool,
-        p.id,
-        &NewRule {
-            namespace: Some("[unclosed".into()),
-            ..NewRule::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("invalid namespace pattern"),
-        "{err}"
-    );
+    let solo = app.create_project("solo", None).await;
+    let unclosed = NewRule {
+        namespace: Some("[unclosed".into()),
+        ..NewRule::default()
+    };
+    for (rule, says) in [
+        (NewRule::default(), "at least one"),
+        (unclosed, "invalid namespace pattern"),
+    ] {
+        let err = add_rule(pool, solo, &rule).await.unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
     assert_eq!(app.count("SELECT count(*) FROM routing_rules").await, 0);
-    add_rule(
-        pool,
-        p.id,
-        &NewRule {
-            path: Some("services/**".into()),
-            ..NewRule::default()
-        },
-    )
-    .await
-    .unwrap();
+    let services = NewRule {
+        path: Some("services/**".into()),
+        ..NewRule::default()
+    };
+    add_rule(pool, solo, &services).await.unwrap();
     assert_eq!(
         app.count("SELECT count(*) FROM audit_events WHERE subject_type = 'routing_rule'")
             .await,

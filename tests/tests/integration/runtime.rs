@@ -1,6 +1,6 @@
 //! Falco runtime alerts and Bosun's generic format through the HTTP API.
 
-use bosun_tests::{spawn_app, workspace_root};
+use bosun_tests::{spawn_app_with_project, workspace_root};
 use reqwest::StatusCode;
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -9,16 +9,14 @@ fn fixture(path: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn falco_events_group_per_workload_and_count_only_new_events() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("cluster").await;
-    let (status, first) = app
-        .push_report(
-            Some(&token),
+    let (app, token) = spawn_app_with_project("cluster").await;
+    let first = app
+        .push_ok(
+            &token,
             "?target=prod-eu-1",
             fixture("falco/shell-in-container.ndjson"),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(
         (
             first["format"].as_str(),
@@ -28,20 +26,13 @@ async fn falco_events_group_per_workload_and_count_only_new_events() {
         (Some("falco"), Some(3), Some(3))
     );
     let occurrences = || async {
-        sqlx::query_scalar::<_, i32>(
+        app.scalar::<i32>(
             "SELECT occurrences FROM findings WHERE location = 'payments/payments-api'",
         )
-        .fetch_one(&app.pool)
         .await
-        .unwrap()
     };
     assert_eq!(occurrences().await, 4);
-    let last_seen: String = sqlx::query_scalar(
-        "SELECT to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM findings WHERE location = 'payments/payments-api'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let last_seen: String = app.scalar("SELECT to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM findings WHERE location = 'payments/payments-api'").await;
     assert_eq!(
         last_seen, "2026-11-20 09:30",
         "last seen is the newest event, not the upload time"
@@ -79,22 +70,15 @@ async fn falco_events_group_per_workload_and_count_only_new_events() {
 
 #[tokio::test]
 async fn the_generic_bosun_format_is_accepted_and_validated() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("tools").await;
-    let (status, json) = app
-        .push_report(Some(&token), "", fixture("bosun/license-check.json"))
+    let (app, token) = spawn_app_with_project("tools").await;
+    let json = app
+        .push_ok(&token, "", fixture("bosun/license-check.json"))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
     assert_eq!(
         (json["format"].as_str(), json["total"].as_i64()),
         (Some("bosun"), Some(3))
     );
-    let (layer, asset_kind, fixed): (String, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT layer::text, asset_kind::text, fixed_version FROM findings WHERE rule_id = 'LIC-GPL'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (layer, asset_kind, fixed): (String, Option<String>, Option<String>) = app.row("SELECT layer::text, asset_kind::text, fixed_version FROM findings WHERE rule_id = 'LIC-GPL'").await;
     assert_eq!(
         (layer.as_str(), asset_kind, fixed.as_deref()),
         ("dependency", None, Some("2.0.0"))

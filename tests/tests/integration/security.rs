@@ -5,12 +5,13 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use bosun_tests::{TestApp, spawn_app, spawn_app_with};
+use bosun_tests::{
+    ONE_FINDING_SARIF as SARIF, PASSWORD, TestApp, fresh_client, spawn_app, spawn_app_with,
+    spawn_app_with_project,
+};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// A sign-in that worked: it set the session cookie (a form post without `Accept:
 /// text/html` gets 200 with `Location`, a browser's gets 302).
@@ -22,32 +23,19 @@ fn signed_in(response: &reqwest::Response) -> bool {
         })
 }
 
-fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+/// dev@example.com's sign-in form.
+const DEV: [(&str, &str); 2] = [("email", "dev@example.com"), ("password", PASSWORD)];
+
+/// dev@example.com signing in from a fresh client with `headers` (none: not even Origin).
+async fn dev_signs_in_with(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
+    app.post_login(&fresh_client(), headers, &DEV).await
 }
 
-async fn sign_in_with_next(
-    app: &TestApp,
-    client: &reqwest::Client,
-    next: &str,
-) -> reqwest::Response {
+async fn sign_in_with_next(app: &TestApp, next: &str) -> reqwest::Response {
     // as a browser without JavaScript posts the sign-in form
-    client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .header("Accept", "text/html")
-        .form(&[
-            ("email", "dev@example.com"),
-            ("password", PASSWORD),
-            ("next", next),
-        ])
-        .send()
-        .await
-        .expect("the server answers (no panic, no empty reply)")
+    let headers = [("Origin", app.base_url.as_str()), ("Accept", "text/html")];
+    let form = [DEV[0], DEV[1], ("next", next)];
+    app.post_login(&fresh_client(), &headers, &form).await
 }
 
 // 1. Open redirect after sign-in -------------------------------------------------------
@@ -67,22 +55,19 @@ async fn hostile_next_values_never_send_people_off_site() {
         "/ /evil.example",
         "javascript:alert(1)",
     ] {
-        let response = sign_in_with_next(&app, &fresh_client(), hostile).await;
+        let response = sign_in_with_next(&app, hostile).await;
         assert!(signed_in(&response), "{hostile:?}: {}", response.status());
         assert_eq!(response.status(), StatusCode::FOUND, "{hostile:?}");
         assert_eq!(response.headers()[LOCATION], "/findings", "{hostile:?}");
     }
-    let local = sign_in_with_next(&app, &fresh_client(), "/findings?severity=high").await;
+    let local = sign_in_with_next(&app, "/findings?severity=high").await;
     assert_eq!(local.headers()[LOCATION], "/findings?severity=high");
     // the sign-in page renders with any `next` in its address
     for query in ["next=%0A", "next=/%09/evil.example", "next=%00"] {
         let page = app
-            .client
-            .get(app.url(&format!("/login?{query}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), StatusCode::OK, "{query}");
+            .get_status(&app.client, &format!("/login?{query}"))
+            .await;
+        assert_eq!(page, StatusCode::OK, "{query}");
     }
 }
 
@@ -95,16 +80,10 @@ async fn sixty_parallel_wrong_guesses_reach_the_password_check_at_most_five_time
     let guesses = (0..60).map(|i| {
         let app = &app;
         async move {
-            fresh_client()
-                .post(app.url("/api/login"))
-                .header("Origin", &app.base_url)
-                .form(&[
-                    ("email", "dev@example.com"),
-                    ("password", &format!("wrong guess {i}")),
-                ])
-                .send()
+            let guess = format!("wrong guess {i}");
+            let client = fresh_client();
+            app.sign_in_with(&client, "dev@example.com", &guess)
                 .await
-                .unwrap()
                 .status()
         }
     });
@@ -131,16 +110,12 @@ async fn sixty_parallel_wrong_guesses_reach_the_password_check_at_most_five_time
 async fn another_spelling_of_an_email_gets_no_fresh_counter() {
     let app = spawn_app().await;
     app.create_user("ina@example.com", PASSWORD).await;
-    for _ in 0..5 {
-        let r = app.sign_in("ina@example.com", "nope-nope-nope").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    }
+    app.fail_sign_ins("ina@example.com", 5).await;
     // 'İ' lowercases to 'i̇' in Rust and, in many database locales, to 'i': before, the
     // throttle counted one and the account lookup found the other
-    let db_folds: bool = sqlx::query_scalar("SELECT lower('İna@example.com') = 'ina@example.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let db_folds: bool = app
+        .scalar("SELECT lower('İna@example.com') = 'ina@example.com'")
+        .await;
     eprintln!("this database's lower() folds İ to i: {db_folds}");
     for variant in ["İna@example.com", "INA@EXAMPLE.COM", " Ina@Example.com "] {
         let r = app.sign_in(variant, PASSWORD).await;
@@ -157,37 +132,31 @@ async fn another_spelling_of_an_email_gets_no_fresh_counter() {
 async fn the_per_address_limit_uses_forwarded_addresses_only_from_trusted_proxies() {
     let seed =
         "INSERT INTO login_attempts (key) SELECT 'ip:203.0.113.9' FROM generate_series(1, 50)";
-    let sign_in_from = |app: &TestApp, forwarded: &'static str| {
-        fresh_client()
-            .post(app.url("/api/login"))
-            .header("Origin", &app.base_url)
-            .header("X-Forwarded-For", forwarded)
-            .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
-            .send()
+    let sign_in_from = async |app: &TestApp, forwarded: &str| {
+        let headers = [
+            ("Origin", app.base_url.as_str()),
+            ("X-Forwarded-For", forwarded),
+        ];
+        dev_signs_in_with(app, &headers).await
     };
     // no trusted proxy: X-Forwarded-For is the client's own claim and is ignored
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    sqlx::query(seed).execute(&app.pool).await.unwrap();
-    let r = sign_in_from(&app, "203.0.113.9").await.unwrap();
+    app.execute(seed).await;
+    let r = sign_in_from(&app, "203.0.113.9").await;
     assert!(signed_in(&r), "{}", r.status());
     // behind a trusted proxy, the address it forwards is the client's
     let app = spawn_app_with(&[("BOSUN_TRUSTED_PROXIES", "127.0.0.1")]).await;
     app.create_user("dev@example.com", PASSWORD).await;
-    sqlx::query(seed).execute(&app.pool).await.unwrap();
-    let r = sign_in_from(&app, "203.0.113.9").await.unwrap();
+    app.execute(seed).await;
+    let r = sign_in_from(&app, "203.0.113.9").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     // a client cannot hide behind an address it prepends itself
-    let r = sign_in_from(&app, "198.51.100.1, 203.0.113.9")
-        .await
-        .unwrap();
+    let r = sign_in_from(&app, "198.51.100.1, 203.0.113.9").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let r = sign_in_from(&app, "198.51.100.1").await.unwrap();
+    let r = sign_in_from(&app, "198.51.100.1").await;
     assert!(signed_in(&r), "{}", r.status());
-    let stored: String = sqlx::query_scalar("SELECT client_address FROM sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored: String = app.scalar("SELECT client_address FROM sessions").await;
     assert_eq!(stored, "198.51.100.1");
 }
 
@@ -196,10 +165,6 @@ async fn the_per_address_limit_uses_forwarded_addresses_only_from_trusted_proxie
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
-
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 async fn cli_ok(app: &TestApp, args: &[&str]) -> String {
     let out = app.bosun(args, None).await;
@@ -229,10 +194,8 @@ async fn team_and_cluster_wide_tokens_are_listed_revoked_and_expire() {
     .await;
     let (project, team, cluster) = (project.trim(), team.trim(), cluster.trim());
     for token in [project, team, cluster] {
-        let (status, body) = app
-            .push_report(Some(token), "?project=web&target=t", SARIF.into())
+        app.push_ok(token, "?project=web&target=t", SARIF.into())
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let all = cli_ok(&app, &["token", "list"]).await;
     for needle in [
@@ -283,10 +246,8 @@ async fn team_and_cluster_wide_tokens_are_listed_revoked_and_expire() {
     assert!(cli_ok(&app, &["token", "list"]).await.contains("revoked"));
 
     // an expired token is refused like a revoked one
-    sqlx::query("UPDATE ingest_tokens SET expires_at = now() - interval '1 second' WHERE project_id IS NOT NULL")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE ingest_tokens SET expires_at = now() - interval '1 second' WHERE project_id IS NOT NULL")
+        .await;
     let (status, body) = app
         .push_report(Some(project), "?target=t", SARIF.into())
         .await;
@@ -310,50 +271,38 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
     cli_ok(&app, &["project", "create", "lake", "--team", "data"]).await;
     cli_ok(&app, &["token", "create", "--cluster", "--name", "estate"]).await;
     cli_ok(&app, &["token", "create", "--project", "lake"]).await;
-    for (email, team, role) in [
-        ("sec@example.com", "shop", app::workflow::Role::Security),
-        ("dev@example.com", "shop", app::workflow::Role::Developer),
-        (
-            "stranger@example.com",
-            "data",
-            app::workflow::Role::Developer,
-        ),
-    ] {
-        app.create_user(email, PASSWORD).await;
-        server::teams::add_member(&app.pool, team, email, role)
+    use app::workflow::Role;
+    app.create_member("sec@example.com", "shop", Role::Security)
+        .await;
+    app.create_member("dev@example.com", "shop", Role::Developer)
+        .await;
+    app.create_member("stranger@example.com", "data", Role::Developer)
+        .await;
+    app.create_admin("admin@example.com").await;
+    let sec = app.client_for("sec@example.com").await;
+    let dev = app.client_for("dev@example.com").await;
+    let stranger = app.client_for("stranger@example.com").await;
+    let admin = app.client_for("admin@example.com").await;
+    let tokens = async |client: &reqwest::Client| {
+        app.call_expecting(client, "list_tokens", &[], StatusCode::OK)
             .await
-            .unwrap();
-    }
-    server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
-        .await
-        .unwrap();
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let stranger = app.signed_in_client("stranger@example.com", PASSWORD).await;
-    let admin = app.signed_in_client("admin@example.com", PASSWORD).await;
+    };
 
     // security of team shop creates a team token, expiring in 30 days; it works once shown
-    let (status, body) = app
-        .call_server_fn(
-            &sec,
-            "create_token",
-            &[
-                ("scope", "team:shop"),
-                ("name", "prod trivy-operator"),
-                ("expires_in_days", "30"),
-            ],
-        )
+    let fields = [
+        ("scope", "team:shop"),
+        ("name", "prod trivy-operator"),
+        ("expires_in_days", "30"),
+    ];
+    let body = app
+        .call_expecting(&sec, "create_token", &fields, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     let created: Value = serde_json::from_str(&body).unwrap();
     let secret = created["token"].as_str().unwrap().to_string();
     assert!(secret.starts_with("bosun_"));
-    let (status, _) = app
-        .push_report(Some(&secret), "?project=web&target=t", SARIF.into())
+    app.push_ok(&secret, "?project=web&target=t", SARIF.into())
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = app.call_server_fn(&sec, "list_tokens", &[]).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = tokens(&sec).await;
     assert!(
         body.contains("prod trivy-operator") && !body.contains(&secret),
         "{body}"
@@ -364,70 +313,51 @@ async fn the_tokens_page_lets_each_role_manage_what_it_may() {
     );
 
     // a developer may not; another team answers as if shop did not exist; cluster needs more
-    let (status, _) = app
-        .call_server_fn(&dev, "create_token", &[("scope", "team:shop")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app
-        .call_server_fn(&dev, "create_token", &[("scope", "project:web")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app
-        .call_server_fn(&stranger, "create_token", &[("scope", "team:shop")])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .call_server_fn(&sec, "create_token", &[("scope", "cluster")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = app.call_server_fn(&dev, "list_tokens", &[]).await;
-    assert_eq!(status, StatusCode::OK);
+    for (client, scope, status) in [
+        (&dev, "team:shop", StatusCode::FORBIDDEN),
+        (&dev, "project:web", StatusCode::FORBIDDEN),
+        (&stranger, "team:shop", StatusCode::NOT_FOUND),
+        (&sec, "cluster", StatusCode::FORBIDDEN),
+    ] {
+        app.call_expecting(client, "create_token", &[("scope", scope)], status)
+            .await;
+    }
+    let body = tokens(&dev).await;
     let listed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["tokens"].as_array().unwrap().len(), 0, "{body}");
 
     // revoking: another team's token is not found, then security revokes its own
     let id = created["id"].to_string();
-    let (status, _) = app
-        .call_server_fn(&stranger, "revoke_token", &[("id", &id)])
+    let revoke = [("id", id.as_str())];
+    app.call_expecting(&stranger, "revoke_token", &revoke, StatusCode::NOT_FOUND)
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = app
-        .call_server_fn(&sec, "revoke_token", &[("id", &id)])
+    app.call_expecting(&sec, "revoke_token", &revoke, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = app
         .push_report(Some(&secret), "?project=web&target=t", SARIF.into())
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .call_server_fn(&sec, "revoke_token", &[("id", &id)])
+    app.call_expecting(&sec, "revoke_token", &revoke, StatusCode::CONFLICT)
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
 
     // an admin manages cluster-wide tokens; every change is audited with its actor
-    let (status, body) = app
-        .call_server_fn(&admin, "create_token", &[("scope", "cluster")])
+    let cluster = [("scope", "cluster")];
+    app.call_expecting(&admin, "create_token", &cluster, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app.call_server_fn(&admin, "list_tokens", &[]).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = tokens(&admin).await;
     assert!(
         body.contains("estate") && body.contains("\"lake\""),
         "{body}"
     );
-    let audited: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT e.action, u.email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
-          WHERE e.subject_type = 'ingest_token' AND e.actor_user_id IS NOT NULL ORDER BY e.id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let audited: Vec<(String, Option<String>)> = app.rows("SELECT e.action, u.email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
+          WHERE e.subject_type = 'ingest_token' AND e.actor_user_id IS NOT NULL ORDER BY e.id").await;
+    let by = |action: &str, email: &str| (action.to_string(), Some(email.to_string()));
     assert_eq!(
         audited,
         [
-            ("created".to_string(), Some("sec@example.com".to_string())),
-            ("revoked".to_string(), Some("sec@example.com".to_string())),
-            ("created".to_string(), Some("admin@example.com".to_string())),
+            by("created", "sec@example.com"),
+            by("revoked", "sec@example.com"),
+            by("created", "admin@example.com"),
         ]
     );
 }
@@ -457,6 +387,7 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
     tx.unbounded_send(Ok(SARIF.as_bytes()[..20].to_vec()))
         .unwrap();
+    // sent by a request of its own, so that it runs on while the test goes on
     let slow = app
         .client
         .post(app.url("/api/v1/reports?target=slow"))
@@ -465,14 +396,7 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
         .send();
     let slow = tokio::spawn(slow);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let busy = app
-        .client
-        .post(app.url("/api/v1/reports?target=t"))
-        .bearer_auth(&token)
-        .body(SARIF)
-        .send()
-        .await
-        .unwrap();
+    let busy = app.post_report(Some(&token), "?target=t", SARIF).await;
     assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(busy.headers()["retry-after"], "5");
     // `bosun push` waits as told and tries again
@@ -506,18 +430,14 @@ async fn an_upload_is_refused_before_its_body_is_read_and_a_full_server_says_whe
     let done = slow.await.unwrap().unwrap();
     assert_eq!(done.status(), StatusCode::CREATED);
     // the slot is free again
-    let (status, _) = app
-        .push_report(Some(&token), "?target=t", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    app.push_ok(&token, "?target=t", SARIF.into()).await;
 }
 
 // 5. Field caps --------------------------------------------------------------------------
 
 #[tokio::test]
 async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("web").await;
+    let (app, token) = spawn_app_with_project("web").await;
     let huge_rule = "r".repeat(5 << 20);
     let report = serde_json::json!({
         "version": "2.1.0",
@@ -525,20 +445,9 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
           "results": [{"ruleId": huge_rule, "level": "error", "message": {"text": "big"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("src/{}.py", "p".repeat(100_000))}}}]}]}]
     });
-    let (status, body) = app
-        .push_report(
-            Some(&token),
-            "?target=t",
-            serde_json::to_vec(&report).unwrap(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (rule_chars, rule_end, path_chars, scanner): (i32, String, i32, String) = sqlx::query_as(
-        "SELECT char_length(rule_id), right(rule_id, 1), char_length(file_path), scanner FROM findings",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let report = serde_json::to_vec(&report).unwrap();
+    app.push_ok(&token, "?target=t", report).await;
+    let (rule_chars, rule_end, path_chars, scanner): (i32, String, i32, String) = app.row("SELECT char_length(rule_id), right(rule_id, 1), char_length(file_path), scanner FROM findings").await;
     assert_eq!(rule_chars, 201, "200 characters and a visible cut");
     assert_eq!(rule_end, "…");
     assert_eq!(path_chars, 1001);
@@ -549,15 +458,8 @@ async fn an_oversized_field_is_stored_capped_and_pages_stay_small() {
     app.create_user("dev@example.com", PASSWORD).await;
     app.grant("dev@example.com", "web", app::workflow::Role::Developer)
         .await;
-    let client = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let page = client
-        .get(app.url("/findings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let client = app.client_for("dev@example.com").await;
+    let page = app.get_text(&client, "/findings").await;
     assert!(
         page.len() < 200_000,
         "the findings page is {} bytes",
@@ -579,18 +481,9 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
         "database",
         "SQL",
     ];
-    let call = |email: String| {
-        let app = &app;
-        async move {
-            let r = fresh_client()
-                .post(app.url("/api/login"))
-                .header("Origin", &app.base_url)
-                .form(&[("email", email.as_str()), ("password", PASSWORD)])
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
+    let call = async |email: String| {
+        let r = app.sign_in_with(&fresh_client(), &email, PASSWORD).await;
+        (r.status(), r.text().await.unwrap())
     };
     let (status, body) = call("dev\u{0}@example.com".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -615,54 +508,30 @@ async fn nul_bytes_and_huge_inputs_get_a_4xx_without_database_text() {
         }
     }
     // a NUL where a project is named, outside server functions' forms: no such project
-    let signed_in = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let export = signed_in
-        .get(app.url("/api/audit/export?project=web%00x"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(export.status(), StatusCode::NOT_FOUND);
-    let page = signed_in
-        .get(app.url("/projects/web%00x/scans"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let signed_in = app.client_for("dev@example.com").await;
+    let export = app
+        .get_status(&signed_in, "/api/audit/export?project=web%00x")
+        .await;
+    assert_eq!(export, StatusCode::NOT_FOUND);
+    let page = app.get_text(&signed_in, "/projects/web%00x/scans").await;
     assert!(page.contains("No such project"), "{page}");
     assert!(!page.contains("went wrong"), "{page}");
     // any server function field: a NUL in a comment is refused at the edge
-    let admin = {
-        server::users::create(&app.pool, "admin@example.com", PASSWORD, true)
-            .await
-            .unwrap();
-        app.signed_in_client("admin@example.com", PASSWORD).await
-    };
-    let (status, body) = app
-        .call_server_fn(
-            &admin,
-            "create_team",
-            &[("slug", "ops"), ("name", "Ops\u{0}")],
-        )
+    app.create_admin("admin@example.com").await;
+    let admin = app.client_for("admin@example.com").await;
+    let fields = [("slug", "ops"), ("name", "Ops\u{0}")];
+    app.call_expecting(&admin, "create_team", &fields, StatusCode::BAD_REQUEST)
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(app.count("SELECT count(*) FROM teams").await, 0);
 }
 
 #[tokio::test]
 async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let client = app.user_signed_in("dev@example.com").await;
     let token = app.project_with_token("web").await;
     app.server_pool.close().await; // every query of the server now fails
-    let response = client
-        .post(app.url("/api/list_findings"))
-        .header("Origin", &app.base_url)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_server_fn(&client, "list_findings", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = response.headers()["x-request-id"]
         .to_str()
@@ -678,14 +547,7 @@ async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
         "the answer names its request id {id}: {body}"
     );
     assert!(!body.to_lowercase().contains("pool"), "{body}");
-    let response = app
-        .client
-        .post(app.url("/api/v1/reports?target=t"))
-        .bearer_auth(&token)
-        .body(SARIF)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_report(Some(&token), "?target=t", SARIF).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = response.headers()["x-request-id"]
         .to_str()
@@ -709,43 +571,26 @@ async fn internal_errors_answer_a_request_id_and_keep_the_detail_in_the_log() {
 async fn state_changes_need_bosuns_origin_and_a_form() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
-    let form = [("email", "dev@example.com"), ("password", PASSWORD)];
-    let without_origin = fresh_client()
-        .post(app.url("/api/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(without_origin.status(), StatusCode::FORBIDDEN);
-    let null_origin = fresh_client()
-        .post(app.url("/api/login"))
-        .header("Origin", "null")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(null_origin.status(), StatusCode::FORBIDDEN);
-    let same_origin_fetch = fresh_client()
-        .post(app.url("/api/login"))
-        .header("Sec-Fetch-Site", "same-origin")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    for (headers, status) in [
+        (&[][..], StatusCode::FORBIDDEN),
+        (&[("Origin", "null")][..], StatusCode::FORBIDDEN),
+        (
+            &[
+                ("Origin", app.base_url.as_str()),
+                ("Content-Type", "text/plain"),
+            ][..],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let refused = dev_signs_in_with(&app, headers).await;
+        assert_eq!(refused.status(), status, "{headers:?}");
+    }
+    let same_origin_fetch = dev_signs_in_with(&app, &[("Sec-Fetch-Site", "same-origin")]).await;
     assert!(
         signed_in(&same_origin_fetch),
         "{}",
         same_origin_fetch.status()
     );
-    let text_plain = fresh_client()
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .header("Content-Type", "text/plain")
-        .body("email=dev@example.com&password=correct+horse+battery")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(text_plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
 }
 
@@ -753,13 +598,7 @@ async fn state_changes_need_bosuns_origin_and_a_form() {
 async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
     let app = spawn_app_with(&[("BOSUN_PUBLIC_URL", "https://bosun.example")]).await;
     app.create_user("dev@example.com", PASSWORD).await;
-    let response = fresh_client()
-        .post(app.url("/api/login"))
-        .header("Origin", "https://bosun.example")
-        .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let response = dev_signs_in_with(&app, &[("Origin", "https://bosun.example")]).await;
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("__Host-bosun_session="), "{cookie}");
     for part in ["Secure", "Path=/", "HttpOnly", "SameSite=Lax"] {
@@ -767,61 +606,40 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
     }
     assert!(!cookie.contains("Domain"), "{cookie}");
     // with the public URL set, only its origin may change state
-    let local_origin = fresh_client()
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let local_origin = dev_signs_in_with(&app, &[("Origin", app.base_url.as_str())]).await;
     assert_eq!(local_origin.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn sessions_end_after_twelve_hours_and_signing_in_again_replaces_the_old_one() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let client = app.user_signed_in("dev@example.com").await;
     let lifetime: i64 = app
         .count("SELECT extract(epoch FROM expires_at - created_at)::int8 FROM sessions")
         .await;
     assert_eq!(lifetime, 12 * 3600);
     // the same browser signing in again: one session, the old token dead
-    let old: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let again = client
-        .post(app.url("/api/login"))
-        .header("Origin", &app.base_url)
-        .form(&[("email", "dev@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let token_hash = async || -> Vec<u8> { app.scalar("SELECT token_hash FROM sessions").await };
+    let old = token_hash().await;
+    let again = app.sign_in_with(&client, "dev@example.com", PASSWORD).await;
     assert!(signed_in(&again), "{}", again.status());
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
-    let new: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_ne!(old, new);
+    assert_ne!(old, token_hash().await);
     // busy or not, a session ends at its absolute expiry
-    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let page = client.get(app.url("/findings")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    app.execute("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        .await;
+    let page = app.get_status(&client, "/findings").await;
+    assert_eq!(page, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
 async fn people_see_their_sessions_and_sign_out_everywhere_else() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let laptop = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let phone = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let (status, body) = app.call_server_fn(&laptop, "list_sessions", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let laptop = app.user_signed_in("dev@example.com").await;
+    let phone = app.client_for("dev@example.com").await;
+    let body = app
+        .call_expecting(&laptop, "list_sessions", &[], StatusCode::OK)
+        .await;
     let sessions: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
@@ -832,45 +650,24 @@ async fn people_see_their_sessions_and_sign_out_everywhere_else() {
     let (status, body) = app.call_server_fn(&laptop, "end_other_sessions", &[]).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
     assert_eq!(
-        phone
-            .get(app.url("/findings"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(&phone, "/findings").await,
         StatusCode::SEE_OTHER,
         "the phone is signed out"
     );
-    assert_eq!(
-        laptop
-            .get(app.url("/findings"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get_status(&laptop, "/findings").await, StatusCode::OK);
     assert_eq!(
         app.count("SELECT count(*) FROM audit_events WHERE action = 'other_sessions_ended'")
             .await,
         1
     );
-    let account = laptop
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.get_text(&laptop, "/account").await;
     assert!(account.contains("Sign out everywhere else"), "{account}");
 }
 
 #[tokio::test]
 async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
     let app = spawn_app().await;
-    app.create_user("dev@example.com", PASSWORD).await;
-    let client = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let client = app.user_signed_in("dev@example.com").await;
     let page = client
         .get(app.url("/findings"))
         .header("X-Request-Id", "planted-by-client")
@@ -884,12 +681,7 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
         "an incoming id is not trusted from the public side"
     );
     assert_eq!(id.len(), 16);
-    let json = client
-        .post(app.url("/api/whoami"))
-        .header("Origin", &app.base_url)
-        .send()
-        .await
-        .unwrap();
+    let json = app.post_server_fn(&client, "whoami", None).await;
     assert_eq!(json.headers()[CACHE_CONTROL], "no-store");
     let asset = client.get(app.url("/pkg/bosun.css")).send().await.unwrap();
     assert_ne!(
@@ -913,52 +705,33 @@ async fn signed_in_answers_are_not_cached_and_request_ids_are_bosuns_own() {
 
 #[tokio::test]
 async fn editing_another_teams_comment_answers_like_a_missing_one() {
-    let app = spawn_app().await;
-    let token = app.project_with_token("web").await;
-    let (status, _) = app
-        .push_report(Some(&token), "?target=t", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let (app, token) = spawn_app_with_project("web").await;
+    app.push_ok(&token, "?target=t", SARIF.into()).await;
     app.create_user("dev@example.com", PASSWORD).await;
     app.grant("dev@example.com", "web", app::workflow::Role::Developer)
         .await;
-    app.create_user("stranger@example.com", PASSWORD).await;
     cli_ok(&app, &["team", "create", "data"]).await;
-    server::teams::add_member(
-        &app.pool,
-        "data",
+    app.create_member(
         "stranger@example.com",
+        "data",
         app::workflow::Role::Developer,
     )
-    .await
-    .unwrap();
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    .await;
+    let dev = app.client_for("dev@example.com").await;
     let finding = app.count("SELECT id FROM findings").await.to_string();
-    let (status, comment) = app
-        .call_server_fn(
-            &dev,
-            "add_comment",
-            &[("finding_id", &finding), ("body", "mine")],
-        )
+    let fields = [("finding_id", finding.as_str()), ("body", "mine")];
+    let comment = app
+        .call_expecting(&dev, "add_comment", &fields, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let stranger = app.signed_in_client("stranger@example.com", PASSWORD).await;
+    let stranger = app.client_for("stranger@example.com").await;
     // an invalid body too: visibility is checked before anything else
     for body in ["edited", ""] {
-        let theirs = app
-            .call_server_fn(
-                &stranger,
-                "edit_comment",
-                &[("comment_id", &comment), ("body", body)],
-            )
-            .await;
-        let missing = app
-            .call_server_fn(
-                &stranger,
-                "edit_comment",
-                &[("comment_id", "999999"), ("body", body)],
-            )
-            .await;
+        let edit = async |id: &str| {
+            let fields = [("comment_id", id), ("body", body)];
+            app.call_server_fn(&stranger, "edit_comment", &fields).await
+        };
+        let theirs = edit(&comment).await;
+        let missing = edit("999999").await;
         assert_eq!(theirs.0, StatusCode::NOT_FOUND, "{theirs:?}");
         assert_eq!(theirs, missing);
     }
@@ -1000,29 +773,17 @@ async fn sign_ins_lockouts_and_refusals_are_logged_without_secrets() {
     let app = spawn_app().await;
     app.create_user("dev@example.com", PASSWORD).await;
     let token = app.project_with_token("web").await;
-    let (status, _) = app
-        .push_report(Some(&token), "?target=t", SARIF.into())
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    app.push_ok(&token, "?target=t", SARIF.into()).await;
     app.grant("dev@example.com", "web", app::workflow::Role::Viewer)
         .await;
     for _ in 0..6 {
         app.sign_in("dev@example.com", "secret-guess-xyz").await;
     }
-    sqlx::query("DELETE FROM login_attempts")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let viewer = app.signed_in_client("dev@example.com", PASSWORD).await;
-    let finding = app.count("SELECT id FROM findings").await.to_string();
-    let (status, _) = app
-        .call_server_fn(
-            &viewer,
-            "change_state",
-            &[("finding_id", &finding), ("to", "confirmed")],
-        )
+    app.execute("DELETE FROM login_attempts").await;
+    let viewer = app.client_for("dev@example.com").await;
+    let finding = app.count("SELECT id FROM findings").await;
+    app.change_state(&viewer, finding, "confirmed", &[], StatusCode::FORBIDDEN)
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
     app.push_report(Some("bosun_stolen_or_guessed"), "?target=t", SARIF.into())
         .await;
     let text = String::from_utf8(log.lock().unwrap().clone()).unwrap();

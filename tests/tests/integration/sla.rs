@@ -2,12 +2,10 @@
 //! due soon and breached, the clock stopping while a risk is accepted, who may change the
 //! policy (with audit events), and the gate using the project's own SLAs.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{TestApp, spawn_app_and};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery";
 
 fn report(findings: &[(&str, &str)]) -> Vec<u8> {
     let items: Vec<Value> = findings
@@ -23,25 +21,35 @@ fn report(findings: &[(&str, &str)]) -> Vec<u8> {
     .unwrap()
 }
 
-/// Project web (team shop) with a critical, a high, a medium and an info finding; dev is a
-/// developer and sec a security engineer in shop, boss an admin.
-async fn estate(app: &TestApp) -> String {
-    use app::workflow::Role;
-    let body = report(&[
+/// A critical, a high, a medium and an info finding.
+fn four_findings() -> Vec<u8> {
+    report(&[
         ("C1", "critical"),
         ("H1", "high"),
         ("M1", "medium"),
         ("I1", "info"),
-    ]);
+    ])
+}
+
+/// Project web (team shop) with [`four_findings`]; dev is a developer and sec a security
+/// engineer in shop, boss an admin.
+async fn estate(app: &TestApp) -> String {
+    use app::workflow::Role;
     let people = [
         ("dev@example.com", "shop", Role::Developer),
         ("sec@example.com", "shop", Role::Security),
     ];
-    let token = app.shop_and_data(body, &people, PASSWORD).await;
-    server::users::create(&app.pool, "boss@example.com", PASSWORD, true)
-        .await
-        .unwrap();
+    let token = app.shop_and_data_with(four_findings(), &people).await;
+    app.create_admin("boss@example.com").await;
     token
+}
+
+/// The severities, in the order a policy's fields name them.
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// A policy's form fields: days to fix per severity, in [`SEVERITIES`]' order ("": none).
+fn policy(days: [&'static str; 5]) -> Vec<(&'static str, &'static str)> {
+    SEVERITIES.into_iter().zip(days).collect()
 }
 
 /// Moves a finding's first sighting back by `age`.
@@ -54,21 +62,14 @@ async fn first_seen_ago(app: &TestApp, rule: &str, age: Duration) {
         .unwrap();
 }
 
-async fn id_of(app: &TestApp, rule: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM findings WHERE rule_id = $1")
-        .bind(rule)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 /// (sla status, due instant) of every finding as the explorer lists them, by rule.
 async fn listed(
     app: &TestApp,
     client: &reqwest::Client,
 ) -> Vec<(String, String, Option<DateTime<Utc>>)> {
-    let (status, body) = app.call_server_fn(client, "list_findings", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .call_expecting(client, "list_findings", &[], StatusCode::OK)
+        .await;
     let mut rows: Vec<(String, String, Option<DateTime<Utc>>)> =
         serde_json::from_str::<Vec<Value>>(&body)
             .unwrap()
@@ -85,12 +86,10 @@ async fn listed(
     rows
 }
 
+/// When the finding of rule `rule` was first seen.
 async fn first_seen(app: &TestApp, rule: &str) -> DateTime<Utc> {
-    sqlx::query_scalar("SELECT first_seen_at FROM findings WHERE rule_id = $1")
-        .bind(rule)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    let sql = format!("SELECT first_seen_at FROM findings WHERE rule_id = '{rule}'");
+    app.scalar(&sql).await
 }
 
 fn statuses(rows: &[(String, String, Option<DateTime<Utc>>)]) -> Vec<(&str, &str)> {
@@ -101,15 +100,16 @@ fn statuses(rows: &[(String, String, Option<DateTime<Utc>>)]) -> Vec<(&str, &str
 
 #[tokio::test]
 async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     // critical (7 days): one day left, inside its due-soon threshold of 33.6 hours
     first_seen_ago(&app, "C1", Duration::days(6)).await;
     // high (30 days): a day late
     first_seen_ago(&app, "H1", Duration::days(31)).await;
     // medium (90 days): first seen yesterday
     first_seen_ago(&app, "M1", Duration::days(1)).await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let dev = app.client_for("dev@example.com").await;
+    let sec = app.client_for("sec@example.com").await;
+    let boss = app.client_for("boss@example.com").await;
 
     let rows = listed(&app, &dev).await;
     assert_eq!(
@@ -133,23 +133,12 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     assert_eq!(due("I1"), None, "info has no SLA by default");
 
     // a developer may not change the project's SLA; its security engineer may
-    let override_fields = [
-        ("project", "web"),
-        ("critical", "3"),
-        ("high", ""),
-        ("medium", ""),
-        ("low", ""),
-        ("info", "10"),
-    ];
-    let (status, body) = app
-        .call_server_fn(&dev, "set_project_sla", &override_fields)
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(&sec, "set_project_sla", &override_fields)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut overrides = vec![("project", "web")];
+    overrides.extend(policy(["3", "", "", "", "10"]));
+    for (client, status) in [(&dev, StatusCode::FORBIDDEN), (&sec, StatusCode::OK)] {
+        app.call_expecting(client, "set_project_sla", &overrides, status)
+            .await;
+    }
 
     let rows = listed(&app, &dev).await;
     assert_eq!(
@@ -166,34 +155,24 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
         rows.iter().find(|r| r.0 == "I1").unwrap().2,
         Some(first_seen(&app, "I1").await + Duration::days(10))
     );
-    let audit: (Value, Value) = sqlx::query_as(
-        "SELECT before, after FROM audit_events WHERE action = 'sla_changed'
+    let audit: (Value, Value) = app
+        .row(
+            "SELECT before, after FROM audit_events WHERE action = 'sla_changed'
             AND subject_type = 'sla_policy' AND project_id IS NOT NULL",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(audit.0["critical"], Value::Null);
     assert_eq!(audit.1["critical"], 3);
     assert_eq!(audit.1["info"], 10);
 
     // the instance policy: not a team's security engineer, but an admin
-    let instance_fields = [
-        ("critical", "7"),
-        ("high", "60"),
-        ("medium", "90"),
-        ("low", "180"),
-        ("info", ""),
-    ];
-    let (status, body) = app
-        .call_server_fn(&sec, "set_instance_sla", &instance_fields)
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let boss = app.signed_in_client("boss@example.com", PASSWORD).await;
-    let (status, body) = app
-        .call_server_fn(&boss, "set_instance_sla", &instance_fields)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let instance = policy(["7", "60", "90", "180", ""]);
+    let instance_sla = async |client: &reqwest::Client, status| {
+        app.call_expecting(client, "set_instance_sla", &instance, status)
+            .await
+    };
+    instance_sla(&sec, StatusCode::FORBIDDEN).await;
+    instance_sla(&boss, StatusCode::OK).await;
     let rows = listed(&app, &dev).await;
     assert_eq!(
         rows.iter().find(|r| r.0 == "H1").unwrap().1,
@@ -207,8 +186,9 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     );
 
     // the settings page's data: the effective policy per project
-    let (status, body) = app.call_server_fn(&sec, "sla_settings", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = app
+        .call_expecting(&sec, "sla_settings", &[], StatusCode::OK)
+        .await;
     let settings: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(settings["can_edit_instance"], false);
     assert_eq!(settings["instance"]["high"], 60);
@@ -223,26 +203,18 @@ async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     server::users::set_security_all_teams(&app.pool, "sec@example.com", true)
         .await
         .unwrap();
-    let (status, body) = app
-        .call_server_fn(&sec, "set_instance_sla", &instance_fields)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    instance_sla(&sec, StatusCode::OK).await;
 }
 
 #[tokio::test]
 async fn bad_sla_fields_are_refused_with_the_field_named() {
-    let app = spawn_app().await;
-    estate(&app).await;
-    let boss = app.signed_in_client("boss@example.com", PASSWORD).await;
+    let (app, _) = spawn_app_and(estate).await;
+    let boss = app.client_for("boss@example.com").await;
     for value in ["abc", "-1", "3651", "1.5"] {
-        let (status, body) = app
-            .call_server_fn(
-                &boss,
-                "set_instance_sla",
-                &[("critical", "7"), ("high", value)],
-            )
+        let fields = [("critical", "7"), ("high", value)];
+        let body = app
+            .call_expecting(&boss, "set_instance_sla", &fields, StatusCode::BAD_REQUEST)
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{value}: {body}");
         assert!(
             body.contains("High") && body.contains("0 to 3650"),
             "{body}"
@@ -253,62 +225,40 @@ async fn bad_sla_fields_are_refused_with_the_field_named() {
         30,
         "nothing was stored"
     );
-    let (status, body) = app
-        .call_server_fn(
-            &boss,
-            "set_project_sla",
-            &[("project", "nope"), ("high", "5")],
-        )
+    let fields = [("project", "nope"), ("high", "5")];
+    app.call_expecting(&boss, "set_project_sla", &fields, StatusCode::NOT_FOUND)
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
 #[tokio::test]
 async fn an_accepted_risk_stops_the_clock_until_the_acceptance_ends() {
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     // high, 28 of its 30 days gone: due soon
     first_seen_ago(&app, "H1", Duration::days(28)).await;
-    let high = id_of(&app, "H1").await;
-    let dev = app.signed_in_client("dev@example.com", PASSWORD).await;
+    let high = app
+        .count("SELECT id FROM findings WHERE rule_id = 'H1'")
+        .await;
+    let dev = app.client_for("dev@example.com").await;
     let sla_of = |rows: Vec<(String, String, Option<DateTime<Utc>>)>| {
         rows.into_iter().find(|r| r.0 == "H1").unwrap()
     };
     assert_eq!(sla_of(listed(&app, &dev).await).1, "due_soon");
 
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
+    let sec = app.client_for("sec@example.com").await;
     let until = (Utc::now() + Duration::days(60))
         .format("%Y-%m-%d")
         .to_string();
-    let id = high.to_string();
-    let (status, body) = app
-        .call_server_fn(
-            &sec,
-            "change_state",
-            &[
-                ("finding_id", id.as_str()),
-                ("to", "risk_accepted"),
-                ("reason", "compensating control in place"),
-                ("risk_accepted_until", until.as_str()),
-            ],
-        )
+    let accept = |reason| [("reason", reason), ("risk_accepted_until", until.as_str())];
+    let compensated = accept("compensating control in place");
+    app.change_state(&sec, high, "risk_accepted", &compensated, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(sla_of(listed(&app, &dev).await).1, "paused");
 
     // fifteen days pass while the risk is accepted, then security withdraws it
-    sqlx::query("UPDATE findings SET risk_accepted_at = risk_accepted_at - interval '15 days'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let (status, body) = app
-        .call_server_fn(
-            &sec,
-            "change_state",
-            &[("finding_id", id.as_str()), ("to", "open")],
-        )
+    app.execute("UPDATE findings SET risk_accepted_at = risk_accepted_at - interval '15 days'")
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.change_state(&sec, high, "open", &[], StatusCode::OK)
+        .await;
     let (paused, accepted_at): (sqlx::postgres::types::PgInterval, Option<DateTime<Utc>>) =
         sqlx::query_as("SELECT sla_paused, risk_accepted_at FROM findings WHERE id = $1")
             .bind(high)
@@ -330,26 +280,19 @@ async fn an_accepted_risk_stops_the_clock_until_the_acceptance_ends() {
     );
 
     // the expiry job ending an acceptance adds its pause too
-    let (status, body) = app
-        .call_server_fn(
-            &sec,
-            "change_state",
-            &[
-                ("finding_id", id.as_str()),
-                ("to", "risk_accepted"),
-                ("reason", "again"),
-                ("risk_accepted_until", until.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    sqlx::query(
+    app.change_state(
+        &sec,
+        high,
+        "risk_accepted",
+        &accept("again"),
+        StatusCode::OK,
+    )
+    .await;
+    app.execute(
         "UPDATE findings SET risk_accepted_at = risk_accepted_at - interval '2 days',
                 risk_accepted_until = now() - interval '1 minute'",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     server::jobs::reopen_expired_risk_acceptances(&app.pool)
         .await
         .unwrap();
@@ -365,14 +308,7 @@ async fn an_accepted_risk_stops_the_clock_until_the_acceptance_ends() {
 
 #[tokio::test]
 async fn the_gate_judges_breaches_by_the_projects_own_slas() {
-    let app = spawn_app().await;
-    let token = estate(&app).await;
-    let body = report(&[
-        ("C1", "critical"),
-        ("H1", "high"),
-        ("M1", "medium"),
-        ("I1", "info"),
-    ]);
+    let (app, token) = spawn_app_and(estate).await;
     // medium: 40 of 90 days gone, fine by default
     first_seen_ago(&app, "M1", Duration::days(40)).await;
     let verdict = |json: Value| -> Vec<String> {
@@ -383,23 +319,15 @@ async fn the_gate_judges_breaches_by_the_projects_own_slas() {
             .map(|v| v["rule"].as_str().unwrap().to_string())
             .collect()
     };
-    let (status, json) = app
-        .push_report(Some(&token), "?target=repo", body.clone())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
+    let json = app.push_ok(&token, "?target=repo", four_findings()).await;
     assert!(!verdict(json).contains(&"no_sla_breaches".to_string()));
 
     // the project gives medium findings 30 days: now it is breached
-    let sec = app.signed_in_client("sec@example.com", PASSWORD).await;
-    let (status, text) = app
-        .call_server_fn(
-            &sec,
-            "set_project_sla",
-            &[("project", "web"), ("medium", "30")],
-        )
+    let sec = app.client_for("sec@example.com").await;
+    let fields = [("project", "web"), ("medium", "30")];
+    app.call_expecting(&sec, "set_project_sla", &fields, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let (_, json) = app.push_report(Some(&token), "?target=repo", body).await;
+    let json = app.push_ok(&token, "?target=repo", four_findings()).await;
     let breaches = json["gate"]["violations"]
         .as_array()
         .unwrap()
@@ -413,13 +341,10 @@ async fn the_gate_judges_breaches_by_the_projects_own_slas() {
 
 #[tokio::test]
 async fn due_dates_are_whole_days_whatever_the_sessions_time_zone() {
-    let app = spawn_app().await;
-    estate(&app).await;
+    let (app, _) = spawn_app_and(estate).await;
     // New York moves its clocks forward on 2026-03-08: a calendar week is 167 hours there
-    sqlx::query("UPDATE findings SET first_seen_at = '2026-03-05T12:00:00Z' WHERE rule_id = 'C1'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.execute("UPDATE findings SET first_seen_at = '2026-03-05T12:00:00Z' WHERE rule_id = 'C1'")
+        .await;
     let mut conn = app.pool.acquire().await.unwrap();
     sqlx::query("SET TIME ZONE 'America/New_York'")
         .execute(&mut *conn)
