@@ -3,8 +3,6 @@
 use sqlx::PgPool;
 
 pub use app::domain::Slug;
-/// The name the tests and tools know a project's slug by; it is [`Slug`].
-pub use app::domain::Slug as ProjectSlug;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {

@@ -248,7 +248,7 @@ impl TestApp {
 
     /// A team `slug` with the display name `name`.
     pub async fn create_team(&self, slug: &str, name: &str) -> server::teams::Team {
-        let slug = server::projects::ProjectSlug::parse(slug).unwrap();
+        let slug = server::projects::Slug::parse(slug).unwrap();
         server::teams::create(&self.pool, &slug, name)
             .await
             .unwrap()
@@ -256,7 +256,7 @@ impl TestApp {
 
     /// A project `slug`, owned by the team with id `team` when there is one; its id.
     pub async fn create_project(&self, slug: &str, team: Option<i64>) -> i64 {
-        let slug = server::projects::ProjectSlug::parse(slug).unwrap();
+        let slug = server::projects::Slug::parse(slug).unwrap();
         let project = server::projects::create(&self.pool, &slug, "")
             .await
             .unwrap();

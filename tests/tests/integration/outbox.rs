@@ -2,13 +2,8 @@
 //! of it, in the change's own statement; nothing is queued for oneself, for an unchanged
 //! assignee, for someone who may not see the finding, or for a refused change.
 
-use bosun_tests::{TestApp, spawn_app};
+use bosun_tests::{ONE_FINDING_SARIF, PASSWORD, TestApp, spawn_app};
 use reqwest::StatusCode;
-
-const PASSWORD: &str = "correct horse battery";
-const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"TinyScan"}},
-  "results":[{"ruleId":"T1","level":"error","message":{"text":"a problem"},
-  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.py"},"region":{"startLine":3}}}]}]}]}"#;
 
 /// Every queued row as (kind, recipient person's email or team's slug, actor's email, the
 /// action of its audit event, whether that event is about the row's finding), in order.
@@ -44,7 +39,8 @@ async fn assignments_mentions_and_risk_acceptances_queue_their_notifications() {
         ("sec@example.com", "shop", Role::Security),
         ("outsider@example.com", "data", Role::Developer),
     ];
-    app.shop_and_data(SARIF.into(), &people, PASSWORD).await;
+    app.shop_and_data_with(ONE_FINDING_SARIF.into(), &people)
+        .await;
     let id = app.count("SELECT id FROM findings").await.to_string();
     // a scan assigning its new finding to the owning team is no one's action
     assert!(queued(&app).await.is_empty());
