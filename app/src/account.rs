@@ -194,11 +194,13 @@ pub mod db {
         hash: &str,
     ) -> Result<String, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            user_id,
+            hash,
+        )
+        .execute(&mut *tx)
+        .await?;
         let ended = sessions::end_all(&mut *tx, user_id).await?;
         let token = sessions::create(&mut *tx, policy, user_id).await?;
         crate::audit::record(

@@ -45,10 +45,10 @@ pub async fn resolve_assignee(
     let user_id = match &user {
         None => None,
         Some(email) => {
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(pool)
-                .await?;
+            let id: Option<i64> =
+                sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email)
+                    .fetch_optional(pool)
+                    .await?;
             let not_on = |project: &str| {
                 AppError::invalid(format!(
                     "{email} is not someone with a role on project {project}."
@@ -71,8 +71,7 @@ pub async fn resolve_assignee(
     let team_id = match &team {
         None => None,
         Some(slug) => Some(
-            sqlx::query_scalar::<_, i64>("SELECT id FROM teams WHERE slug = $1")
-                .bind(slug)
+            sqlx::query_scalar!("SELECT id FROM teams WHERE slug = $1", slug)
                 .fetch_optional(pool)
                 .await?
                 .ok_or_else(|| AppError::invalid(format!("No team '{slug}'.")))?,

@@ -79,19 +79,19 @@ mod db {
 
     /// Appends `event` to the trail, on the caller's transaction.
     pub async fn record(conn: &mut PgConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
                                        action, before, after, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            event.actor_user_id,
+            event.project_id,
+            event.subject_type,
+            event.subject_id,
+            event.action,
+            event.before,
+            event.after,
+            event.reason,
         )
-        .bind(event.actor_user_id)
-        .bind(event.project_id)
-        .bind(event.subject_type)
-        .bind(event.subject_id)
-        .bind(event.action)
-        .bind(event.before)
-        .bind(event.after)
-        .bind(event.reason)
         .execute(conn)
         .await?;
         Ok(())

@@ -191,24 +191,28 @@ pub mod throttle {
     /// however many arrive at once.
     pub async fn begin(pool: &PgPool, keys: &Keys) -> Result<Attempt, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "SELECT pg_advisory_xact_lock(h)
                FROM (SELECT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) locks",
+            &keys.all(),
         )
-        .bind(keys.all())
         .execute(&mut *tx)
         .await?;
-        let counts: Vec<(String, i64, f64)> = sqlx::query_as(
-            "SELECT key, count(*),
-                    extract(epoch FROM min(at) + make_interval(mins => $2) - now())::float8
-               FROM login_attempts
-              WHERE key = ANY($1) AND at > now() - make_interval(mins => $2)
-              GROUP BY key",
+        let counts: Vec<(String, i64, f64)> = sqlx::query!(
+            r#"SELECT key, count(*) AS "count!",
+                      extract(epoch FROM min(at) + make_interval(mins => $2) - now())::float8
+                        AS "left!"
+                 FROM login_attempts
+                WHERE key = ANY($1) AND at > now() - make_interval(mins => $2)
+                GROUP BY key"#,
+            &keys.all(),
+            WINDOW_MINUTES as i32,
         )
-        .bind(keys.all())
-        .bind(WINDOW_MINUTES as i32)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.key, r.count, r.left))
+        .collect();
         let blocked = counts
             .iter()
             .filter(|(key, count, _)| {
@@ -225,10 +229,10 @@ pub mod throttle {
             tx.rollback().await?;
             return Ok(Attempt::Blocked { minutes });
         }
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<i64> = sqlx::query_scalar!(
             "INSERT INTO login_attempts (key) SELECT unnest($1::text[]) RETURNING id",
+            &keys.all(),
         )
-        .bind(keys.all())
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -242,11 +246,13 @@ pub mod throttle {
         keys: &Keys,
         attempt: &Recorded,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_attempts WHERE key = $1 OR id = ANY($2)")
-            .bind(&keys.account)
-            .bind(&attempt.ids)
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM login_attempts WHERE key = $1 OR id = ANY($2)",
+            &keys.account,
+            &attempt.ids,
+        )
+        .execute(pool)
+        .await?;
         Ok(())
     }
 }
@@ -285,10 +291,13 @@ pub mod password {
 
     /// The account (id, password hash) of a normalised email, if there is one.
     pub async fn account(pool: &PgPool, email: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(pool)
-            .await
+        Ok(sqlx::query!(
+            "SELECT id, password_hash FROM users WHERE email = $1",
+            email
+        )
+        .fetch_optional(pool)
+        .await?
+        .map(|r| (r.id, r.password_hash)))
     }
 
     /// The account's id when `password` is its password. Takes as long for no account.
@@ -337,15 +346,15 @@ pub mod sessions {
         user_id: i64,
     ) -> Result<String, sqlx::Error> {
         let token = new_token();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO sessions (token_hash, user_id, expires_at, user_agent, client_address)
              VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)",
+            hash_token(&token),
+            user_id,
+            policy.absolute_secs as f64,
+            crate::server_context::user_agent(),
+            crate::server_context::client_address().map(|ip| ip.to_string()),
         )
-        .bind(hash_token(&token))
-        .bind(user_id)
-        .bind(policy.absolute_secs as f64)
-        .bind(crate::server_context::user_agent())
-        .bind(crate::server_context::client_address().map(|ip| ip.to_string()))
         .execute(db)
         .await?;
         Ok(token)
@@ -356,18 +365,19 @@ pub mod sessions {
         db: impl sqlx::PgExecutor<'e>,
         user_id: i64,
     ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
+        let done = sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
             .execute(db)
             .await?;
         Ok(done.rows_affected())
     }
 
     pub async fn delete(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(hash_token(token))
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM sessions WHERE token_hash = $1",
+            hash_token(token)
+        )
+        .execute(pool)
+        .await?;
         Ok(())
     }
 
@@ -378,7 +388,7 @@ pub mod sessions {
         policy: &SessionPolicy,
         token: &str,
     ) -> Result<Option<CurrentUser>, sqlx::Error> {
-        let row: Option<(i64, String, String, bool)> = sqlx::query_as(
+        let row = sqlx::query!(
             "WITH s AS (
                 UPDATE sessions SET last_seen_at = now()
                  WHERE token_hash = $1
@@ -386,16 +396,16 @@ pub mod sessions {
                    AND last_seen_at > now() - make_interval(secs => $2)
                 RETURNING user_id)
              SELECT u.id, u.email, u.display_name, u.is_admin FROM users u JOIN s ON s.user_id = u.id",
+            hash_token(token),
+            policy.idle_secs as f64,
         )
-        .bind(hash_token(token))
-        .bind(policy.idle_secs as f64)
         .fetch_optional(pool)
         .await?;
-        Ok(row.map(|(id, email, display_name, is_admin)| CurrentUser {
-            id,
-            email,
-            display_name,
-            is_admin,
+        Ok(row.map(|r| CurrentUser {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            is_admin: r.is_admin,
         }))
     }
 
@@ -455,7 +465,7 @@ pub mod sessions {
     }
 
     /// One of a person's sessions, as their account page lists them.
-    #[derive(Debug, Clone, sqlx::FromRow)]
+    #[derive(Debug, Clone)]
     pub struct SessionRow {
         pub id: i64,
         pub token_hash: Vec<u8>,
@@ -471,15 +481,16 @@ pub mod sessions {
         policy: &SessionPolicy,
         user_id: i64,
     ) -> Result<Vec<SessionRow>, sqlx::Error> {
-        sqlx::query_as(
+        sqlx::query_as!(
+            SessionRow,
             "SELECT id, token_hash, created_at, last_seen_at, user_agent, client_address
                FROM sessions
               WHERE user_id = $1 AND expires_at > now()
                 AND last_seen_at > now() - make_interval(secs => $2)
               ORDER BY last_seen_at DESC",
+            user_id,
+            policy.idle_secs as f64,
         )
-        .bind(user_id)
-        .bind(policy.idle_secs as f64)
         .fetch_all(pool)
         .await
     }
@@ -490,11 +501,13 @@ pub mod sessions {
         user_id: i64,
         keep_token: &str,
     ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(user_id)
-            .bind(hash_token(keep_token))
-            .execute(db)
-            .await?;
+        let done = sqlx::query!(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+            user_id,
+            hash_token(keep_token),
+        )
+        .execute(db)
+        .await?;
         Ok(done.rows_affected())
     }
 }

@@ -123,26 +123,26 @@ pub mod db {
         mentions: &[String],
     ) -> Result<i64, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar!(
             "INSERT INTO comments (finding_id, author_id, body) VALUES ($1, $2, $3) RETURNING id",
+            finding_id,
+            author_id,
+            body,
         )
-        .bind(finding_id)
-        .bind(author_id)
-        .bind(body)
         .fetch_one(&mut *tx)
         .await?;
-        let audit_event: i64 = sqlx::query_scalar(
+        let audit_event: i64 = sqlx::query_scalar!(
             "INSERT INTO audit_events (actor_user_id, project_id, subject_type, subject_id,
                                        action, after)
              SELECT $2, f.project_id, 'finding', f.id, 'commented',
                     jsonb_build_object('comment_id', $3::int8, 'body', $4::text)
                FROM findings f WHERE f.id = $1
              RETURNING id",
+            finding_id,
+            author_id,
+            id,
+            body,
         )
-        .bind(finding_id)
-        .bind(author_id)
-        .bind(id)
-        .bind(body)
         .fetch_one(&mut *tx)
         .await?;
         // the mentioned, and their notifications: people only if they may see the finding
@@ -183,8 +183,7 @@ pub mod db {
 
     /// The finding a comment is on.
     pub async fn finding_of(pool: &PgPool, comment_id: i64) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT finding_id FROM comments WHERE id = $1")
-            .bind(comment_id)
+        sqlx::query_scalar!("SELECT finding_id FROM comments WHERE id = $1", comment_id)
             .fetch_optional(pool)
             .await
     }
@@ -205,17 +204,19 @@ pub mod db {
         body: &str,
     ) -> Result<Edit, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let found: Option<(i64, bool, String, i64)> = sqlx::query_as(
-            "SELECT c.author_id, c.created_at > now() - make_interval(mins => $2), c.body,
-                    f.project_id
-               FROM comments c JOIN findings f ON f.id = c.finding_id
-              WHERE c.id = $1 FOR UPDATE OF c",
+        let found = sqlx::query!(
+            r#"SELECT c.author_id, c.created_at > now() - make_interval(mins => $2) AS "in_window!",
+                      c.body, f.project_id
+                 FROM comments c JOIN findings f ON f.id = c.finding_id
+                WHERE c.id = $1 FOR UPDATE OF c"#,
+            comment_id,
+            EDIT_WINDOW_MINUTES as i32,
         )
-        .bind(comment_id)
-        .bind(EDIT_WINDOW_MINUTES as i32)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((author, in_window, before, project_id)) = found else {
+        let Some((author, in_window, before, project_id)) =
+            found.map(|r| (r.author_id, r.in_window, r.body, r.project_id))
+        else {
             return Ok(Edit::NotFound);
         };
         if author != editor {
@@ -224,11 +225,13 @@ pub mod db {
         if !in_window {
             return Ok(Edit::TooLate);
         }
-        sqlx::query("UPDATE comments SET body = $2, edited_at = now() WHERE id = $1")
-            .bind(comment_id)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE comments SET body = $2, edited_at = now() WHERE id = $1",
+            comment_id,
+            body,
+        )
+        .execute(&mut *tx)
+        .await?;
         let event = crate::audit::Event::new("comment", comment_id, "edited")
             .by(Some(editor))
             .in_project(Some(project_id))
@@ -239,7 +242,6 @@ pub mod db {
         Ok(Edit::Done)
     }
 
-    #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
         author_id: i64,
@@ -255,12 +257,13 @@ pub mod db {
         pool: &PgPool,
         finding_id: i64,
     ) -> Result<Vec<(i64, CommentView, String)>, sqlx::Error> {
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as!(
+            Row,
             "SELECT c.id, c.author_id, u.email, u.display_name, c.created_at, c.edited_at, c.body
                FROM comments c JOIN users u ON u.id = c.author_id
               WHERE c.finding_id = $1 ORDER BY c.created_at, c.id",
+            finding_id,
         )
-        .bind(finding_id)
         .fetch_all(pool)
         .await?;
         Ok(rows

@@ -147,29 +147,29 @@ mod db {
         .bind(id)
         .fetch_one(pool)
         .await?;
-        let timeline: Vec<(chrono::DateTime<chrono::Utc>, String, String, Option<String>)> =
-            sqlx::query_as(
-                "SELECT e.at,
-                        coalesce(u.email, 'scan #' || e.scan_id::text, 'Bosun'),
-                        CASE e.action
-                          WHEN 'state_changed' THEN 'moved it from ' || replace(e.before->>'state', '_', ' ')
-                                                     || ' to ' || replace(e.after->>'state', '_', ' ')
-                          WHEN 'fixed_by_scan' THEN 'fixed (verified by scan)'
-                          WHEN 'reopened_by_scan' THEN 'reopened (reported again)'
-                          WHEN 'fix_verified_by_scan' THEN 'verified the fix'
-                          WHEN 'risk_acceptance_expired' THEN 'reopened (risk acceptance expired)'
-                          WHEN 'assigned' THEN 'changed the assignment'
-                          WHEN 'commented' THEN 'commented'
-                          ELSE replace(e.action, '_', ' ') END,
-                        e.reason
-                   FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
-                  WHERE e.subject_type = 'finding' AND e.subject_id = $1
-                  ORDER BY e.at, e.id
-                  LIMIT 500",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
+        let timeline: Vec<TimelineEntry> = sqlx::query_as!(
+            TimelineEntry,
+            r#"SELECT e.at,
+                      coalesce(u.email, 'scan #' || e.scan_id::text, 'Bosun') AS "actor!",
+                      CASE e.action
+                        WHEN 'state_changed' THEN 'moved it from ' || replace(e.before->>'state', '_', ' ')
+                                                   || ' to ' || replace(e.after->>'state', '_', ' ')
+                        WHEN 'fixed_by_scan' THEN 'fixed (verified by scan)'
+                        WHEN 'reopened_by_scan' THEN 'reopened (reported again)'
+                        WHEN 'fix_verified_by_scan' THEN 'verified the fix'
+                        WHEN 'risk_acceptance_expired' THEN 'reopened (risk acceptance expired)'
+                        WHEN 'assigned' THEN 'changed the assignment'
+                        WHEN 'commented' THEN 'commented'
+                        ELSE replace(e.action, '_', ' ') END AS "what!",
+                      e.reason
+                 FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
+                WHERE e.subject_type = 'finding' AND e.subject_id = $1
+                ORDER BY e.at, e.id
+                LIMIT 500"#,
+            id,
+        )
+        .fetch_all(pool)
+        .await?;
         Ok(FindingView {
             id: r.id,
             project_slug: r.project_slug,
@@ -204,15 +204,7 @@ mod db {
             can_change_severity: false,
             can_assign: false,
             viewer_email: String::new(),
-            timeline: timeline
-                .into_iter()
-                .map(|(at, actor, what, reason)| TimelineEntry {
-                    at,
-                    actor,
-                    what,
-                    reason,
-                })
-                .collect(),
+            timeline,
         })
     }
 

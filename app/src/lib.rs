@@ -16,6 +16,8 @@ pub mod access;
 pub mod account;
 pub mod admin;
 pub mod assignment;
+// server only: its events carry serde_json values, and serde_json is a server dependency
+#[cfg(feature = "ssr")]
 pub mod audit;
 pub mod auth;
 pub mod bulk;

@@ -14,7 +14,6 @@ pub const SCANS_SHOWN: i64 = 100;
 
 /// One received report, as the history shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ScanSummary {
     pub id: i64,
     pub received_at: chrono::DateTime<chrono::Utc>,
@@ -44,8 +43,9 @@ pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, AppError> {
     let (_, project_id, _) =
         crate::access::require(&project, crate::workflow::Action::View).await?;
     let ctx = crate::server_context::server_context()?;
-    let rows = sqlx::query_as(
-        "SELECT s.id, s.received_at, s.status::text AS status, s.format, s.scanner,
+    let rows = sqlx::query_as!(
+        ScanSummary,
+        r#"SELECT s.id, s.received_at, s.status::text AS "status!", s.format, s.scanner,
                 s.scanner_version, s.target, s.branch, s.commit_sha, s.partial, s.findings_total,
                 s.findings_new, s.findings_reopened, s.findings_fixed, s.gate_passed,
                 coalesce(s.error, s.auto_close_skipped) AS note,
@@ -54,10 +54,10 @@ pub async fn list_scans(project: String) -> Result<Vec<ScanSummary>, AppError> {
            FROM scans s
           WHERE s.project_id = $1
           ORDER BY s.received_at DESC, s.id DESC
-          LIMIT $2",
+          LIMIT $2"#,
+        project_id,
+        SCANS_SHOWN,
     )
-    .bind(project_id)
-    .bind(SCANS_SHOWN)
     .fetch_all(&ctx.pool)
     .await?;
     Ok(rows)

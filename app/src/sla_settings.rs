@@ -137,22 +137,23 @@ pub mod db {
 
     use crate::sla::{SlaOverrides, SlaPolicy};
 
-    type DaysRow = (
-        Option<i32>,
-        Option<i32>,
-        Option<i32>,
-        Option<i32>,
-        Option<i32>,
-    );
+    /// Days per severity, as `sla_policy` and `project_sla_overrides` store them.
+    struct DaysRow {
+        critical_days: Option<i32>,
+        high_days: Option<i32>,
+        medium_days: Option<i32>,
+        low_days: Option<i32>,
+        info_days: Option<i32>,
+    }
 
-    fn policy((critical, high, medium, low, info): DaysRow) -> SlaPolicy {
+    fn policy(row: DaysRow) -> SlaPolicy {
         let day = |d: Option<i32>| d.and_then(|d| u32::try_from(d).ok());
         SlaPolicy {
-            critical: day(critical),
-            high: day(high),
-            medium: day(medium),
-            low: day(low),
-            info: day(info),
+            critical: day(row.critical_days),
+            high: day(row.high_days),
+            medium: day(row.medium_days),
+            low: day(row.low_days),
+            info: day(row.info_days),
         }
     }
 
@@ -172,7 +173,8 @@ pub mod db {
     }
 
     pub async fn instance(pool: &PgPool) -> Result<SlaPolicy, sqlx::Error> {
-        let row: DaysRow = sqlx::query_as(
+        let row = sqlx::query_as!(
+            DaysRow,
             "SELECT critical_days, high_days, medium_days, low_days, info_days FROM sla_policy",
         )
         .fetch_one(pool)
@@ -182,10 +184,11 @@ pub mod db {
 
     /// Admins, and security engineers with access to every team.
     pub async fn may_edit_instance(pool: &PgPool, user_id: i64) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT coalesce((SELECT is_admin OR security_all_teams FROM users WHERE id = $1), false)",
+        sqlx::query_scalar!(
+            r#"SELECT coalesce((SELECT is_admin OR security_all_teams FROM users WHERE id = $1), false)
+                        AS "may_edit!""#,
+            user_id,
         )
-        .bind(user_id)
         .fetch_one(pool)
         .await
     }
@@ -225,13 +228,13 @@ pub mod db {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let days = (
-                    r.critical_days,
-                    r.high_days,
-                    r.medium_days,
-                    r.low_days,
-                    r.info_days,
-                );
+                let days = DaysRow {
+                    critical_days: r.critical_days,
+                    high_days: r.high_days,
+                    medium_days: r.medium_days,
+                    low_days: r.low_days,
+                    info_days: r.info_days,
+                };
                 (r.slug, r.name, r.role, overrides(days))
             })
             .collect())
@@ -243,22 +246,23 @@ pub mod db {
         actor: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let before: DaysRow = sqlx::query_as(
+        let before = sqlx::query_as!(
+            DaysRow,
             "SELECT critical_days, high_days, medium_days, low_days, info_days
                FROM sla_policy FOR UPDATE",
         )
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE sla_policy SET critical_days = $1, high_days = $2, medium_days = $3,
                     low_days = $4, info_days = $5, updated_at = now(), updated_by = $6",
+            bind_days(new.critical),
+            bind_days(new.high),
+            bind_days(new.medium),
+            bind_days(new.low),
+            bind_days(new.info),
+            actor,
         )
-        .bind(bind_days(new.critical))
-        .bind(bind_days(new.high))
-        .bind(bind_days(new.medium))
-        .bind(bind_days(new.low))
-        .bind(bind_days(new.info))
-        .bind(actor)
         .execute(&mut *tx)
         .await?;
         audit(&mut tx, actor, None, Json(policy(before)), Json(*new)).await?;
@@ -273,34 +277,37 @@ pub mod db {
         actor: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let before: Option<DaysRow> = sqlx::query_as(
+        let before = sqlx::query_as!(
+            DaysRow,
             "SELECT critical_days, high_days, medium_days, low_days, info_days
                FROM project_sla_overrides WHERE project_id = $1 FOR UPDATE",
+            project_id,
         )
-        .bind(project_id)
         .fetch_optional(&mut *tx)
         .await?;
         if *new == SlaOverrides::default() {
-            sqlx::query("DELETE FROM project_sla_overrides WHERE project_id = $1")
-                .bind(project_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "DELETE FROM project_sla_overrides WHERE project_id = $1",
+                project_id,
+            )
+            .execute(&mut *tx)
+            .await?;
         } else {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO project_sla_overrides (project_id, critical_days, high_days,
                         medium_days, low_days, info_days, updated_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (project_id) DO UPDATE SET critical_days = $2, high_days = $3,
                         medium_days = $4, low_days = $5, info_days = $6, updated_by = $7,
                         updated_at = now()",
+                project_id,
+                bind_days(new.critical),
+                bind_days(new.high),
+                bind_days(new.medium),
+                bind_days(new.low),
+                bind_days(new.info),
+                actor,
             )
-            .bind(project_id)
-            .bind(bind_days(new.critical))
-            .bind(bind_days(new.high))
-            .bind(bind_days(new.medium))
-            .bind(bind_days(new.low))
-            .bind(bind_days(new.info))
-            .bind(actor)
             .execute(&mut *tx)
             .await?;
         }

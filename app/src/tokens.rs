@@ -282,15 +282,13 @@ pub mod db {
     ) -> Result<Option<TokenOwner>, sqlx::Error> {
         Ok(match scope {
             TokenScope::Project(slug) => {
-                sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE slug = $1")
-                    .bind(slug)
+                sqlx::query_scalar!("SELECT id FROM projects WHERE slug = $1", slug)
                     .fetch_optional(pool)
                     .await?
                     .map(TokenOwner::Project)
             }
             TokenScope::Team(slug) => {
-                sqlx::query_scalar::<_, i64>("SELECT id FROM teams WHERE slug = $1")
-                    .bind(slug)
+                sqlx::query_scalar!("SELECT id FROM teams WHERE slug = $1", slug)
                     .fetch_optional(pool)
                     .await?
                     .map(TokenOwner::Team)
@@ -317,18 +315,18 @@ pub mod db {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
         let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar!(
             "INSERT INTO ingest_tokens (project_id, team_id, name, token_hash, prefix, expires_at,
                                         created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            project_id,
+            team_id,
+            name,
+            hash(&token),
+            &token[..TOKEN_PREFIX.len() + 6],
+            expires_at,
+            actor,
         )
-        .bind(project_id)
-        .bind(team_id)
-        .bind(name)
-        .bind(hash(&token))
-        .bind(&token[..TOKEN_PREFIX.len() + 6])
-        .bind(expires_at)
-        .bind(actor)
         .fetch_one(&mut *tx)
         .await?;
         let after = serde_json::json!({
@@ -430,11 +428,11 @@ pub mod db {
         reason: &str,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let revoked: Option<Option<i64>> = sqlx::query_scalar(
+        let revoked: Option<Option<i64>> = sqlx::query_scalar!(
             "UPDATE ingest_tokens SET revoked_at = now()
               WHERE id = $1 AND revoked_at IS NULL RETURNING project_id",
+            token_id,
         )
-        .bind(token_id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(project_id) = revoked else {
@@ -457,14 +455,14 @@ pub mod db {
         pool: &PgPool,
         user_id: i64,
     ) -> Result<Vec<TokenScope>, sqlx::Error> {
-        let (everywhere,): (Option<String>,) = sqlx::query_as(
+        let everywhere: Option<String> = sqlx::query_scalar!(
             "SELECT CASE WHEN is_admin THEN 'admin' WHEN security_all_teams THEN 'security' END
                FROM users WHERE id = $1",
+            user_id,
         )
-        .bind(user_id)
         .fetch_optional(pool)
         .await?
-        .unwrap_or((None,));
+        .flatten();
         let managing_roles: Vec<String> = crate::workflow::Role::ALL
             .iter()
             .filter(|r| {
@@ -472,26 +470,26 @@ pub mod db {
             })
             .map(|r| r.as_str().to_string())
             .collect();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT 'project', p.slug FROM projects p
+        let rows = sqlx::query!(
+            r#"SELECT 'project' AS "kind!", p.slug AS "slug!" FROM projects p
                LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = $1
               WHERE $2 OR m.role::text = ANY($3)
              UNION ALL
              SELECT 'team', t.slug FROM teams t
                LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = $1
               WHERE $2 OR m.role::text = ANY($3)
-             ORDER BY 1, 2",
+             ORDER BY 1, 2"#,
+            user_id,
+            everywhere.is_some(),
+            &managing_roles,
         )
-        .bind(user_id)
-        .bind(everywhere.is_some())
-        .bind(&managing_roles)
         .fetch_all(pool)
         .await?;
         let mut scopes: Vec<TokenScope> = rows
             .into_iter()
-            .map(|(kind, slug)| match kind.as_str() {
-                "project" => TokenScope::Project(slug),
-                _ => TokenScope::Team(slug),
+            .map(|r| match r.kind.as_str() {
+                "project" => TokenScope::Project(r.slug),
+                _ => TokenScope::Team(r.slug),
             })
             .collect();
         if everywhere.is_some() {
@@ -502,15 +500,16 @@ pub mod db {
 
     /// Whether a person is in a team (or sees every team): who may learn it exists.
     pub async fn sees_team(pool: &PgPool, user_id: i64, slug: &str) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM teams t JOIN users u ON u.id = $1
+        sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM teams t JOIN users u ON u.id = $1
                              WHERE t.slug = $2
                                AND (u.is_admin OR u.security_all_teams
                                     OR EXISTS (SELECT 1 FROM team_members m
-                                                WHERE m.team_id = t.id AND m.user_id = u.id)))",
+                                                WHERE m.team_id = t.id AND m.user_id = u.id)))
+                      AS "exists!""#,
+            user_id,
+            slug,
         )
-        .bind(user_id)
-        .bind(slug)
         .fetch_one(pool)
         .await
     }

@@ -147,13 +147,15 @@ pub mod db {
         pool: &PgPool,
         finding_id: i64,
     ) -> Result<Option<(String, FindingState)>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT p.slug, f.state FROM findings f JOIN projects p ON p.id = f.project_id
-              WHERE f.id = $1",
+        Ok(sqlx::query!(
+            r#"SELECT p.slug, f.state AS "state: FindingState"
+                 FROM findings f JOIN projects p ON p.id = f.project_id
+                WHERE f.id = $1"#,
+            finding_id,
         )
-        .bind(finding_id)
         .fetch_optional(pool)
-        .await
+        .await?
+        .map(|r| (r.slug, r.state)))
     }
 
     /// Sets a person's severity on a finding, keeping the scanner's, with its audit event.
@@ -164,7 +166,7 @@ pub mod db {
         reason: &str,
         actor: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        sqlx::query!(
             "WITH old AS (
                 SELECT id, project_id, severity FROM findings WHERE id = $1 FOR UPDATE
              ), changed AS (
@@ -176,11 +178,11 @@ pub mod db {
                     jsonb_build_object('severity', old.severity),
                     jsonb_build_object('severity', $2::severity), $4
                FROM old JOIN changed ON changed.id = old.id",
+            finding_id,
+            severity as _,
+            actor,
+            reason,
         )
-        .bind(finding_id)
-        .bind(severity)
-        .bind(actor)
-        .bind(reason)
         .execute(pool)
         .await?;
         Ok(())

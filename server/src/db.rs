@@ -30,11 +30,12 @@ pub async fn ensure_database(url: &str, database: &str) -> Result<(), sqlx::Erro
     use sqlx::Connection;
     let admin = PgConnectOptions::from_str(url)?.database("postgres");
     let mut conn = sqlx::PgConnection::connect_with(&admin).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(&mut conn)
-            .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        database,
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
         // identifiers cannot be bound; quote it
         let quoted = format!("\"{}\"", database.replace('"', "\"\""));

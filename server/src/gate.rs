@@ -73,32 +73,25 @@ pub async fn rules_for(
     conn: &mut PgConnection,
     project_id: i64,
 ) -> Result<ProjectRules, sqlx::Error> {
-    type Days = Option<i32>;
-    let (stored, critical, high, medium, low, info): (
-        Option<sqlx::types::Json<GatePolicy>>,
-        Days,
-        Days,
-        Days,
-        Days,
-        Days,
-    ) = sqlx::query_as(
-        "SELECT (SELECT policy FROM gate_policies WHERE project_id = $1),
-                s.critical_days, s.high_days, s.medium_days, s.low_days, s.info_days
-           FROM project_sla s WHERE s.project_id = $1",
+    let row = sqlx::query!(
+        r#"SELECT (SELECT policy FROM gate_policies WHERE project_id = $1)
+                    AS "policy: sqlx::types::Json<GatePolicy>",
+                  s.critical_days, s.high_days, s.medium_days, s.low_days, s.info_days
+             FROM project_sla s WHERE s.project_id = $1"#,
+        project_id,
     )
-    .bind(project_id)
     .fetch_one(&mut *conn)
     .await?;
     // the table's checks keep days within 0..=3650
-    let days = |d: Days| d.and_then(|d| u32::try_from(d).ok());
+    let days = |d: Option<i32>| d.and_then(|d| u32::try_from(d).ok());
     Ok(ProjectRules {
-        policy: stored.map(|j| j.0).unwrap_or_default(),
+        policy: row.policy.map(|j| j.0).unwrap_or_default(),
         sla: SlaPolicy {
-            critical: days(critical),
-            high: days(high),
-            medium: days(medium),
-            low: days(low),
-            info: days(info),
+            critical: days(row.critical_days),
+            high: days(row.high_days),
+            medium: days(row.medium_days),
+            low: days(row.low_days),
+            info: days(row.info_days),
         },
     })
 }
@@ -304,23 +297,24 @@ async fn new_violations(
         Vec::new()
     } else {
         let fps: Vec<&[u8]> = fingerprints.iter().map(|f| &f[..]).collect();
-        sqlx::query_as::<_, (Vec<u8>, i64, Severity, String, String)>(
-            "SELECT fingerprint, id, severity, title, location FROM findings
-              WHERE project_id = $1 AND fingerprint = ANY($2)",
+        sqlx::query!(
+            r#"SELECT fingerprint, id, severity AS "severity: Severity", title, location
+                 FROM findings
+                WHERE project_id = $1 AND fingerprint = ANY($2)"#,
+            project_id,
+            &fps as &[&[u8]],
         )
-        .bind(project_id)
-        .bind(&fps)
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .map(|(fp, id, severity, title, location)| {
+        .map(|r| {
             (
-                fp,
+                r.fingerprint,
                 GateFinding {
-                    id,
-                    severity,
-                    title,
-                    location,
+                    id: r.id,
+                    severity: r.severity,
+                    title: r.title,
+                    location: r.location,
                 },
             )
         })

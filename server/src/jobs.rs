@@ -7,7 +7,7 @@ use sqlx::PgPool;
 /// Re-opens findings whose risk acceptance has expired, each with an audit event: an
 /// exception without an end is how risk gets forgotten. Returns how many were reopened.
 pub async fn reopen_expired_risk_acceptances(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         r#"WITH expired AS (
             UPDATE findings f SET state = 'reopened', risk_accepted_until = NULL,
                                   risk_accepted_by = NULL
@@ -26,7 +26,7 @@ pub async fn reopen_expired_risk_acceptances(pool: &PgPool) -> Result<i64, sqlx:
               FROM expired
             RETURNING 1
          )
-         SELECT count(*) FROM events"#,
+         SELECT count(*) AS "count!" FROM events"#,
     )
     .fetch_one(pool)
     .await
@@ -46,7 +46,7 @@ pub async fn run(pool: PgPool, every: Duration) {
         }
         // sign-in attempts older than a day no longer count for anything
         if let Err(err) =
-            sqlx::query("DELETE FROM login_attempts WHERE at < now() - interval '1 day'")
+            sqlx::query!("DELETE FROM login_attempts WHERE at < now() - interval '1 day'")
                 .execute(&pool)
                 .await
         {

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 pub use app::domain::Slug;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Project {
     pub id: i64,
     pub slug: String,
@@ -27,18 +27,25 @@ pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Project, P
     } else {
         name.trim()
     };
-    sqlx::query_as("INSERT INTO projects (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING RETURNING id, slug, name")
-        .bind(slug.as_str())
-        .bind(name)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ProjectError::Exists(slug.as_str().to_string()))
+    sqlx::query_as!(
+        Project,
+        "INSERT INTO projects (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING
+         RETURNING id, slug, name",
+        slug.as_str(),
+        name,
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ProjectError::Exists(slug.as_str().to_string()))
 }
 
 pub async fn find(pool: &PgPool, slug: &str) -> Result<Project, ProjectError> {
-    sqlx::query_as("SELECT id, slug, name FROM projects WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ProjectError::NotFound(slug.to_string()))
+    sqlx::query_as!(
+        Project,
+        "SELECT id, slug, name FROM projects WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ProjectError::NotFound(slug.to_string()))
 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use crate::projects::Slug;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Team {
     pub id: i64,
     pub slug: String,
@@ -30,19 +30,21 @@ pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Team, Team
         return Err(TeamError::Exists(slug.as_str().to_string()));
     };
     Ok(
-        sqlx::query_as("SELECT id, slug, name FROM teams WHERE id = $1")
-            .bind(id)
+        sqlx::query_as!(Team, "SELECT id, slug, name FROM teams WHERE id = $1", id)
             .fetch_one(pool)
             .await?,
     )
 }
 
 pub async fn find(pool: &PgPool, slug: &str) -> Result<Team, TeamError> {
-    sqlx::query_as("SELECT id, slug, name FROM teams WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| TeamError::NotFound(slug.to_string()))
+    sqlx::query_as!(
+        Team,
+        "SELECT id, slug, name FROM teams WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| TeamError::NotFound(slug.to_string()))
 }
 
 /// Makes `team` the owner of a project.
@@ -52,16 +54,19 @@ pub async fn assign_project(
     project_id: i64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let before: Option<i64> =
-        sqlx::query_scalar("SELECT team_id FROM projects WHERE id = $1 FOR UPDATE")
-            .bind(project_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query("UPDATE projects SET team_id = $2 WHERE id = $1")
-        .bind(project_id)
-        .bind(team_id)
-        .execute(&mut *tx)
-        .await?;
+    let before: Option<i64> = sqlx::query_scalar!(
+        "SELECT team_id FROM projects WHERE id = $1 FOR UPDATE",
+        project_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE projects SET team_id = $2 WHERE id = $1",
+        project_id,
+        team_id,
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = app::audit::Event::new("project", project_id, "team_changed")
         .in_project(Some(project_id))
         .before(serde_json::json!({ "team_id": before }))

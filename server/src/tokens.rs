@@ -8,7 +8,7 @@ pub use app::tokens::TOKEN_PREFIX;
 pub use app::tokens::db::{Filter, TokenOwner, hash};
 
 /// What a valid token lets its bearer do.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TokenGrant {
     /// `None` for reports Bosun loads itself (the demo data).
     pub token_id: Option<i64>,
@@ -52,14 +52,15 @@ pub async fn create_for(
 /// The grant behind a presented token, recording its use; `None` when unknown, expired or
 /// revoked.
 pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<TokenGrant>, sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE ingest_tokens t SET last_used_at = now()
+    sqlx::query_as!(
+        TokenGrant,
+        r#"UPDATE ingest_tokens t SET last_used_at = now()
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL
             AND (t.expires_at IS NULL OR t.expires_at > now())
-         RETURNING t.id AS token_id, t.project_id, t.team_id,
-                   (SELECT slug FROM projects p WHERE p.id = t.project_id) AS project_slug",
+         RETURNING t.id AS "token_id?", t.project_id, t.team_id,
+                   (SELECT slug FROM projects p WHERE p.id = t.project_id) AS project_slug"#,
+        hash(token),
     )
-    .bind(hash(token))
     .fetch_optional(pool)
     .await
 }

@@ -34,20 +34,20 @@ pub async fn create(
         .await
         .map_err(|e| UserError::Hash(e.to_string()))?
         .map_err(|e| UserError::Hash(e.to_string()))?;
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO users (email, password_hash, is_admin) VALUES ($1, $2, $3)
          ON CONFLICT (email) DO NOTHING RETURNING id",
+        email.as_str(),
+        hash,
+        is_admin,
     )
-    .bind(email.as_str())
-    .bind(hash)
-    .bind(is_admin)
     .fetch_optional(pool)
     .await?
     .ok_or(UserError::Exists(email.to_string()))
 }
 
 pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM users")
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM users"#)
         .fetch_one(pool)
         .await
 }
@@ -57,10 +57,10 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
 pub async fn set_security_all_teams(pool: &PgPool, email: &str, on: bool) -> Result<(), UserError> {
     use app::admin::users::db::{FlagsSet, set_security_all_teams};
     let email = EmailAddress::parse(email)?;
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(pool)
-        .await?;
+    let id: Option<i64> =
+        sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_str())
+            .fetch_optional(pool)
+            .await?;
     let Some(id) = id else {
         return Err(UserError::NotFound(email.to_string()));
     };

@@ -181,33 +181,35 @@ pub mod db {
         token_hash: &[u8],
     ) -> Result<Created, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-                .bind(email)
-                .fetch_one(&mut *tx)
-                .await?;
+        let exists: bool = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM users WHERE email = $1) AS "exists!""#,
+            email,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if exists {
             return Ok(Created::AccountExists);
         }
-        let (id, expires_at): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        let created = sqlx::query!(
             "INSERT INTO invites (email, token_hash, is_admin, invited_by, expires_at)
              VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
              RETURNING id, expires_at",
+            email,
+            token_hash,
+            is_admin,
+            actor,
+            VALID_DAYS,
         )
-        .bind(email)
-        .bind(token_hash)
-        .bind(is_admin)
-        .bind(actor)
-        .bind(VALID_DAYS)
         .fetch_one(&mut *tx)
         .await?;
-        let replaced: Vec<i64> = sqlx::query_scalar(
+        let (id, expires_at) = (created.id, created.expires_at);
+        let replaced: Vec<i64> = sqlx::query_scalar!(
             "UPDATE invites SET revoked_at = now()
               WHERE email = $1 AND id <> $2 AND used_at IS NULL AND revoked_at IS NULL
              RETURNING id",
+            email,
+            id,
         )
-        .bind(email)
-        .bind(id)
         .fetch_all(&mut *tx)
         .await?;
         for old in replaced {
@@ -239,20 +241,21 @@ pub mod db {
 
     pub async fn revoke(pool: &PgPool, actor: i64, id: i64) -> Result<Revoked, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let found: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT used_at IS NOT NULL, revoked_at IS NOT NULL FROM invites WHERE id = $1 FOR UPDATE",
+        let found: Option<(bool, bool)> = sqlx::query!(
+            r#"SELECT used_at IS NOT NULL AS "used!", revoked_at IS NOT NULL AS "revoked!"
+                 FROM invites WHERE id = $1 FOR UPDATE"#,
+            id,
         )
-        .bind(id)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await?
+        .map(|r| (r.used, r.revoked));
         match found {
             None => return Ok(Revoked::NotFound),
             Some((true, _)) => return Ok(Revoked::AlreadyUsed),
             Some((_, true)) => return Ok(Revoked::AlreadyRevoked),
             Some(_) => {}
         }
-        sqlx::query("UPDATE invites SET revoked_at = now() WHERE id = $1")
-            .bind(id)
+        sqlx::query!("UPDATE invites SET revoked_at = now() WHERE id = $1", id)
             .execute(&mut *tx)
             .await?;
         crate::audit::record(
@@ -316,14 +319,14 @@ pub mod db {
         let Some((invite_id, email, is_admin)) = invite else {
             return Ok(Accepted::InvalidLink);
         };
-        let user_id: Option<i64> = sqlx::query_scalar(
+        let user_id: Option<i64> = sqlx::query_scalar!(
             "INSERT INTO users (email, display_name, password_hash, is_admin)
              VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING RETURNING id",
+            email,
+            display_name,
+            password_hash,
+            is_admin,
         )
-        .bind(&email)
-        .bind(display_name)
-        .bind(password_hash)
-        .bind(is_admin)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(user_id) = user_id else {

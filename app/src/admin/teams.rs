@@ -130,12 +130,12 @@ pub mod db {
             name => name,
         };
         let mut tx = pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar!(
             "INSERT INTO teams (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING
              RETURNING id",
+            slug,
+            name,
         )
-        .bind(slug)
-        .bind(name)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
@@ -168,21 +168,23 @@ pub mod db {
         team: &str,
         email: &str,
     ) -> Result<Result<(i64, i64, String), Membership>, sqlx::Error> {
-        let team_id: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE slug = $1")
-            .bind(team)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let team_id: Option<i64> =
+            sqlx::query_scalar!("SELECT id FROM teams WHERE slug = $1", team)
+                .fetch_optional(&mut *conn)
+                .await?;
         let Some(team_id) = team_id else {
             return Ok(Err(Membership::NoTeam));
         };
         let Ok(email) = crate::domain::EmailAddress::parse(email) else {
             return Ok(Err(Membership::NoUser));
         };
-        let user: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, email FROM users WHERE email = $1")
-                .bind(email.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
+        let user = sqlx::query!(
+            "SELECT id, email FROM users WHERE email = $1",
+            email.as_str()
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.id, r.email));
         Ok(user
             .map(|(user_id, email)| (team_id, user_id, email))
             .ok_or(Membership::NoUser))
@@ -205,23 +207,25 @@ pub mod db {
             Ok(ids) => ids,
             Err(outcome) => return Ok(outcome),
         };
-        let before: Option<String> = sqlx::query_scalar(
-            "SELECT role::text FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
+        let before: Option<String> = sqlx::query_scalar!(
+            r#"SELECT role::text AS "role!" FROM team_members
+                WHERE team_id = $1 AND user_id = $2 FOR UPDATE"#,
+            team_id,
+            user_id,
         )
-        .bind(team_id)
-        .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
         if before.as_deref() == Some(role.as_str()) {
             return Ok(Membership::Done);
         }
-        sqlx::query(
+        // the role goes as text, cast by the statement (`Role` is not a PostgreSQL type)
+        sqlx::query!(
             "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3::team_role)
              ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+            team_id,
+            user_id,
+            role.as_str() as _,
         )
-        .bind(team_id)
-        .bind(user_id)
-        .bind(role.as_str())
         .execute(&mut *tx)
         .await?;
         let member = |role: &str| json!({ "user_id": user_id, "email": email, "role": role });
@@ -254,11 +258,12 @@ pub mod db {
             Ok(ids) => ids,
             Err(outcome) => return Ok(outcome),
         };
-        let removed: Option<String> = sqlx::query_scalar(
-            "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2 RETURNING role::text",
+        let removed: Option<String> = sqlx::query_scalar!(
+            r#"DELETE FROM team_members WHERE team_id = $1 AND user_id = $2
+               RETURNING role::text AS "role!""#,
+            team_id,
+            user_id,
         )
-        .bind(team_id)
-        .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(role) = removed else {
@@ -276,44 +281,47 @@ pub mod db {
     }
 
     pub async fn all(pool: &PgPool) -> Result<Vec<TeamSummary>, sqlx::Error> {
-        let teams: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, slug, name FROM teams ORDER BY slug")
-                .fetch_all(pool)
-                .await?;
-        let projects: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT team_id, slug, name FROM projects WHERE team_id IS NOT NULL ORDER BY slug",
+        let teams = sqlx::query!("SELECT id, slug, name FROM teams ORDER BY slug")
+            .fetch_all(pool)
+            .await?;
+        let projects = sqlx::query!(
+            r#"SELECT team_id AS "team_id!", slug, name FROM projects WHERE team_id IS NOT NULL
+                ORDER BY slug"#,
         )
         .fetch_all(pool)
         .await?;
-        let members: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT m.team_id, u.email, u.display_name, m.role::text
-               FROM team_members m JOIN users u ON u.id = m.user_id
-              ORDER BY u.email",
+        let members = sqlx::query!(
+            r#"SELECT m.team_id, u.email, u.display_name, m.role::text AS "role!"
+                 FROM team_members m JOIN users u ON u.id = m.user_id
+                ORDER BY u.email"#,
         )
         .fetch_all(pool)
         .await?;
         let mut projects_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-        for (team_id, slug, name) in projects {
-            projects_of.entry(team_id).or_default().push((slug, name));
+        for p in projects {
+            projects_of
+                .entry(p.team_id)
+                .or_default()
+                .push((p.slug, p.name));
         }
         let mut members_of: HashMap<i64, Vec<TeamMember>> = HashMap::new();
-        for (team_id, email, display_name, role) in members {
-            if let Ok(role) = role.parse() {
-                members_of.entry(team_id).or_default().push(TeamMember {
-                    email,
-                    display_name,
+        for m in members {
+            if let Ok(role) = m.role.parse() {
+                members_of.entry(m.team_id).or_default().push(TeamMember {
+                    email: m.email,
+                    display_name: m.display_name,
                     role,
                 });
             }
         }
         Ok(teams
             .into_iter()
-            .map(|(id, slug, name)| TeamSummary {
-                id,
-                slug,
-                name,
-                projects: projects_of.remove(&id).unwrap_or_default(),
-                members: members_of.remove(&id).unwrap_or_default(),
+            .map(|t| TeamSummary {
+                id: t.id,
+                slug: t.slug,
+                name: t.name,
+                projects: projects_of.remove(&t.id).unwrap_or_default(),
+                members: members_of.remove(&t.id).unwrap_or_default(),
             })
             .collect())
     }

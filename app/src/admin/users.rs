@@ -66,46 +66,36 @@ pub mod db {
     use crate::workflow::Role;
 
     pub async fn all(pool: &PgPool) -> Result<Vec<UserSummary>, sqlx::Error> {
-        type Row = (
-            i64,
-            String,
-            String,
-            bool,
-            bool,
-            chrono::DateTime<chrono::Utc>,
-        );
-        let users: Vec<Row> = sqlx::query_as(
+        let users = sqlx::query!(
             "SELECT id, email, display_name, is_admin, security_all_teams, created_at
                FROM users ORDER BY email",
         )
         .fetch_all(pool)
         .await?;
-        let memberships: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT m.user_id, t.slug, m.role::text
-               FROM team_members m JOIN teams t ON t.id = m.team_id
-              ORDER BY t.slug",
+        let memberships = sqlx::query!(
+            r#"SELECT m.user_id, t.slug, m.role::text AS "role!"
+                 FROM team_members m JOIN teams t ON t.id = m.team_id
+                ORDER BY t.slug"#,
         )
         .fetch_all(pool)
         .await?;
         let mut teams: HashMap<i64, Vec<(String, Role)>> = HashMap::new();
-        for (user_id, slug, role) in memberships {
-            if let Ok(role) = role.parse() {
-                teams.entry(user_id).or_default().push((slug, role));
+        for m in memberships {
+            if let Ok(role) = m.role.parse() {
+                teams.entry(m.user_id).or_default().push((m.slug, role));
             }
         }
         Ok(users
             .into_iter()
-            .map(
-                |(id, email, display_name, is_admin, security_all_teams, created_at)| UserSummary {
-                    id,
-                    email,
-                    display_name,
-                    is_admin,
-                    security_all_teams,
-                    created_at,
-                    teams: teams.remove(&id).unwrap_or_default(),
-                },
-            )
+            .map(|u| UserSummary {
+                id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+                is_admin: u.is_admin,
+                security_all_teams: u.security_all_teams,
+                created_at: u.created_at,
+                teams: teams.remove(&u.id).unwrap_or_default(),
+            })
             .collect())
     }
 
@@ -158,21 +148,22 @@ pub mod db {
         // Locking every admin row serialises concurrent demotions, so two admins cannot each
         // remove the other's flag and leave none.
         let admins: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE")
+            sqlx::query_scalar!("SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE")
                 .fetch_all(&mut *tx)
                 .await?;
-        let current: Option<(String, bool, bool)> = sqlx::query_as(
+        let current = sqlx::query!(
             "SELECT email, is_admin, security_all_teams FROM users WHERE id = $1 FOR UPDATE",
+            user_id,
         )
-        .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((email, is_admin, security_all_teams)) = current else {
+        let Some(current) = current else {
             return Ok(FlagsSet::NotFound);
         };
+        let email = current.email;
         let before = Flags {
-            is_admin,
-            security_all_teams,
+            is_admin: current.is_admin,
+            security_all_teams: current.security_all_teams,
         };
         let flags = change(before);
         if before == flags {
@@ -181,12 +172,14 @@ pub mod db {
         if before.is_admin && !flags.is_admin && admins == [user_id] {
             return Ok(FlagsSet::LastAdmin(email));
         }
-        sqlx::query("UPDATE users SET is_admin = $2, security_all_teams = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(flags.is_admin)
-            .bind(flags.security_all_teams)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET is_admin = $2, security_all_teams = $3 WHERE id = $1",
+            user_id,
+            flags.is_admin,
+            flags.security_all_teams,
+        )
+        .execute(&mut *tx)
+        .await?;
         crate::audit::record(
             &mut tx,
             crate::audit::Event::new("user", user_id, "flags_changed")

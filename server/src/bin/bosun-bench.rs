@@ -171,10 +171,10 @@ async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> 
             rows.extend_from_slice(&chunk?);
         }
     }
-    sqlx::query("DROP TABLE IF EXISTS bench_copy")
+    sqlx::query!("DROP TABLE IF EXISTS bench_copy")
         .execute(&mut conn)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "CREATE TABLE bench_copy (LIKE findings INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)",
     )
     .execute(&mut conn)
@@ -188,7 +188,7 @@ async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> 
     copy.send(rows).await?;
     copy.finish().await?;
     let elapsed = start.elapsed();
-    sqlx::query("DROP TABLE bench_copy")
+    sqlx::query!("DROP TABLE bench_copy")
         .execute(&mut conn)
         .await?;
     Ok(elapsed)

@@ -22,7 +22,7 @@ pub struct ExportParams {
     after_id: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize)]
 pub struct AuditRow {
     id: i64,
     at: chrono::DateTime<chrono::Utc>,
@@ -52,18 +52,19 @@ pub async fn export(
             "only security engineers and admins may export the audit trail".into(),
         ));
     }
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT e.id, e.at,
+    let rows: Vec<AuditRow> = sqlx::query_as!(
+        AuditRow,
+        r#"SELECT e.id, e.at,
                 coalesce(u.email, 'token #' || e.actor_token_id::text, 'scan #' || e.scan_id::text,
-                         'bosun') AS actor,
+                         'bosun') AS "actor!",
                 e.scan_id, e.subject_type, e.subject_id, e.action, e.before, e.after, e.reason
            FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
           WHERE e.project_id = $1 AND e.id > $2
-          ORDER BY e.id LIMIT $3",
+          ORDER BY e.id LIMIT $3"#,
+        project_id,
+        params.after_id.unwrap_or(0),
+        PAGE,
     )
-    .bind(project_id)
-    .bind(params.after_id.unwrap_or(0))
-    .bind(PAGE)
     .fetch_all(&pool)
     .await?;
     let filename = format!("bosun-audit-{}", params.project);

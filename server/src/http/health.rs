@@ -16,7 +16,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
     let ping = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool),
+        sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(&pool),
     )
     .await;
     match ping {
