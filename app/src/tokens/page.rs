@@ -1,0 +1,138 @@
+//! The tokens page, `/settings/tokens`.
+
+use leptos::prelude::*;
+
+use super::*;
+use crate::layout::{AppHeader, message};
+
+/// `/settings/tokens`: the person's manageable tokens, creating one (shown once) and
+/// revoking.
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let view_data = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
+    let created = move || {
+        create.value().get().map(|result| match result {
+            Ok(new) => view! {
+                <div class="invite-link new-token" role="status">
+                    <p>
+                        {format!(
+                            "New token for {}{}. Store it as a CI secret now: it is shown only this once.",
+                            new.scope.label(),
+                            new.expires_at
+                                .map(|at| format!(", expires {}", at.format("%Y-%m-%d")))
+                                .unwrap_or_default()
+                        )}
+                    </p>
+                    <input type="text" readonly class="invite-url token-secret" aria-label="New token" value=new.token/>
+                </div>
+            }
+            .into_any(),
+            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+        })
+    };
+    let revoke_error = move || {
+        revoke
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
+    };
+    view! {
+        <AppHeader/>
+        <main class="admin tokens">
+            <h1>"Ingest tokens"</h1>
+            <p class="muted">
+                "CI pipelines and cluster tools push reports with these. A project token writes to its project; a team or cluster-wide token routes findings by routing rules."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let data = match view_data.await {
+                        Ok(data) => data,
+                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                    };
+                    if data.scopes.is_empty() {
+                        return view! {
+                            <p class="empty">
+                                "Your role does not manage tokens of any project. Ops and security engineers of a team, and admins, do."
+                            </p>
+                        }
+                        .into_any();
+                    }
+                    let now = chrono::Utc::now();
+                    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map_or("—".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                    };
+                    view! {
+                        <section class="create-token">
+                            <h2>"Create a token"</h2>
+                            <ActionForm action=create attr:class="inline-form">
+                                <select name="scope" aria-label="For">
+                                    {data.scopes.iter().map(|s| view! {
+                                        <option value=s.key()>{s.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                                <input type="text" name="name" placeholder="What uses it (e.g. GitHub Actions)" aria-label="Name" maxlength=NAME_MAX/>
+                                <select name="expires_in_days" aria-label="Expires">
+                                    {EXPIRY_CHOICES.iter().map(|d| view! {
+                                        <option value=d.to_string() selected=*d == 90>{format!("expires in {d} days")}</option>
+                                    }).collect_view()}
+                                    <option value="never">"never expires"</option>
+                                </select>
+                                <button type="submit" disabled=move || create.pending().get()>"Create token"</button>
+                            </ActionForm>
+                            {created}
+                        </section>
+                        {revoke_error}
+                        <section>
+                            <h2>"Tokens"</h2>
+                            {if data.tokens.is_empty() {
+                                view! { <p class="muted">"None yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="admin-table tokens-table">
+                                        <thead><tr>
+                                            <th>"Name"</th><th>"For"</th><th>"Starts with"</th><th>"Created"</th>
+                                            <th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th></th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {data.tokens.into_iter().map(|t| {
+                                                let status = t.status(now);
+                                                view! {
+                                                    <tr data-token=t.id>
+                                                        <td>{if t.name.is_empty() { "—".to_string() } else { t.name.clone() }}</td>
+                                                        <td>{t.scope.label()}</td>
+                                                        <td><code>{format!("{}…", t.prefix)}</code></td>
+                                                        <td class="when">{when(Some(t.created_at))}
+                                                            {t.created_by.clone().map(|by| view! { <br/><span class="muted">{by}</span> })}
+                                                        </td>
+                                                        <td class="when">{t.expires_at.map_or("never".to_string(), |at| at.format("%Y-%m-%d %H:%M").to_string())}</td>
+                                                        <td class="when">{when(t.last_used_at)}</td>
+                                                        <td><span class=format!("token-status token-{status}")>{status}</span></td>
+                                                        <td>
+                                                            {(status != "revoked").then(|| view! {
+                                                                <ActionForm action=revoke attr:class="inline">
+                                                                    <input type="hidden" name="id" value=t.id/>
+                                                                    <button type="submit">"Revoke"</button>
+                                                                </ActionForm>
+                                                            })}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section>
+                    }
+                    .into_any()
+                })}
+            </Transition>
+        </main>
+    }
+}
