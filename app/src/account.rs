@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 use crate::auth::whoami;
-use crate::layout::{AppHeader, message};
+use crate::layout::{AppHeader, ErrorAlert};
 
 pub use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 
@@ -232,7 +232,7 @@ pub fn AccountPage() -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+            Err(err) => view! { <ErrorAlert err/> }.into_any(),
         })
     };
     let outcome = move || {
@@ -243,7 +243,7 @@ pub fn AccountPage() -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+            Err(err) => view! { <ErrorAlert err/> }.into_any(),
         })
     };
     view! {
@@ -265,7 +265,7 @@ pub fn AccountPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match sessions.await {
-                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         Ok(list) => {
                             let others = list.iter().filter(|s| !s.current).count();
                             view! {

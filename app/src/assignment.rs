@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 use crate::domain::FindingSummary;
-use crate::layout::AppHeader;
+use crate::layout::{AppHeader, ErrorAlert};
 
 /// Assigns a finding: `user` is an email, `team` a slug; leave both empty to unassign.
 #[server(endpoint = "assign")]
@@ -177,7 +177,7 @@ pub fn MyWorkPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match findings.await {
                         Ok(rows) => view! { <crate::findings::FindingsTable rows selection=bulk.selection/> }.into_any(),
-                        Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                     }
                 })}
             </Transition>

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::assignment::Assign;
 use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
-use crate::layout::{AppHeader, message};
+use crate::layout::{AppHeader, ErrorAlert, message};
 use crate::triage::{ChangeState, OverrideSeverity};
 
 /// Everything the finding page shows besides comments.
@@ -291,7 +291,7 @@ pub fn FindingPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the finding…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         Ok(f) => {
                             let id = f.id;
                             let severity_note = (f.severity != f.scanner_severity)

@@ -11,6 +11,26 @@ pub fn message(err: &AppError) -> String {
     err.message.clone()
 }
 
+/// A failed server function's message, announced to screen readers.
+#[component]
+pub fn ErrorAlert(err: AppError) -> impl IntoView {
+    view! { <p class="error" role="alert">{message(&err)}</p> }
+}
+
+/// The alerts of a page's actions whose last run failed, given each action's last result.
+pub fn failed_actions(results: impl IntoIterator<Item = Option<AppError>>) -> impl IntoView {
+    results
+        .into_iter()
+        .flatten()
+        .map(|err| view! { <ErrorAlert err/> })
+        .collect_view()
+}
+
+/// The error of an action's last result, if it failed.
+pub fn last_error<T>(result: Option<Result<T, AppError>>) -> Option<AppError> {
+    result.and_then(Result::err)
+}
+
 #[component]
 pub fn Brand() -> impl IntoView {
     view! { <a class="brand" href="/findings">"⚓ Bosun"</a> }

@@ -7,7 +7,7 @@ use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::AppHeader;
+use crate::layout::{AppHeader, ErrorAlert};
 
 /// Scans one page shows.
 pub const SCANS_SHOWN: i64 = 100;
@@ -76,7 +76,7 @@ pub fn ScansPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match scans.await {
                         Ok(rows) => view! { <ScansTable rows/> }.into_any(),
-                        Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                     }
                 })}
             </Transition>

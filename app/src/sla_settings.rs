@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{AppHeader, message};
+use crate::layout::{AppHeader, ErrorAlert, message};
 use crate::sla::{SlaOverrides, SlaPolicy};
 
 /// Longest SLA a form accepts (the database allows the same), about ten years.
@@ -374,7 +374,7 @@ pub fn SlaSettingsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
-                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         Ok(s) => {
                             let instance = s.instance;
                             let values = [instance.critical, instance.high, instance.medium, instance.low, instance.info];

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::layout::Brand;
-use crate::layout::message;
+use crate::layout::{ErrorAlert, message};
 
 /// How long an invitation link works.
 pub const VALID_DAYS: i32 = 7;
@@ -380,7 +380,7 @@ pub fn InvitePage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Checking the invitation…"</p> }>
                 {move || Suspend::new(async move {
                     match invitation.await {
-                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         Ok(invitation) => view! {
                             <p>
                                 "You are invited as " <strong class="invite-email">{invitation.email}</strong>

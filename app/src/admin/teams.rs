@@ -7,8 +7,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::AppHeader;
-use crate::layout::message;
+use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
 use crate::workflow::Role;
 
 /// The roles a person can have in a team; admin is global, not a team role.
@@ -353,16 +352,11 @@ pub fn TeamsPage() -> impl IntoView {
         |_| list_teams(),
     );
     let errors = move || {
-        [
-            create.value().get(),
-            set.value().get(),
-            remove.value().get(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.err())
-        .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
-        .collect_view()
+        failed_actions([
+            last_error(create.value().get()),
+            last_error(set.value().get()),
+            last_error(remove.value().get()),
+        ])
     };
 
     view! {
@@ -373,7 +367,7 @@ pub fn TeamsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let list = match teams.await {
                         Ok(list) => list,
-                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => return view! { <ErrorAlert err/> }.into_any(),
                     };
                     let empty = list.is_empty();
                     view! {

@@ -7,8 +7,7 @@ use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use super::invites::{InviteUser, RevokeInvite, VALID_DAYS, list_invites};
-use crate::layout::AppHeader;
-use crate::layout::message;
+use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
 use crate::workflow::Role;
 
 /// A person as the users page lists them.
@@ -229,16 +228,14 @@ pub fn UsersPage() -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+            Err(err) => view! { <ErrorAlert err/> }.into_any(),
         })
     };
     let errors = move || {
-        [revoke.value().get(), flags.value().get()]
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.err())
-            .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
-            .collect_view()
+        failed_actions([
+            last_error(revoke.value().get()),
+            last_error(flags.value().get()),
+        ])
     };
 
     view! {
@@ -249,7 +246,7 @@ pub fn UsersPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let people = match users.await {
                         Ok(people) => people,
-                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => return view! { <ErrorAlert err/> }.into_any(),
                     };
                     view! {
                         <section class="invite">
@@ -267,7 +264,7 @@ pub fn UsersPage() -> impl IntoView {
                             <Transition fallback=|| ()>
                                 {move || Suspend::new(async move {
                                     match invites.await {
-                                        Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
                                         Ok(list) if list.is_empty() => view! { <p class="muted">"None."</p> }.into_any(),
                                         Ok(list) => view! {
                                             <table class="admin-table">

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::*;
-use crate::layout::{AppHeader, message};
+use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
 
 /// `/settings/tokens`: the person's manageable tokens, creating one (shown once) and
 /// revoking.
@@ -32,16 +32,10 @@ pub fn TokensPage() -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Err(err) => view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+            Err(err) => view! { <ErrorAlert err/> }.into_any(),
         })
     };
-    let revoke_error = move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="error" role="alert">{message(&e)}</p> })
-    };
+    let revoke_error = move || failed_actions([last_error(revoke.value().get())]);
     view! {
         <AppHeader/>
         <main class="admin tokens">
@@ -53,7 +47,7 @@ pub fn TokensPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let data = match view_data.await {
                         Ok(data) => data,
-                        Err(err) => return view! { <p class="error" role="alert">{message(&err)}</p> }.into_any(),
+                        Err(err) => return view! { <ErrorAlert err/> }.into_any(),
                     };
                     if data.scopes.is_empty() {
                         return view! {
