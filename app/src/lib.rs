@@ -1,13 +1,17 @@
 //! Bosun's user interface: the leptos app rendered on the server and hydrated in the browser.
 //!
-//! - `domain`: the words of the product (severity, layer, state) shared by both sides.
+//! - `domain`: the words of the product (severity, layer, state) shared by both sides, and
+//!   what people type, validated once (email, new password, slug).
 //! - `auth`: sign-in, sessions and the current user.
 //! - `findings`: the findings explorer page and its server functions.
 //! - `account`: a person's own account (password rules, changing the password).
 //! - `admin`: invitations, users and teams, for admins.
 //! - `tokens`: ingest tokens (the store the CLI uses too, and the tokens page).
+//! - `triage`, `bulk`, `assignment`, `comments`: people working findings, one store function
+//!   per operation (the CLI calls the same ones).
+//! - `audit` (server only): the audit trail; `outbox`: notifications waiting to be sent.
 //! - `error`: the one error type of server functions.
-//! - `db` (server only): the connection pool handed to server functions.
+//! - `server_context` (server only): the pool and settings handed to server functions.
 
 #![recursion_limit = "256"]
 

@@ -2,7 +2,7 @@
 //!
 //! A newcomer's map:
 //! - `ingest/` — report formats (`ingest/formats/`, one module each) and storing findings
-//!   (`ingest/store.rs`).
+//!   (`ingest/store/`).
 //! - `http/` — routes: the report API, health checks, middleware; pages come from `app`.
 //! - `startup.rs` — the server and its background jobs, started the same way by `bosun serve`
 //!   and by the tests.
