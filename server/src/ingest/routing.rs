@@ -14,14 +14,14 @@ use super::NewFinding;
 use super::normalize::image_repository;
 
 /// A project a routed report may write into.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
     pub project_id: i64,
     pub project_slug: String,
 }
 
 /// A routing rule as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RuleRow {
     pub id: i64,
     pub namespace: Option<String>,
@@ -129,14 +129,15 @@ pub async fn rules_for(
     conn: &mut PgConnection,
     team_id: Option<i64>,
 ) -> Result<Vec<RuleRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        RuleRow,
         "SELECT r.id, r.namespace, r.image_repository, r.path, r.project_id,
                 p.slug AS project_slug
            FROM routing_rules r JOIN projects p ON p.id = r.project_id
           WHERE $1::int8 IS NULL OR r.team_id = $1
           ORDER BY r.position, r.id",
+        team_id,
     )
-    .bind(team_id)
     .fetch_all(conn)
     .await
 }
@@ -199,24 +200,24 @@ pub async fn add_rule(
             .map(str::to_string)
     };
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO routing_rules (team_id, position, namespace, image_repository, path, project_id)
          SELECT team_id, coalesce($2, 100), $3, $4, $5, id FROM projects WHERE id = $1
          RETURNING id",
+        project_id,
+        rule.position,
+        clean(&rule.namespace),
+        clean(&rule.image_repository),
+        clean(&rule.path),
     )
-    .bind(project_id)
-    .bind(rule.position)
-    .bind(clean(&rule.namespace))
-    .bind(clean(&rule.image_repository))
-    .bind(clean(&rule.path))
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_events (project_id, subject_type, subject_id, action, after)
          SELECT project_id, 'routing_rule', id, 'created', to_jsonb(r) - 'created_at'
            FROM routing_rules r WHERE id = $1",
+        id,
     )
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -224,7 +225,7 @@ pub async fn add_rule(
 }
 
 /// A rule as `bosun route list` shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RuleListing {
     pub id: i64,
     pub team: Option<String>,
@@ -237,12 +238,14 @@ pub struct RuleListing {
 
 /// Every rule, in the order they are tried.
 pub async fn list_rules(pool: &sqlx::PgPool) -> Result<Vec<RuleListing>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.id, t.slug AS team, r.position, r.namespace, r.image_repository, r.path,
+    // `team?`: sqlx infers the LEFT JOINed slug as NOT NULL, but an estate-wide rule has none
+    sqlx::query_as!(
+        RuleListing,
+        r#"SELECT r.id, t.slug AS "team?", r.position, r.namespace, r.image_repository, r.path,
                 p.slug AS project
            FROM routing_rules r JOIN projects p ON p.id = r.project_id
            LEFT JOIN teams t ON t.id = r.team_id
-          ORDER BY r.position, r.id",
+          ORDER BY r.position, r.id"#,
     )
     .fetch_all(pool)
     .await

@@ -41,45 +41,45 @@ impl ProjectScan {
     ) -> Result<ProjectScan, sqlx::Error> {
         let meta = scan.meta;
         let scanner = &scan.header.scanner;
-        let scan_id: i64 = sqlx::query_scalar(
+        let scan_id = sqlx::query_scalar!(
             "INSERT INTO scans (project_id, token_id, status, format, scanner, scanner_version,
                                 target, commit_sha, branch, pipeline_url, partial, environment)
              VALUES ($1, $2, 'accepted', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            dest.project_id,
+            scan.grant.token_id,
+            scan.format.name(),
+            scanner,
+            scan.header.scanner_version.as_deref(),
+            &meta.target,
+            meta.commit_sha.as_deref(),
+            meta.branch.as_deref(),
+            meta.pipeline_url.as_deref(),
+            meta.partial,
+            meta.environment.as_deref(),
         )
-        .bind(dest.project_id)
-        .bind(scan.grant.token_id)
-        .bind(scan.format.name())
-        .bind(scanner)
-        .bind(&scan.header.scanner_version)
-        .bind(&meta.target)
-        .bind(&meta.commit_sha)
-        .bind(&meta.branch)
-        .bind(&meta.pipeline_url)
-        .bind(meta.partial)
-        .bind(&meta.environment)
         .fetch_one(&mut *conn)
         .await?;
-        let (default_assignee, team, empty_scope): (Option<i64>, Option<i64>, bool) =
-            sqlx::query_as(
-                "SELECT default_assignee_id, team_id,
-                        NOT EXISTS (SELECT 1 FROM findings
-                                     WHERE scanner = $2 AND target = $3 AND project_id = $1)
-                   FROM projects WHERE id = $1",
-            )
-            .bind(dest.project_id)
-            .bind(scanner)
-            .bind(&meta.target)
-            .fetch_one(&mut *conn)
-            .await?;
+        let project = sqlx::query!(
+            r#"SELECT default_assignee_id, team_id,
+                      NOT EXISTS (SELECT 1 FROM findings
+                                   WHERE scanner = $2 AND target = $3 AND project_id = $1)
+                        AS "empty_scope!"
+                 FROM projects WHERE id = $1"#,
+            dest.project_id,
+            scanner,
+            &meta.target,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         let rules = gate::rules_for(conn, dest.project_id).await?;
         let started = Instant::now();
-        let scope = if empty_scope {
+        let scope = if project.empty_scope {
             None
         } else {
             Some(scope::scope_findings(conn, dest.project_id, scanner, &meta.target).await?)
         };
         Ok(ProjectScan {
-            assignee: (default_assignee, team),
+            assignee: (project.default_assignee_id, project.team_id),
             dest,
             scan_id,
             diff: ScopeDiff::new(scope),
@@ -138,14 +138,14 @@ impl ProjectScan {
         conn: &mut PgConnection,
         fingerprints: &[&[u8]],
     ) -> Result<HashSet<Vec<u8>>, sqlx::Error> {
-        let known: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT k.fingerprint FROM unnest($2::bytea[]) AS i(fingerprint)
+        let known = sqlx::query_scalar!(
+            r#"SELECT k.fingerprint AS "fingerprint!" FROM unnest($2::bytea[]) AS i(fingerprint)
               CROSS JOIN LATERAL (SELECT f.fingerprint FROM findings f
                                    WHERE f.project_id = $1 AND f.fingerprint = i.fingerprint
-                                   LIMIT 1) k",
+                                   LIMIT 1) k"#,
+            self.dest.project_id,
+            fingerprints as &[&[u8]],
         )
-        .bind(self.dest.project_id)
-        .bind(fingerprints)
         .fetch_all(&mut *conn)
         .await?;
         Ok(known.into_iter().collect())

@@ -185,12 +185,13 @@ async fn resolve_routing(
     let mut conn = pool.acquire().await?;
     if let Some(named) = named {
         // a team token may name its team's projects; a cluster-wide token any project
-        let found: Option<Destination> = sqlx::query_as(
+        let found = sqlx::query_as!(
+            Destination,
             "SELECT id AS project_id, slug AS project_slug FROM projects
               WHERE slug = $1 AND ($2::int8 IS NULL OR team_id = $2)",
+            named,
+            grant.team_id,
         )
-        .bind(named)
-        .bind(grant.team_id)
         .fetch_optional(&mut *conn)
         .await?;
         return found.map(Routing::One).ok_or_else(|| {
@@ -235,22 +236,22 @@ async fn record_rejection(
     bytes: usize,
     err: &IngestError,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO scans (project_id, token_id, status, format, scanner, target, commit_sha, branch,
                             pipeline_url, error, report_bytes, environment, partial)
          VALUES ($1, $2, 'rejected', $3, '', $4, $5, $6, $7, $8, $9, $10, $11)",
+        project_id,
+        grant.token_id,
+        format,
+        &meta.target,
+        meta.commit_sha.as_deref(),
+        meta.branch.as_deref(),
+        meta.pipeline_url.as_deref(),
+        err.to_string(),
+        bytes as i64,
+        meta.environment.as_deref(),
+        meta.partial,
     )
-    .bind(project_id)
-    .bind(grant.token_id)
-    .bind(format)
-    .bind(&meta.target)
-    .bind(&meta.commit_sha)
-    .bind(&meta.branch)
-    .bind(&meta.pipeline_url)
-    .bind(err.to_string())
-    .bind(bytes as i64)
-    .bind(&meta.environment)
-    .bind(meta.partial)
     .execute(pool)
     .await?;
     Ok(())
@@ -321,11 +322,14 @@ async fn write(
     let unrouted = scans.unrouted;
     let outcomes = scans.finish(&mut conn, &scan).await?;
     if !skipped.is_empty() {
-        sqlx::query("UPDATE scans SET skipped = $2 WHERE id = ANY($1)")
-            .bind(outcomes.iter().map(|o| o.scan_id).collect::<Vec<_>>())
-            .bind(sqlx::types::Json(&skipped))
-            .execute(&mut *conn)
-            .await?;
+        let scan_ids: Vec<i64> = outcomes.iter().map(|o| o.scan_id).collect();
+        sqlx::query!(
+            "UPDATE scans SET skipped = $2 WHERE id = ANY($1)",
+            &scan_ids,
+            sqlx::types::Json(&skipped) as _,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     let finished = started.elapsed();
     conn.commit().await?;
@@ -358,17 +362,18 @@ async fn prepare(
     let mut project_ids: Vec<i64> = destinations.iter().map(|d| d.project_id).collect();
     project_ids.sort_unstable();
     // One ingest per project at a time (in id order, so routed reports cannot deadlock).
-    sqlx::query(
+    sqlx::query!(
         "SELECT pg_advisory_xact_lock(1112493397, id::int4)
            FROM (SELECT id FROM unnest($1::int8[]) AS t(id) ORDER BY id) ids",
+        &project_ids,
     )
-    .bind(&project_ids)
     .execute(&mut *conn)
     .await?;
     // The ingest's statements are few and large, and their right plan depends on the
     // values (a project's size, how many fingerprints to look up): plan each one for its
     // values. No JIT: compiling a large statement's expressions cost ~50 ms, more than
-    // running them (measured on the gate of a 100k first import).
+    // running them (measured on the gate of a 100k first import). Runtime queries: a loop
+    // over statements (and SET takes no parameters).
     for setting in [
         "SET LOCAL plan_cache_mode = force_custom_plan",
         "SET LOCAL jit = off",
@@ -376,7 +381,8 @@ async fn prepare(
         sqlx::query(setting).execute(&mut *conn).await?;
     }
     // Keyed, so that joins against it stay index lookups whatever the planner believes
-    // about `findings` (its statistics lag behind a large import).
+    // about `findings` (its statistics lag behind a large import). Runtime queries: built
+    // from the column list, and the table does not exist until they run.
     for staging in [
         format!(
             "CREATE TEMP TABLE staged_findings ON COMMIT DROP AS SELECT {COLUMNS} FROM findings WITH NO DATA"
@@ -385,7 +391,7 @@ async fn prepare(
     ] {
         sqlx::query(&staging).execute(&mut *conn).await?;
     }
-    sqlx::query_scalar("SELECT now()")
+    sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await
 }

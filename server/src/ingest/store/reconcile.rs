@@ -28,7 +28,8 @@ impl ProjectScan {
     ) -> Result<ProjectOutcome, sqlx::Error> {
         let total = self.diff.total;
         // a temp table has no statistics until analysed: without them a large rewrite
-        // could be planned as a nested loop
+        // could be planned as a nested loop (a runtime query, as is every statement on the
+        // staging table: it is created by the transaction, so the checked macros cannot see it)
         if self.diff.staged > 0 {
             sqlx::query("ANALYZE staged_findings")
                 .execute(&mut *conn)
@@ -121,7 +122,7 @@ impl ProjectScan {
         let fps: Vec<&[u8]> = repeats.iter().map(|r| &r.fingerprint[..]).collect();
         let severities: Vec<Severity> = repeats.iter().map(|r| r.severity).collect();
         let (total_fps, totals) = self.diff.repeat_totals();
-        sqlx::query(
+        sqlx::query!(
             "WITH worst AS (
                 SELECT fp, min(sev) AS severity FROM unnest($2::bytea[], $3::severity[]) AS t(fp, sev)
                  GROUP BY fp
@@ -136,12 +137,12 @@ impl ProjectScan {
                  occurrences = CASE WHEN f.layer = 'runtime' THEN f.occurrences ELSE m.total END
                FROM merged m
               WHERE f.project_id = $1 AND f.fingerprint = m.fp",
+            self.dest.project_id,
+            &fps as &[&[u8]],
+            severities as _,
+            &total_fps as &[&[u8]],
+            &totals,
         )
-        .bind(self.dest.project_id)
-        .bind(&fps)
-        .bind(&severities)
-        .bind(&total_fps)
-        .bind(&totals)
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -151,7 +152,7 @@ impl ProjectScan {
 /// Records a project's outcome on its scan row, and the scan as its scope's last one (and
 /// last complete one, unless it is partial).
 async fn record(conn: &mut PgConnection, outcome: &ProjectOutcome) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH scan AS (
             UPDATE scans SET findings_total = $2, findings_new = $3, findings_unchanged = $4,
                              findings_reopened = $5, findings_fixed = $6,
@@ -168,15 +169,15 @@ async fn record(conn: &mut PgConnection, outcome: &ProjectOutcome) -> Result<(),
              last_scan_at = EXCLUDED.last_scan_at,
              last_complete_scan_id = coalesce(EXCLUDED.last_complete_scan_id,
                                               scopes.last_complete_scan_id)",
+        outcome.scan_id,
+        outcome.total as i32,
+        outcome.new as i32,
+        outcome.unchanged as i32,
+        outcome.reopened as i32,
+        outcome.fixed as i32,
+        outcome.auto_close_skipped.as_deref(),
+        outcome.gate.passed,
     )
-    .bind(outcome.scan_id)
-    .bind(outcome.total as i32)
-    .bind(outcome.new as i32)
-    .bind(outcome.unchanged as i32)
-    .bind(outcome.reopened as i32)
-    .bind(outcome.fixed as i32)
-    .bind(&outcome.auto_close_skipped)
-    .bind(outcome.gate.passed)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -191,7 +192,7 @@ async fn apply_staged(
     scan_id: i64,
 ) -> Result<i64, sqlx::Error> {
     // Both statements of the WITH see the rows as they were before it: `reopened` picks
-    // the fixed ones, `updated` rewrites them.
+    // the fixed ones, `updated` rewrites them. A runtime query: it reads the staging table.
     sqlx::query_scalar(
         r#"WITH reopened AS (
             INSERT INTO audit_events (actor_token_id, scan_id, project_id, subject_type, subject_id,
@@ -271,16 +272,16 @@ async fn auto_close_guard(
     if total > 0 {
         return Ok(None);
     }
-    let previous: Option<i32> = sqlx::query_scalar(
+    let previous = sqlx::query_scalar!(
         "SELECT findings_total FROM scans
           WHERE project_id = $1 AND scanner = $2 AND target = $3 AND status = 'accepted'
             AND NOT partial AND id <> $4
           ORDER BY id DESC LIMIT 1",
+        project_id,
+        &scan.header.scanner,
+        &scan.meta.target,
+        scan_id,
     )
-    .bind(project_id)
-    .bind(&scan.header.scanner)
-    .bind(&scan.meta.target)
-    .bind(scan_id)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(suspiciously_empty(previous, scan.guard))
@@ -310,7 +311,7 @@ async fn close_missing(
     scan_id: i64,
     missing: &[i64],
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         r#"WITH closed AS (
             UPDATE findings f SET state = 'fixed', fixed_at = now()
               FROM (SELECT id, state FROM findings
@@ -341,14 +342,14 @@ async fn close_missing(
               FROM verified
             RETURNING 1
          )
-         SELECT count(*) FROM events"#,
+         SELECT count(*) AS "count!" FROM events"#,
+        project_id,
+        &scan.header.scanner,
+        &scan.meta.target,
+        scan_id,
+        scan.grant.token_id,
+        missing,
     )
-    .bind(project_id)
-    .bind(&scan.header.scanner)
-    .bind(&scan.meta.target)
-    .bind(scan_id)
-    .bind(scan.grant.token_id)
-    .bind(missing)
     .fetch_one(&mut *conn)
     .await
 }

@@ -77,7 +77,8 @@ pub(super) async fn scope_findings(
     target: &str,
 ) -> Result<Scope, sqlx::Error> {
     // `gate_candidate` is the gate's own test for findings a scan did not write (they are
-    // not new): a secret, or due by the project's SLA (app::sla::sql).
+    // not new): a secret, or due by the project's SLA (app::sla::sql). A runtime query: its
+    // SQL is built from that shared fragment.
     let sql = format!(
         "WITH sla AS MATERIALIZED (SELECT * FROM project_sla WHERE project_id = $1 LIMIT 1)
          SELECT f.fingerprint, f.content_hash, f.id, f.state <> 'fixed',
@@ -89,13 +90,13 @@ pub(super) async fn scope_findings(
     );
     // Sized from the scope's last scan, so that a large scope is not read into a vector
     // that doubles (and briefly holds two copies) as it grows.
-    let expected: Option<i32> = sqlx::query_scalar(
+    let expected = sqlx::query_scalar!(
         "SELECT s.findings_total FROM scopes c JOIN scans s ON s.id = c.last_scan_id
           WHERE c.project_id = $1 AND c.scanner = $2 AND c.target = $3",
+        project_id,
+        scanner,
+        target,
     )
-    .bind(project_id)
-    .bind(scanner)
-    .bind(target)
     .fetch_optional(&mut *conn)
     .await?;
     let expected = expected.unwrap_or(0).max(0) as usize;
