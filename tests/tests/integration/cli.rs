@@ -218,9 +218,16 @@ async fn teams_members_routes_and_team_tokens_are_managed_from_the_command_line(
     .await;
     run(&["user", "security-all-teams", "dev@example.com"]).await;
     run(&["route", "add", "--project", "web", "--namespace", "shop-*"]).await;
+    // a rule into a project no team owns is a cluster-wide tool's: listed without a team
+    run(&["project", "create", "lone"]).await;
+    run(&["route", "add", "--project", "lone", "--namespace", "lone-*"]).await;
     let listed = run(&["route", "list"]).await;
     assert!(
         listed.contains("shop-*") && listed.contains("web"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("lone-*") && listed.contains("(estate)"),
         "{listed}"
     );
     let token = run(&["token", "create", "--team", "shop"]).await;
