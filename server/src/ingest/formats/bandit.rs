@@ -26,6 +26,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, has_any_key, has_keys, json_head};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,9 +34,6 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Bandit;
 
 const NAME: &str = "bandit";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Bandit {
     fn name(&self) -> &'static str {
@@ -43,13 +41,10 @@ impl ReportFormat for Bandit {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"generated_at\"")
-            && head.contains("\"metrics\"")
-            && (head.contains("\"_totals\"")
-                || head.contains("\"issue_severity\"")
-                || head.contains("\"test_id\""))
+        json_head(body).is_some_and(|head| {
+            has_keys(&head, &["generated_at", "metrics"])
+                && has_any_key(&head, &["_totals", "issue_severity", "test_id"])
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {

@@ -25,6 +25,7 @@
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 
+use super::support::{has_key, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::{
     Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
@@ -92,8 +93,7 @@ impl ReportFormat for BosunJson {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        head.trim_start().starts_with('{') && head.contains("\"bosun_format\"")
+        opening(body, 4096, &['{']).is_some_and(|head| has_key(&head, "bosun_format"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

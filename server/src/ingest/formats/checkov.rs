@@ -28,6 +28,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, opening};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,8 +36,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Checkov;
 
 const NAME: &str = "checkov";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -86,14 +85,11 @@ impl ReportFormat for Checkov {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && ((head.contains("\"check_type\"")
-                && (head.contains("\"failed_checks\"")
-                    || head.contains("\"passed_checks\"")
-                    || head.contains("\"summary\"")))
-                || head.contains("\"checkov_version\""))
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            (has_key(&head, "check_type")
+                && has_any_key(&head, &["failed_checks", "passed_checks", "summary"]))
+                || has_key(&head, "checkov_version")
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {

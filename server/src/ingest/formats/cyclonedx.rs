@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{self, DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, has_key};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,10 +34,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct CycloneDx;
 
 const NAME: &str = "cyclonedx";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 
 impl ReportFormat for CycloneDx {
     fn name(&self) -> &'static str {
@@ -44,10 +41,10 @@ impl ReportFormat for CycloneDx {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let t = head.trim_start_matches('\u{feff}').trim_start();
         if t.starts_with('{') {
-            head.contains("\"bomFormat\"") && head.contains("CycloneDX")
+            has_key(&head, "bomFormat") && head.contains("CycloneDX")
         } else if t.starts_with('<') {
             head.contains("<bom") && head.contains("cyclonedx.org/schema/bom")
         } else {
@@ -620,7 +617,7 @@ fn finding(subject: &Subject, v: &Vuln, c: &Component) -> NewFinding {
     f.remediation = v.recommendation.clone();
     let mut references: Vec<String> = Vec::new();
     for r in v.references.iter().filter(|r| !r.is_empty()) {
-        if references.len() < REFERENCES_MAX && !references.contains(r) {
+        if references.len() < LIST_MAX && !references.contains(r) {
             references.push(r.clone());
         }
     }

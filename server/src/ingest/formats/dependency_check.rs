@@ -26,6 +26,7 @@
 use app::domain::{Layer, Severity};
 
 use super::cyclonedx::xml::{self, Element};
+use super::support::{self, DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,10 +34,6 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct DependencyCheck;
 
 const NAME: &str = "dependency_check";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 
 impl ReportFormat for DependencyCheck {
     fn name(&self) -> &'static str {
@@ -44,7 +41,7 @@ impl ReportFormat for DependencyCheck {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         head.trim_start_matches('\u{feff}')
             .trim_start()
             .starts_with('<')
@@ -297,7 +294,7 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
         .flat_map(|r| r.children_named("reference"))
     {
         let url = r.text_of("url");
-        if !url.is_empty() && references.len() < REFERENCES_MAX && !references.contains(&url) {
+        if !url.is_empty() && references.len() < LIST_MAX && !references.contains(&url) {
             references.push(url);
         }
     }

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::support::{has_keys, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::{
     Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
@@ -58,12 +59,8 @@ impl ReportFormat for Falco {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("\"rule\"")
-            && head.contains("\"priority\"")
-            && head.contains("\"output\"")
+        opening(body, 4096, &['{', '['])
+            .is_some_and(|head| has_keys(&head, &["rule", "priority", "output"]))
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {

@@ -28,6 +28,9 @@ use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::support::{
+    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_keys,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,14 +38,10 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Gitleaks;
 
 const NAME: &str = "gitleaks";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 /// Fields that hold the secret or the line around it.
 const SECRET_FIELDS: &[&str] = &["Secret", "Match", "Line", "offender", "line"];
 const REDACTED: &str = "[redacted]";
 /// Commits listed in one finding's evidence, at most.
-const COMMITS_MAX: usize = 50;
 
 impl ReportFormat for Gitleaks {
     fn name(&self) -> &'static str {
@@ -50,7 +49,7 @@ impl ReportFormat for Gitleaks {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let trimmed = head.trim();
         if trimmed == "null" {
             return true;
@@ -58,12 +57,9 @@ impl ReportFormat for Gitleaks {
         if !trimmed.starts_with('[') {
             return false;
         }
-        let v8 = head.contains("\"RuleID\"")
-            && head.contains("\"StartLine\"")
-            && (head.contains("\"Secret\"") || head.contains("\"Match\""));
-        let v7 = head.contains("\"offender\"")
-            && head.contains("\"rule\"")
-            && head.contains("\"commit\"");
+        let v8 =
+            has_keys(&head, &["RuleID", "StartLine"]) && has_any_key(&head, &["Secret", "Match"]);
+        let v7 = has_keys(&head, &["offender", "rule", "commit"]);
         v8 || v7
     }
 
@@ -80,7 +76,7 @@ impl ReportFormat for Gitleaks {
             if let Some(&i) = seen.get(&fingerprint) {
                 if let (Some(c), Some(list)) = (&leak.commit, commits.get_mut(i))
                     && !list.contains(c)
-                    && list.len() < COMMITS_MAX
+                    && list.len() < LIST_MAX
                 {
                     list.push(c.clone());
                 }

@@ -25,6 +25,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -32,10 +35,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Grype;
 
 const NAME: &str = "grype";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 /// Package types whose location is the OS package database, not a file of the project.
 const OS_PACKAGE_TYPES: &[&str] = &["deb", "rpm", "apk", "alpm", "portage", "linux-kernel"];
 
@@ -49,14 +48,13 @@ impl ReportFormat for Grype {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"matches\"")
-            && (head.contains("\"matchDetails\"")
-                || head.contains("\"relatedVulnerabilities\"")
-                || head.contains("\"name\": \"grype\"")
-                || head.contains("\"name\":\"grype\"")
-                || (head.contains("\"source\"") && head.contains("\"userInput\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "matches")
+                && (has_any_key(&head, &["matchDetails", "relatedVulnerabilities"])
+                    || head.contains("\"name\": \"grype\"")
+                    || head.contains("\"name\":\"grype\"")
+                    || has_keys(&head, &["source", "userInput"]))
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -413,7 +411,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
             std::iter::once(r.data_source.as_str()).chain(r.urls.iter().map(String::as_str))
         }));
     for r in all.map(str::trim).filter(|r| !r.is_empty()) {
-        if references.len() >= REFERENCES_MAX {
+        if references.len() >= LIST_MAX {
             break;
         }
         if !references.iter().any(|x| x == r) {

@@ -23,6 +23,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_keys, opening};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -30,8 +31,6 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Hadolint;
 
 const NAME: &str = "hadolint";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 /// What makes two entries the same one repeated: rule, file, line, column, message.
 type EntryKey = (String, String, Option<i64>, Option<i64>, String);
@@ -53,17 +52,8 @@ impl ReportFormat for Hadolint {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('[')
-            && [
-                "\"code\"",
-                "\"level\"",
-                "\"file\"",
-                "\"line\"",
-                "\"message\"",
-            ]
-            .iter()
-            .all(|k| head.contains(k))
+        opening(body, SNIFF_BYTES, &['['])
+            .is_some_and(|head| has_keys(&head, &["code", "level", "file", "line", "message"]))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

@@ -17,6 +17,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_keys, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -24,8 +25,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct KubeBench;
 
 const NAME: &str = "kube_bench";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -66,12 +65,10 @@ impl ReportFormat for KubeBench {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("\"test_number\"")
-            && head.contains("\"test_desc\"")
-            && (head.contains("\"node_type\"") || head.contains("\"Controls\""))
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            has_keys(&head, &["test_number", "test_desc"])
+                && has_any_key(&head, &["node_type", "Controls"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

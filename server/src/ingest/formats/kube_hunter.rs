@@ -27,6 +27,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -34,8 +35,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct KubeHunter;
 
 const NAME: &str = "kube_hunter";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 const LOCAL_TO_POD: &str = "Local to Pod";
 
 #[derive(Deserialize, Default)]
@@ -58,12 +57,11 @@ impl ReportFormat for KubeHunter {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"vulnerabilities\"")
-            && (head.contains("\"hunter\"")
-                || head.contains("\"avd_reference\"")
-                || (head.contains("\"nodes\"") && head.contains("\"services\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "vulnerabilities")
+                && (has_any_key(&head, &["hunter", "avd_reference"])
+                    || has_keys(&head, &["nodes", "services"]))
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {

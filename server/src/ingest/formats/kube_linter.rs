@@ -19,6 +19,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -26,8 +27,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct KubeLinter;
 
 const NAME: &str = "kube_linter";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
@@ -101,14 +100,12 @@ impl ReportFormat for KubeLinter {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && (head.contains("\"KubeLinterVersion\"")
-                || (head.contains("\"Reports\"") && head.contains("\"K8sObject\""))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "KubeLinterVersion")
+                || has_keys(&head, &["Reports", "K8sObject"])
                 // the check list comes first and can fill the first 8 KiB on its own
-                || (head.contains("\"Checks\"")
-                    && head.contains("\"objectKinds\"")
-                    && head.contains("\"template\"")))
+                || has_keys(&head, &["Checks", "objectKinds", "template"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

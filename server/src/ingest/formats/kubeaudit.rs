@@ -26,6 +26,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{self, DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,8 +34,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Kubeaudit;
 
 const NAME: &str = "kubeaudit";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -67,15 +66,15 @@ impl ReportFormat for Kubeaudit {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("");
         (first.starts_with('{') || first.starts_with('['))
-            && first.contains("\"AuditResultName\"")
-            && (first.contains("\"ResourceKind\"") || first.contains("\"level\""))
+            && has_key(first, "AuditResultName")
+            && has_any_key(first, &["ResourceKind", "level"])
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

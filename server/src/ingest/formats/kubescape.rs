@@ -23,6 +23,7 @@
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -30,8 +31,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Kubescape;
 
 const NAME: &str = "kubescape";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Kubescape {
     fn name(&self) -> &'static str {
@@ -39,10 +38,9 @@ impl ReportFormat for Kubescape {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && (head.contains("\"summaryDetails\"")
-                || (head.contains("\"customerGUID\"") && head.contains("\"reportGUID\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "summaryDetails") || has_keys(&head, &["customerGUID", "reportGUID"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

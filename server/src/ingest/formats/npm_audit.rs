@@ -24,6 +24,9 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
+use super::support::{
+    DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -32,10 +35,6 @@ pub struct NpmAudit;
 
 const NAME: &str = "npm_audit";
 const SCHEME: &str = "npm_audit/v1";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for NpmAudit {
     fn name(&self) -> &'static str {
@@ -43,20 +42,15 @@ impl ReportFormat for NpmAudit {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        if !head.trim_start().starts_with('{') {
+        let Some(head) = json_head(body) else {
             return false;
-        }
-        let v7 = head.contains("\"auditReportVersion\"") && head.contains("\"vulnerabilities\"");
+        };
+        let v7 = has_keys(&head, &["auditReportVersion", "vulnerabilities"]);
         // npm 6 puts `actions` first, which can push `advisories` past the sniffed head
-        let v6 = (head.contains("\"advisories\"")
-            && (head.contains("\"actions\"") || head.contains("\"muted\"")))
-            || (head.contains("\"actions\"")
-                && head.contains("\"resolves\"")
-                && head.contains("\"action\""));
+        let v6 = (has_key(&head, "advisories") && has_any_key(&head, &["actions", "muted"]))
+            || has_keys(&head, &["actions", "resolves", "action"]);
         // yarn 2/3 write npm 6's object, then on a clean run a "No audit suggestions" line
-        let yarn = head.contains("\"auditAdvisory\"")
-            || head.contains("\"auditAction\"")
+        let yarn = has_any_key(&head, &["auditAdvisory", "auditAction"])
             || head.contains("No audit suggestions");
         (v7 || v6) && !yarn
     }

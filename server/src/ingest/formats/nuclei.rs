@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,10 +34,7 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Nuclei;
 
 const NAME: &str = "nuclei";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 const EXCHANGE_MAX: usize = 2_000;
-const INSTANCES_MAX: usize = 50;
 /// The template id under each name nuclei has given it.
 const TEMPLATE_ID: &[&str] = &["template-id", "templateID", "template_id"];
 
@@ -46,7 +44,7 @@ impl ReportFormat for Nuclei {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let trimmed = head.trim_start();
         let probe = if trimmed.starts_with('[') {
             trimmed
@@ -54,8 +52,8 @@ impl ReportFormat for Nuclei {
             trimmed.lines().next().unwrap_or("")
         };
         (probe.starts_with('{') || probe.starts_with('['))
-            && (probe.contains("\"template-id\"") || probe.contains("\"templateID\""))
-            && probe.contains("\"info\"")
+            && has_any_key(probe, &["template-id", "templateID"])
+            && has_key(probe, "info")
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -267,14 +265,10 @@ impl Group {
         }
         let mut description = field(&info, &["description"]).to_string();
         if !matched.is_empty() {
-            let shown: Vec<&str> = matched
-                .iter()
-                .take(INSTANCES_MAX)
-                .map(String::as_str)
-                .collect();
+            let shown: Vec<&str> = matched.iter().take(LIST_MAX).map(String::as_str).collect();
             description.push_str(&format!("\n\nMatched at:\n{}", shown.join("\n")));
-            if matched.len() > INSTANCES_MAX {
-                description.push_str(&format!("\n… and {} more", matched.len() - INSTANCES_MAX));
+            if matched.len() > LIST_MAX {
+                description.push_str(&format!("\n… and {} more", matched.len() - LIST_MAX));
             }
         }
         if !extracted.is_empty() {

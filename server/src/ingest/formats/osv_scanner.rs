@@ -29,6 +29,9 @@ use app::domain::{Layer, Severity};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, has_any_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -36,10 +39,6 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct OsvScanner;
 
 const NAME: &str = "osv_scanner";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 
 impl ReportFormat for OsvScanner {
     fn name(&self) -> &'static str {
@@ -47,13 +46,10 @@ impl ReportFormat for OsvScanner {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"results\"")
-            && head.contains("\"packages\"")
-            && (head.contains("\"ecosystem\"")
-                || head.contains("\"lockfile\"")
-                || head.contains("\"experimental_config\""))
+        json_head(body).is_some_and(|head| {
+            has_keys(&head, &["results", "packages"])
+                && has_any_key(&head, &["ecosystem", "lockfile", "experimental_config"])
+        })
     }
 
     /// A clean OSV-Scanner 1.3+ report (`{"results": [], "experimental_config": …}`) has no
@@ -571,10 +567,7 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
     let mut references: Vec<String> = Vec::new();
     for r in m.vulns.iter().flat_map(|(v, _)| v.references.iter()) {
         let url = r.url.trim();
-        if !url.is_empty()
-            && references.len() < REFERENCES_MAX
-            && !references.iter().any(|x| x == url)
-        {
+        if !url.is_empty() && references.len() < LIST_MAX && !references.iter().any(|x| x == url) {
             references.push(normalize::bounded(url, SHORT_MAX));
         }
     }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -29,8 +30,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Popeye;
 
 const NAME: &str = "popeye";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Popeye {
     fn name(&self) -> &'static str {
@@ -38,12 +37,11 @@ impl ReportFormat for Popeye {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"popeye\"")
-            && (head.contains("\"sanitizers\"")
-                || head.contains("\"sanitizer\"")
-                || (head.contains("\"sections\"") && head.contains("\"linter\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "popeye")
+                && (has_any_key(&head, &["sanitizers", "sanitizer"])
+                    || has_keys(&head, &["sections", "linter"]))
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

@@ -35,6 +35,7 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_sarif::sarif::{self as s, ResultLevel};
 
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key};
 use super::trivy::SarifMessage as TrivyMessage;
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
@@ -43,8 +44,6 @@ use crate::ingest::{FindingSink, NewFinding, ParseError, ParsedReport, ReportFor
 pub struct Sarif;
 
 const NAME: &str = "sarif";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Sarif {
     fn name(&self) -> &'static str {
@@ -54,12 +53,10 @@ impl ReportFormat for Sarif {
     fn sniff(&self, body: &[u8]) -> bool {
         // Keys may come in any order (serialisers often sort them, putting "version" and
         // "tool" after every result), so look at both ends of the document.
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        let tail = String::from_utf8_lossy(&body[body.len().saturating_sub(4096)..]);
-        let marked =
-            |s: &str| s.contains("sarif") || s.contains("\"driver\"") || s.contains("\"version\"");
+        let (head, tail) = normalize::ends(body, 4096);
+        let marked = |s: &str| s.contains("sarif") || has_any_key(s, &["driver", "version"]);
         head.trim_start().starts_with('{')
-            && head.contains("\"runs\"")
+            && has_key(&head, "runs")
             && (marked(&head) || marked(&tail))
     }
 

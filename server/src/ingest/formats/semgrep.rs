@@ -22,6 +22,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, has_keys, json_head};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -29,21 +30,14 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Semgrep;
 
 const NAME: &str = "semgrep";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 impl ReportFormat for Semgrep {
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        if !head.trim_start().starts_with('{') || !head.contains("\"results\"") {
-            return false;
-        }
         // a report with results; a clean one is recognised by its keys (`sniff_top`)
-        head.contains("\"check_id\"") && head.contains("\"extra\"")
+        json_head(body).is_some_and(|head| has_keys(&head, &["results", "check_id", "extra"]))
     }
 
     /// Any Semgrep report, including a clean one with keys this reader does not know

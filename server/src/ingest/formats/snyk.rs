@@ -27,6 +27,10 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
+use super::support::{
+    DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, has_keys,
+    opening,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -34,10 +38,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Snyk;
 
 const NAME: &str = "snyk";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for Snyk {
     fn name(&self) -> &'static str {
@@ -45,15 +45,11 @@ impl ReportFormat for Snyk {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let start = head.trim_start();
-        (start.starts_with('{') || start.starts_with('['))
-            && head.contains("\"vulnerabilities\"")
-            && head.contains("\"packageManager\"")
-            && (head.contains("\"upgradePath\"")
-                || head.contains("\"isUpgradable\"")
-                || head.contains("\"uniqueCount\""))
-            && !head.contains("\"auditReportVersion\"")
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            has_keys(&head, &["vulnerabilities", "packageManager"])
+                && has_any_key(&head, &["upgradePath", "isUpgradable", "uniqueCount"])
+                && !has_key(&head, "auditReportVersion")
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {

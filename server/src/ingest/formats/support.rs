@@ -1,8 +1,62 @@
-//! Reading helpers more than one format needs.
+//! Reading helpers more than one format needs: the bounds text is held to as it is read,
+//! looking at a body's head to sniff its format, and JSON items read from lines or an array.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
 use crate::ingest::ParseError;
+use crate::ingest::normalize::caps;
+
+/// The longest title a format makes, in characters.
+pub const TITLE_MAX: usize = caps::TITLE;
+/// The longest description a format makes, in characters.
+pub const DESCRIPTION_MAX: usize = caps::DESCRIPTION;
+/// A short text read from a report (a path, a version, a name), in characters.
+pub const SHORT_MAX: usize = 1_000;
+/// One field of a report quoted into a description (a code line, a commit message).
+pub const FIELD_MAX: usize = 2_000;
+/// How many items of a list (references, ids, commits, instances) a finding keeps.
+pub const LIST_MAX: usize = 50;
+
+/// How much of a body most formats' [`crate::ingest::ReportFormat::sniff`] looks at.
+pub const SNIFF_BYTES: usize = 8192;
+
+/// The first [`SNIFF_BYTES`] of `body` as text.
+pub fn head(body: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(&body[..body.len().min(SNIFF_BYTES)])
+}
+
+/// The first `n` bytes of `body` as text, when they open (after white space) with one of
+/// `opens`: what a format's `sniff` looks for its keys in.
+pub fn opening<'a>(body: &'a [u8], n: usize, opens: &[char]) -> Option<Cow<'a, str>> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(n)]);
+    let opened = head.trim_start().starts_with(opens);
+    opened.then_some(head)
+}
+
+/// The head of a body that opens a JSON object: [`opening`] of its first [`SNIFF_BYTES`].
+pub fn json_head(body: &[u8]) -> Option<Cow<'_, str>> {
+    opening(body, SNIFF_BYTES, &['{'])
+}
+
+/// Whether `text` has `"key"` (the key in double quotes, as JSON writes it).
+pub fn has_key(text: &str, key: &str) -> bool {
+    // no match of a key (which holds no quote) can overlap a quoted one: the first of
+    // the non-overlapping matches at each quoted place is that place
+    text.match_indices(key)
+        .any(|(i, _)| text[..i].ends_with('"') && text[i + key.len()..].starts_with('"'))
+}
+
+/// Whether `text` has every one of `keys` in double quotes.
+pub fn has_keys(text: &str, keys: &[&str]) -> bool {
+    keys.iter().all(|k| has_key(text, k))
+}
+
+/// Whether `text` has any of `keys` in double quotes.
+pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
+    keys.iter().any(|k| has_key(text, k))
+}
 
 /// The objects of a report written as JSON Lines (one object a line; nuclei, kubeaudit,
 /// TruffleHog) or as one JSON array of the same objects, each with its line number when
@@ -50,7 +104,20 @@ pub fn json_items(
 
 #[cfg(test)]
 mod tests {
-    use super::json_items;
+    use super::{has_any_key, has_key, has_keys, json_head, json_items, opening};
+
+    #[test]
+    fn heads_open_with_what_is_asked_and_keys_are_quoted() {
+        assert_eq!(json_head(b"  {\"a\": 1}").as_deref(), Some("  {\"a\": 1}"));
+        assert!(json_head(b"[{}]").is_none());
+        assert!(opening(b"\n[{}]", 10, &['{', '[']).is_some());
+        assert_eq!(opening(b"{\"abc\"}", 3, &['{']).as_deref(), Some("{\"a"));
+        let text = r#"{"level": "x", "levelled": 1, "a": "velvet"}"#;
+        assert!(has_key(text, "level") && !has_key(text, "lev") && !has_key(text, "vel"));
+        assert!(has_key(text, "a") && has_key(text, "x"));
+        assert!(has_keys(text, &["level", "levelled"]) && !has_keys(text, &["level", "b"]));
+        assert!(has_any_key(text, &["b", "a"]) && !has_any_key(text, &["b", "c"]));
+    }
 
     #[test]
     fn lines_and_arrays_give_the_same_objects_with_places() {

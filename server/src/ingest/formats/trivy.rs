@@ -38,6 +38,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::support::{
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{
@@ -47,10 +50,6 @@ use crate::ingest::{
 pub struct Trivy;
 
 const NAME: &str = "trivy";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 
 impl ReportFormat for Trivy {
     fn name(&self) -> &'static str {
@@ -62,22 +61,23 @@ impl ReportFormat for Trivy {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let (head, tail) = normalize::ends(body, 8192);
+        let (head, tail) = normalize::ends(body, SNIFF_BYTES);
         let trimmed = head.trim_start();
         if trimmed.starts_with('{') {
             // sorted keys put SchemaVersion after a large Results array: check both ends
-            ((head.contains("\"SchemaVersion\"") || tail.contains("\"SchemaVersion\""))
-                && (head.contains("\"ArtifactName\"") || head.contains("\"Results\"")))
-                || (head.contains("\"ClusterName\"")
-                    && (head.contains("\"Resources\"")
-                        || head.contains("\"Vulnerabilities\"")
-                        || head.contains("\"Misconfigurations\"")))
+            ((has_key(&head, "SchemaVersion") || has_key(&tail, "SchemaVersion"))
+                && has_any_key(&head, &["ArtifactName", "Results"]))
+                || (has_key(&head, "ClusterName")
+                    && has_any_key(
+                        &head,
+                        &["Resources", "Vulnerabilities", "Misconfigurations"],
+                    ))
         } else if let Some(rest) = trimmed.strip_prefix('[') {
             // legacy: a bare list of `{"Target": …, "Type": …, "Vulnerabilities": …}`
             rest.trim_start()
                 .strip_prefix('{')
                 .is_some_and(|r| r.trim_start().starts_with("\"Target\""))
-                && (head.contains("\"Vulnerabilities\"") || head.contains("\"Type\""))
+                && has_any_key(&head, &["Vulnerabilities", "Type"])
         } else {
             false
         }
@@ -636,7 +636,7 @@ fn references(primary: &str, rest: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
         let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < REFERENCES_MAX {
+        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < LIST_MAX {
             out.push(normalize::bounded(r, SHORT_MAX));
         }
     }

@@ -28,6 +28,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,10 +36,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct TrivyOperator;
 
 const NAME: &str = "trivy_operator";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 const REPORT_KINDS: &[&str] = &[
     "VulnerabilityReport",
     "ConfigAuditReport",
@@ -59,13 +56,11 @@ impl ReportFormat for TrivyOperator {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        let known_kind = REPORT_KINDS.iter().any(|k| head.contains(k))
-            || head.contains("reports.aquasecurity.github.io\"");
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("aquasecurity.github.io")
-            && known_kind
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            let known_kind = REPORT_KINDS.iter().any(|k| head.contains(k))
+                || head.contains("reports.aquasecurity.github.io\"");
+            head.contains("aquasecurity.github.io") && known_kind
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -373,7 +368,7 @@ fn references(primary: &str, rest: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
         let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < REFERENCES_MAX {
+        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < LIST_MAX {
             out.push(normalize::bounded(r, SHORT_MAX));
         }
     }

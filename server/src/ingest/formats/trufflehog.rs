@@ -29,6 +29,9 @@ use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::support::{
+    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -41,11 +44,7 @@ const EXPECTED: &str = "TruffleHog 3 `--json` lines (`SourceMetadata`, `Detector
                         `commitHash`, `reason`, `stringsFound`)";
 
 const NAME: &str = "trufflehog";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 const REDACTED: &str = "[redacted]";
-const COMMITS_MAX: usize = 50;
 const V3_SECRET_FIELDS: &[&str] = &["Raw", "RawV2"];
 const V2_SECRET_FIELDS: &[&str] = &["stringsFound", "diff", "printDiff"];
 
@@ -55,17 +54,16 @@ impl ReportFormat for Trufflehog {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
         if !first.starts_with('{') {
             return false;
         }
         // DetectorName since 3.4.5; 3.0 to 3.4.4 name the detector by number only
-        let v3 = first.contains("\"SourceMetadata\"")
-            && (first.contains("\"DetectorName\"") || first.contains("\"DetectorType\""));
-        let v2 = first.contains("\"commitHash\"")
-            && first.contains("\"branch\"")
-            && (first.contains("\"stringsFound\"") || first.contains("\"printDiff\""));
+        let v3 = has_key(first, "SourceMetadata")
+            && has_any_key(first, &["DetectorName", "DetectorType"]);
+        let v2 = has_keys(first, &["commitHash", "branch"])
+            && has_any_key(first, &["stringsFound", "printDiff"]);
         v3 || v2
     }
 
@@ -132,7 +130,7 @@ impl Accumulator {
         };
         if let (Some(c), Some(list)) = (commit, self.commits.get_mut(i))
             && !list.contains(c)
-            && list.len() < COMMITS_MAX
+            && list.len() < LIST_MAX
         {
             list.push(c.clone());
         }

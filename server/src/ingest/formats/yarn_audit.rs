@@ -34,6 +34,9 @@ use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
 use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity, text};
+use super::support::{
+    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -42,10 +45,6 @@ pub struct YarnAudit;
 
 const NAME: &str = "yarn_audit";
 const SCHEME: &str = "yarn_audit/v1";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for YarnAudit {
     fn name(&self) -> &'static str {
@@ -53,20 +52,19 @@ impl ReportFormat for YarnAudit {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
         if !first.starts_with('{') {
             return false;
         }
-        let v1 = first.contains("\"type\"")
-            && (head.contains("\"auditAdvisory\"") || head.contains("\"auditSummary\""));
-        let berry = first.contains("\"value\"")
-            && first.contains("\"children\"")
-            && (first.contains("\"Vulnerable Versions\"") || first.contains("\"Tree Versions\""));
+        let v1 = has_key(first, "type") && has_any_key(&head, &["auditAdvisory", "auditSummary"]);
+        let berry = has_keys(first, &["value", "children"])
+            && has_any_key(first, &["Vulnerable Versions", "Tree Versions"]);
         // berry with nothing to report: its info line (after `{}` on yarn 4.0.0)
-        let clean = head.lines().take(2).any(|l| {
-            l.contains("\"type\"") && l.contains("\"info\"") && l.contains(NO_SUGGESTIONS)
-        });
+        let clean = head
+            .lines()
+            .take(2)
+            .any(|l| has_keys(l, &["type", "info"]) && l.contains(NO_SUGGESTIONS));
         v1 || berry || clean
     }
 

@@ -28,6 +28,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::support::{DESCRIPTION_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,9 +36,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Zap;
 
 const NAME: &str = "zap";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const INSTANCES_MAX: usize = 50;
 const FIELD_MAX: usize = 500;
 
 #[derive(Deserialize, Default)]
@@ -115,8 +113,7 @@ impl ReportFormat for Zap {
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('<') && head.contains("<OWASPZAPReport")
+        opening(body, SNIFF_BYTES, &['<']).is_some_and(|head| head.contains("<OWASPZAPReport"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -294,7 +291,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
     let instances = &item.instances.items;
     if !instances.is_empty() {
         description.push_str("\n\nInstances:");
-        for i in instances.iter().take(INSTANCES_MAX) {
+        for i in instances.iter().take(LIST_MAX) {
             let mut line = format!("\n{} {}", i.method.trim(), i.uri.trim());
             if !i.param.trim().is_empty() {
                 line.push_str(&format!(" (parameter {})", i.param.trim()));
@@ -307,8 +304,8 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
             }
             description.push_str(&line);
         }
-        if instances.len() > INSTANCES_MAX {
-            description.push_str(&format!("\n… and {} more", instances.len() - INSTANCES_MAX));
+        if instances.len() > LIST_MAX {
+            description.push_str(&format!("\n… and {} more", instances.len() - LIST_MAX));
         }
     }
 
@@ -359,7 +356,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
         "count": bounded(&item.count),
         "cweid": bounded(&item.cweid),
         "wascid": bounded(&item.wascid),
-        "instances": instances.iter().take(INSTANCES_MAX).map(|i| json!({
+        "instances": instances.iter().take(LIST_MAX).map(|i| json!({
             "uri": bounded(&i.uri),
             "method": bounded(&i.method),
             "param": bounded(&i.param),
