@@ -237,36 +237,21 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, header, summaries};
 
     const FIXTURE: &[u8] = fixture!("bosun", "license-check.json");
 
     #[test]
     fn reads_the_documented_fields() {
         let report = BosunJson.parse(FIXTURE).unwrap();
-        assert_eq!(report.scanner, "license-check");
-        assert_eq!(report.scanner_version.as_deref(), Some("0.3.0"));
-        assert_eq!(report.findings.len(), 3);
-        let gpl = &report.findings[0];
+        assert_eq!(header(&report), ("license-check", Some("0.3.0"), 3, 0));
         assert_eq!(
-            (gpl.severity, gpl.layer),
-            (Severity::High, Layer::Dependency)
-        );
-        assert_eq!(gpl.location, "go.mod:12");
-        assert_eq!(gpl.package_name.as_deref(), Some("example.org/gpl-lib"));
-        assert_eq!(gpl.fixed_version.as_deref(), Some("2.0.0"));
-        let exposed = &report.findings[1];
-        assert_eq!(exposed.location, "payments/Deployment/api");
-        assert_eq!(
-            exposed.asset,
-            Some(Asset {
-                kind: AssetKind::Workload,
-                key: "payments/Deployment/api".into()
-            })
-        );
-        assert_eq!(
-            report.findings[2].asset.as_ref().unwrap().key,
-            "registry.example:5000/app"
+            summaries(&report),
+            [
+                "LIC-GPL High Dependency | GPL-3.0 dependency in a proprietary service | at go.mod:12 | file go.mod:12 | pkg example.org/gpl-lib 1.4.2 -> 2.0.0",
+                "NET-PUBLIC Critical Dast | Service reachable from the internet without authentication | at payments/Deployment/api | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "IMG-ROOT Medium Image | Image runs as root | at registry.example:5000/app:1.4@sha256:0123abcd | image registry.example:5000/app:1.4@sha256:0123abcd | asset Image registry.example:5000/app",
+            ]
         );
     }
 

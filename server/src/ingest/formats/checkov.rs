@@ -405,39 +405,28 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
 
     #[test]
     fn failed_checks_of_every_framework() {
         let parsed = Checkov.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Checkov");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("3.2.255"));
-        let got = rules_and_severities(&parsed);
+        assert_eq!(header(&parsed), ("Checkov", Some("3.2.255"), 5, 0));
         assert_eq!(
-            got,
-            vec![
-                ("CKV_AWS_18", Severity::Low),
-                ("CKV_AWS_19", Severity::High),
-                ("CKV_AWS_144", Severity::Medium),
-                ("CKV_K8S_20", Severity::Medium),
-                ("CKV_K8S_40", Severity::Critical),
+            summaries(&parsed),
+            [
+                "CKV_AWS_18 Low ClusterConfig | Ensure the S3 bucket has access logging enabled | at infra/s3.tf:1 | file infra/s3.tf:1",
+                "CKV_AWS_19 High ClusterConfig | Ensure all data stored in the S3 bucket is securely encrypted at rest | at infra/s3.tf:1 | file infra/s3.tf:1",
+                "CKV_AWS_144 Medium ClusterConfig | Ensure that S3 bucket has cross-region replication enabled | at infra/s3.tf:1 | file infra/s3.tf:1",
+                "CKV_K8S_20 Medium ClusterConfig | Containers should not run with allowPrivilegeEscalation | at deploy/api.yaml:1 | file deploy/api.yaml:1 | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "CKV_K8S_40 Critical ClusterConfig | Containers should run as a high UID to avoid host conflict | at deploy/api.yaml:1 | file deploy/api.yaml:1 | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
             ]
         );
         let f = &parsed.findings[0];
-        assert_eq!(f.title, "Ensure the S3 bucket has access logging enabled");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.file_path.as_deref(), Some("infra/s3.tf"));
-        assert_eq!(f.line, Some(1));
-        assert_eq!(f.location, "infra/s3.tf:1");
         assert!(f.references[0].starts_with("https://docs.prismacloud.io/"));
-        assert!(f.asset.is_none());
-        let k = &parsed.findings[3];
-        assert_eq!(k.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(k.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(k.k8s_name.as_deref(), Some("api"));
-        assert_eq!(k.asset.as_ref().unwrap().key, "payments/Deployment/api");
     }
 
     #[test]
@@ -478,13 +467,8 @@ mod tests {
         let mut root: Value = serde_json::from_str(&text).unwrap();
         root.as_array_mut().unwrap().reverse();
         let b = Checkov.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]

@@ -315,7 +315,7 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         DependencyCheck.parse(bytes).expect("parses")
@@ -402,10 +402,7 @@ mod tests {
                 f.rule_id
             );
         }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_distinct(&a);
     }
 
     #[test]

@@ -437,7 +437,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{assert_distinct, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         Grype.parse(bytes).expect("parses")
@@ -531,10 +531,7 @@ mod tests {
             let g = find(&b, &f.rule_id, f.package_name.as_deref().unwrap());
             assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
         }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_distinct(&a);
     }
 
     #[test]

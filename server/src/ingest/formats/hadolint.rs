@@ -164,47 +164,36 @@ fn finding(item: &Item, raw: &Value, seen: &mut Occurrences) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("hadolint", "two-dockerfiles.json");
 
     #[test]
     fn reads_every_violation_with_levels_mapped() {
         let parsed = Hadolint.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Hadolint");
-        let got = rules_and_severities(&parsed);
+        assert_eq!(header(&parsed), ("Hadolint", None, 7, 0));
+        // DL3048 is style: low, as Hadolint's SARIF (`note`) says it; the last finding's
+        // Windows path is normalised
         assert_eq!(
-            got,
-            vec![
-                ("DL3007", Severity::Medium),
-                ("DL3008", Severity::Medium),
-                ("DL3015", Severity::Low),
-                ("SC2086", Severity::Low),
-                ("DL3000", Severity::High),
-                // style: low, as Hadolint's SARIF (`note`) says it
-                ("DL3048", Severity::Low),
-                ("DL3008", Severity::Medium),
+            summaries(&parsed),
+            [
+                "DL3007 Medium Image | Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag | at services/api/Dockerfile:1 | file services/api/Dockerfile:1",
+                "DL3008 Medium Image | Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>` | at services/api/Dockerfile:6 | file services/api/Dockerfile:6",
+                "DL3015 Low Image | Avoid additional packages by specifying `--no-install-recommends` | at services/api/Dockerfile:6 | file services/api/Dockerfile:6",
+                "SC2086 Low Image | Double quote to prevent globbing and word splitting. | at services/api/Dockerfile:11 | file services/api/Dockerfile:11",
+                "DL3000 High Image | Use absolute WORKDIR | at services/api/Dockerfile:14 | file services/api/Dockerfile:14",
+                "DL3048 Low Image | Invalid label key. | at services/worker/Dockerfile:3 | file services/worker/Dockerfile:3",
+                "DL3008 Medium Image | Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>` | at services/worker/Dockerfile:9 | file services/worker/Dockerfile:9",
             ]
         );
-        let f = &parsed.findings[1];
-        assert_eq!(f.layer, Layer::Image);
-        assert_eq!(f.file_path.as_deref(), Some("services/api/Dockerfile"));
-        assert_eq!(f.line, Some(6));
-        assert_eq!(f.location, "services/api/Dockerfile:6");
-        assert!(f.title.starts_with("Pin versions in apt get install"));
+        let references = |i: usize| parsed.findings[i].references.clone();
         assert_eq!(
-            f.references,
-            vec!["https://github.com/hadolint/hadolint/wiki/DL3008"]
+            references(1),
+            ["https://github.com/hadolint/hadolint/wiki/DL3008"]
         );
-        assert_eq!(
-            parsed.findings[3].references,
-            vec!["https://www.shellcheck.net/wiki/SC2086"]
-        );
-        // Windows paths are normalised
-        assert_eq!(
-            parsed.findings[6].file_path.as_deref(),
-            Some("services/worker/Dockerfile")
-        );
+        assert_eq!(references(3), ["https://www.shellcheck.net/wiki/SC2086"]);
     }
 
     #[test]
@@ -216,13 +205,8 @@ mod tests {
         let b = Hadolint
             .parse(Value::Array(items.clone()).to_string().as_bytes())
             .unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         items.push(items[0].clone());
         let c = Hadolint
             .parse(Value::Array(items).to_string().as_bytes())

@@ -290,57 +290,32 @@ fn finding(v: &Vulnerability, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries, summary,
+    };
 
     const REPORT: &[u8] = fixture!("kube_hunter", "pod-hunt.json");
 
     #[test]
     fn reads_vulnerabilities_and_merges_identical_ones() {
         let parsed = KubeHunter.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "kube-hunter");
-        let got: Vec<(&str, &str, Severity, u32)> = parsed
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.rule_id.as_str(),
-                    f.title.as_str(),
-                    f.severity,
-                    f.occurrences,
-                )
-            })
-            .collect();
+        assert_eq!(header(&parsed), ("kube-hunter", None, 4, 0));
         assert_eq!(
-            got,
-            vec![
-                (
-                    "KHV050",
-                    "Read access to pod's service account token",
-                    Severity::Low,
-                    1
-                ),
-                ("", "CAP_NET_RAW Enabled", Severity::Medium, 1),
-                ("KHV036", "Anonymous Authentication", Severity::High, 2),
-                ("KHV002", "K8s Version Disclosure", Severity::Medium, 1),
+            summaries(&parsed),
+            [
+                "KHV050 Low Dast | Read access to pod's service account token | at Local to Pod | asset Cluster cluster",
+                " Medium Dast | CAP_NET_RAW Enabled | at Local to Pod | asset Cluster cluster",
+                "KHV036 High Dast | Anonymous Authentication | at 192.168.49.2:10250 | asset Host 192.168.49.2:10250",
+                "KHV002 Medium Dast | K8s Version Disclosure | at 192.168.49.2:8443 | asset Host 192.168.49.2:8443",
             ]
         );
-        let pod = &parsed.findings[0];
-        assert_eq!(pod.layer, Layer::Dast);
-        assert_eq!(pod.location, "Local to Pod");
-        assert_eq!(pod.asset.as_ref().unwrap().kind, AssetKind::Cluster);
+        let occurrences: Vec<u32> = parsed.findings.iter().map(|f| f.occurrences).collect();
+        assert_eq!(occurrences, [1, 1, 2, 1]);
         assert_eq!(
-            pod.references,
+            parsed.findings[0].references,
             vec!["https://avd.aquasec.com/kube-hunter/khv050/"]
         );
         assert!(parsed.findings[1].references.is_empty());
-        let kubelet = &parsed.findings[2];
-        assert_eq!(
-            kubelet.asset,
-            Some(Asset {
-                kind: AssetKind::Host,
-                key: "192.168.49.2:10250".to_string()
-            })
-        );
         assert!(parsed.findings[3].description.contains("Evidence: v1.29.4"));
     }
 
@@ -354,13 +329,8 @@ mod tests {
         root["vulnerabilities"].as_array_mut().unwrap().reverse();
         let b = KubeHunter.parse(root.to_string().as_bytes()).unwrap();
         assert_eq!(b.findings.len(), a.findings.len());
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]
@@ -388,12 +358,12 @@ mod tests {
     fn starboard_reports_are_read() {
         assert!(KubeHunter.sniff(STARBOARD));
         let parsed = KubeHunter.parse(STARBOARD).unwrap();
-        assert_eq!(parsed.scanner_version.as_deref(), Some("0.6.1"));
-        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(header(&parsed), ("kube-hunter", Some("0.6.1"), 1, 0));
         let f = &parsed.findings[0];
-        assert_eq!(f.rule_id, "KHV002");
-        assert_eq!(f.severity, Severity::Medium);
-        assert_eq!(f.location, "10.96.0.1:443");
+        assert_eq!(
+            summary(f),
+            "KHV002 Medium Dast | K8s Version Disclosure | at 10.96.0.1:443 | asset Host 10.96.0.1:443"
+        );
         // the same entry in kube-hunter's own JSON is the same finding
         let cr: Value = serde_json::from_slice(STARBOARD).unwrap();
         let plain = serde_json::json!({

@@ -255,38 +255,26 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{assert_kept, fixture, header, summaries};
 
     const REPORT: &[u8] = fixture!("kube_linter", "lint.json");
 
     #[test]
     fn one_finding_per_report_all_medium() {
         let parsed = KubeLinter.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "KubeLinter");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("v0.6.8"));
-        assert_eq!(parsed.findings.len(), 4);
-        assert!(
-            parsed
-                .findings
-                .iter()
-                .all(|f| f.severity == Severity::Medium)
+        assert_eq!(header(&parsed), ("KubeLinter", Some("v0.6.8"), 4, 0));
+        assert_eq!(
+            summaries(&parsed),
+            [
+                "no-read-only-root-fs Medium ClusterConfig | no-read-only-root-fs | at payments/Deployment/api (deploy/payments/api.yaml) | file deploy/payments/api.yaml | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "no-read-only-root-fs Medium ClusterConfig | no-read-only-root-fs | at payments/Deployment/api (deploy/payments/api.yaml) | file deploy/payments/api.yaml | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "privileged-container Medium ClusterConfig | privileged-container | at payments/Deployment/api (deploy/payments/api.yaml) | file deploy/payments/api.yaml | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "dangling-service Medium ClusterConfig | dangling-service | at Service/legacy (deploy/legacy/service.yaml) | file deploy/legacy/service.yaml | k8s -/Service/legacy | asset Workload Service/legacy",
+            ]
         );
         let f = &parsed.findings[0];
-        assert_eq!(f.title, "no-read-only-root-fs");
-        assert_eq!(f.rule_id, "no-read-only-root-fs");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.file_path.as_deref(), Some("deploy/payments/api.yaml"));
-        assert_eq!(
-            f.location,
-            "payments/Deployment/api (deploy/payments/api.yaml)"
-        );
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
         assert!(f.description.contains("read-only root filesystem"));
         assert!(f.remediation.contains("readOnlyRootFilesystem"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let svc = &parsed.findings[3];
-        assert_eq!(svc.k8s_namespace, None);
-        assert_eq!(svc.asset.as_ref().unwrap().key, "Service/legacy");
     }
 
     #[test]
@@ -313,9 +301,7 @@ mod tests {
         root["Reports"][0]["Diagnostic"]["Message"] =
             "no pods found matching service labels (map[app:legacy tier:web])".into();
         let b = KubeLinter.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
+        assert_kept(&a, &b);
     }
 
     #[test]

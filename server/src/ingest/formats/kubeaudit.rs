@@ -229,44 +229,28 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("kubeaudit", "cluster-audit.jsonl");
 
     #[test]
     fn one_finding_per_line_with_levels_mapped() {
         let parsed = Kubeaudit.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "kubeaudit");
-        let got = rules_and_severities(&parsed);
+        assert_eq!(header(&parsed), ("kubeaudit", None, 7, 0));
         assert_eq!(
-            got,
-            vec![
-                ("PrivilegedTrue", Severity::High),
-                ("CapabilityAdded", Severity::High),
-                ("CapabilityAdded", Severity::High),
-                ("AppArmorAnnotationMissing", Severity::High),
-                ("LimitsNotSet", Severity::Medium),
-                ("DeprecatedAPIUsed", Severity::Info),
-                (
-                    "MissingDefaultDenyIngressAndEgressNetworkPolicy",
-                    Severity::High
-                ),
+            summaries(&parsed),
+            [
+                "PrivilegedTrue High ClusterConfig | privileged is set to 'true' in container SecurityContext | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "CapabilityAdded High ClusterConfig | Capability \"NET_ADMIN\" added | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "CapabilityAdded High ClusterConfig | Capability \"SYS_TIME\" added | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "AppArmorAnnotationMissing High ClusterConfig | AppArmor annotation missing | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "LimitsNotSet Medium ClusterConfig | Resource limits not set | at payments/StatefulSet/queue (container worker) | k8s payments/StatefulSet/queue | asset Workload payments/StatefulSet/queue",
+                "DeprecatedAPIUsed Info ClusterConfig | policy/v1beta1 PodSecurityPolicy is deprecated in v1.21+, introduced in v1.8+ | at PodSecurityPolicy/restricted | k8s -/PodSecurityPolicy/restricted | asset Workload PodSecurityPolicy/restricted",
+                "MissingDefaultDenyIngressAndEgressNetworkPolicy High ClusterConfig | Namespace is missing a default deny ingress and egress NetworkPolicy | at payments/Namespace/payments | k8s payments/Namespace/payments | asset Workload payments/Namespace/payments",
             ]
         );
-        let f = &parsed.findings[0];
-        assert_eq!(
-            f.title,
-            "privileged is set to 'true' in container SecurityContext"
-        );
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.location, "payments/Deployment/api (container api)");
-        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let psp = &parsed.findings[5];
-        assert_eq!(psp.k8s_namespace, None);
-        assert_eq!(psp.location, "PodSecurityPolicy/restricted");
-        let ns = &parsed.findings[6];
-        assert_eq!(ns.k8s_namespace.as_deref(), Some("payments"));
     }
 
     #[test]
@@ -278,13 +262,8 @@ mod tests {
         let mut lines: Vec<&str> = text.lines().collect();
         lines.reverse();
         let b = Kubeaudit.parse(lines.join("\n").as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         // a repeated line is merged
         let doubled = format!("{text}\n{}", text.lines().next().unwrap());
         let c = Kubeaudit.parse(doubled.as_bytes()).unwrap();

@@ -332,44 +332,33 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("kubescape", "cluster-scan.json");
 
     #[test]
     fn one_finding_per_failed_control_and_resource() {
         let parsed = Kubescape.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Kubescape");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.8"));
-        let got = rules_and_severities(&parsed);
+        assert_eq!(header(&parsed), ("Kubescape", Some("v3.0.8"), 4, 0));
         assert_eq!(
-            got,
-            vec![
-                ("C-0016", Severity::Medium),
-                ("C-0057", Severity::High),
-                ("C-0262", Severity::Critical),
-                ("C-0034", Severity::Low),
+            summaries(&parsed),
+            [
+                "C-0016 Medium ClusterConfig | Allow privilege escalation | at payments/Deployment/api | k8s payments/Deployment/api | asset Workload prod-eu/payments/Deployment/api",
+                "C-0057 High ClusterConfig | Privileged container | at payments/Deployment/api | k8s payments/Deployment/api | asset Workload prod-eu/payments/Deployment/api",
+                "C-0262 Critical ClusterConfig | Anonymous access enabled | at payments/Deployment/api | k8s payments/Deployment/api | asset Workload prod-eu/payments/Deployment/api",
+                "C-0034 Low ClusterConfig | Automatic mapping of service account | at payments/ServiceAccount/default | k8s payments/ServiceAccount/default | asset Workload prod-eu/payments/ServiceAccount/default",
             ]
         );
         let f = &parsed.findings[0];
-        assert_eq!(f.title, "Allow privilege escalation");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(f.k8s_name.as_deref(), Some("api"));
-        assert_eq!(f.location, "payments/Deployment/api");
-        assert_eq!(
-            f.asset,
-            Some(Asset {
-                kind: AssetKind::Workload,
-                key: "prod-eu/payments/Deployment/api".to_string()
-            })
-        );
         assert!(f.remediation.contains("allowPrivilegeEscalation = false"));
         assert_eq!(f.references, vec!["https://hub.armosec.io/docs/c-0016"]);
-        let sa = &parsed.findings[3];
-        assert_eq!(sa.k8s_kind.as_deref(), Some("ServiceAccount"));
-        assert!(sa.description.contains("automountServiceAccountToken"));
+        assert!(
+            parsed.findings[3]
+                .description
+                .contains("automountServiceAccountToken")
+        );
     }
 
     #[test]
@@ -392,13 +381,8 @@ mod tests {
         let mut root: Value = serde_json::from_str(&text).unwrap();
         root["results"].as_array_mut().unwrap().reverse();
         let b = Kubescape.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]

@@ -327,69 +327,39 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("nuclei", "scan.jsonl");
 
     #[test]
     fn reads_v2_and_v3_lines_and_merges_repeats() {
         let parsed = Nuclei.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Nuclei");
-        let got: Vec<(&str, Severity, u32)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity, f.occurrences))
-            .collect();
+        assert_eq!(header(&parsed), ("Nuclei", None, 6, 0));
         assert_eq!(
-            got,
-            vec![
-                ("git-config", Severity::Medium, 1),
-                ("http-missing-security-headers", Severity::Info, 1),
-                ("http-missing-security-headers", Severity::Info, 2),
-                ("CVE-2021-41773", Severity::Critical, 1),
-                ("openssh-detect", Severity::Low, 1),
-                ("weird-template", Severity::Info, 1),
+            summaries(&parsed),
+            [
+                "git-config Medium Dast | Git Configuration - Detect | at https://shop.example.com/.git/config | asset Url https://shop.example.com | url https://shop.example.com/.git/config",
+                "http-missing-security-headers Info Dast | HTTP Missing Security Headers: strict-transport-security | at https://shop.example.com/ | asset Url https://shop.example.com | url https://shop.example.com/",
+                "http-missing-security-headers Info Dast | HTTP Missing Security Headers: content-security-policy | at https://shop.example.com/ | asset Url https://shop.example.com | url https://shop.example.com/",
+                "CVE-2021-41773 Critical Dast | Apache 2.4.49 - Path Traversal | at http://legacy.example.com:8080/cgi-bin/.%2e/.%2e/etc/passwd | asset Url http://legacy.example.com:8080 | url http://legacy.example.com:8080/cgi-bin/.%2e/.%2e/etc/passwd",
+                "openssh-detect Low Dast | OpenSSH Service - Detect | at legacy.example.com:22 | asset Host legacy.example.com",
+                "weird-template Info Dast | Template With Unknown Severity | at example.com | asset Host example.com",
             ]
         );
+        let occurrences: Vec<u32> = parsed.findings.iter().map(|f| f.occurrences).collect();
+        assert_eq!(occurrences, [1, 1, 2, 1, 1, 1]);
         let git = &parsed.findings[0];
-        assert_eq!(git.title, "Git Configuration - Detect");
-        assert_eq!(git.layer, Layer::Dast);
         assert_eq!(git.aliases, vec!["CWE-200"]);
-        assert_eq!(
-            git.url.as_deref(),
-            Some("https://shop.example.com/.git/config")
-        );
-        assert_eq!(
-            git.asset,
-            Some(Asset {
-                kind: AssetKind::Url,
-                key: "https://shop.example.com".to_string()
-            })
-        );
         assert!(git.remediation.contains(".git directory"));
         assert_eq!(git.references, vec!["https://example.org/git-exposure"]);
         let csp = &parsed.findings[2];
-        assert_eq!(
-            csp.title,
-            "HTTP Missing Security Headers: content-security-policy"
-        );
         assert!(csp.description.contains("https://shop.example.com/login"));
         let cve = &parsed.findings[3];
         assert_eq!(cve.aliases, vec!["CVE-2021-41773", "CWE-22"]);
         assert_eq!(cve.references.len(), 2);
-        assert_eq!(
-            cve.asset.as_ref().unwrap().key,
-            "http://legacy.example.com:8080"
-        );
         let ssh = &parsed.findings[4];
-        assert_eq!(
-            ssh.asset,
-            Some(Asset {
-                kind: AssetKind::Host,
-                key: "legacy.example.com".to_string()
-            })
-        );
-        assert_eq!(ssh.location, "legacy.example.com:22");
         assert!(ssh.description.contains("SSH-2.0-OpenSSH_7.4"));
     }
 
@@ -413,13 +383,8 @@ mod tests {
         let mut lines: Vec<&str> = text.lines().collect();
         lines.reverse();
         let b = Nuclei.parse(lines.join("\n").as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         // the same site on another port is another host
         assert_ne!(
             Key::of(&serde_json::json!({"template-id": "t", "host": "http://h:8080"}))

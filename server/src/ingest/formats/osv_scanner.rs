@@ -587,7 +587,7 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         OsvScanner.parse(bytes).expect("parses")
@@ -679,10 +679,7 @@ mod tests {
                 f.rule_id
             );
         }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_distinct(&a);
     }
 
     #[test]

@@ -319,35 +319,27 @@ impl Issue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, header, summaries,
+    };
 
     const REPORT: &[u8] = fixture!("popeye", "cluster-lint.json");
 
     #[test]
     fn issues_above_ok_are_findings() {
         let parsed = Popeye.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Popeye");
-        let got = rules_and_severities(&parsed);
+        assert_eq!(header(&parsed), ("Popeye", None, 6, 0));
         assert_eq!(
-            got,
-            vec![
-                ("POP-501", Severity::Medium),
-                ("POP-101", Severity::Low),
-                ("POP-108", Severity::Low),
-                ("POP-108", Severity::Low),
-                ("POP-400", Severity::Info),
-                ("POP-400", Severity::Info),
+            summaries(&parsed),
+            [
+                "POP-501 Medium ClusterConfig | Unhealthy 2 desired but have 0 available | at payments/Deployment/api | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "POP-101 Low ClusterConfig | Image tagged \"latest\" in use | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "POP-108 Low ClusterConfig | Unnamed port 8080 | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "POP-108 Low ClusterConfig | Unnamed port 9090 | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
+                "POP-400 Info ClusterConfig | Used? Unable to locate resource reference | at payments/ConfigMap/legacy-settings | k8s payments/ConfigMap/legacy-settings | asset Workload payments/ConfigMap/legacy-settings",
+                "POP-400 Info ClusterConfig | Used? Unable to locate resource reference | at ClusterRole/ci-deployer | k8s -/ClusterRole/ci-deployer | asset Workload ClusterRole/ci-deployer",
             ]
         );
-        let f = &parsed.findings[1];
-        assert_eq!(f.title, "Image tagged \"latest\" in use");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.location, "payments/Deployment/api (container api)");
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let role = &parsed.findings[5];
-        assert_eq!(role.k8s_namespace, None);
-        assert_eq!(role.location, "ClusterRole/ci-deployer");
     }
 
     #[test]
@@ -364,13 +356,8 @@ mod tests {
             .unwrap()
             .reverse();
         let b = Popeye.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! What the format modules' tests share: their fixtures, finding a finding by rule, and the
-//! (rule, severity) list most mapping tests compare.
+//! What the format modules' tests share: their fixtures, finding a finding by rule, the
+//! (rule, severity) list some mapping tests compare, a one-line [`summary`] of a finding's
+//! key fields so a test compares lines rather than a field at a time, and the identity checks
+//! ([`assert_kept`], [`assert_distinct`]) most fingerprint tests make.
 
 use app::domain::Severity;
 
@@ -36,4 +38,131 @@ pub fn rules_and_severities(report: &ParsedReport) -> Vec<(&str, Severity)> {
         .iter()
         .map(|f| (f.rule_id.as_str(), f.severity))
         .collect()
+}
+
+/// A finding's key fields on one line, so a test compares a list of lines rather than a
+/// field at a time: `rule Severity Layer | title`, then, each only when set, `at location`,
+/// `file path:line` (or `line N`), `pkg name version -> fixed`, `image`, `k8s ns/kind/name`
+/// (`-` for a part not set), `asset Kind key` and `url`. A field left out is asserted empty.
+pub fn summary(f: &NewFinding) -> String {
+    use std::fmt::Write;
+    let mut s = format!("{} {:?} {:?} | {}", f.rule_id, f.severity, f.layer, f.title);
+    let opt = |v: &Option<String>| v.as_deref().unwrap_or("-").to_string();
+    if !f.location.is_empty() {
+        let _ = write!(s, " | at {}", f.location);
+    }
+    match (&f.file_path, f.line) {
+        (Some(p), Some(l)) => {
+            let _ = write!(s, " | file {p}:{l}");
+        }
+        (Some(p), None) => {
+            let _ = write!(s, " | file {p}");
+        }
+        (None, Some(l)) => {
+            let _ = write!(s, " | line {l}");
+        }
+        (None, None) => {}
+    }
+    if f.package_name.is_some() || f.package_version.is_some() || f.fixed_version.is_some() {
+        let _ = write!(
+            s,
+            " | pkg {} {}",
+            opt(&f.package_name),
+            opt(&f.package_version)
+        );
+        if let Some(fixed) = &f.fixed_version {
+            let _ = write!(s, " -> {fixed}");
+        }
+    }
+    if let Some(image) = &f.image {
+        let _ = write!(s, " | image {image}");
+    }
+    if f.k8s_namespace.is_some() || f.k8s_kind.is_some() || f.k8s_name.is_some() {
+        let (ns, kind, name) = (opt(&f.k8s_namespace), opt(&f.k8s_kind), opt(&f.k8s_name));
+        let _ = write!(s, " | k8s {ns}/{kind}/{name}");
+    }
+    if let Some(asset) = &f.asset {
+        let _ = write!(s, " | asset {:?} {}", asset.kind, asset.key);
+    }
+    if let Some(url) = &f.url {
+        let _ = write!(s, " | url {url}");
+    }
+    s
+}
+
+/// [`summary`] of each finding, in report order.
+pub fn summaries(report: &ParsedReport) -> Vec<String> {
+    report.findings.iter().map(summary).collect()
+}
+
+/// [`summary`] of the first finding of `rule`.
+pub fn summary_of(report: &ParsedReport, rule: &str) -> String {
+    summary(find(report, rule))
+}
+
+/// A report's header and size: scanner, version, how many findings and skipped items.
+pub fn header(report: &ParsedReport) -> (&str, Option<&str>, usize, usize) {
+    (
+        report.scanner.as_str(),
+        report.scanner_version.as_deref(),
+        report.findings.len(),
+        report.skipped.len(),
+    )
+}
+
+/// Every fingerprint of `before` is one of `after`'s: what a test that reorders, retags or
+/// rewords a report expects to have kept each finding's identity.
+#[track_caller]
+pub fn assert_kept(before: &ParsedReport, after: &ParsedReport) {
+    for f in &before.findings {
+        assert!(
+            after
+                .findings
+                .iter()
+                .any(|g| g.fingerprint == f.fingerprint),
+            "{} lost its identity",
+            summary(f)
+        );
+    }
+}
+
+/// No two findings of a report share a fingerprint.
+#[track_caller]
+pub fn assert_distinct(report: &ParsedReport) {
+    let mut fps: Vec<_> = report.findings.iter().map(|f| f.fingerprint).collect();
+    fps.sort();
+    fps.dedup();
+    assert_eq!(
+        fps.len(),
+        report.findings.len(),
+        "fingerprints are distinct"
+    );
+}
+
+#[test]
+#[ignore]
+fn dump_summaries() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let out = std::path::Path::new("/tmp/summaries");
+    for dir in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = dir.file_name().to_string_lossy().to_string();
+        let Some(format) = crate::ingest::format_named(&name) else {
+            continue;
+        };
+        std::fs::create_dir_all(out.join(&name)).unwrap();
+        for file in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            let body = std::fs::read(file.path()).unwrap();
+            let text = match format.parse(&body) {
+                Ok(r) => {
+                    let mut t = format!("{:?}\n", header(&r));
+                    for f in &r.findings {
+                        t.push_str(&format!("{:?}\n", summary(f)));
+                    }
+                    t
+                }
+                Err(e) => format!("ERR {e:?}\n"),
+            };
+            std::fs::write(out.join(&name).join(file.file_name()), text).unwrap();
+        }
+    }
 }

@@ -1027,7 +1027,7 @@ fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         Trivy.parse(bytes).expect("parses")
@@ -1093,10 +1093,7 @@ mod tests {
             find(&a, "CVE-2024-5535").fingerprint,
             find(&a, "CVE-2024-4741").fingerprint
         );
-        let mut all: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), a.findings.len());
+        assert_distinct(&a);
     }
 
     #[test]

@@ -606,7 +606,7 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         TrivyOperator.parse(bytes).expect("parses")
@@ -660,10 +660,7 @@ mod tests {
         for id in ["CVE-2024-5535", "CVE-2024-6119", "CVE-2024-9143"] {
             assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
         }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_distinct(&a);
     }
 
     #[test]

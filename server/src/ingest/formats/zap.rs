@@ -370,7 +370,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{assert_distinct, fixture, rules_and_severities};
 
     const REPORT: &[u8] = fixture!("zap", "baseline.xml");
 
@@ -453,10 +453,7 @@ mod tests {
     fn fingerprints_are_per_rule_and_site_and_ignore_instances() {
         let a = Zap.parse(REPORT).unwrap();
         assert_ne!(a.findings[1].fingerprint, a.findings[3].fingerprint);
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_distinct(&a);
         let text = String::from_utf8_lossy(REPORT)
             .replace("2.15.0", "2.16.1")
             .replace("Fri, 20 Nov 2026 10:12:44", "Fri, 27 Nov 2026 09:00:00")
