@@ -364,7 +364,9 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, fixture, header, sorted_fingerprints, summaries,
+    };
 
     const PROJECT: &[u8] = fixture!("snyk", "project.json");
     const CONTAINER: &[u8] = fixture!("snyk", "container.json");
@@ -372,23 +374,19 @@ mod tests {
     #[test]
     fn project_entries_merge_by_path() {
         let parsed = Snyk.parse(PROJECT).unwrap();
-        assert_eq!(parsed.scanner, "snyk");
-        assert_eq!(parsed.findings.len(), 4, "5 entries, lodash via 2 paths");
+        // 5 entries, lodash via 2 paths; severityWithCritical beats severity
+        assert_eq!(header(&parsed), ("snyk", None, 4, 0));
+        assert_eq!(
+            summaries(&parsed),
+            [
+                "SNYK-JS-LODASH-1018905 Medium Dependency | lodash@4.17.15: Regular Expression Denial of Service (ReDoS) | at services/shop/package-lock.json (lodash) | file services/shop/package-lock.json | pkg lodash 4.17.15 -> 4.17.21",
+                "SNYK-JS-JSONWEBTOKEN-3180022 High Dependency | jsonwebtoken@8.5.1: Improper Authentication | at services/shop/package-lock.json (jsonwebtoken) | file services/shop/package-lock.json | pkg jsonwebtoken 8.5.1 -> 9.0.0",
+                "SNYK-JS-MINIMIST-2429795 Critical Dependency | minimist@1.2.5: Prototype Pollution | at services/shop/package-lock.json (minimist) | file services/shop/package-lock.json | pkg minimist 1.2.5 -> 1.2.6",
+                "SNYK-JS-TINY-1 Low Dependency | tiny@1.0.0: Information Exposure | at services/shop/package-lock.json (tiny) | file services/shop/package-lock.json | pkg tiny 1.0.0",
+            ]
+        );
         let lodash = &parsed.findings[0];
-        assert_eq!(lodash.rule_id, "SNYK-JS-LODASH-1018905");
-        assert_eq!(
-            lodash.title,
-            "lodash@4.17.15: Regular Expression Denial of Service (ReDoS)"
-        );
-        assert_eq!(lodash.layer, Layer::Dependency);
         assert_eq!(lodash.aliases, vec!["CVE-2020-28500", "CWE-1333"]);
-        assert_eq!(lodash.package_name.as_deref(), Some("lodash"));
-        assert_eq!(lodash.package_version.as_deref(), Some("4.17.15"));
-        assert_eq!(lodash.fixed_version.as_deref(), Some("4.17.21"));
-        assert_eq!(
-            lodash.file_path.as_deref(),
-            Some("services/shop/package-lock.json")
-        );
         assert_eq!(lodash.remediation, "Upgrade to express-validator@6.10.0.");
         assert!(
             lodash
@@ -400,53 +398,19 @@ mod tests {
                 .description
                 .contains("shop-api@1.0.0 > express-validator@6.4.0 > lodash@4.17.15")
         );
-        assert_eq!(lodash.asset, None);
-    }
-
-    #[test]
-    fn severities_map() {
-        let parsed = Snyk.parse(PROJECT).unwrap();
-        let sev: Vec<Severity> = parsed.findings.iter().map(|f| f.severity).collect();
-        assert_eq!(
-            sev,
-            vec![
-                Severity::Medium,
-                Severity::High,
-                Severity::Critical, // severityWithCritical beats severity
-                Severity::Low
-            ]
-        );
     }
 
     #[test]
     fn container_reports_image_and_applications() {
         let parsed = Snyk.parse(CONTAINER).unwrap();
         // libssl3 and openssl are two installed packages; the app's semver is one more
-        assert_eq!(parsed.findings.len(), 3);
-        let ssl = &parsed.findings[0];
-        assert_eq!(ssl.layer, Layer::Image);
-        assert_eq!(ssl.package_name.as_deref(), Some("openssl/libssl3"));
         assert_eq!(
-            ssl.image.as_deref(),
-            Some("registry.acme.example/shop/api:2.3.1")
-        );
-        assert_eq!(
-            ssl.asset,
-            Some(Asset {
-                kind: AssetKind::Image,
-                key: "registry.acme.example/shop/api".into()
-            })
-        );
-        assert_eq!(
-            ssl.location,
-            "registry.acme.example/shop/api:2.3.1 (openssl/libssl3)"
-        );
-        let app = &parsed.findings[2];
-        assert_eq!(app.layer, Layer::Dependency);
-        assert_eq!(app.file_path.as_deref(), Some("/app/package.json"));
-        assert_eq!(
-            app.image.as_deref(),
-            Some("registry.acme.example/shop/api:2.3.1")
+            summaries(&parsed),
+            [
+                "SNYK-DEBIAN12-OPENSSL-6048819 Medium Image | openssl/libssl3@3.0.11-1~deb12u1: CVE-2023-5678 | at registry.acme.example/shop/api:2.3.1 (openssl/libssl3) | pkg openssl/libssl3 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2 | image registry.acme.example/shop/api:2.3.1 | asset Image registry.acme.example/shop/api",
+                "SNYK-DEBIAN12-OPENSSL-6048819 Medium Image | openssl@3.0.11-1~deb12u1: CVE-2023-5678 | at registry.acme.example/shop/api:2.3.1 (openssl) | pkg openssl 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2 | image registry.acme.example/shop/api:2.3.1 | asset Image registry.acme.example/shop/api",
+                "SNYK-JS-SEMVER-3247795 Medium Dependency | semver@7.3.8: Regular Expression Denial of Service (ReDoS) | at /app/package.json (semver) | file /app/package.json | pkg semver 7.3.8 -> 7.5.2 | image registry.acme.example/shop/api:2.3.1 | asset Image registry.acme.example/shop/api",
+            ]
         );
     }
 
@@ -457,13 +421,10 @@ mod tests {
         let mut doc: Value = serde_json::from_str(&retagged).unwrap();
         doc["vulnerabilities"].as_array_mut().unwrap().reverse();
         let b = Snyk.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
-        fa.dedup();
-        assert_eq!(fa.len(), 3);
+        let fa = sorted_fingerprints(&a);
+        assert_eq!(fa, sorted_fingerprints(&b));
+        assert_distinct(&a);
+        assert_eq!(a.findings.len(), 3);
         // a list of projects reads each project
         let list = format!(
             "[{},{}]",

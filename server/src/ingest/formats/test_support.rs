@@ -126,6 +126,14 @@ pub fn assert_kept(before: &ParsedReport, after: &ParsedReport) {
     }
 }
 
+/// A report's fingerprints, sorted: two reports with the same findings in another order
+/// compare equal.
+pub fn sorted_fingerprints(report: &ParsedReport) -> Vec<[u8; 32]> {
+    let mut fps: Vec<_> = report.findings.iter().map(|f| f.fingerprint).collect();
+    fps.sort();
+    fps
+}
+
 /// No two findings of a report share a fingerprint.
 #[track_caller]
 pub fn assert_distinct(report: &ParsedReport) {

@@ -328,7 +328,7 @@ fn redact(raw: &Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, header, sorted_fingerprints, summaries};
 
     const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
     const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
@@ -336,46 +336,36 @@ mod tests {
     #[test]
     fn v3_merges_one_secret_across_commits() {
         let parsed = Trufflehog.parse(V3).unwrap();
-        assert_eq!(parsed.scanner, "trufflehog");
-        assert_eq!(parsed.findings.len(), 3, "4 lines, one secret in 2 commits");
-        let aws = &parsed.findings[0];
-        assert_eq!(aws.rule_id, "AWS");
-        assert_eq!(aws.title, "AWS secret (verified) in deploy/env.sh");
-        assert_eq!(aws.severity, Severity::Critical);
-        assert_eq!(aws.layer, Layer::Secret);
-        assert_eq!(aws.location, "deploy/env.sh:3");
-        assert_eq!(aws.aliases, vec!["CWE-798"]);
+        // 4 lines, one secret in 2 commits; verified is critical, unverified high
+        assert_eq!(header(&parsed), ("trufflehog", None, 3, 0));
         assert_eq!(
-            aws.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
-            Some((
-                AssetKind::Repository,
-                "https://github.com/acme/payments.git"
-            ))
+            summaries(&parsed),
+            [
+                "AWS Critical Secret | AWS secret (verified) in deploy/env.sh | at deploy/env.sh:3 | file deploy/env.sh:3 | asset Repository https://github.com/acme/payments.git",
+                "URI High Secret | URI secret (unverified) in docs/setup.md | at docs/setup.md:12 | file docs/setup.md:12 | asset Repository https://github.com/acme/payments.git",
+                "Slack High Secret | Slack secret (unverified) in /srv/app/config/slack.json | at /srv/app/config/slack.json:2 | file /srv/app/config/slack.json:2",
+            ]
         );
+        let aws = &parsed.findings[0];
+        assert_eq!(aws.aliases, vec!["CWE-798"]);
         let ev = aws.evidence.as_ref().unwrap();
         assert_eq!(ev["Raw"], REDACTED);
         assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
-        assert_eq!(parsed.findings[1].severity, Severity::High, "unverified");
-        let fs = &parsed.findings[2];
-        assert_eq!(fs.location, "/srv/app/config/slack.json:2");
-        assert_eq!(fs.asset, None);
     }
 
     #[test]
     fn v2_merges_by_file_and_reason() {
         let parsed = Trufflehog.parse(V2).unwrap();
-        assert_eq!(parsed.findings.len(), 3);
-        let generic = &parsed.findings[0];
-        assert_eq!(generic.title, "Generic Secret in app/settings.py");
-        assert_eq!(generic.severity, Severity::High);
-        assert_eq!(generic.file_path.as_deref(), Some("app/settings.py"));
-        assert_eq!(generic.line, None);
-        assert_eq!(parsed.findings[1].rule_id, "RSA private key");
+        // high entropy is medium
         assert_eq!(
-            parsed.findings[2].severity,
-            Severity::Medium,
-            "high entropy"
+            summaries(&parsed),
+            [
+                "Generic Secret High Secret | Generic Secret in app/settings.py | at app/settings.py | file app/settings.py",
+                "RSA private key High Secret | RSA private key in ops/id_rsa | at ops/id_rsa | file ops/id_rsa",
+                "High Entropy Medium Secret | High Entropy in app/settings.py | at app/settings.py | file app/settings.py",
+            ]
         );
+        let generic = &parsed.findings[0];
         let ev = generic.evidence.as_ref().unwrap();
         assert_eq!(ev["stringsFound"], REDACTED);
         assert_eq!(ev["diff"], REDACTED);
@@ -412,11 +402,8 @@ mod tests {
             "ffffffffffffffffffffffffffffffffffffffff",
         );
         let b = Trufflehog.parse(reversed.as_bytes()).unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
+        let fa = sorted_fingerprints(&a);
+        assert_eq!(fa, sorted_fingerprints(&b));
         let unique: std::collections::HashSet<_> = fa.iter().collect();
         assert_eq!(unique.len(), 3);
         // a different secret at the same place is a different finding

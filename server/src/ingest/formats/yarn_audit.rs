@@ -431,7 +431,9 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, fixture, header, sorted_fingerprints, summaries,
+    };
 
     const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
     const BERRY: &[u8] = fixture!("yarn_audit", "berry.jsonl");
@@ -439,50 +441,39 @@ mod tests {
     #[test]
     fn yarn1_merges_repeated_advisories() {
         let parsed = YarnAudit.parse(V1).unwrap();
-        assert_eq!(parsed.scanner, "yarn audit");
-        assert_eq!(parsed.findings.len(), 5, "6 advisory lines, one repeated");
+        // 6 advisory lines, one repeated
+        assert_eq!(header(&parsed), ("yarn audit", None, 5, 0));
+        assert_eq!(
+            summaries(&parsed),
+            [
+                "GHSA-xvch-5gv4-984h Critical Dependency | minimist: Prototype Pollution in minimist | at minimist@1.2.5 | pkg minimist 1.2.5 -> >=9.9.9 | url https://github.com/advisories/GHSA-xvch-5gv4-984h",
+                "npm:1324 High Dependency | handlebars: Arbitrary Code Execution | at handlebars@4.0.11 | pkg handlebars 4.0.11 -> >=9.9.9 | url https://npmjs.com/advisories/1324",
+                "npm:77 Medium Dependency | tiny: Moderate thing | at tiny@1.0.0 | pkg tiny 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/77",
+                "npm:78 Low Dependency | tinier: Low thing | at tinier@1.0.0 | pkg tinier 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/78",
+                "npm:79 Info Dependency | tiniest: Info thing | at tiniest@1.0.0 | pkg tiniest 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/79",
+            ]
+        );
         let m = &parsed.findings[0];
-        assert_eq!(m.rule_id, "GHSA-xvch-5gv4-984h");
-        assert_eq!(m.title, "minimist: Prototype Pollution in minimist");
-        assert_eq!(m.layer, Layer::Dependency);
-        assert_eq!(m.package_name.as_deref(), Some("minimist"));
-        assert_eq!(m.package_version.as_deref(), Some("1.2.5"));
-        assert_eq!(m.fixed_version.as_deref(), Some(">=9.9.9"));
         assert_eq!(
             m.aliases,
             vec!["CVE-2021-44906", "GHSA-xvch-5gv4-984h", "CWE-1321"]
         );
         assert!(m.description.contains("mocha>mkdirp>minimist"));
-        assert_eq!(parsed.findings[1].rule_id, "npm:1324");
-        let sev: Vec<Severity> = parsed.findings.iter().map(|f| f.severity).collect();
-        assert_eq!(
-            sev,
-            vec![
-                Severity::Critical,
-                Severity::High,
-                Severity::Medium,
-                Severity::Low,
-                Severity::Info
-            ]
-        );
     }
 
     #[test]
     fn berry_lines_and_deprecations() {
         let parsed = YarnAudit.parse(BERRY).unwrap();
-        assert_eq!(parsed.findings.len(), 2);
+        assert_eq!(
+            summaries(&parsed),
+            [
+                "GHSA-wf5p-g6vw-rhxx Medium Dependency | axios: Axios Cross-Site Request Forgery Vulnerability | at axios@0.27.2 | pkg axios 0.27.2 | url https://github.com/advisories/GHSA-wf5p-g6vw-rhxx",
+                "request (deprecation) Medium Dependency | request: request has been deprecated, see https://github.com/request/request/issues/3142 | at request@2.88.2 | pkg request 2.88.2",
+            ]
+        );
         let axios = &parsed.findings[0];
-        assert_eq!(axios.rule_id, "GHSA-wf5p-g6vw-rhxx");
-        assert_eq!(axios.severity, Severity::Medium);
-        assert_eq!(axios.location, "axios@0.27.2");
         assert_eq!(axios.aliases, vec!["GHSA-wf5p-g6vw-rhxx"]);
         assert!(axios.description.contains("web@workspace:packages/web"));
-        let dep = &parsed.findings[1];
-        assert_eq!(dep.rule_id, "request (deprecation)");
-        assert!(
-            dep.title
-                .starts_with("request: request has been deprecated")
-        );
     }
 
     #[test]
@@ -494,13 +485,9 @@ mod tests {
         let b = YarnAudit
             .parse(lines.join("\n").replace("1.2.5", "1.2.6").as_bytes())
             .unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
-        fa.dedup();
-        assert_eq!(fa.len(), 5);
+        assert_eq!(sorted_fingerprints(&a), sorted_fingerprints(&b));
+        assert_distinct(&a);
+        assert_eq!(a.findings.len(), 5);
     }
 
     #[test]
