@@ -99,13 +99,7 @@ impl ReportFormat for BosunJson {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let invalid = |message: String| ParseError {
-            format: NAME,
-            message,
-            line: None,
-            column: None,
-            layout: false,
-        };
+        let invalid = |message: String| ParseError::invalid(NAME, message);
         if report.bosun_format != 1 {
             return Err(invalid(format!(
                 "bosun_format {} is not supported (use 1)",

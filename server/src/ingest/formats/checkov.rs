@@ -104,13 +104,10 @@ impl ReportFormat for Checkov {
             Value::Object(_) => vec![root],
             Value::Null => Vec::new(),
             _ => {
-                return Err(ParseError {
-                    format: NAME,
-                    message: "expected a report object or a list of them".to_string(),
-                    line: None,
-                    column: None,
-                    layout: false,
-                });
+                return Err(ParseError::invalid(
+                    NAME,
+                    "expected a report object or a list of them".to_string(),
+                ));
             }
         };
         let mut findings = Vec::new();

@@ -64,29 +64,23 @@ impl ReportFormat for CycloneDx {
         let bom = if xml {
             let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
             if root.name != "bom" {
-                return Err(ParseError {
-                    format: NAME,
-                    message: format!(
+                return Err(ParseError::invalid(
+                    NAME,
+                    format!(
                         "the root element is <{}>, not <bom>",
                         normalize::bounded(&root.name, 100)
                     ),
-                    line: None,
-                    column: None,
-                    layout: false,
-                });
+                ));
             }
             from_xml(&root)
         } else {
             let root: Value =
                 serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
             if !root.is_object() {
-                return Err(ParseError {
-                    format: NAME,
-                    message: "the document is not a JSON object".to_string(),
-                    line: None,
-                    column: None,
-                    layout: false,
-                });
+                return Err(ParseError::invalid(
+                    NAME,
+                    "the document is not a JSON object".to_string(),
+                ));
             }
             from_json(&root)
         };

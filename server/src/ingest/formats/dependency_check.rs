@@ -70,16 +70,13 @@ impl ReportFormat for DependencyCheck {
         }
         let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
         if root.name != "analysis" {
-            return Err(ParseError {
-                format: NAME,
-                message: format!(
+            return Err(ParseError::invalid(
+                NAME,
+                format!(
                     "the root element is <{}>, not <analysis>",
                     normalize::bounded(&root.name, 100)
                 ),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            ));
         }
         let version = root
             .child("scanInfo")

@@ -79,12 +79,8 @@ impl ReportFormat for Grype {
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         for (i, raw) in report.matches.iter().enumerate() {
-            let m = Match::deserialize(raw).map_err(|e| ParseError {
-                format: NAME,
-                message: format!("match {i} has an unexpected shape: {e}"),
-                line: None,
-                column: None,
-                layout: false,
+            let m = Match::deserialize(raw).map_err(|e| {
+                ParseError::invalid(NAME, format!("match {i} has an unexpected shape: {e}"))
             })?;
             let f = finding(&source, &m, raw);
             match index.get(&f.fingerprint) {

@@ -134,13 +134,7 @@ impl ReportFormat for KubeBench {
 }
 
 fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: message.to_string(),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, message.to_string())
 }
 
 fn is_manual(result: &CheckResult) -> bool {

@@ -21,13 +21,13 @@
 //!   the vulnerability name), and the location with the hunter pod's generated name removed
 //!   (it changes on every run). Not the evidence, description or hunter name.
 
-use std::collections::HashMap;
-
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head};
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -78,37 +78,22 @@ impl ReportFormat for KubeHunter {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let Some(root) = root.as_object() else {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"vulnerabilities\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected a JSON object with \"vulnerabilities\"".to_string(),
+            ));
         };
         let Output {
             lists,
             tallied,
             version,
         } = output(root)?;
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for raw in lists.into_iter().flatten() {
             let v: Vulnerability =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
             let f = finding(&v, raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         if findings.is_empty() && tallied > 0 {
             return Err(ParseError::layout(
@@ -120,7 +105,7 @@ impl ReportFormat for KubeHunter {
         Ok(ParsedReport {
             scanner: "kube-hunter".to_string(),
             scanner_version: version,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
     }

@@ -19,7 +19,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head};
+use super::support::{DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -112,13 +112,10 @@ impl ReportFormat for KubeLinter {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         if !root.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"Reports\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected a JSON object with \"Reports\"".to_string(),
+            ));
         }
         let output: Output =
             serde_json::from_value(root).map_err(|e| ParseError::from_json(NAME, &e))?;
@@ -127,23 +124,12 @@ impl ReportFormat for KubeLinter {
             .iter()
             .map(|c| (c.name.as_str(), c.description.as_str()))
             .collect();
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for raw in output.reports.iter().flatten() {
             let report: Report =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
             let f = finding(&report, &descriptions, raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         let failed = output
             .summary
@@ -160,7 +146,7 @@ impl ReportFormat for KubeLinter {
         Ok(ParsedReport {
             scanner: "KubeLinter".to_string(),
             scanner_version: output.summary.kube_linter_version.filter(|v| !v.is_empty()),
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
     }

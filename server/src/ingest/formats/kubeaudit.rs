@@ -20,13 +20,11 @@
 //!   level or API version (moving `policy/v1beta1` to `policy/v1` is the fix, not a new
 //!   resource).
 
-use std::collections::HashMap;
-
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{self, DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key};
+use super::support::{self, DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -79,8 +77,7 @@ impl ReportFormat for Kubeaudit {
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let items = super::support::json_items(NAME, body)?;
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for (line, raw) in items {
             if !is_result(&raw) {
                 let mut err = ParseError::layout(NAME, EXPECTED);
@@ -94,23 +91,12 @@ impl ReportFormat for Kubeaudit {
                 err
             })?;
             let f = finding(&item, &raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         Ok(ParsedReport {
             scanner: "kubeaudit".to_string(),
             scanner_version: None,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
     }

@@ -47,13 +47,10 @@ impl ReportFormat for Kubescape {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         if !root.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"results\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected a JSON object with \"results\"".to_string(),
+            ));
         }
         let cluster = text(&root, "/clusterName").trim().to_string();
         let controls = root.pointer("/summaryDetails/controls");

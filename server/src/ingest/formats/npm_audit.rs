@@ -114,13 +114,7 @@ impl ReportFormat for NpmAudit {
 }
 
 fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: message.to_string(),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, message.to_string())
 }
 
 /// One finding per fingerprint: npm 6 can split one GHSA advisory on one package into

@@ -73,15 +73,14 @@ impl ReportFormat for OsvScanner {
             for p in &result.packages {
                 let mut vulns = Vec::with_capacity(p.vulnerabilities.len());
                 for raw in &p.vulnerabilities {
-                    let v = Vuln::deserialize(raw).map_err(|e| ParseError {
-                        format: NAME,
-                        message: format!(
-                            "a vulnerability of {} has an unexpected shape: {e}",
-                            normalize::bounded(&p.package.name, 200)
-                        ),
-                        line: None,
-                        column: None,
-                        layout: false,
+                    let v = Vuln::deserialize(raw).map_err(|e| {
+                        ParseError::invalid(
+                            NAME,
+                            format!(
+                                "a vulnerability of {} has an unexpected shape: {e}",
+                                normalize::bounded(&p.package.name, 200)
+                            ),
+                        )
                     })?;
                     vulns.push((v, raw));
                 }

@@ -22,7 +22,9 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head};
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -48,13 +50,10 @@ impl ReportFormat for Popeye {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let Some(popeye) = root.get("popeye").filter(|p| p.is_object()) else {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected an object with a \"popeye\" report".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected an object with a \"popeye\" report".to_string(),
+            ));
         };
         let Some(sections) = popeye
             .get("sanitizers")
@@ -126,24 +125,12 @@ impl ReportFormat for Popeye {
         for i in &issues {
             *same_code.entry(i.code_key()).or_default() += 1;
         }
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for issue in &issues {
             let with_message =
                 same_code.get(&issue.code_key()).copied().unwrap_or(0) > 1 || issue.code.is_empty();
             let f = issue.finding(with_message);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         if issues.is_empty() && tallied > 0 {
             return Err(ParseError::layout(
@@ -155,7 +142,7 @@ impl ReportFormat for Popeye {
         Ok(ParsedReport {
             scanner: "Popeye".to_string(),
             scanner_version: None,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
     }

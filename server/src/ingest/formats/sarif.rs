@@ -577,16 +577,7 @@ fn cwe_tags<'a>(rule: Option<&'a s::ReportingDescriptor>) -> impl Iterator<Item 
         .and_then(|p| p.tags.as_ref())
         .into_iter()
         .flatten()
-        .filter_map(|tag| {
-            let lower = tag.to_ascii_lowercase();
-            let start = lower.find("cwe-")? + 4;
-            let digits: String = lower[start..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            let number: u32 = digits.parse().ok()?;
-            Some(format!("CWE-{number}"))
-        })
+        .filter_map(|tag| normalize::cwe_tag(tag))
 }
 
 fn looks_like_vuln_id(id: &str) -> bool {

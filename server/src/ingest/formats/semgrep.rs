@@ -60,17 +60,14 @@ impl ReportFormat for Semgrep {
         {
             // a run that failed on its rules or configuration scanned nothing: stored as a
             // clean scan it would close every open finding of the scope
-            return Err(ParseError {
-                format: NAME,
-                message: format!(
+            return Err(ParseError::invalid(
+                NAME,
+                format!(
                     "Semgrep reported a fatal error, so the scan did not run and this report \
                      says nothing about what is fixed: {}",
                     normalize::bounded(&fatal, FIELD_MAX)
                 ),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            ));
         }
         let mut findings = Vec::new();
         let mut skipped = Vec::new();

@@ -124,13 +124,7 @@ impl ReportFormat for Snyk {
 }
 
 fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: normalize::bounded(message, FIELD_MAX),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, normalize::bounded(message, FIELD_MAX))
 }
 
 fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {

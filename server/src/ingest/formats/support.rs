@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::ingest::ParseError;
 use crate::ingest::normalize::caps;
+use crate::ingest::{NewFinding, ParseError};
 
 /// The longest title a format makes, in characters.
 pub const TITLE_MAX: usize = caps::TITLE;
@@ -56,6 +56,39 @@ pub fn has_keys(text: &str, keys: &[&str]) -> bool {
 /// Whether `text` has any of `keys` in double quotes.
 pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
+}
+
+/// Findings in the order first seen, one per fingerprint: a repeat adds an occurrence to the
+/// finding it repeats, which keeps the higher severity of the two (for the line-per-result
+/// formats that write one problem again: kubeaudit, kube-hunter, kube-linter, Popeye).
+#[derive(Default)]
+pub struct Repeats {
+    findings: Vec<NewFinding>,
+    index: std::collections::HashMap<[u8; 32], usize>,
+}
+
+impl Repeats {
+    pub fn add(&mut self, f: NewFinding) {
+        match self.index.get(&f.fingerprint) {
+            Some(&i) => {
+                let kept = &mut self.findings[i];
+                kept.occurrences = kept.occurrences.saturating_add(1);
+                kept.severity = kept.severity.min(f.severity);
+            }
+            None => {
+                self.index.insert(f.fingerprint, self.findings.len());
+                self.findings.push(f);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    pub fn into_findings(self) -> Vec<NewFinding> {
+        self.findings
+    }
 }
 
 /// The objects of a report written as JSON Lines (one object a line; nuclei, kubeaudit,

@@ -583,36 +583,20 @@ pub(crate) fn severity(label: &str) -> Severity {
     }
 }
 
-/// One raw item read as its type.
+/// An item of a target that is not the shape Trivy writes.
+fn unreadable(what: &str, target: &str, e: serde_json::Error) -> ParseError {
+    let target = normalize::bounded(target, 200);
+    ParseError::invalid(NAME, format!("{what} of target '{target}': {e}"))
+}
+
+/// One raw item read as its type (as a `Value` too: it was checked to be valid JSON when the
+/// report was read).
 fn typed<T: for<'de> Deserialize<'de>>(
     raw: &RawValue,
     what: &str,
     target: &str,
 ) -> Result<T, ParseError> {
-    serde_json::from_str(raw.get()).map_err(|e| ParseError {
-        format: NAME,
-        message: format!(
-            "{what} of target '{}': {e}",
-            normalize::bounded(target, 200)
-        ),
-        line: None,
-        column: None,
-        layout: false,
-    })
-}
-
-/// One raw item as a value (it was checked to be valid JSON when the report was read).
-fn value(raw: &RawValue, what: &str, target: &str) -> Result<Value, ParseError> {
-    serde_json::from_str(raw.get()).map_err(|e| ParseError {
-        format: NAME,
-        message: format!(
-            "{what} of target '{}': {e}",
-            normalize::bounded(target, 200)
-        ),
-        line: None,
-        column: None,
-        layout: false,
-    })
+    serde_json::from_str(raw.get()).map_err(|e| unreadable(what, target, e))
 }
 
 fn item<T: for<'de> Deserialize<'de>>(
@@ -620,16 +604,7 @@ fn item<T: for<'de> Deserialize<'de>>(
     what: &str,
     target: &str,
 ) -> Result<T, ParseError> {
-    T::deserialize(raw).map_err(|e| ParseError {
-        format: NAME,
-        message: format!(
-            "{what} of target '{}': {e}",
-            normalize::bounded(target, 200)
-        ),
-        line: None,
-        column: None,
-        layout: false,
-    })
+    T::deserialize(raw).map_err(|e| unreadable(what, target, e))
 }
 
 fn references(primary: &str, rest: &[String]) -> Vec<String> {
@@ -870,7 +845,7 @@ fn read_result(
         ));
     }
     for raw in r.secrets.iter().flatten() {
-        let raw = value(raw, "a secret", target)?;
+        let raw: Value = typed(raw, "a secret", target)?;
         let s: Secret = item(&raw, "a secret", target)?;
         out.finding(secret(&place, target, &s, &raw));
     }

@@ -81,12 +81,11 @@ impl ReportFormat for TrivyOperator {
             })
             .sum();
         for cr in crs {
-            let parsed: Cr = Cr::deserialize(cr).map_err(|e| ParseError {
-                format: NAME,
-                message: format!("a report resource has an unexpected shape: {e}"),
-                line: None,
-                column: None,
-                layout: false,
+            let parsed: Cr = Cr::deserialize(cr).map_err(|e| {
+                ParseError::invalid(
+                    NAME,
+                    format!("a report resource has an unexpected shape: {e}"),
+                )
             })?;
             if scanner_version.is_none() {
                 scanner_version = parsed
@@ -344,6 +343,23 @@ impl Workload {
     }
 }
 
+/// A failed check or compliance control: a cluster-config finding named by its id.
+fn failed_check(
+    fingerprint: [u8; 32],
+    severity_label: &str,
+    title: String,
+    id: &str,
+) -> NewFinding {
+    let mut f = NewFinding::new(
+        fingerprint,
+        Layer::ClusterConfig,
+        severity(severity_label),
+        title,
+    );
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    f
+}
+
 fn severity(label: &str) -> Severity {
     match label.trim().to_ascii_uppercase().as_str() {
         "CRITICAL" => Severity::Critical,
@@ -355,13 +371,7 @@ fn severity(label: &str) -> Severity {
 }
 
 fn item<T: for<'de> Deserialize<'de>>(raw: &Value, what: &str) -> Result<T, ParseError> {
-    T::deserialize(raw).map_err(|e| ParseError {
-        format: NAME,
-        message: format!("{what}: {e}"),
-        line: None,
-        column: None,
-        layout: false,
-    })
+    T::deserialize(raw).map_err(|e| ParseError::invalid(NAME, format!("{what}: {e}")))
 }
 
 fn references(primary: &str, rest: &[String]) -> Vec<String> {
@@ -466,13 +476,7 @@ fn check(w: &Workload, c: &Check, raw: &Value) -> NewFinding {
         .map(|t| normalize::first_line(t, TITLE_MAX))
         .find(|t| !t.is_empty())
         .unwrap_or_default();
-    let mut f = NewFinding::new(
-        fp.finish(),
-        Layer::ClusterConfig,
-        severity(&c.severity),
-        title,
-    );
-    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    let mut f = failed_check(fp.finish(), &c.severity, title, id);
     let mut description = c.description.trim().to_string();
     for m in c
         .messages
@@ -564,13 +568,7 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
         let mut fp = Fingerprint::new("trivy_operator/v1");
         fp.push("compliance").push(&benchmark).push(id);
         let title = normalize::bounded(format!("{id} {}", c.name.trim()).trim(), TITLE_MAX);
-        let mut f = NewFinding::new(
-            fp.finish(),
-            Layer::ClusterConfig,
-            severity(&c.severity),
-            title,
-        );
-        f.rule_id = normalize::bounded(id, SHORT_MAX);
+        let mut f = failed_check(fp.finish(), &c.severity, title, id);
         let spec_description = cr.spec["compliance"]["controls"]
             .as_array()
             .and_then(|cs| cs.iter().find(|x| x["id"].as_str() == Some(id)))

@@ -169,13 +169,7 @@ impl ReportFormat for Zap {
 }
 
 fn invalid(message: String) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: normalize::bounded(&message, 500),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, normalize::bounded(&message, 500))
 }
 
 /// How many `<alertitem>` elements the document's text holds (escaped text, `&lt;alertitem`,
