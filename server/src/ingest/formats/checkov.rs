@@ -28,7 +28,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, opening};
+use super::support::{
+    DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, object_path, opening,
+};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -382,11 +384,7 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
     f.file_path = Some(path).filter(|p| !p.is_empty());
     f.line = line;
     if let Some((kind, namespace, name)) = k8s_parts(check_type, &check.resource) {
-        let key = [namespace.as_str(), &kind, &name]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("/");
+        let key = object_path(&[namespace.as_str(), &kind, &name]);
         f.asset = Some(Asset {
             kind: AssetKind::Workload,
             key,

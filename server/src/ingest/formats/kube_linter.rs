@@ -19,10 +19,12 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head};
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head, object_path, set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct KubeLinter;
 
@@ -204,11 +206,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
         description.push_str("\n\n");
         description.push_str(d.trim());
     }
-    let label = [namespace, kind, name]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("/");
+    let label = object_path(&[namespace, kind, name]);
 
     let mut f = NewFinding::new(fingerprint, Layer::ClusterConfig, Severity::Medium, title);
     f.rule_id = check.to_string();
@@ -225,15 +223,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
         (true, _) => path.clone(),
     };
     f.file_path = Some(path).filter(|p| !p.is_empty());
-    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: label,
-        });
-    }
+    set_workload(&mut f, namespace, kind, name, label);
     f.evidence = Some(normalize::evidence(raw));
     f
 }

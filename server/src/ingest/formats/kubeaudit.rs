@@ -24,10 +24,12 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{self, DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key};
+use super::support::{
+    self, DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, object_path, set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Kubeaudit;
 
@@ -180,11 +182,7 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
             description.push_str(&format!("\n{label}: {value}"));
         }
     }
-    let label = [namespace, kind, name]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("/");
+    let label = object_path(&[namespace, kind, name]);
 
     let mut f = NewFinding::new(
         fp.finish(),
@@ -199,15 +197,7 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
     } else {
         format!("{label} (container {container})")
     };
-    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: label,
-        });
-    }
+    set_workload(&mut f, namespace, kind, name, label);
     f.evidence = Some(normalize::evidence(raw));
     f
 }

@@ -23,10 +23,10 @@
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head};
+use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head, set_workload};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Kubescape;
 
@@ -313,15 +313,18 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
         None => label.clone(),
     };
     f.file_path = w.file.clone();
-    f.k8s_namespace = Some(w.namespace.clone()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(w.kind.clone()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(w.name.clone()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: w.key(),
-        });
-    }
+    let key = if label.is_empty() {
+        String::new()
+    } else {
+        w.key()
+    };
+    set_workload(
+        &mut f,
+        w.namespace.as_str(),
+        w.kind.as_str(),
+        w.name.as_str(),
+        key,
+    );
     f.evidence = Some(normalize::evidence(control));
     f
 }

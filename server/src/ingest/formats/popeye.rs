@@ -23,7 +23,8 @@ use app::domain::{Layer, Severity};
 use serde_json::Value;
 
 use super::support::{
-    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head, object_path,
+    set_workload,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -254,11 +255,7 @@ impl Issue<'_> {
             None => (String::new(), self.resource.clone()),
         };
         let kind = kind_of(&self.gvr);
-        let label = [namespace.as_str(), &kind, &name]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("/");
+        let label = object_path(&[namespace.as_str(), &kind, &name]);
 
         let title = match normalize::first_line(&self.text, TITLE_MAX) {
             t if t.is_empty() => self.code.clone(),
@@ -288,15 +285,7 @@ impl Issue<'_> {
                 Some(c) => format!("{label} (container {c})"),
                 None => label.clone(),
             };
-            f.k8s_namespace = Some(namespace).filter(|s| !s.is_empty());
-            f.k8s_kind = Some(kind).filter(|s| !s.is_empty());
-            f.k8s_name = Some(name).filter(|s| !s.is_empty());
-            if !label.is_empty() {
-                f.asset = Some(Asset {
-                    kind: AssetKind::Workload,
-                    key: label,
-                });
-            }
+            set_workload(&mut f, namespace, kind, name, label);
         }
         f.evidence = Some(normalize::evidence(self.raw));
         f

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::ingest::normalize::caps;
-use crate::ingest::{NewFinding, ParseError};
+use crate::ingest::{Asset, AssetKind, NewFinding, ParseError};
 
 /// The longest title a format makes, in characters.
 pub const TITLE_MAX: usize = caps::TITLE;
@@ -56,6 +56,38 @@ pub fn has_keys(text: &str, keys: &[&str]) -> bool {
 /// Whether `text` has any of `keys` in double quotes.
 pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
+}
+
+/// The parts that are set, joined with `/`: a Kubernetes object's `namespace/Kind/name` (a
+/// cluster-scoped object has no namespace), with its cluster in front where a format keeps one.
+pub fn object_path(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Sets the Kubernetes object a finding is about, each part only when it is set, and its
+/// workload asset under `key` unless that is empty.
+pub fn set_workload(
+    f: &mut NewFinding,
+    namespace: impl Into<String>,
+    kind: impl Into<String>,
+    name: impl Into<String>,
+    key: String,
+) {
+    let set = |part: String| Some(part).filter(|p| !p.is_empty());
+    f.k8s_namespace = set(namespace.into());
+    f.k8s_kind = set(kind.into());
+    f.k8s_name = set(name.into());
+    if !key.is_empty() {
+        f.asset = Some(Asset {
+            kind: AssetKind::Workload,
+            key,
+        });
+    }
 }
 
 /// Findings in the order first seen, one per fingerprint: a repeat adds an occurrence to the

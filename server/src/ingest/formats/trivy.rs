@@ -39,7 +39,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::support::{
-    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key,
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, object_path,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -159,15 +159,11 @@ impl ReportFormat for Trivy {
                 if let Some(error) = resource.error.as_deref().map(str::trim)
                     && !error.is_empty()
                 {
-                    let what = [
+                    let what = object_path(&[
                         resource.namespace.trim(),
                         resource.kind.trim(),
                         resource.name.trim(),
-                    ]
-                    .into_iter()
-                    .filter(|p| !p.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                    ]);
                     out.skipped(format!(
                         "{what}: Trivy could not scan it: {}",
                         normalize::bounded(error, 300)
@@ -689,11 +685,7 @@ impl Place {
                 } else {
                     image.clone()
                 };
-                let key = [cluster.as_str(), namespace, kind, name]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let key = object_path(&[cluster.as_str(), namespace, kind, name]);
                 Place {
                     layer_for_vulns: Layer::Image,
                     image_repo: image
@@ -750,13 +742,9 @@ impl Place {
     }
 
     fn workload_location(&self) -> Option<String> {
-        self.workload.as_ref().map(|(_, ns, kind, name)| {
-            [ns.as_str(), kind, name]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("/")
-        })
+        self.workload
+            .as_ref()
+            .map(|(_, ns, kind, name)| object_path(&[ns.as_str(), kind, name]))
     }
 
     fn apply(&self, f: &mut NewFinding) {

@@ -28,7 +28,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, opening};
+use super::support::{
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -309,11 +311,7 @@ impl Workload {
     }
 
     fn location(&self) -> String {
-        [self.namespace.as_str(), &self.kind, &self.name]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("/")
+        object_path(&[self.namespace.as_str(), &self.kind, &self.name])
     }
 
     fn apply(&self, f: &mut NewFinding, with_image: bool) {
@@ -328,11 +326,7 @@ impl Workload {
         if !location.is_empty() {
             f.asset = Some(Asset {
                 kind: AssetKind::Workload,
-                key: [self.namespace.as_str(), &self.kind, self.stable_name()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("/"),
+                key: object_path(&[self.namespace.as_str(), &self.kind, self.stable_name()]),
             });
         }
         f.location = match (&self.image, with_image) {
