@@ -58,6 +58,19 @@ pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
 }
 
+/// A finding's references: the primary URL, then the rest, each trimmed and bounded, without
+/// empties or repeats, at most [`LIST_MAX`] (Trivy and Trivy Operator).
+pub fn references(primary: &str, rest: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
+        let r = r.trim();
+        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < LIST_MAX {
+            out.push(crate::ingest::normalize::bounded(r, SHORT_MAX));
+        }
+    }
+    out
+}
+
 /// The parts that are set, joined with `/`: a Kubernetes object's `namespace/Kind/name` (a
 /// cluster-scoped object has no namespace), with its cluster in front where a format keeps one.
 pub fn object_path(parts: &[&str]) -> String {

@@ -95,11 +95,6 @@ pub fn summaries(report: &ParsedReport) -> Vec<String> {
     report.findings.iter().map(summary).collect()
 }
 
-/// [`summary`] of the first finding of `rule`.
-pub fn summary_of(report: &ParsedReport, rule: &str) -> String {
-    summary(find(report, rule))
-}
-
 /// A report's header and size: scanner, version, how many findings and skipped items.
 pub fn header(report: &ParsedReport) -> (&str, Option<&str>, usize, usize) {
     (

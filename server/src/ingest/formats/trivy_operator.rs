@@ -24,13 +24,14 @@
 //!   match with whitespace collapsed; compliance: the benchmark id and the control id.
 //!   Installed versions, titles, messages, scores and timestamps never go in.
 
-use app::domain::{Layer, Severity};
+use app::domain::Layer;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::support::{
-    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening,
+    DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, references,
 };
+use super::trivy::severity;
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -354,29 +355,8 @@ fn failed_check(
     f
 }
 
-fn severity(label: &str) -> Severity {
-    match label.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Severity::Critical,
-        "HIGH" => Severity::High,
-        "MEDIUM" => Severity::Medium,
-        "LOW" => Severity::Low,
-        _ => Severity::Info,
-    }
-}
-
 fn item<T: for<'de> Deserialize<'de>>(raw: &Value, what: &str) -> Result<T, ParseError> {
     T::deserialize(raw).map_err(|e| ParseError::invalid(NAME, format!("{what}: {e}")))
-}
-
-fn references(primary: &str, rest: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
-        let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < LIST_MAX {
-            out.push(normalize::bounded(r, SHORT_MAX));
-        }
-    }
-    out
 }
 
 fn read_cr(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
@@ -598,48 +578,44 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, header, summaries};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         TrivyOperator.parse(bytes).expect("parses")
     }
 
-    #[test]
-    fn vulnerability_report() {
-        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        assert_eq!(r.scanner, "Trivy Operator");
-        assert_eq!(r.scanner_version.as_deref(), Some("0.57.0"));
-        assert_eq!(r.findings.len(), 5);
-        let f = find(&r, "CVE-2024-6119");
-        assert_eq!(f.layer, Layer::Image);
-        assert_eq!(f.title, "CVE-2024-6119 in libssl3 3.3.1-r3");
-        assert_eq!(f.package_name.as_deref(), Some("libssl3"));
-        assert_eq!(f.fixed_version.as_deref(), Some("3.3.2-r0"));
-        assert_eq!(f.image.as_deref(), Some("ghcr.io/acme/checkout:2.1.0"));
-        assert_eq!(f.k8s_namespace.as_deref(), Some("shop"));
-        assert_eq!(f.k8s_kind.as_deref(), Some("ReplicaSet"));
-        assert_eq!(f.k8s_name.as_deref(), Some("checkout-7d9f8b6c5d"));
-        assert_eq!(
-            f.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
-            Some((AssetKind::Workload, "shop/ReplicaSet/checkout"))
-        );
-        assert_eq!(
-            f.location,
-            "shop/ReplicaSet/checkout-7d9f8b6c5d (ghcr.io/acme/checkout:2.1.0)"
-        );
-        assert_eq!(f.aliases, vec!["CVE-2024-6119"]);
-        assert_eq!(f.references[0], "https://avd.aquasec.com/nvd/cve-2024-6119");
-    }
+    /// Where every vulnerability of the report's workload is, and what it is about.
+    const CHECKOUT: &str = "at shop/ReplicaSet/checkout-7d9f8b6c5d (ghcr.io/acme/checkout:2.1.0)";
+    const CHECKOUT_OBJECT: &str = "image ghcr.io/acme/checkout:2.1.0 | k8s shop/ReplicaSet/checkout-7d9f8b6c5d | asset Workload shop/ReplicaSet/checkout";
 
     #[test]
-    fn severities_map() {
+    fn vulnerability_report_with_severities_mapped() {
         let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        let sev = |id| find(&r, id).severity;
-        assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
-        assert_eq!(sev("CVE-2024-6119"), Severity::High);
-        assert_eq!(sev("CVE-2024-4741"), Severity::Medium);
-        assert_eq!(sev("CVE-2024-2511"), Severity::Low);
-        assert_eq!(sev("CVE-2024-9143"), Severity::Info);
+        assert_eq!(header(&r), ("Trivy Operator", Some("0.57.0"), 5, 0));
+        let (at, object) = (CHECKOUT, CHECKOUT_OBJECT);
+        assert_eq!(
+            summaries(&r),
+            [
+                format!(
+                    "CVE-2024-5535 Critical Image | CVE-2024-5535 in libssl3 3.3.1-r3 | {at} | pkg libssl3 3.3.1-r3 -> 3.3.1-r1 | {object}"
+                ),
+                format!(
+                    "CVE-2024-6119 High Image | CVE-2024-6119 in libssl3 3.3.1-r3 | {at} | pkg libssl3 3.3.1-r3 -> 3.3.2-r0 | {object}"
+                ),
+                format!(
+                    "CVE-2024-4741 Medium Image | CVE-2024-4741 in libcrypto3 3.3.1-r3 | {at} | pkg libcrypto3 3.3.1-r3 -> 3.3.1-r0 | {object}"
+                ),
+                format!(
+                    "CVE-2024-2511 Low Image | CVE-2024-2511 in libcrypto3 3.3.1-r3 | {at} | pkg libcrypto3 3.3.1-r3 -> 3.3.0-r1 | {object}"
+                ),
+                format!(
+                    "CVE-2024-9143 Info Image | CVE-2024-9143 in libcrypto3 3.3.1-r3 | {at} | pkg libcrypto3 3.3.1-r3 | {object}"
+                ),
+            ]
+        );
+        let f = find(&r, "CVE-2024-6119");
+        assert_eq!(f.aliases, vec!["CVE-2024-6119"]);
+        assert_eq!(f.references[0], "https://avd.aquasec.com/nvd/cve-2024-6119");
     }
 
     #[test]
@@ -658,43 +634,60 @@ mod tests {
     #[test]
     fn config_audit_counts_only_failed_checks() {
         let r = parse(fixture!("trivy_operator", "configauditreport.json"));
-        assert_eq!(r.findings.len(), 2);
+        // the passed KSV001 is no finding
+        assert_eq!(
+            summaries(&r),
+            [
+                "KSV012 Medium ClusterConfig | Runs as root user | at shop/Deployment/api | k8s shop/Deployment/api | asset Workload shop/Deployment/api",
+                "KSV014 Low ClusterConfig | Root file system is not read-only | at shop/Deployment/api | k8s shop/Deployment/api | asset Workload shop/Deployment/api",
+            ]
+        );
         let f = find(&r, "KSV012");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.severity, Severity::Medium);
-        assert_eq!(f.title, "Runs as root user");
-        assert_eq!(f.location, "shop/Deployment/api");
-        assert_eq!(f.image, None);
         assert!(f.description.contains("runAsNonRoot"));
         assert_eq!(
             f.references,
             vec!["https://avd.aquasec.com/misconfig/ksv012"]
         );
-        assert!(r.findings.iter().all(|f| f.rule_id != "KSV001"));
     }
+
+    /// The secrets' workload: the runner's pod template and image.
+    const RUNNER: &str =
+        "at tools/ReplicaSet/runner-6b9d7c5f4 (index.docker.io/acme/ci-runner:latest)";
+    const RUNNER_OBJECT: &str = "image index.docker.io/acme/ci-runner:latest | k8s tools/ReplicaSet/runner-6b9d7c5f4 | asset Workload tools/ReplicaSet/runner";
 
     #[test]
     fn list_of_secret_reports() {
         let r = parse(fixture!("trivy_operator", "exposedsecretreport_list.json"));
-        assert_eq!(r.findings.len(), 2);
-        let f = find(&r, "github-pat");
-        assert_eq!(f.layer, Layer::Secret);
-        assert_eq!(f.severity, Severity::Critical);
-        assert_eq!(f.file_path.as_deref(), Some("app/.env"));
-        assert_eq!(f.title, "GitHub Personal Access Token in app/.env");
+        let (at, object) = (RUNNER, RUNNER_OBJECT);
+        assert_eq!(
+            summaries(&r),
+            [
+                format!(
+                    "github-pat Critical Secret | GitHub Personal Access Token in app/.env | {at} | file app/.env | {object}"
+                ),
+                format!(
+                    "aws-access-key-id Critical Secret | AWS Access Key ID in root/.aws/credentials | {at} | file root/.aws/credentials | {object}"
+                ),
+            ]
+        );
         assert_ne!(r.findings[0].fingerprint, r.findings[1].fingerprint);
     }
 
     #[test]
     fn dict_of_kinds_and_compliance_summary() {
         let r = parse(fixture!("trivy_operator", "all_reports.json"));
-        // 1 failed check + 1 secret + 1 vulnerability + 1 failing compliance control
-        assert_eq!(r.findings.len(), 4);
-        let c = find(&r, "5.1.1");
-        assert_eq!(c.layer, Layer::ClusterConfig);
-        assert_eq!(c.severity, Severity::High);
-        assert!(c.description.contains("3 resource(s)"));
-        assert!(r.findings.iter().all(|f| f.rule_id != "5.1.2"));
+        // 1 failing compliance control (not the passing 5.1.2) + 1 failed check + 1 secret
+        // + 1 vulnerability
+        assert_eq!(
+            summaries(&r),
+            [
+                "5.1.1 High ClusterConfig | 5.1.1 Ensure that the cluster-admin role is only used where required | at cluster (k8s-cis-1.23)".to_string(),
+                "KSV012 Medium ClusterConfig | Runs as root user | at shop/Deployment/api | k8s shop/Deployment/api | asset Workload shop/Deployment/api".to_string(),
+                format!("github-pat Critical Secret | GitHub Personal Access Token in app/.env | {RUNNER} | file app/.env | {RUNNER_OBJECT}"),
+                format!("CVE-2024-5535 Critical Image | CVE-2024-5535 in libssl3 3.3.1-r3 | {CHECKOUT} | pkg libssl3 3.3.1-r3 -> 3.3.1-r1 | {CHECKOUT_OBJECT}"),
+            ]
+        );
+        assert!(find(&r, "5.1.1").description.contains("3 resource(s)"));
     }
 
     #[test]
