@@ -20,13 +20,13 @@
 //!   dependency's file name (the last segment of `filePath`). The full path is shown but not
 //!   used: it is absolute on the scanning machine, so it changes with the CI workspace.
 //!   Versions, descriptions and report dates never go in.
-//! - XML is read with `quick_xml` (through [`super::cyclonedx::xml`]), which never expands
+//! - XML is read with `quick_xml` (through [`super::xml`]), which never expands
 //!   external entities or DTDs.
 
 use app::domain::{Layer, Severity};
 
-use super::cyclonedx::xml::{self, Element};
 use super::support::{self, DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX};
+use super::xml::{self, Element};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};

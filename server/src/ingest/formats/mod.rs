@@ -36,6 +36,7 @@ pub mod snyk;
 pub mod trivy;
 pub mod trivy_operator;
 pub mod trufflehog;
+pub(crate) mod xml;
 pub mod yarn_audit;
 pub mod zap;
 

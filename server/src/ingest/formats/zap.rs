@@ -121,7 +121,7 @@ impl ReportFormat for Zap {
         if !text.contains("<OWASPZAPReport") {
             return Err(invalid("no <OWASPZAPReport> root element".to_string()));
         }
-        super::cyclonedx::xml::check_limits(body).map_err(|e| e.into_parse_error(NAME))?;
+        super::xml::check_limits(body).map_err(|e| e.into_parse_error(NAME))?;
         let report: Report =
             quick_xml::de::from_str(&text).map_err(|e| invalid(format!("malformed XML: {e}")))?;
         // ZAP can split one rule on one site into several alert items: one finding
