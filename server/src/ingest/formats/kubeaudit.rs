@@ -205,29 +205,9 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, header, summaries,
-    };
+    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
 
     const REPORT: &[u8] = fixture!("kubeaudit", "cluster-audit.jsonl");
-
-    #[test]
-    fn one_finding_per_line_with_levels_mapped() {
-        let parsed = Kubeaudit.parse(REPORT).unwrap();
-        assert_eq!(header(&parsed), ("kubeaudit", None, 7, 0));
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "PrivilegedTrue High ClusterConfig | privileged is set to 'true' in container SecurityContext | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
-                "CapabilityAdded High ClusterConfig | Capability \"NET_ADMIN\" added | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
-                "CapabilityAdded High ClusterConfig | Capability \"SYS_TIME\" added | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
-                "AppArmorAnnotationMissing High ClusterConfig | AppArmor annotation missing | at payments/Deployment/api (container api) | k8s payments/Deployment/api | asset Workload payments/Deployment/api",
-                "LimitsNotSet Medium ClusterConfig | Resource limits not set | at payments/StatefulSet/queue (container worker) | k8s payments/StatefulSet/queue | asset Workload payments/StatefulSet/queue",
-                "DeprecatedAPIUsed Info ClusterConfig | policy/v1beta1 PodSecurityPolicy is deprecated in v1.21+, introduced in v1.8+ | at PodSecurityPolicy/restricted | k8s -/PodSecurityPolicy/restricted | asset Workload PodSecurityPolicy/restricted",
-                "MissingDefaultDenyIngressAndEgressNetworkPolicy High ClusterConfig | Namespace is missing a default deny ingress and egress NetworkPolicy | at payments/Namespace/payments | k8s payments/Namespace/payments | asset Workload payments/Namespace/payments",
-            ]
-        );
-    }
 
     #[test]
     fn fingerprints_tell_capabilities_apart_and_ignore_time() {

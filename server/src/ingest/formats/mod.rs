@@ -7,6 +7,8 @@
 
 use super::ReportFormat;
 
+#[cfg(test)]
+mod expected;
 pub mod support;
 #[cfg(test)]
 pub(crate) mod test_support;

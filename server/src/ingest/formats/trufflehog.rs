@@ -328,7 +328,7 @@ fn redact(raw: &Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, header, sorted_fingerprints, summaries};
+    use crate::ingest::formats::test_support::{fixture, sorted_fingerprints};
 
     const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
     const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
@@ -336,16 +336,6 @@ mod tests {
     #[test]
     fn v3_merges_one_secret_across_commits() {
         let parsed = Trufflehog.parse(V3).unwrap();
-        // 4 lines, one secret in 2 commits; verified is critical, unverified high
-        assert_eq!(header(&parsed), ("trufflehog", None, 3, 0));
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "AWS Critical Secret | AWS secret (verified) in deploy/env.sh | at deploy/env.sh:3 | file deploy/env.sh:3 | asset Repository https://github.com/acme/payments.git",
-                "URI High Secret | URI secret (unverified) in docs/setup.md | at docs/setup.md:12 | file docs/setup.md:12 | asset Repository https://github.com/acme/payments.git",
-                "Slack High Secret | Slack secret (unverified) in /srv/app/config/slack.json | at /srv/app/config/slack.json:2 | file /srv/app/config/slack.json:2",
-            ]
-        );
         let aws = &parsed.findings[0];
         assert_eq!(aws.aliases, vec!["CWE-798"]);
         let ev = aws.evidence.as_ref().unwrap();
@@ -356,15 +346,6 @@ mod tests {
     #[test]
     fn v2_merges_by_file_and_reason() {
         let parsed = Trufflehog.parse(V2).unwrap();
-        // high entropy is medium
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "Generic Secret High Secret | Generic Secret in app/settings.py | at app/settings.py | file app/settings.py",
-                "RSA private key High Secret | RSA private key in ops/id_rsa | at ops/id_rsa | file ops/id_rsa",
-                "High Entropy Medium Secret | High Entropy in app/settings.py | at app/settings.py | file app/settings.py",
-            ]
-        );
         let generic = &parsed.findings[0];
         let ev = generic.evidence.as_ref().unwrap();
         assert_eq!(ev["stringsFound"], REDACTED);

@@ -431,9 +431,7 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{
-        assert_distinct, fixture, header, sorted_fingerprints, summaries,
-    };
+    use crate::ingest::formats::test_support::{assert_distinct, fixture, sorted_fingerprints};
 
     const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
     const BERRY: &[u8] = fixture!("yarn_audit", "berry.jsonl");
@@ -441,18 +439,6 @@ mod tests {
     #[test]
     fn yarn1_merges_repeated_advisories() {
         let parsed = YarnAudit.parse(V1).unwrap();
-        // 6 advisory lines, one repeated
-        assert_eq!(header(&parsed), ("yarn audit", None, 5, 0));
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "GHSA-xvch-5gv4-984h Critical Dependency | minimist: Prototype Pollution in minimist | at minimist@1.2.5 | pkg minimist 1.2.5 -> >=9.9.9 | url https://github.com/advisories/GHSA-xvch-5gv4-984h",
-                "npm:1324 High Dependency | handlebars: Arbitrary Code Execution | at handlebars@4.0.11 | pkg handlebars 4.0.11 -> >=9.9.9 | url https://npmjs.com/advisories/1324",
-                "npm:77 Medium Dependency | tiny: Moderate thing | at tiny@1.0.0 | pkg tiny 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/77",
-                "npm:78 Low Dependency | tinier: Low thing | at tinier@1.0.0 | pkg tinier 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/78",
-                "npm:79 Info Dependency | tiniest: Info thing | at tiniest@1.0.0 | pkg tiniest 1.0.0 -> >=9.9.9 | url https://npmjs.com/advisories/79",
-            ]
-        );
         let m = &parsed.findings[0];
         assert_eq!(
             m.aliases,
@@ -464,13 +450,6 @@ mod tests {
     #[test]
     fn berry_lines_and_deprecations() {
         let parsed = YarnAudit.parse(BERRY).unwrap();
-        assert_eq!(
-            summaries(&parsed),
-            [
-                "GHSA-wf5p-g6vw-rhxx Medium Dependency | axios: Axios Cross-Site Request Forgery Vulnerability | at axios@0.27.2 | pkg axios 0.27.2 | url https://github.com/advisories/GHSA-wf5p-g6vw-rhxx",
-                "request (deprecation) Medium Dependency | request: request has been deprecated, see https://github.com/request/request/issues/3142 | at request@2.88.2 | pkg request 2.88.2",
-            ]
-        );
         let axios = &parsed.findings[0];
         assert_eq!(axios.aliases, vec!["GHSA-wf5p-g6vw-rhxx"]);
         assert!(axios.description.contains("web@workspace:packages/web"));
