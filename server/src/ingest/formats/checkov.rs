@@ -454,13 +454,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_checkov_only() {
-        assert!(Checkov.sniff(REPORT));
-        assert!(!Checkov.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Checkov.sniff(br#"{"summaryDetails":{},"results":[]}"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
         let err = Checkov
             .parse(b"{\"check_type\": \"terraform\",")

@@ -417,18 +417,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_dependency_check_only() {
-        assert!(DependencyCheck.sniff(fixture!("dependency_check", "report.xml")));
-        assert!(
-            !DependencyCheck.sniff(
-                br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
-            )
-        );
-        assert!(!DependencyCheck.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!DependencyCheck.sniff(br#"<OWASPZAPReport version="2.11"/>"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
         let err = DependencyCheck
             .parse(b"<analysis>\n<dependencies></analysis>")

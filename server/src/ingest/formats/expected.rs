@@ -1,7 +1,8 @@
 //! What each format's fixtures read as, in one table: the report's header (scanner,
 //! version, how many findings and skipped items) and every finding's [`summary`] line, in
-//! report order. A format module's own tests check what a line does not show (aliases,
-//! references, descriptions, identities, refusals).
+//! report order; and which bodies each format's `sniff` claims, in another. A format
+//! module's own tests check what a line does not show (aliases, references, descriptions,
+//! identities, refusals).
 
 use super::test_support::{fixture, header, summaries, summary};
 use crate::ingest::ReportFormat;
@@ -328,6 +329,358 @@ const CASES: &[Case] = &[
         ],
     },
 ];
+
+/// A format, a body, and whether the format's `sniff` claims it: each format claims its own
+/// reports and leaves those of others (SARIF logs naming the same tool among them).
+const SNIFFS: &[(&dyn ReportFormat, &[u8], bool)] = &[
+    // bandit: sniffs bandit only
+    (
+        &super::bandit::Bandit,
+        fixture!("bandit", "report.json"),
+        true,
+    ),
+    (
+        &super::bandit::Bandit,
+        br#"{"results": [], "errors": []}"#,
+        false,
+    ),
+    (
+        &super::bandit::Bandit,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    // checkov: sniffs checkov only
+    (
+        &super::checkov::Checkov,
+        fixture!("checkov", "multi-framework.json"),
+        true,
+    ),
+    (
+        &super::checkov::Checkov,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::checkov::Checkov,
+        br#"{"summaryDetails":{},"results":[]}"#,
+        false,
+    ),
+    // dependency_check: sniffs dependency check only
+    (
+        &super::dependency_check::DependencyCheck,
+        fixture!("dependency_check", "report.xml"),
+        true,
+    ),
+    (
+        &super::dependency_check::DependencyCheck,
+        br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#,
+        false,
+    ),
+    (
+        &super::dependency_check::DependencyCheck,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::dependency_check::DependencyCheck,
+        br#"<OWASPZAPReport version="2.11"/>"#,
+        false,
+    ),
+    // gitleaks: sniffs gitleaks only
+    (
+        &super::gitleaks::Gitleaks,
+        fixture!("gitleaks", "v8.json"),
+        true,
+    ),
+    (
+        &super::gitleaks::Gitleaks,
+        fixture!("gitleaks", "v7.json"),
+        true,
+    ),
+    (&super::gitleaks::Gitleaks, b"null", true),
+    (
+        &super::gitleaks::Gitleaks,
+        br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gitleaks"}}}]}"#,
+        false,
+    ),
+    (
+        &super::gitleaks::Gitleaks,
+        br#"{"SourceMetadata":{},"DetectorName":"AWS","Raw":"x"}"#,
+        false,
+    ),
+    (
+        &super::gitleaks::Gitleaks,
+        br#"[{"check_id":"x","path":"a.py"}]"#,
+        false,
+    ),
+    // grype: sniffs grype only
+    (&super::grype::Grype, fixture!("grype", "image.json"), true),
+    (
+        &super::grype::Grype,
+        fixture!("grype", "directory_old.json"),
+        true,
+    ),
+    (
+        &super::grype::Grype,
+        br#"{"matches":[],"source":{"type":"image","target":{"userInput":"busybox"}}}"#,
+        true,
+    ),
+    (
+        &super::grype::Grype,
+        br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"grype"}}}]}"#,
+        false,
+    ),
+    (
+        &super::grype::Grype,
+        br#"{"SchemaVersion":2,"Results":[]}"#,
+        false,
+    ),
+    (
+        &super::grype::Grype,
+        br#"{"matches":[{"rule":"x"}]}"#,
+        false,
+    ),
+    // hadolint: sniffs hadolint only
+    (
+        &super::hadolint::Hadolint,
+        fixture!("hadolint", "two-dockerfiles.json"),
+        true,
+    ),
+    (
+        &super::hadolint::Hadolint,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::hadolint::Hadolint,
+        br#"[{"check_type":"dockerfile","results":{}}]"#,
+        false,
+    ),
+    (
+        &super::hadolint::Hadolint,
+        br#"{"code":"DL3008","level":"info","file":"D","line":1,"message":"m"}"#,
+        false,
+    ),
+    // kube_bench: sniffs kube bench only
+    (
+        &super::kube_bench::KubeBench,
+        fixture!("kube_bench", "node-report.json"),
+        true,
+    ),
+    (
+        &super::kube_bench::KubeBench,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::kube_bench::KubeBench,
+        br#"[{"file":"Dockerfile","code":"DL3008","line":1}]"#,
+        false,
+    ),
+    // kube_hunter: sniffs kube hunter only
+    (
+        &super::kube_hunter::KubeHunter,
+        fixture!("kube_hunter", "pod-hunt.json"),
+        true,
+    ),
+    (
+        &super::kube_hunter::KubeHunter,
+        br#"{"nodes": [], "services": [], "vulnerabilities": []}"#,
+        true,
+    ),
+    (
+        &super::kube_hunter::KubeHunter,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::kube_hunter::KubeHunter,
+        br#"{"vulnerabilities": [{"id": "GHSA-1"}]}"#,
+        false,
+    ),
+    // kubeaudit: sniffs kubeaudit only
+    (
+        &super::kubeaudit::Kubeaudit,
+        fixture!("kubeaudit", "cluster-audit.jsonl"),
+        true,
+    ),
+    (
+        &super::kubeaudit::Kubeaudit,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::kubeaudit::Kubeaudit,
+        br#"{"template-id":"x","host":"h","info":{}}"#,
+        false,
+    ),
+    // kubescape: sniffs kubescape only
+    (
+        &super::kubescape::Kubescape,
+        fixture!("kubescape", "cluster-scan.json"),
+        true,
+    ),
+    (
+        &super::kubescape::Kubescape,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::kubescape::Kubescape,
+        br#"{"Controls":[{"node_type":"node","tests":[]}]}"#,
+        false,
+    ),
+    // npm_audit: sniffs npm audit only
+    (
+        &super::npm_audit::NpmAudit,
+        fixture!("npm_audit", "v6.json"),
+        true,
+    ),
+    (
+        &super::npm_audit::NpmAudit,
+        fixture!("npm_audit", "v7.json"),
+        true,
+    ),
+    (
+        &super::npm_audit::NpmAudit,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::npm_audit::NpmAudit,
+        br#"{"vulnerabilities":[],"packageManager":"npm","projectName":"x"}"#,
+        false,
+    ),
+    (
+        &super::npm_audit::NpmAudit,
+        br#"{"type":"auditAdvisory","data":{"advisory":{}}}"#,
+        false,
+    ),
+    // nuclei: sniffs nuclei only
+    (
+        &super::nuclei::Nuclei,
+        fixture!("nuclei", "scan.jsonl"),
+        true,
+    ),
+    (
+        &super::nuclei::Nuclei,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::nuclei::Nuclei,
+        br#"{"AuditResultName":"x","ResourceKind":"Pod","level":"error"}"#,
+        false,
+    ),
+    // osv_scanner: sniffs osv scanner only
+    (
+        &super::osv_scanner::OsvScanner,
+        fixture!("osv_scanner", "report.json"),
+        true,
+    ),
+    (
+        &super::osv_scanner::OsvScanner,
+        br#"{"version":"2.1.0","runs":[{"results":[]}]}"#,
+        false,
+    ),
+    (
+        &super::osv_scanner::OsvScanner,
+        br#"{"results":[{"check_id":"x","path":"a.py"}],"errors":[]}"#,
+        false,
+    ),
+    (
+        &super::osv_scanner::OsvScanner,
+        br#"{"SchemaVersion":2,"Results":[]}"#,
+        false,
+    ),
+    // popeye: sniffs popeye only
+    (
+        &super::popeye::Popeye,
+        fixture!("popeye", "cluster-lint.json"),
+        true,
+    ),
+    (
+        &super::popeye::Popeye,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::popeye::Popeye,
+        br#"{"summaryDetails":{},"results":[]}"#,
+        false,
+    ),
+    // snyk: sniffs snyk only
+    (&super::snyk::Snyk, fixture!("snyk", "project.json"), true),
+    (&super::snyk::Snyk, fixture!("snyk", "container.json"), true),
+    (
+        &super::snyk::Snyk,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::snyk::Snyk,
+        br#"{"auditReportVersion":2,"vulnerabilities":{}}"#,
+        false,
+    ),
+    (&super::snyk::Snyk, br#"{"matches":[],"source":{}}"#, false),
+    // trufflehog: sniffs trufflehog only
+    (
+        &super::trufflehog::Trufflehog,
+        fixture!("trufflehog", "v3.jsonl"),
+        true,
+    ),
+    (
+        &super::trufflehog::Trufflehog,
+        fixture!("trufflehog", "v2.jsonl"),
+        true,
+    ),
+    (
+        &super::trufflehog::Trufflehog,
+        br#"{"version":"2.1.0","runs":[]}"#,
+        false,
+    ),
+    (
+        &super::trufflehog::Trufflehog,
+        br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#,
+        false,
+    ),
+    (
+        &super::trufflehog::Trufflehog,
+        br#"{"type":"auditAdvisory","data":{}}"#,
+        false,
+    ),
+    // zap: sniffs zap only
+    (&super::zap::Zap, fixture!("zap", "baseline.xml"), true),
+    (&super::zap::Zap, br#"{"version":"2.1.0","runs":[]}"#, false),
+    (&super::zap::Zap, br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#, false),
+    // cyclonedx: sniffs cyclonedx only
+    (&super::cyclonedx::CycloneDx, fixture!("cyclonedx", "app.cdx.json"), true),
+    (&super::cyclonedx::CycloneDx, fixture!("cyclonedx", "image_ext.cdx.xml"), true),
+    (&super::cyclonedx::CycloneDx, fixture!("cyclonedx", "app14.cdx.xml"), true),
+    (&super::cyclonedx::CycloneDx, br#"{"version":"2.1.0","runs":[]}"#, false),
+    (&super::cyclonedx::CycloneDx, br#"{"matches":[],"source":{}}"#, false),
+    (&super::cyclonedx::CycloneDx, br#"<?xml version="1.0"?><analysis xmlns="https://jeremylong.github.io/DependencyCheck/dependency-check.2.5.xsd"/>"#, false),
+    // github_vulnerability: sniffs github only
+    (&super::github_vulnerability::GithubVulnerability, fixture!("github_vulnerability", "graphql.json"), true),
+    (&super::github_vulnerability::GithubVulnerability, fixture!("github_vulnerability", "dependabot_rest.json"), true),
+    (&super::github_vulnerability::GithubVulnerability, fixture!("github_vulnerability", "code_scanning_rest.json"), true),
+    (&super::github_vulnerability::GithubVulnerability, br#"{"version":"2.1.0","runs":[]}"#, false),
+    (&super::github_vulnerability::GithubVulnerability, br#"{"auditReportVersion":2,"vulnerabilities":{}}"#, false),
+    (&super::github_vulnerability::GithubVulnerability, br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#, false),
+];
+
+#[test]
+fn every_format_sniffs_what_its_table_says() {
+    for (i, (format, body, claims)) in SNIFFS.iter().enumerate() {
+        let head = String::from_utf8_lossy(&body[..body.len().min(80)]);
+        assert_eq!(
+            format.sniff(body),
+            *claims,
+            "row {i}: {} on {head}",
+            format.name()
+        );
+    }
+}
 
 #[test]
 fn every_fixture_reads_as_its_table_says() {

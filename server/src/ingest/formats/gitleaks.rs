@@ -447,17 +447,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn sniffs_gitleaks_only() {
-        assert!(Gitleaks.sniff(V8));
-        assert!(Gitleaks.sniff(V7));
-        assert!(Gitleaks.sniff(b"null"));
-        assert!(
-            !Gitleaks
-                .sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gitleaks"}}}]}"#)
-        );
-        assert!(!Gitleaks.sniff(br#"{"SourceMetadata":{},"DetectorName":"AWS","Raw":"x"}"#));
-        assert!(!Gitleaks.sniff(br#"[{"check_id":"x","path":"a.py"}]"#));
-    }
 }

@@ -548,20 +548,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_grype_only() {
-        assert!(Grype.sniff(fixture!("grype", "image.json")));
-        assert!(Grype.sniff(fixture!("grype", "directory_old.json")));
-        assert!(Grype.sniff(
-            br#"{"matches":[],"source":{"type":"image","target":{"userInput":"busybox"}}}"#
-        ));
-        assert!(
-            !Grype.sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"grype"}}}]}"#)
-        );
-        assert!(!Grype.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
-        assert!(!Grype.sniff(br#"{"matches":[{"rule":"x"}]}"#));
-    }
-
-    #[test]
     fn a_document_without_matches_is_refused() {
         let renamed = br#"{"source": {"type": "image", "target": {"userInput": "alpine:3.18", "imageID": "sha256:8ca4"}},
  "distro": {"name": "alpine", "version": "3.18.4"},

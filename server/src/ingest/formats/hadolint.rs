@@ -199,17 +199,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_hadolint_only() {
-        assert!(Hadolint.sniff(REPORT));
-        assert!(!Hadolint.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Hadolint.sniff(br#"[{"check_type":"dockerfile","results":{}}]"#));
-        assert!(
-            !Hadolint
-                .sniff(br#"{"code":"DL3008","level":"info","file":"D","line":1,"message":"m"}"#)
-        );
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
         let err = Hadolint.parse(b"[{\"line\": 1,").unwrap_err();
         assert_eq!(err.format, "hadolint");

@@ -237,13 +237,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_kubeaudit_only() {
-        assert!(Kubeaudit.sniff(REPORT));
-        assert!(!Kubeaudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Kubeaudit.sniff(br#"{"template-id":"x","host":"h","info":{}}"#));
-    }
-
-    #[test]
     fn lines_of_kubeaudit_before_0_11_are_refused() {
         // 0.9/0.10: the same result on two deployments, with no resource to tell them apart
         let v0_10 = br#"{"AuditResultName":"RunAsNonRootPSCNilCSCNil","Container":"app","level":"error","msg":"runAsNonRoot should be set to true or runAsUser should be set to a value > 0 either in the container SecurityContext or PodSecurityContext.","time":"2020-07-20T10:00:00Z"}

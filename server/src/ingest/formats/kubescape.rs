@@ -383,13 +383,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_kubescape_only() {
-        assert!(Kubescape.sniff(REPORT));
-        assert!(!Kubescape.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Kubescape.sniff(br#"{"Controls":[{"node_type":"node","tests":[]}]}"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
         let err = Kubescape.parse(b"{\"summaryDetails\": oops}").unwrap_err();
         assert_eq!(err.format, "kubescape");

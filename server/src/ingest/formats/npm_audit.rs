@@ -653,17 +653,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_npm_audit_only() {
-        assert!(NpmAudit.sniff(V6));
-        assert!(NpmAudit.sniff(V7));
-        assert!(!NpmAudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(
-            !NpmAudit.sniff(br#"{"vulnerabilities":[],"packageManager":"npm","projectName":"x"}"#)
-        );
-        assert!(!NpmAudit.sniff(br#"{"type":"auditAdvisory","data":{"advisory":{}}}"#));
-    }
-
-    #[test]
     fn a_tally_of_vulnerabilities_with_none_readable_is_refused() {
         let odd = br#"{"auditReportVersion":2,"vulnerabilities":{"lodash":{"name":"lodash","severity":"high","via":["x"]}},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":0,"high":1,"critical":0,"total":1}}}"#;
         let err = NpmAudit.parse(odd).unwrap_err();

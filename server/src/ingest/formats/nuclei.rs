@@ -393,13 +393,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_nuclei_only() {
-        assert!(Nuclei.sniff(REPORT));
-        assert!(!Nuclei.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Nuclei.sniff(br#"{"AuditResultName":"x","ResourceKind":"Pod","level":"error"}"#));
-    }
-
-    #[test]
     fn malformed_line_is_a_parse_error_with_its_line() {
         let text = String::from_utf8_lossy(REPORT);
         let broken = text.replacen('\n', "\n{\"template-id\": \n", 1);

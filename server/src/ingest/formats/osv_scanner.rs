@@ -682,14 +682,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_osv_scanner_only() {
-        assert!(OsvScanner.sniff(fixture!("osv_scanner", "report.json")));
-        assert!(!OsvScanner.sniff(br#"{"version":"2.1.0","runs":[{"results":[]}]}"#));
-        assert!(!OsvScanner.sniff(br#"{"results":[{"check_id":"x","path":"a.py"}],"errors":[]}"#));
-        assert!(!OsvScanner.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
         let err = OsvScanner.parse(b"{\"results\":\n [oops]}").unwrap_err();
         assert_eq!(err.format, "osv_scanner");

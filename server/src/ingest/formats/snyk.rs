@@ -427,15 +427,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_snyk_only() {
-        assert!(Snyk.sniff(PROJECT));
-        assert!(Snyk.sniff(CONTAINER));
-        assert!(!Snyk.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Snyk.sniff(br#"{"auditReportVersion":2,"vulnerabilities":{}}"#));
-        assert!(!Snyk.sniff(br#"{"matches":[],"source":{}}"#));
-    }
-
-    #[test]
     fn a_unique_count_with_no_readable_vulnerability_is_refused() {
         let odd = br#"{"ok":false,"uniqueCount":2,"vulnerabilities":[["SNYK-JS-LODASH-567746"]],"packageManager":"npm"}"#;
         assert!(Snyk.parse(odd).unwrap_err().layout);

@@ -412,15 +412,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_trufflehog_only() {
-        assert!(Trufflehog.sniff(V3));
-        assert!(Trufflehog.sniff(V2));
-        assert!(!Trufflehog.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Trufflehog.sniff(br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#));
-        assert!(!Trufflehog.sniff(br#"{"type":"auditAdvisory","data":{}}"#));
-    }
-
-    #[test]
     fn unknown_lines_and_a_tally_without_results_are_refused() {
         let logs_only = br#"{"level":"info-0","ts":"2024-06-01T10:00:00.123Z","logger":"trufflehog","msg":"running source","with_units":true}
 {"level":"info-0","ts":"2024-06-01T10:00:03.456Z","logger":"trufflehog","msg":"finished scanning","chunks":1234,"bytes":567890,"verified_secrets":1,"unverified_secrets":2,"scan_duration":"3.1s","trufflehog_version":"3.78.0"}"#;

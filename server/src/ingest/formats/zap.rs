@@ -507,17 +507,6 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_zap_only() {
-        assert!(Zap.sniff(REPORT));
-        assert!(!Zap.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(
-            !Zap.sniff(
-                br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
-            )
-        );
-    }
-
-    #[test]
     fn malformed_xml_is_a_parse_error() {
         let err = Zap
             .parse(b"<OWASPZAPReport version=\"2.9.0\"><site name=\"x\"><alerts><alertitem>")

@@ -164,13 +164,6 @@ fn sniffs_sarif_whose_version_comes_last() {
     assert!(Sarif.sniff(body.as_bytes()));
 }
 
-#[test]
-fn sniffs_sarif_and_not_other_json() {
-    assert!(Sarif.sniff(report("", RULE).as_bytes()));
-    assert!(!Sarif.sniff(br#"{"SchemaVersion": 2, "Results": []}"#));
-    assert!(!Sarif.sniff(b"<xml/>"));
-}
-
 /// Tools whose SARIF carries what their JSON reader keys on give the same findings
 /// from either (the twins are one run written both ways, in each tool's real shape).
 mod tool_aware {
@@ -311,4 +304,11 @@ mod tool_aware {
                 .all(|f| f.layer == Layer::ClusterConfig)
         );
     }
+}
+
+#[test]
+fn sniffs_sarif_and_not_other_json() {
+    assert!(Sarif.sniff(report("", RULE).as_bytes()));
+    assert!(!Sarif.sniff(br#"{"SchemaVersion": 2, "Results": []}"#));
+    assert!(!Sarif.sniff(b"<xml/>"));
 }
