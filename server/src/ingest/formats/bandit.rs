@@ -36,10 +36,6 @@ pub struct Bandit;
 const NAME: &str = "bandit";
 
 impl ReportFormat for Bandit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_keys(&head, &["generated_at", "metrics"])
@@ -69,6 +65,10 @@ impl ReportFormat for Bandit {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -224,7 +224,7 @@ fn flagged_line(code: &str, line: Option<i64>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("bandit", "report.json");
 
@@ -299,8 +299,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Bandit.parse(b"{\"results\": [").unwrap_err();
-        assert_eq!(err.format, "bandit");
+        let err = parse_error(&Bandit, b"{\"results\": [");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Bandit.parse(b"{\"errors\": []}").is_err());
         let odd = Bandit

@@ -88,10 +88,6 @@ struct K8s {
 }
 
 impl ReportFormat for BosunJson {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, 4096, &['{']).is_some_and(|head| has_key(&head, "bosun_format"))
     }
@@ -132,6 +128,10 @@ impl ReportFormat for BosunJson {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 

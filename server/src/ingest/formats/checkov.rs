@@ -82,10 +82,6 @@ struct Check {
 }
 
 impl ReportFormat for Checkov {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
             (has_key(&head, "check_type")
@@ -141,6 +137,10 @@ impl ReportFormat for Checkov {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -400,7 +400,9 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
 
@@ -455,10 +457,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Checkov
-            .parse(b"{\"check_type\": \"terraform\",")
-            .unwrap_err();
-        assert_eq!(err.format, "checkov");
+        let err = parse_error(&Checkov, b"{\"check_type\": \"terraform\",");
         assert!(err.message.contains("truncated"));
         assert!(Checkov.parse(b"42").is_err());
         assert!(

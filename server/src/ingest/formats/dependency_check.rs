@@ -36,10 +36,6 @@ pub struct DependencyCheck;
 const NAME: &str = "dependency_check";
 
 impl ReportFormat for DependencyCheck {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         head.trim_start_matches('\u{feff}')
@@ -130,6 +126,10 @@ impl ReportFormat for DependencyCheck {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -312,7 +312,7 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         DependencyCheck.parse(bytes).expect("parses")
@@ -418,10 +418,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = DependencyCheck
-            .parse(b"<analysis>\n<dependencies></analysis>")
-            .unwrap_err();
-        assert_eq!(err.format, "dependency_check");
+        let err = parse_error(&DependencyCheck, b"<analysis>\n<dependencies></analysis>");
         assert!(err.message.contains("malformed"), "{}", err.message);
         assert_eq!(err.line, Some(2));
         let err = DependencyCheck

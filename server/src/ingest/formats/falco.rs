@@ -54,10 +54,6 @@ struct Event {
 }
 
 impl ReportFormat for Falco {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, 4096, &['{', '['])
             .is_some_and(|head| has_keys(&head, &["rule", "priority", "output"]))
@@ -111,6 +107,10 @@ impl ReportFormat for Falco {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -264,7 +264,7 @@ fn merge(into: &mut NewFinding, next: NewFinding) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, summaries};
+    use crate::ingest::formats::test_support::{fixture, parse_error, summaries};
 
     const SHELLS: &[u8] = fixture!("falco", "shell-in-container.ndjson");
     const SINGLE: &[u8] = fixture!("falco", "sidekick-event.json");
@@ -322,10 +322,7 @@ mod tests {
         ] {
             assert_eq!(severity(p), s, "{p}");
         }
-        let err = Falco
-            .parse(b"{\"rule\": \"x\", \"priority\": ")
-            .unwrap_err();
-        assert_eq!(err.format, "falco");
+        parse_error(&Falco, b"{\"rule\": \"x\", \"priority\": ");
         let array = br#"[{"output":"o","priority":"Warning","rule":"R","output_fields":{}}]"#;
         assert_eq!(Falco.parse(array).unwrap().findings.len(), 1);
     }

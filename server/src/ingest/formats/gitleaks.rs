@@ -44,10 +44,6 @@ const REDACTED: &str = "[redacted]";
 /// Commits listed in one finding's evidence, at most.
 
 impl ReportFormat for Gitleaks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let trimmed = head.trim();
@@ -102,6 +98,10 @@ impl ReportFormat for Gitleaks {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -316,7 +316,7 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error};
 
     const V8: &[u8] = fixture!("gitleaks", "v8.json");
     const V7: &[u8] = fixture!("gitleaks", "v7.json");
@@ -395,8 +395,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Gitleaks.parse(b"[{\"RuleID\": ").unwrap_err();
-        assert_eq!(err.format, "gitleaks");
+        let err = parse_error(&Gitleaks, b"[{\"RuleID\": ");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Gitleaks.parse(b"{\"RuleID\": \"x\"}").is_err());
         // odd values in a leak do not panic

@@ -39,10 +39,6 @@ const NAME: &str = "grype";
 const OS_PACKAGE_TYPES: &[&str] = &["deb", "rpm", "apk", "alpm", "portage", "linux-kernel"];
 
 impl ReportFormat for Grype {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn scans_images(&self) -> bool {
         true
     }
@@ -103,6 +99,10 @@ impl ReportFormat for Grype {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -433,7 +433,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, fixture, parse_error};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         Grype.parse(bytes).expect("parses")
@@ -566,8 +566,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Grype.parse(b"{\"matches\": [\n  {oops}]}").unwrap_err();
-        assert_eq!(err.format, "grype");
+        let err = parse_error(&Grype, b"{\"matches\": [\n  {oops}]}");
         assert_eq!(err.line, Some(2));
         let err = Grype
             .parse(br#"{"matches":[{"vulnerability":{"id":5}}]}"#)

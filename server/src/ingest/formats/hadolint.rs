@@ -47,10 +47,6 @@ struct Item {
 }
 
 impl ReportFormat for Hadolint {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, SNIFF_BYTES, &['['])
             .is_some_and(|head| has_keys(&head, &["code", "level", "file", "line", "message"]))
@@ -91,6 +87,10 @@ impl ReportFormat for Hadolint {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -164,7 +164,9 @@ fn finding(item: &Item, raw: &Value, seen: &mut Occurrences) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("hadolint", "two-dockerfiles.json");
 
@@ -200,8 +202,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Hadolint.parse(b"[{\"line\": 1,").unwrap_err();
-        assert_eq!(err.format, "hadolint");
+        let err = parse_error(&Hadolint, b"[{\"line\": 1,");
         assert!(err.message.contains("truncated"));
         assert!(Hadolint.parse(b"{}").is_err());
         assert!(Hadolint.parse(br#"[{"line": "x"}]"#).is_err());

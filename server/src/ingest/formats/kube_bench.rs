@@ -60,10 +60,6 @@ struct CheckResult {
 }
 
 impl ReportFormat for KubeBench {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
             has_keys(&head, &["test_number", "test_desc"])
@@ -130,6 +126,10 @@ impl ReportFormat for KubeBench {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -219,7 +219,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
@@ -263,8 +263,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeBench.parse(b"[{\"tests\": [ oops ]}]").unwrap_err();
-        assert_eq!(err.format, "kube_bench");
+        let err = parse_error(&KubeBench, b"[{\"tests\": [ oops ]}]");
         assert!(err.line.is_some());
         assert!(KubeBench.parse(b"\"text\"").is_err());
         assert!(KubeBench.parse(br#"{"Controls": 3}"#).is_err());

@@ -52,10 +52,6 @@ struct Vulnerability {
 }
 
 impl ReportFormat for KubeHunter {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_key(&head, "vulnerabilities")
@@ -108,6 +104,10 @@ impl ReportFormat for KubeHunter {
             findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -276,7 +276,7 @@ fn finding(v: &Vulnerability, raw: &Value) -> NewFinding {
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, header, summary,
+        assert_distinct, assert_kept, fixture, header, parse_error, summary,
     };
 
     const REPORT: &[u8] = fixture!("kube_hunter", "pod-hunt.json");
@@ -395,8 +395,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeHunter.parse(b"{\"vulnerabilities\": [{]}").unwrap_err();
-        assert_eq!(err.format, "kube_hunter");
+        let err = parse_error(&KubeHunter, b"{\"vulnerabilities\": [{]}");
         assert!(err.line.is_some());
         assert!(KubeHunter.parse(b"[]").is_err());
         assert!(

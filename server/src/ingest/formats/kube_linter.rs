@@ -97,10 +97,6 @@ struct Gvk {
 }
 
 impl ReportFormat for KubeLinter {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_key(&head, "KubeLinterVersion")
@@ -151,6 +147,10 @@ impl ReportFormat for KubeLinter {
             findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -231,7 +231,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_kept, fixture};
+    use crate::ingest::formats::test_support::{assert_kept, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_linter", "lint.json");
 
@@ -282,8 +282,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeLinter.parse(b"{\"Reports\": [}").unwrap_err();
-        assert_eq!(err.format, "kube_linter");
+        let err = parse_error(&KubeLinter, b"{\"Reports\": [}");
         assert!(err.line.is_some());
         assert!(KubeLinter.parse(b"[]").is_err());
         assert!(KubeLinter.parse(br#"{"Reports": [{"Check": 1}]}"#).is_err());

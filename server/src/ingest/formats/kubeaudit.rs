@@ -61,10 +61,6 @@ struct Item {
 }
 
 impl ReportFormat for Kubeaudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let first = head
@@ -101,6 +97,10 @@ impl ReportFormat for Kubeaudit {
             findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -205,7 +205,9 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("kubeaudit", "cluster-audit.jsonl");
 
@@ -265,8 +267,7 @@ mod tests {
     fn malformed_line_is_a_parse_error_with_its_line() {
         let text = String::from_utf8_lossy(REPORT);
         let broken = text.replacen("\n", "\n{\"AuditResultName\": \n", 2);
-        let err = Kubeaudit.parse(broken.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "kubeaudit");
+        let err = parse_error(&Kubeaudit, broken.as_bytes());
         assert_eq!(err.line, Some(2));
         assert!(Kubeaudit.parse(b"{\"AuditResultName\": 5}").is_err());
         assert!(Kubeaudit.parse(b"[1]").is_err());

@@ -33,10 +33,6 @@ pub struct Kubescape;
 const NAME: &str = "kubescape";
 
 impl ReportFormat for Kubescape {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_key(&head, "summaryDetails") || has_keys(&head, &["customerGUID", "reportGUID"])
@@ -105,6 +101,10 @@ impl ReportFormat for Kubescape {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -332,7 +332,9 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("kubescape", "cluster-scan.json");
 
@@ -384,8 +386,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Kubescape.parse(b"{\"summaryDetails\": oops}").unwrap_err();
-        assert_eq!(err.format, "kubescape");
+        let err = parse_error(&Kubescape, b"{\"summaryDetails\": oops}");
         assert!(err.line.is_some());
         assert!(Kubescape.parse(b"[1, 2]").is_err());
         // odd shapes inside are no panic; with nothing readable, no silent zero either

@@ -37,10 +37,6 @@ const NAME: &str = "npm_audit";
 const SCHEME: &str = "npm_audit/v1";
 
 impl ReportFormat for NpmAudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let Some(head) = json_head(body) else {
             return false;
@@ -110,6 +106,10 @@ impl ReportFormat for NpmAudit {
             findings: dedup(findings),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -476,7 +476,7 @@ fn dependents(vulns: &Map<String, Value>, package: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error};
 
     const V6: &[u8] = fixture!("npm_audit", "v6.json");
     const V7: &[u8] = fixture!("npm_audit", "v7.json");
@@ -633,8 +633,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = NpmAudit.parse(b"{\"advisories\": {").unwrap_err();
-        assert_eq!(err.format, "npm_audit");
+        let err = parse_error(&NpmAudit, b"{\"advisories\": {");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(NpmAudit.parse(b"[]").is_err());
         assert!(NpmAudit.parse(b"{\"advisories\": []}").is_err());

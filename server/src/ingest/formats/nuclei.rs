@@ -39,10 +39,6 @@ const EXCHANGE_MAX: usize = 2_000;
 const TEMPLATE_ID: &[&str] = &["template-id", "templateID", "template_id"];
 
 impl ReportFormat for Nuclei {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let trimmed = head.trim_start();
@@ -109,6 +105,10 @@ impl ReportFormat for Nuclei {
             findings: groups.iter().map(Group::finding).collect(),
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -327,7 +327,9 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("nuclei", "scan.jsonl");
 
@@ -396,8 +398,7 @@ mod tests {
     fn malformed_line_is_a_parse_error_with_its_line() {
         let text = String::from_utf8_lossy(REPORT);
         let broken = text.replacen('\n', "\n{\"template-id\": \n", 1);
-        let err = Nuclei.parse(broken.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "nuclei");
+        let err = parse_error(&Nuclei, broken.as_bytes());
         assert_eq!(err.line, Some(2));
         assert!(Nuclei.parse(b"[1]").is_err());
         assert!(Nuclei.parse(b"\"x\"").is_err());

@@ -41,10 +41,6 @@ pub struct OsvScanner;
 const NAME: &str = "osv_scanner";
 
 impl ReportFormat for OsvScanner {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_keys(&head, &["results", "packages"])
@@ -119,6 +115,10 @@ impl ReportFormat for OsvScanner {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -586,7 +586,7 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error};
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         OsvScanner.parse(bytes).expect("parses")
@@ -683,8 +683,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = OsvScanner.parse(b"{\"results\":\n [oops]}").unwrap_err();
-        assert_eq!(err.format, "osv_scanner");
+        let err = parse_error(&OsvScanner, b"{\"results\":\n [oops]}");
         assert_eq!(err.line, Some(2));
         let err = OsvScanner
             .parse(br#"{"results":[{"packages":[{"package":{"name":"a"},"vulnerabilities":[{"id":[1]}]}]}]}"#)

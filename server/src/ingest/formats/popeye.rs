@@ -35,10 +35,6 @@ pub struct Popeye;
 const NAME: &str = "popeye";
 
 impl ReportFormat for Popeye {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         json_head(body).is_some_and(|head| {
             has_key(&head, "popeye")
@@ -146,6 +142,10 @@ impl ReportFormat for Popeye {
             findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -295,7 +295,9 @@ impl Issue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, assert_kept, fixture};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("popeye", "cluster-lint.json");
 
@@ -329,10 +331,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Popeye
-            .parse(b"{\"popeye\": {\"sanitizers\": [")
-            .unwrap_err();
-        assert_eq!(err.format, "popeye");
+        let err = parse_error(&Popeye, b"{\"popeye\": {\"sanitizers\": [");
         assert!(err.message.contains("truncated"));
         assert!(Popeye.parse(b"[]").is_err());
         assert!(Popeye.parse(br#"{"popeye": 1}"#).is_err());

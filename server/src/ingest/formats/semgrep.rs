@@ -31,10 +31,6 @@ pub struct Semgrep;
 
 const NAME: &str = "semgrep";
 impl ReportFormat for Semgrep {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         // a report with results; a clean one is recognised by its keys (`sniff_top`)
         json_head(body).is_some_and(|head| has_keys(&head, &["results", "check_id", "extra"]))
@@ -89,6 +85,10 @@ impl ReportFormat for Semgrep {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -339,7 +339,7 @@ fn vuln_id(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, sorted_fingerprints};
+    use crate::ingest::formats::test_support::{fixture, parse_error, sorted_fingerprints};
 
     const REPORT: &[u8] = fixture!("semgrep", "report.json");
 
@@ -414,8 +414,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Semgrep.parse(b"{\"results\": [ {").unwrap_err();
-        assert_eq!(err.format, "semgrep");
+        let err = parse_error(&Semgrep, b"{\"results\": [ {");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Semgrep.parse(b"[]").is_err());
         // Semgrep OSS's placeholder is no identity: two results, two findings

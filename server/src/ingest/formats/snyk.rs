@@ -40,10 +40,6 @@ pub struct Snyk;
 const NAME: &str = "snyk";
 
 impl ReportFormat for Snyk {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
             has_keys(&head, &["vulnerabilities", "packageManager"])
@@ -120,6 +116,10 @@ impl ReportFormat for Snyk {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -358,7 +358,9 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture, sorted_fingerprints};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, fixture, parse_error, sorted_fingerprints,
+    };
 
     const PROJECT: &[u8] = fixture!("snyk", "project.json");
     const CONTAINER: &[u8] = fixture!("snyk", "container.json");
@@ -403,8 +405,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Snyk.parse(b"{\"vulnerabilities\": [").unwrap_err();
-        assert_eq!(err.format, "snyk");
+        let err = parse_error(&Snyk, b"{\"vulnerabilities\": [");
         assert!(err.message.contains("truncated"), "{}", err.message);
         let err = Snyk
             .parse(br#"{"ok":false,"error":"Could not detect supported target files"}"#)

@@ -1,11 +1,10 @@
-//! What the format modules' tests share: their fixtures, finding a finding by rule, the
-//! (rule, severity) list some mapping tests compare, a one-line [`summary`] of a finding's
-//! key fields so a test compares lines rather than a field at a time, and the identity checks
-//! ([`assert_kept`], [`assert_distinct`]) most fingerprint tests make.
+//! What the format modules' tests share: their fixtures, finding a finding by rule, a
+//! one-line [`summary`] of a finding's key fields (so a test compares lines rather than a
+//! field at a time; [`super::expected`] keeps each fixture's), the identity checks
+//! ([`assert_kept`], [`assert_distinct`]) most fingerprint tests make, and
+//! [`parse_error`] for the refusals.
 
-use app::domain::Severity;
-
-use crate::ingest::{NewFinding, ParsedReport};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 /// A fixture's bytes, read at compile time: `fixture!("trivy", "image.json")` is
 /// `server/fixtures/trivy/image.json`.
@@ -29,15 +28,6 @@ pub fn find<'a>(report: &'a ParsedReport, rule: &str) -> &'a NewFinding {
         .iter()
         .find(|f| f.rule_id == rule)
         .unwrap_or_else(|| panic!("no finding {rule}"))
-}
-
-/// Each finding's rule and severity, in report order.
-pub fn rules_and_severities(report: &ParsedReport) -> Vec<(&str, Severity)> {
-    report
-        .findings
-        .iter()
-        .map(|f| (f.rule_id.as_str(), f.severity))
-        .collect()
 }
 
 /// A finding's key fields on one line, so a test compares a list of lines rather than a
@@ -93,6 +83,17 @@ pub fn summary(f: &NewFinding) -> String {
 /// [`summary`] of each finding, in report order.
 pub fn summaries(report: &ParsedReport) -> Vec<String> {
     report.findings.iter().map(summary).collect()
+}
+
+/// The error `format` gives for `body`, which must be its own (named after the format).
+#[track_caller]
+pub fn parse_error(format: &dyn ReportFormat, body: &[u8]) -> ParseError {
+    let err = match format.parse(body) {
+        Ok(_) => panic!("{} read a body it should refuse", format.name()),
+        Err(err) => err,
+    };
+    assert_eq!(err.format, format.name());
+    err
 }
 
 /// A report's header and size: scanner, version, how many findings and skipped items.

@@ -50,10 +50,6 @@ const REPORT_KINDS: &[&str] = &[
 ];
 
 impl ReportFormat for TrivyOperator {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn scans_images(&self) -> bool {
         true
     }
@@ -113,6 +109,10 @@ impl ReportFormat for TrivyOperator {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -578,7 +578,9 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, header, summaries};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, find, fixture, header, parse_error, summaries,
+    };
 
     fn parse(bytes: &[u8]) -> ParsedReport {
         TrivyOperator.parse(bytes).expect("parses")
@@ -708,8 +710,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = TrivyOperator.parse(b"{\"kind\":\n oops}").unwrap_err();
-        assert_eq!(err.format, "trivy_operator");
+        let err = parse_error(&TrivyOperator, b"{\"kind\":\n oops}");
         assert_eq!(err.line, Some(2));
         let err = TrivyOperator
             .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"vulnerabilityID":[]}]}}"#)

@@ -49,10 +49,6 @@ const V3_SECRET_FIELDS: &[&str] = &["Raw", "RawV2"];
 const V2_SECRET_FIELDS: &[&str] = &["stringsFound", "diff", "printDiff"];
 
 impl ReportFormat for Trufflehog {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
@@ -112,6 +108,10 @@ impl ReportFormat for Trufflehog {
             findings: acc.finish(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -328,7 +328,7 @@ fn redact(raw: &Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, sorted_fingerprints};
+    use crate::ingest::formats::test_support::{fixture, parse_error, sorted_fingerprints};
 
     const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
     const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
@@ -399,8 +399,7 @@ mod tests {
             "{}\n{{\"DetectorName\": ",
             String::from_utf8_lossy(V2).trim_end()
         );
-        let err = Trufflehog.parse(body.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "trufflehog");
+        let err = parse_error(&Trufflehog, body.as_bytes());
         assert_eq!(err.line, Some(5));
         assert!(Trufflehog.parse(b"[1,2]").is_err());
         assert!(Trufflehog.parse(b"").unwrap().findings.is_empty());

@@ -47,10 +47,6 @@ const NAME: &str = "yarn_audit";
 const SCHEME: &str = "yarn_audit/v1";
 
 impl ReportFormat for YarnAudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
@@ -237,6 +233,10 @@ impl ReportFormat for YarnAudit {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -431,7 +431,9 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture, sorted_fingerprints};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, fixture, parse_error, sorted_fingerprints,
+    };
 
     const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
     const BERRY: &[u8] = fixture!("yarn_audit", "berry.jsonl");
@@ -472,8 +474,7 @@ mod tests {
     #[test]
     fn malformed_lines_are_errors() {
         let body = format!("{}\n{{\"type\": ", text_of(V1).trim_end());
-        let err = YarnAudit.parse(body.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "yarn_audit");
+        let err = parse_error(&YarnAudit, body.as_bytes());
         assert_eq!(err.line, Some(9));
         assert!(YarnAudit.parse(b"[1]").is_err());
         let odd = YarnAudit

@@ -108,10 +108,6 @@ struct Instance {
 }
 
 impl ReportFormat for Zap {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         opening(body, SNIFF_BYTES, &['<']).is_some_and(|head| head.contains("<OWASPZAPReport"))
     }
@@ -165,6 +161,10 @@ impl ReportFormat for Zap {
                 .collect(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -364,7 +364,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture};
+    use crate::ingest::formats::test_support::{assert_distinct, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("zap", "baseline.xml");
 
@@ -508,10 +508,10 @@ mod tests {
 
     #[test]
     fn malformed_xml_is_a_parse_error() {
-        let err = Zap
-            .parse(b"<OWASPZAPReport version=\"2.9.0\"><site name=\"x\"><alerts><alertitem>")
-            .unwrap_err();
-        assert_eq!(err.format, "zap");
+        parse_error(
+            &Zap,
+            b"<OWASPZAPReport version=\"2.9.0\"><site name=\"x\"><alerts><alertitem>",
+        );
         assert!(Zap.parse(b"<html><body>not zap</body></html>").is_err());
         assert!(Zap.parse(b"").is_err());
     }

@@ -45,10 +45,6 @@ pub struct CycloneDx;
 const NAME: &str = "cyclonedx";
 
 impl ReportFormat for CycloneDx {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         let head = support::head(body);
         let t = head.trim_start_matches('\u{feff}').trim_start();
@@ -125,6 +121,10 @@ impl ReportFormat for CycloneDx {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 

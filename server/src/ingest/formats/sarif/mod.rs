@@ -52,10 +52,6 @@ pub struct Sarif;
 const NAME: &str = "sarif";
 
 impl ReportFormat for Sarif {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
         // Keys may come in any order (serialisers often sort them, putting "version" and
         // "tool" after every result), so look at both ends of the document.
@@ -138,6 +134,10 @@ impl ReportFormat for Sarif {
             }
         }
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 

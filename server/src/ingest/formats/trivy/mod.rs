@@ -62,10 +62,6 @@ pub struct Trivy;
 const NAME: &str = "trivy";
 
 impl ReportFormat for Trivy {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn scans_images(&self) -> bool {
         true
     }
@@ -186,6 +182,10 @@ impl ReportFormat for Trivy {
             tally.check(out)?;
         }
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 

@@ -1,5 +1,7 @@
 use super::*;
-use crate::ingest::formats::test_support::{assert_distinct, find, fixture, header, summaries};
+use crate::ingest::formats::test_support::{
+    assert_distinct, find, fixture, header, parse_error, summaries,
+};
 
 fn parse(bytes: &[u8]) -> ParsedReport {
     Trivy.parse(bytes).expect("parses")
@@ -127,10 +129,7 @@ fn sniffs_trivy_and_not_others() {
 
 #[test]
 fn malformed_input_is_a_parse_error() {
-    let err = Trivy
-        .parse(b"{\"SchemaVersion\": 2,\n \"Results\": [ oops ]}")
-        .unwrap_err();
-    assert_eq!(err.format, "trivy");
+    let err = parse_error(&Trivy, b"{\"SchemaVersion\": 2,\n \"Results\": [ oops ]}");
     assert_eq!(err.line, Some(2));
     let err = Trivy.parse(br#"{"SchemaVersion":2,"Results":[{"Target":"a","Vulnerabilities":[{"VulnerabilityID":7}]}]}"#).unwrap_err();
     assert!(err.message.contains("vulnerability"), "{}", err.message);
