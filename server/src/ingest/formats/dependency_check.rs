@@ -312,15 +312,11 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error};
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        DependencyCheck.parse(bytes).expect("parses")
-    }
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error, read};
 
     #[test]
     fn one_finding_per_vulnerability_and_dependency() {
-        let r = parse(fixture!("dependency_check", "report.xml"));
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
         assert_eq!(r.scanner, "Dependency-Check");
         assert_eq!(r.scanner_version.as_deref(), Some("10.0.3"));
         // 4 vulnerabilities; the suppressed one and the clean dependency give nothing
@@ -359,7 +355,7 @@ mod tests {
 
     #[test]
     fn severities() {
-        let r = parse(fixture!("dependency_check", "report.xml"));
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
         assert_eq!(
             find(&r, "CVE-2021-44228").severity,
             Severity::Critical,
@@ -388,8 +384,11 @@ mod tests {
 
     #[test]
     fn identity_survives_another_workspace_and_order() {
-        let a = parse(fixture!("dependency_check", "report.xml"));
-        let b = parse(fixture!("dependency_check", "report_other_runner.xml"));
+        let a = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
+        let b = read(
+            &DependencyCheck,
+            fixture!("dependency_check", "report_other_runner.xml"),
+        );
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             assert_eq!(
@@ -410,7 +409,7 @@ mod tests {
 <dependencies><dependency><fileName>a&e;.jar</fileName><filePath>/x/a.jar</filePath>
 <vulnerabilities><vulnerability source="NVD"><name>CVE-2024-0001</name><severity>HIGH</severity>
 <description>before&e;after</description></vulnerability></vulnerabilities></dependency></dependencies></analysis>"#;
-        let r = parse(doc);
+        let r = read(&DependencyCheck, doc);
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].description, "beforeafter");
         assert!(!format!("{:?}", r.findings[0]).contains("root:"));
@@ -452,10 +451,10 @@ mod tests {
             "{}",
             err.message
         );
-        let read = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
-        assert_eq!(parse(read.as_bytes()).findings.len(), 1);
+        let body = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
+        assert_eq!(read(&DependencyCheck, body.as_bytes()).findings.len(), 1);
         // suppressed vulnerabilities (inside `<vulnerabilities>` since schema 4.0) are not counted
-        let r = parse(fixture!("dependency_check", "report.xml"));
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
         assert_eq!(r.findings.len(), 4);
         assert!(r.skipped.is_empty());
     }
@@ -475,7 +474,7 @@ mod tests {
   <projectInfo><name>billing</name></projectInfo>
   <dependencies/>
 </analysis>"#;
-        let r = parse(doc);
+        let r = read(&DependencyCheck, doc);
         assert!(r.findings.is_empty());
         assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
         assert!(

@@ -433,27 +433,18 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture, parse_error};
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        Grype.parse(bytes).expect("parses")
-    }
-
-    fn find<'a>(r: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
-            .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
-    }
+    use crate::ingest::formats::test_support::{
+        assert_distinct, find_pkg, fixture, parse_error, read,
+    };
 
     #[test]
     fn image_report() {
-        let r = parse(fixture!("grype", "image.json"));
+        let r = read(&Grype, fixture!("grype", "image.json"));
         assert_eq!(r.scanner, "Grype");
         assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
         // 7 matches, one of them a second matcher's report of the same problem
         assert_eq!(r.findings.len(), 6);
-        let f = find(&r, "CVE-2024-45490", "libexpat");
+        let f = find_pkg(&r, "CVE-2024-45490", "libexpat");
         assert_eq!(f.layer, Layer::Image);
         assert_eq!(f.severity, Severity::Critical);
         assert_eq!(f.package_version.as_deref(), Some("2.6.2-r0"));
@@ -477,7 +468,7 @@ mod tests {
             f.references
                 .contains(&"https://nvd.nist.gov/vuln/detail/CVE-2024-45490".to_string())
         );
-        let ghsa = find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug");
+        let ghsa = find_pkg(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug");
         assert_eq!(ghsa.aliases, vec!["GHSA-3q9x-9rxj-2x76", "CVE-2024-34069"]);
         assert_eq!(ghsa.file_path.as_deref(), Some("/app/requirements.txt"));
         assert_eq!(
@@ -488,31 +479,31 @@ mod tests {
 
     #[test]
     fn severities_map() {
-        let r = parse(fixture!("grype", "image.json"));
+        let r = read(&Grype, fixture!("grype", "image.json"));
         assert_eq!(
-            find(&r, "CVE-2024-45490", "libexpat").severity,
+            find_pkg(&r, "CVE-2024-45490", "libexpat").severity,
             Severity::Critical
         );
         assert_eq!(
-            find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug").severity,
+            find_pkg(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug").severity,
             Severity::High
         );
         assert_eq!(
-            find(&r, "CVE-2024-2511", "libcrypto3").severity,
+            find_pkg(&r, "CVE-2024-2511", "libcrypto3").severity,
             Severity::Medium,
             "merged: highest kept"
         );
         assert_eq!(
-            find(&r, "CVE-2024-4603", "libcrypto3").severity,
+            find_pkg(&r, "CVE-2024-4603", "libcrypto3").severity,
             Severity::Low
         );
         assert_eq!(
-            find(&r, "CVE-2005-2541", "tar").severity,
+            find_pkg(&r, "CVE-2005-2541", "tar").severity,
             Severity::Info,
             "negligible"
         );
         assert_eq!(
-            find(&r, "CVE-2024-9999", "zlib").severity,
+            find_pkg(&r, "CVE-2024-9999", "zlib").severity,
             Severity::High,
             "unknown → CVSS 7.5"
         );
@@ -520,11 +511,11 @@ mod tests {
 
     #[test]
     fn identity_survives_retag_and_reorder_and_a_new_version() {
-        let a = parse(fixture!("grype", "image.json"));
-        let b = parse(fixture!("grype", "image_retagged.json"));
+        let a = read(&Grype, fixture!("grype", "image.json"));
+        let b = read(&Grype, fixture!("grype", "image_retagged.json"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
-            let g = find(&b, &f.rule_id, f.package_name.as_deref().unwrap());
+            let g = find_pkg(&b, &f.rule_id, f.package_name.as_deref().unwrap());
             assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
         }
         assert_distinct(&a);
@@ -532,9 +523,9 @@ mod tests {
 
     #[test]
     fn old_layout_and_directory_source() {
-        let r = parse(fixture!("grype", "directory_old.json"));
+        let r = read(&Grype, fixture!("grype", "directory_old.json"));
         assert_eq!(r.findings.len(), 2);
-        let f = find(&r, "CVE-2021-23337", "lodash");
+        let f = find_pkg(&r, "CVE-2021-23337", "lodash");
         assert_eq!(f.layer, Layer::Dependency);
         assert_eq!(f.severity, Severity::High);
         assert_eq!(f.location, "web/package-lock.json");
@@ -542,7 +533,7 @@ mod tests {
             f.references,
             vec!["https://github.com/advisories/GHSA-35jh-r3h4-6jhm"]
         );
-        let g = find(&r, "CVE-2020-8203", "lodash");
+        let g = find_pkg(&r, "CVE-2020-8203", "lodash");
         assert_eq!(g.severity, Severity::High, "unknown label, cvssV3 7.4");
         assert_eq!(f.image, None);
     }
@@ -560,7 +551,7 @@ mod tests {
         assert!(Grype.parse(b"{}").unwrap_err().layout);
         let clean = br#"{"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.18"}},
  "descriptor": {"name": "grype", "version": "0.74.0"}}"#;
-        let r = parse(clean);
+        let r = read(&Grype, clean);
         assert!(r.findings.is_empty() && r.skipped.is_empty());
     }
 

@@ -586,15 +586,11 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error};
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        OsvScanner.parse(bytes).expect("parses")
-    }
+    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error, read};
 
     #[test]
     fn one_finding_per_package_and_alias_group() {
-        let r = parse(fixture!("osv_scanner", "report.json"));
+        let r = read(&OsvScanner, fixture!("osv_scanner", "report.json"));
         assert_eq!(r.scanner, "OSV-Scanner");
         // 8 records, the urllib3 GHSA and PYSEC records are one group
         assert_eq!(r.findings.len(), 7);
@@ -637,7 +633,7 @@ mod tests {
 
     #[test]
     fn severities() {
-        let r = parse(fixture!("osv_scanner", "report.json"));
+        let r = read(&OsvScanner, fixture!("osv_scanner", "report.json"));
         let sev = |id| find(&r, id).severity;
         assert_eq!(sev("GHSA-8348-2q94-ffjx"), Severity::Critical, "malware");
         assert_eq!(sev("CVE-2024-23334"), Severity::High, "CVSS vector 7.5");
@@ -667,8 +663,8 @@ mod tests {
 
     #[test]
     fn identity_survives_reorder_new_versions_and_new_aliases() {
-        let a = parse(fixture!("osv_scanner", "report.json"));
-        let b = parse(fixture!("osv_scanner", "report_rescan.json"));
+        let a = read(&OsvScanner, fixture!("osv_scanner", "report.json"));
+        let b = read(&OsvScanner, fixture!("osv_scanner", "report_rescan.json"));
         assert_eq!(a.findings.len(), b.findings.len());
         for f in &a.findings {
             assert_eq!(
@@ -706,7 +702,7 @@ mod tests {
       "affected": [{"package": {"ecosystem": "crates.io", "name": "remove_dir_all"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.8.0"}]}]}], "references": null, "severity": null}],
     "groups": [{"ids": ["GHSA-mc8h-8q98-g5hr"]}]},
    {"package": {"name": "tempfile", "version": "3.3.0", "ecosystem": "crates.io"}, "vulnerabilities": null, "groups": null}]}]}"#;
-        let r = parse(v1_0);
+        let r = read(&OsvScanner, v1_0);
         assert_eq!(r.findings.len(), 1);
         let f = &r.findings[0];
         assert_eq!(f.rule_id, "GHSA-mc8h-8q98-g5hr");
@@ -715,8 +711,12 @@ mod tests {
         let affected_null =
             br#"{"results": [{"source": {"path": "go.mod"}, "packages": [{"package": {"name": "x"},
             "vulnerabilities": [{"id": "GO-2022-0001", "affected": null}]}]}]}"#;
-        assert_eq!(parse(affected_null).findings.len(), 1);
-        assert!(parse(br#"{"results": null}"#).findings.is_empty());
+        assert_eq!(read(&OsvScanner, affected_null).findings.len(), 1);
+        assert!(
+            read(&OsvScanner, br#"{"results": null}"#)
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
@@ -738,8 +738,8 @@ mod tests {
             "\"vulnerabilities\": [{\"id\": \"GHSA-0000-0000-0000\"",
         );
         assert!(OsvScanner.parse(other_ids.as_bytes()).unwrap_err().layout);
-        let read = String::from_utf8_lossy(renamed).replace("\"vulns\"", "\"vulnerabilities\"");
-        assert_eq!(parse(read.as_bytes()).findings.len(), 1);
+        let body = String::from_utf8_lossy(renamed).replace("\"vulns\"", "\"vulnerabilities\"");
+        assert_eq!(read(&OsvScanner, body.as_bytes()).findings.len(), 1);
     }
 
     #[test]
@@ -757,7 +757,7 @@ mod tests {
     #[test]
     fn a_clean_report_is_detected_and_clean() {
         let clean = br#"{"results": [], "experimental_config": {"licenses": {"summary": false, "allowlist": null}}}"#;
-        let r = parse(clean);
+        let r = read(&OsvScanner, clean);
         assert!(r.findings.is_empty() && r.skipped.is_empty());
         assert_eq!(crate::ingest::detect(clean).map(|f| f.name()), Some(NAME));
     }
@@ -769,7 +769,7 @@ mod tests {
       "Title": "Ensure all users have strong passwords configured", "Sev": 5},
     "Target": {"Extra": "/etc/shadow: The following users have weak passwords:/nuser-bcrypt/n"},
     "Plugins": ["weakcredentials/etcshadow"], "ExploitabilitySignals": null}]}"#;
-        let r = parse(image);
+        let r = read(&OsvScanner, image);
         assert!(r.findings.is_empty());
         assert_eq!(r.skipped.len(), 1);
         assert!(
@@ -778,7 +778,7 @@ mod tests {
             r.skipped[0]
         );
         assert!(
-            parse(fixture!("osv_scanner", "report.json"))
+            read(&OsvScanner, fixture!("osv_scanner", "report.json"))
                 .skipped
                 .is_empty()
         );

@@ -85,6 +85,23 @@ pub fn summaries(report: &ParsedReport) -> Vec<String> {
     report.findings.iter().map(summary).collect()
 }
 
+/// The first finding of `rule` on package `pkg`.
+pub fn find_pkg<'a>(report: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
+    report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
+        .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
+}
+
+/// `body` read by `format`, which must read it.
+#[track_caller]
+pub fn read(format: &dyn ReportFormat, body: &[u8]) -> ParsedReport {
+    format
+        .parse(body)
+        .unwrap_or_else(|e| panic!("{} does not read it: {e}", format.name()))
+}
+
 /// The error `format` gives for `body`, which must be its own (named after the format).
 #[track_caller]
 pub fn parse_error(format: &dyn ReportFormat, body: &[u8]) -> ParseError {

@@ -579,12 +579,8 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, find, fixture, header, parse_error, summaries,
+        assert_distinct, find, fixture, header, parse_error, read, summaries,
     };
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        TrivyOperator.parse(bytes).expect("parses")
-    }
 
     /// Where every vulnerability of the report's workload is, and what it is about.
     const CHECKOUT: &str = "at shop/ReplicaSet/checkout-7d9f8b6c5d (ghcr.io/acme/checkout:2.1.0)";
@@ -592,7 +588,10 @@ mod tests {
 
     #[test]
     fn vulnerability_report_with_severities_mapped() {
-        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
+        let r = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "vulnerabilityreport.json"),
+        );
         assert_eq!(header(&r), ("Trivy Operator", Some("0.57.0"), 5, 0));
         let (at, object) = (CHECKOUT, CHECKOUT_OBJECT);
         assert_eq!(
@@ -622,11 +621,14 @@ mod tests {
 
     #[test]
     fn identity_survives_rollout_retag_and_reorder() {
-        let a = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        let b = parse(fixture!(
-            "trivy_operator",
-            "vulnerabilityreport_rollout.json"
-        ));
+        let a = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "vulnerabilityreport.json"),
+        );
+        let b = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "vulnerabilityreport_rollout.json"),
+        );
         for id in ["CVE-2024-5535", "CVE-2024-6119", "CVE-2024-9143"] {
             assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
         }
@@ -635,7 +637,10 @@ mod tests {
 
     #[test]
     fn config_audit_counts_only_failed_checks() {
-        let r = parse(fixture!("trivy_operator", "configauditreport.json"));
+        let r = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "configauditreport.json"),
+        );
         let f = find(&r, "KSV012");
         assert!(f.description.contains("runAsNonRoot"));
         assert_eq!(
@@ -651,7 +656,10 @@ mod tests {
 
     #[test]
     fn list_of_secret_reports() {
-        let r = parse(fixture!("trivy_operator", "exposedsecretreport_list.json"));
+        let r = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "exposedsecretreport_list.json"),
+        );
         let (at, object) = (RUNNER, RUNNER_OBJECT);
         assert_eq!(
             summaries(&r),
@@ -669,7 +677,10 @@ mod tests {
 
     #[test]
     fn dict_of_kinds_and_compliance_summary() {
-        let r = parse(fixture!("trivy_operator", "all_reports.json"));
+        let r = read(
+            &TrivyOperator,
+            fixture!("trivy_operator", "all_reports.json"),
+        );
         // 1 failing compliance control (not the passing 5.1.2) + 1 failed check + 1 secret
         // + 1 vulnerability
         assert_eq!(
@@ -686,9 +697,12 @@ mod tests {
 
     #[test]
     fn empty_and_unknown_kinds_have_no_findings() {
-        let r = parse(br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"SbomReport","metadata":{},"report":{"components":{}}}"#);
+        let r = read(&TrivyOperator, br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"SbomReport","metadata":{},"report":{"components":{}}}"#);
         assert!(r.findings.is_empty());
-        let r = parse(br#"{"apiVersion":"v1","kind":"List","items":[]}"#);
+        let r = read(
+            &TrivyOperator,
+            br#"{"apiVersion":"v1","kind":"List","items":[]}"#,
+        );
         assert!(r.findings.is_empty());
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::ingest::formats::test_support::{fixture, parse_error};
+use crate::ingest::formats::test_support::{find_pkg, fixture, parse_error, read};
 
 #[test]
 fn xml_element_count_and_attributes_are_bounded() {
@@ -24,25 +24,14 @@ fn xml_element_count_and_attributes_are_bounded() {
     assert!(xml::check_limits(real).is_ok());
 }
 
-fn parse(bytes: &[u8]) -> ParsedReport {
-    CycloneDx.parse(bytes).expect("parses")
-}
-
-fn find<'a>(r: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
-    r.findings
-        .iter()
-        .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
-        .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
-}
-
 #[test]
 fn json_one_finding_per_vulnerability_and_component() {
-    let r = parse(fixture!("cyclonedx", "app.cdx.json"));
+    let r = read(&CycloneDx, fixture!("cyclonedx", "app.cdx.json"));
     assert_eq!(r.scanner, "grype");
     assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
     // 4 vulnerabilities, one of them affecting two components
     assert_eq!(r.findings.len(), 5);
-    let f = find(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core");
+    let f = find_pkg(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core");
     assert_eq!(f.layer, Layer::Dependency);
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(
@@ -69,21 +58,21 @@ fn json_one_finding_per_vulnerability_and_component() {
 
 #[test]
 fn severities_from_labels_then_scores() {
-    let r = parse(fixture!("cyclonedx", "app.cdx.json"));
+    let r = read(&CycloneDx, fixture!("cyclonedx", "app.cdx.json"));
     assert_eq!(
-        find(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core").severity,
+        find_pkg(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core").severity,
         Severity::Critical
     );
     assert_eq!(
-        find(&r, "CVE-2022-42889", "org.apache.commons:commons-text").severity,
+        find_pkg(&r, "CVE-2022-42889", "org.apache.commons:commons-text").severity,
         Severity::High,
         "score 7.5"
     );
     assert_eq!(
-        find(&r, "CVE-2021-23358", "underscore").severity,
+        find_pkg(&r, "CVE-2021-23358", "underscore").severity,
         Severity::Low
     );
-    let oss = find(&r, "3d1ab7f2-0c6e-4f5a-8b8e-2f1b7c9d0e11", "django");
+    let oss = find_pkg(&r, "3d1ab7f2-0c6e-4f5a-8b8e-2f1b7c9d0e11", "django");
     assert_eq!(oss.severity, Severity::Medium);
     assert_eq!(
         oss.title, "CVE-2023-36053 in django 3.2.0",
@@ -100,8 +89,8 @@ fn severities_from_labels_then_scores() {
 
 #[test]
 fn identity_ignores_bom_refs_versions_and_order() {
-    let a = parse(fixture!("cyclonedx", "app.cdx.json"));
-    let b = parse(fixture!("cyclonedx", "app_rebuilt.cdx.json"));
+    let a = read(&CycloneDx, fixture!("cyclonedx", "app.cdx.json"));
+    let b = read(&CycloneDx, fixture!("cyclonedx", "app_rebuilt.cdx.json"));
     assert_eq!(a.findings.len(), b.findings.len());
     for f in &a.findings {
         let g = b
@@ -119,10 +108,10 @@ fn identity_ignores_bom_refs_versions_and_order() {
 
 #[test]
 fn xml_vulnerability_extension_of_a_container() {
-    let r = parse(fixture!("cyclonedx", "image_ext.cdx.xml"));
+    let r = read(&CycloneDx, fixture!("cyclonedx", "image_ext.cdx.xml"));
     assert_eq!(r.scanner, "grype");
     assert_eq!(r.findings.len(), 2);
-    let f = find(&r, "CVE-2022-37434", "zlib1g");
+    let f = find_pkg(&r, "CVE-2022-37434", "zlib1g");
     assert_eq!(f.layer, Layer::Image);
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(
@@ -143,13 +132,13 @@ fn xml_vulnerability_extension_of_a_container() {
         f.references,
         vec!["https://nvd.nist.gov/vuln/detail/CVE-2022-37434"]
     );
-    let g = find(&r, "GHSA-h4j5-c7cj-74xg", "jinja2");
+    let g = find_pkg(&r, "GHSA-h4j5-c7cj-74xg", "jinja2");
     assert_eq!(g.severity, Severity::Low);
 }
 
 #[test]
 fn xml_spec_14_vulnerabilities() {
-    let r = parse(fixture!("cyclonedx", "app14.cdx.xml"));
+    let r = read(&CycloneDx, fixture!("cyclonedx", "app14.cdx.xml"));
     assert_eq!(r.findings.len(), 1);
     let f = &r.findings[0];
     assert_eq!(f.rule_id, "CVE-2022-42889");
@@ -164,9 +153,9 @@ fn xml_spec_14_vulnerabilities() {
 
 #[test]
 fn sbom_without_vulnerabilities_has_no_findings() {
-    let r = parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","version":"1"}]}"#);
+    let r = read(&CycloneDx, br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","version":"1"}]}"#);
     assert!(r.findings.is_empty());
-    let r = parse(br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.3"><components/></bom>"#);
+    let r = read(&CycloneDx, br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.3"><components/></bom>"#);
     assert!(r.findings.is_empty());
 }
 
@@ -176,7 +165,7 @@ fn external_entities_are_never_expanded() {
 <!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
 <bom xmlns="http://cyclonedx.org/schema/bom/1.4"><components><component type="library" bom-ref="c1"><name>p&e;</name><version>1</version></component></components>
 <vulnerabilities><vulnerability><id>CVE-2024-0001</id><description>x&e;y &amp; z</description><affects><target><ref>c1</ref></target></affects></vulnerability></vulnerabilities></bom>"#;
-    let r = parse(doc);
+    let r = read(&CycloneDx, doc);
     assert_eq!(r.findings.len(), 1);
     let f = &r.findings[0];
     assert_eq!(f.description, "xy & z");

@@ -1,11 +1,7 @@
 use super::*;
 use crate::ingest::formats::test_support::{
-    assert_distinct, find, fixture, header, parse_error, summaries,
+    assert_distinct, find, fixture, header, parse_error, read, summaries,
 };
-
-fn parse(bytes: &[u8]) -> ParsedReport {
-    Trivy.parse(bytes).expect("parses")
-}
 
 /// The image's reference in full, then as its asset keeps it (no tag).
 const IMAGE: &str = "registry.example.com/shop/api:1.4.2@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -13,7 +9,7 @@ const IMAGE_ASSET: &str = "registry.example.com/shop/api@sha256:1111111111111111
 
 #[test]
 fn image_report_vulnerabilities_are_image_layer_with_severities_including_unknown() {
-    let r = parse(fixture!("trivy", "image.json"));
+    let r = read(&Trivy, fixture!("trivy", "image.json"));
     assert_eq!(header(&r), ("Trivy", Some("0.58.1"), 5, 0));
     // OS packages have no file; the jar has; UNKNOWN is info
     let common = format!("image {IMAGE} | asset Image {IMAGE_ASSET}");
@@ -46,8 +42,8 @@ fn image_report_vulnerabilities_are_image_layer_with_severities_including_unknow
 
 #[test]
 fn image_identity_survives_retag_and_reorder_but_not_another_package() {
-    let a = parse(fixture!("trivy", "image.json"));
-    let b = parse(fixture!("trivy", "image_retagged.json"));
+    let a = read(&Trivy, fixture!("trivy", "image.json"));
+    let b = read(&Trivy, fixture!("trivy", "image_retagged.json"));
     for id in ["CVE-2024-5535", "CVE-2022-42003"] {
         assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
     }
@@ -60,7 +56,7 @@ fn image_identity_survives_retag_and_reorder_but_not_another_package() {
 
 #[test]
 fn filesystem_report_reads_vulns_failed_checks_and_secrets() {
-    let r = parse(fixture!("trivy", "filesystem.json"));
+    let r = read(&Trivy, fixture!("trivy", "filesystem.json"));
     assert_eq!(
         find(&r, "CVE-2023-32681").aliases,
         vec!["CVE-2023-32681", "CWE-200"]
@@ -70,7 +66,7 @@ fn filesystem_report_reads_vulns_failed_checks_and_secrets() {
 
 #[test]
 fn kubernetes_resources_layout() {
-    let r = parse(fixture!("trivy", "k8s_resources.json"));
+    let r = read(&Trivy, fixture!("trivy", "k8s_resources.json"));
     assert_ne!(
         r.findings[0].fingerprint, r.findings[1].fingerprint,
         "same check on two workloads"
@@ -79,7 +75,7 @@ fn kubernetes_resources_layout() {
 
 #[test]
 fn legacy_list_layout() {
-    let r = parse(fixture!("trivy", "legacy.json"));
+    let r = read(&Trivy, fixture!("trivy", "legacy.json"));
     assert_eq!(
         find(&r, "GHSA-pxg6-pf52-xh8x").aliases,
         vec!["GHSA-pxg6-pf52-xh8x"]
@@ -88,9 +84,9 @@ fn legacy_list_layout() {
 
 #[test]
 fn empty_reports_have_no_findings() {
-    let r = parse(br#"{"SchemaVersion":2,"ArtifactName":"x:1","ArtifactType":"container_image","Results":[{"Target":"x:1 (alpine 3.20.0)","Class":"os-pkgs","Type":"alpine"}]}"#);
+    let r = read(&Trivy, br#"{"SchemaVersion":2,"ArtifactName":"x:1","ArtifactType":"container_image","Results":[{"Target":"x:1 (alpine 3.20.0)","Class":"os-pkgs","Type":"alpine"}]}"#);
     assert!(r.findings.is_empty());
-    assert!(parse(b"[]").findings.is_empty());
+    assert!(read(&Trivy, b"[]").findings.is_empty());
 }
 
 #[test]
@@ -169,7 +165,7 @@ fn kubernetes_reports_since_0_57_and_summaries_are_read() {
         let body = K8S_V057.replace("RESOURCES", key);
         let detected = crate::ingest::detect(body.as_bytes()).map(|f| f.name());
         assert_eq!(detected, Some(NAME), "{key}");
-        let r = parse(body.as_bytes());
+        let r = read(&Trivy, body.as_bytes());
         assert_eq!(r.findings.len(), 2, "{key}");
         let v = find(&r, "CVE-2023-2650");
         assert_eq!(v.image.as_deref(), Some("nginx:1.25.0"));
@@ -182,7 +178,7 @@ fn kubernetes_reports_since_0_57_and_summaries_are_read() {
 fn null_lists_of_trivy_0_18_are_empty() {
     let body = br#"[{"Target": "alpine:3.13 (alpine 3.13.5)", "Type": "alpine", "Vulnerabilities": [{"VulnerabilityID": "CVE-2021-36159", "PkgName": "apk-tools", "InstalledVersion": "2.12.5-r0", "FixedVersion": "2.12.6-r0", "Severity": "CRITICAL"}]},
         {"Target": "app/package-lock.json", "Type": "npm", "Vulnerabilities": null}]"#;
-    assert_eq!(parse(body).findings.len(), 1);
+    assert_eq!(read(&Trivy, body).findings.len(), 1);
 }
 
 #[test]
@@ -200,7 +196,7 @@ fn failed_checks_counted_but_unreadable_are_refused() {
           "MisconfSummary": {"Successes": 20, "Failures": 2},
           "Misconfigurations": [{"ID": "KSV012", "Status": "FAIL", "Severity": "MEDIUM"}],
           "Licenses": [{"Severity": "HIGH", "Category": "restricted", "PkgName": "x", "Name": "GPL-3.0"}]}]}"#;
-    let r = parse(fewer);
+    let r = read(&Trivy, fewer);
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.skipped.len(), 2, "{:?}", r.skipped);
 }
