@@ -26,7 +26,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, has_any_key, has_keys, json_head};
+use super::support::{
+    DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, has_any_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -50,15 +52,10 @@ impl ReportFormat for Bandit {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let mut findings = Vec::new();
         let mut occurrences = Occurrences::default();
-        let mut skipped = Vec::new();
-        for raw in &report.results {
-            match serde_json::from_value::<Issue>(raw.clone()) {
-                Ok(issue) => findings.push(finding(&issue, raw, &mut occurrences)),
-                Err(e) => skipped.push(format!("a result is not one Bandit writes ({e})")),
-            }
-        }
+        let (findings, skipped) = each_result(&report.results, "Bandit", |issue: &Issue, raw| {
+            finding(issue, raw, &mut occurrences)
+        });
         Ok(ParsedReport {
             scanner: NAME.to_string(),
             scanner_version: None,

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use super::support::{
     DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+    objects, strings,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -252,12 +253,7 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
     let url = text(adv, "url");
     let ghsa = text(adv, "github_advisory_id").or_else(|| url.as_deref().and_then(ghsa_in));
     let npm_id = id_text(adv.get("id")).map(|id| format!("npm:{id}"));
-    let cves: Vec<String> = adv
-        .get("cves")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let cves: Vec<String> = strings(adv.get("cves"))
         .map(|s| normalize::bounded(s.trim(), 64))
         .collect();
     let vuln_id = ghsa
@@ -268,25 +264,13 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
 
     let mut versions: Vec<String> = Vec::new();
     let mut paths: Vec<String> = Vec::new();
-    for f in adv
-        .get("findings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-    {
+    for f in objects(adv.get("findings")) {
         if let Some(v) = text(f, "version")
             && versions.len() < LIST_MAX
         {
             push_unique(&mut versions, v);
         }
-        for p in f
-            .get("paths")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for p in strings(f.get("paths")) {
             if paths.len() < LIST_MAX {
                 push_unique(&mut paths, normalize::bounded(p, FIELD_MAX));
             }
@@ -345,13 +329,7 @@ fn v7_findings(vulns: &Map<String, Value>) -> Vec<NewFinding> {
             continue;
         };
         let package = text(entry, "name").unwrap_or_else(|| normalize::bounded(key, FIELD_MAX));
-        for via in entry
-            .get("via")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object)
-        {
+        for via in objects(entry.get("via")) {
             findings.push(v7_finding(vulns, &package, entry, via));
         }
     }
@@ -371,12 +349,7 @@ fn v7_finding(
     let advisory_title = text(via, "title").unwrap_or_else(|| vuln_id.clone());
     let title = normalize::first_line(&format!("{package}: {advisory_title}"), TITLE_MAX);
 
-    let nodes: Vec<String> = entry
-        .get("nodes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let nodes: Vec<String> = strings(entry.get("nodes"))
         .take(LIST_MAX)
         .map(|n| normalize::bounded(n, FIELD_MAX))
         .collect();

@@ -22,7 +22,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, has_keys, json_head};
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, has_keys, json_head};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -65,16 +65,12 @@ impl ReportFormat for Semgrep {
                 ),
             ));
         }
-        let mut findings = Vec::new();
-        let mut skipped = Vec::new();
+        // one odd result does not sink the report, but it is counted
         let mut seen = Occurrences::default();
-        for raw in &report.results {
-            // one odd result does not sink the report, but it is counted
-            match serde_json::from_value::<SemgrepResult>(raw.clone()) {
-                Ok(result) => findings.push(finding(&result, raw, &mut seen)),
-                Err(e) => skipped.push(format!("a result is not one Semgrep writes ({e})")),
-            }
-        }
+        let (findings, skipped) =
+            each_result(&report.results, "Semgrep", |result: &SemgrepResult, raw| {
+                finding(result, raw, &mut seen)
+            });
         Ok(ParsedReport {
             scanner: NAME.to_string(),
             scanner_version: report

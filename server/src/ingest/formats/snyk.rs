@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::support::{
     DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, has_keys,
-    opening,
+    objects, opening,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -71,21 +71,9 @@ impl ReportFormat for Snyk {
             for v in vulns.iter().filter_map(Value::as_object) {
                 acc.add(&target, v);
             }
-            for app in project
-                .get("applications")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_object)
-            {
+            for app in objects(project.get("applications")) {
                 let app_target = Target::of(app, Some(&target));
-                for v in app
-                    .get("vulnerabilities")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_object)
-                {
+                for v in objects(app.get("vulnerabilities")) {
                     acc.add(&app_target, v);
                 }
             }
@@ -136,10 +124,7 @@ fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    super::support::strings(v)
         .take(LIST_MAX)
         .map(|s| normalize::bounded(s.trim(), FIELD_MAX))
         .filter(|s| !s.is_empty())

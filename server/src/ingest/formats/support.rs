@@ -71,6 +71,41 @@ pub fn references(primary: &str, rest: &[String]) -> Vec<String> {
     out
 }
 
+/// Each result read as `T` and made a finding; a result not of that shape is a skipped item
+/// (`a result is not one {tool} writes (…)`) rather than the end of the report (Bandit,
+/// Semgrep).
+pub fn each_result<T: serde::de::DeserializeOwned>(
+    results: &[Value],
+    tool: &str,
+    mut finding: impl FnMut(&T, &Value) -> NewFinding,
+) -> (Vec<NewFinding>, Vec<String>) {
+    let mut findings = Vec::new();
+    let mut skipped = Vec::new();
+    for raw in results {
+        match serde_json::from_value::<T>(raw.clone()) {
+            Ok(item) => findings.push(finding(&item, raw)),
+            Err(e) => skipped.push(format!("a result is not one {tool} writes ({e})")),
+        }
+    }
+    (findings, skipped)
+}
+
+/// The objects of a list (nothing when it is missing or not a list).
+pub fn objects(list: Option<&Value>) -> impl Iterator<Item = &serde_json::Map<String, Value>> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+/// The strings of a list (nothing when it is missing or not a list).
+pub fn strings(list: Option<&Value>) -> impl Iterator<Item = &str> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 /// The parts that are set, joined with `/`: a Kubernetes object's `namespace/Kind/name` (a
 /// cluster-scoped object has no namespace), with its cluster in front where a format keeps one.
 pub fn object_path(parts: &[&str]) -> String {

@@ -376,10 +376,7 @@ fn bulk_finding(package: &str, entry: &Map<String, Value>) -> NewFinding {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    super::support::strings(v)
         .take(LIST_MAX)
         .map(|s| normalize::bounded(s, FIELD_MAX))
         .collect()
