@@ -64,16 +64,7 @@ impl ReportFormat for DependencyCheck {
                  (`reportSchema`), which Bosun does not read",
             ));
         }
-        let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
-        if root.name != "analysis" {
-            return Err(ParseError::invalid(
-                NAME,
-                format!(
-                    "the root element is <{}>, not <analysis>",
-                    normalize::bounded(&root.name, 100)
-                ),
-            ));
-        }
+        let root = xml::parse_root(NAME, body, "analysis")?;
         let version = root
             .child("scanInfo")
             .map(|s| s.text_of("engineVersion"))

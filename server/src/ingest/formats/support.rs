@@ -58,6 +58,29 @@ pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
 }
 
+/// A short text of a report, trimmed and bounded, when there is one.
+pub fn short(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| crate::ingest::normalize::bounded(text, SHORT_MAX))
+}
+
+/// Sets the package a vulnerability is in, its fix (with the upgrade as the remediation)
+/// and its references (Trivy and Trivy Operator).
+pub fn set_package(
+    f: &mut NewFinding,
+    (name, installed, fixed): (&str, &str, &str),
+    primary_url: &str,
+    urls: &[String],
+) {
+    f.fixed_version = short(fixed);
+    if let Some(fixed) = &f.fixed_version {
+        f.remediation = format!("Upgrade {name} to {fixed}.");
+    }
+    f.references = references(primary_url, urls);
+    f.package_name = short(name);
+    f.package_version = short(installed);
+}
+
 /// A finding's references: the primary URL, then the rest, each trimmed and bounded, without
 /// empties or repeats, at most [`LIST_MAX`] (Trivy and Trivy Operator).
 pub fn references(primary: &str, rest: &[String]) -> Vec<String> {

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::support::{
-    DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, references,
+    DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, set_package,
 };
 use super::trivy::severity;
 use crate::ingest::fingerprint::Fingerprint;
@@ -424,15 +424,8 @@ fn vulnerability(w: &Workload, v: &Vuln, raw: &Value) -> NewFinding {
         (t, d) => format!("{t}\n\n{d}"),
     };
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
-    let nonempty =
-        |s: &str| (!s.trim().is_empty()).then(|| normalize::bounded(s.trim(), SHORT_MAX));
-    f.fixed_version = nonempty(&v.fixed_version);
-    if let Some(fixed) = &f.fixed_version {
-        f.remediation = format!("Upgrade {pkg} to {fixed}.");
-    }
-    f.references = references(&v.primary_link, &v.links);
-    f.package_name = nonempty(pkg);
-    f.package_version = nonempty(&v.installed_version);
+    let package = (pkg, v.installed_version.as_str(), v.fixed_version.as_str());
+    set_package(&mut f, package, &v.primary_link, &v.links);
     f.file_path = (!pkg_path.is_empty()).then(|| normalize::bounded(&pkg_path, SHORT_MAX));
     w.apply(&mut f, true);
     f.evidence = Some(normalize::evidence(raw));

@@ -276,3 +276,14 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
             line: None,
         })
 }
+
+/// A document whose root element must be `<root>`: anything else is not `format`'s report.
+pub fn parse_root(format: &'static str, body: &[u8], root: &str) -> Result<Element, ParseError> {
+    let doc = parse(body).map_err(|e| e.into_parse_error(format))?;
+    if doc.name != root {
+        let name = crate::ingest::normalize::bounded(&doc.name, 100);
+        let message = format!("the root element is <{name}>, not <{root}>");
+        return Err(ParseError::invalid(format, message));
+    }
+    Ok(doc)
+}

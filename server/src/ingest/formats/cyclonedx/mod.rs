@@ -67,16 +67,7 @@ impl ReportFormat for CycloneDx {
             .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
             .is_some_and(|b| *b == b'<');
         let bom = if xml {
-            let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
-            if root.name != "bom" {
-                return Err(ParseError::invalid(
-                    NAME,
-                    format!(
-                        "the root element is <{}>, not <bom>",
-                        normalize::bounded(&root.name, 100)
-                    ),
-                ));
-            }
+            let root = xml::parse_root(NAME, body, "bom")?;
             from_xml(&root)
         } else {
             let root: Value =

@@ -3,7 +3,7 @@
 
 use super::identity::{push_artifact, secret_identity, vulnerability_identity};
 use super::*;
-use crate::ingest::formats::support::references;
+use crate::ingest::formats::support::{references, set_package, short};
 
 const OS_TYPES: &[&str] = &[
     "alpine",
@@ -67,11 +67,6 @@ fn item<T: for<'de> Deserialize<'de>>(
     target: &str,
 ) -> Result<T, ParseError> {
     T::deserialize(raw).map_err(|e| unreadable(what, target, e))
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| normalize::bounded(s, SHORT_MAX))
 }
 
 /// Identity, location and asset shared by every finding of one target.
@@ -206,9 +201,9 @@ impl Place {
         f.image = self.image.clone();
         f.asset = self.asset.clone();
         if let Some((_, ns, kind, name)) = &self.workload {
-            f.k8s_namespace = non_empty(ns);
-            f.k8s_kind = non_empty(kind);
-            f.k8s_name = non_empty(name);
+            f.k8s_namespace = short(ns);
+            f.k8s_kind = short(kind);
+            f.k8s_name = short(name);
         }
     }
 }
@@ -301,13 +296,8 @@ fn vulnerability(place: &Place, v: &Vuln, evidence: Value) -> NewFinding {
         (t, d) => format!("{t}\n\n{d}"),
     };
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
-    f.fixed_version = non_empty(&v.fixed_version);
-    if let Some(fixed) = &f.fixed_version {
-        f.remediation = format!("Upgrade {pkg} to {fixed}.");
-    }
-    f.references = references(&v.primary_url, &v.references);
-    f.package_name = non_empty(pkg);
-    f.package_version = non_empty(&v.installed_version);
+    let package = (pkg, v.installed_version.as_str(), v.fixed_version.as_str());
+    set_package(&mut f, package, &v.primary_url, &v.references);
     f.file_path = if pkg_path.is_empty() {
         place.file.clone()
     } else {
