@@ -221,14 +221,13 @@ fn flagged_line(code: &str, line: Option<i64>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, parse_error};
+    use crate::ingest::formats::test_support::{first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("bandit", "report.json");
 
     #[test]
     fn reads_every_result() {
-        let parsed = Bandit.parse(REPORT).unwrap();
-        let f = &parsed.findings[0];
+        let f = first(&Bandit, REPORT);
         assert_eq!(f.aliases, vec!["CWE-78"]);
         assert_eq!(f.references.len(), 2);
         assert!(f.description.contains("subprocess.call(cmd, shell=True)"));

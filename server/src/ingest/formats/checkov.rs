@@ -401,15 +401,14 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, parse_error,
+        assert_distinct, assert_kept, first, fixture, parse_error,
     };
 
     const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
 
     #[test]
     fn failed_checks_of_every_framework() {
-        let parsed = Checkov.parse(REPORT).unwrap();
-        let f = &parsed.findings[0];
+        let f = first(&Checkov, REPORT);
         assert!(f.references[0].starts_with("https://docs.prismacloud.io/"));
     }
 

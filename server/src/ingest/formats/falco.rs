@@ -264,15 +264,14 @@ fn merge(into: &mut NewFinding, next: NewFinding) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, parse_error, summaries};
+    use crate::ingest::formats::test_support::{first, fixture, parse_error, summaries};
 
     const SHELLS: &[u8] = fixture!("falco", "shell-in-container.ndjson");
     const SINGLE: &[u8] = fixture!("falco", "sidekick-event.json");
 
     #[test]
     fn repeated_events_on_one_workload_are_one_finding_with_a_count() {
-        let report = Falco.parse(SHELLS).unwrap();
-        let api = &report.findings[0];
+        let api = first(&Falco, SHELLS);
         assert_eq!(api.occurrences, 4);
         let (first, last) = api.seen.unwrap();
         assert_eq!(first.to_rfc3339(), "2026-11-20T08:00:01+00:00");

@@ -316,15 +316,14 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, parse_error};
+    use crate::ingest::formats::test_support::{first, fixture, parse_error};
 
     const V8: &[u8] = fixture!("gitleaks", "v8.json");
     const V7: &[u8] = fixture!("gitleaks", "v7.json");
 
     #[test]
     fn v8_same_secret_in_two_commits_is_one_finding() {
-        let parsed = Gitleaks.parse(V8).unwrap();
-        let aws = &parsed.findings[0];
+        let aws = first(&Gitleaks, V8);
         assert_eq!(aws.aliases, vec!["CWE-798"]);
         let ev = aws.evidence.as_ref().unwrap();
         assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
@@ -355,8 +354,7 @@ mod tests {
 
     #[test]
     fn v7_fields_are_read() {
-        let parsed = Gitleaks.parse(V7).unwrap();
-        let f = &parsed.findings[0];
+        let f = first(&Gitleaks, V7);
         assert_eq!(f.evidence.as_ref().unwrap()["offender"], REDACTED);
         assert_eq!(f.evidence.as_ref().unwrap()["line"], REDACTED);
     }

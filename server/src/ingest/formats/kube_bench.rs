@@ -219,14 +219,13 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, parse_error};
+    use crate::ingest::formats::test_support::{first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
     #[test]
     fn fails_are_medium_automated_warns_info_rest_skipped() {
-        let parsed = KubeBench.parse(REPORT).unwrap();
-        let f = &parsed.findings[0];
+        let f = first(&KubeBench, REPORT);
         assert!(f.remediation.contains("chmod 600"));
         assert!(f.description.contains("Actual: permissions=644"));
         assert!(f.evidence.is_some());

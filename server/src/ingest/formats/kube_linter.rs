@@ -231,14 +231,13 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_kept, fixture, parse_error};
+    use crate::ingest::formats::test_support::{assert_kept, first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_linter", "lint.json");
 
     #[test]
     fn one_finding_per_report_all_medium() {
-        let parsed = KubeLinter.parse(REPORT).unwrap();
-        let f = &parsed.findings[0];
+        let f = first(&KubeLinter, REPORT);
         assert!(f.description.contains("read-only root filesystem"));
         assert!(f.remediation.contains("readOnlyRootFilesystem"));
     }

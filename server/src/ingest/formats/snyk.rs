@@ -344,7 +344,7 @@ fn finding(
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, fixture, parse_error, sorted_fingerprints,
+        assert_distinct, first, fixture, parse_error, sorted_fingerprints,
     };
 
     const PROJECT: &[u8] = fixture!("snyk", "project.json");
@@ -352,8 +352,7 @@ mod tests {
 
     #[test]
     fn project_entries_merge_by_path() {
-        let parsed = Snyk.parse(PROJECT).unwrap();
-        let lodash = &parsed.findings[0];
+        let lodash = first(&Snyk, PROJECT);
         assert_eq!(lodash.aliases, vec!["CVE-2020-28500", "CWE-1333"]);
         assert_eq!(lodash.remediation, "Upgrade to express-validator@6.10.0.");
         assert!(

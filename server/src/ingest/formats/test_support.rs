@@ -102,6 +102,18 @@ pub fn read(format: &dyn ReportFormat, body: &[u8]) -> ParsedReport {
         .unwrap_or_else(|e| panic!("{} does not read it: {e}", format.name()))
 }
 
+/// The first finding `format` reads in `body`.
+#[track_caller]
+pub fn first(format: &dyn ReportFormat, body: &[u8]) -> NewFinding {
+    let mut report = read(format, body);
+    assert!(
+        !report.findings.is_empty(),
+        "{} finds nothing",
+        format.name()
+    );
+    report.findings.swap_remove(0)
+}
+
 /// The error `format` gives for `body`, which must be its own (named after the format).
 #[track_caller]
 pub fn parse_error(format: &dyn ReportFormat, body: &[u8]) -> ParseError {

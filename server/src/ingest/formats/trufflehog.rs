@@ -328,15 +328,14 @@ fn redact(raw: &Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, parse_error, sorted_fingerprints};
+    use crate::ingest::formats::test_support::{first, fixture, parse_error, sorted_fingerprints};
 
     const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
     const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
 
     #[test]
     fn v3_merges_one_secret_across_commits() {
-        let parsed = Trufflehog.parse(V3).unwrap();
-        let aws = &parsed.findings[0];
+        let aws = first(&Trufflehog, V3);
         assert_eq!(aws.aliases, vec!["CWE-798"]);
         let ev = aws.evidence.as_ref().unwrap();
         assert_eq!(ev["Raw"], REDACTED);
@@ -345,8 +344,7 @@ mod tests {
 
     #[test]
     fn v2_merges_by_file_and_reason() {
-        let parsed = Trufflehog.parse(V2).unwrap();
-        let generic = &parsed.findings[0];
+        let generic = first(&Trufflehog, V2);
         let ev = generic.evidence.as_ref().unwrap();
         assert_eq!(ev["stringsFound"], REDACTED);
         assert_eq!(ev["diff"], REDACTED);

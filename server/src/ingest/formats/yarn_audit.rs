@@ -429,7 +429,7 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, fixture, parse_error, sorted_fingerprints,
+        assert_distinct, first, fixture, parse_error, sorted_fingerprints,
     };
 
     const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
@@ -437,8 +437,7 @@ mod tests {
 
     #[test]
     fn yarn1_merges_repeated_advisories() {
-        let parsed = YarnAudit.parse(V1).unwrap();
-        let m = &parsed.findings[0];
+        let m = first(&YarnAudit, V1);
         assert_eq!(
             m.aliases,
             vec!["CVE-2021-44906", "GHSA-xvch-5gv4-984h", "CWE-1321"]
@@ -448,8 +447,7 @@ mod tests {
 
     #[test]
     fn berry_lines_and_deprecations() {
-        let parsed = YarnAudit.parse(BERRY).unwrap();
-        let axios = &parsed.findings[0];
+        let axios = first(&YarnAudit, BERRY);
         assert_eq!(axios.aliases, vec!["GHSA-wf5p-g6vw-rhxx"]);
         assert!(axios.description.contains("web@workspace:packages/web"));
     }
