@@ -26,9 +26,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::support::{
-    DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, has_any_key, has_keys, json_head,
-};
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, json_head_with};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -39,10 +37,8 @@ const NAME: &str = "bandit";
 
 impl ReportFormat for Bandit {
     fn sniff(&self, body: &[u8]) -> bool {
-        json_head(body).is_some_and(|head| {
-            has_keys(&head, &["generated_at", "metrics"])
-                && has_any_key(&head, &["_totals", "issue_severity", "test_id"])
-        })
+        let any = ["_totals", "issue_severity", "test_id"];
+        json_head_with(body, &["generated_at", "metrics"], &any)
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {

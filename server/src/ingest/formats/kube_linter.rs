@@ -20,7 +20,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::support::{
-    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head, object_path, set_workload,
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head, json_object, object_path,
+    set_workload,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -107,14 +108,7 @@ impl ReportFormat for KubeLinter {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let root: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if !root.is_object() {
-            return Err(ParseError::invalid(
-                NAME,
-                "expected a JSON object with \"Reports\"".to_string(),
-            ));
-        }
+        let root = json_object(NAME, body, "expected a JSON object with \"Reports\"")?;
         let output: Output =
             serde_json::from_value(root).map_err(|e| ParseError::from_json(NAME, &e))?;
         let descriptions: HashMap<&str, &str> = output

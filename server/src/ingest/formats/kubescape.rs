@@ -23,7 +23,9 @@
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
-use super::support::{DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head, set_workload};
+use super::support::{
+    DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head, json_object, set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -40,14 +42,7 @@ impl ReportFormat for Kubescape {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let root: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if !root.is_object() {
-            return Err(ParseError::invalid(
-                NAME,
-                "expected a JSON object with \"results\"".to_string(),
-            ));
-        }
+        let root = json_object(NAME, body, "expected a JSON object with \"results\"")?;
         let cluster = text(&root, "/clusterName").trim().to_string();
         let controls = root.pointer("/summaryDetails/controls");
         let resources: Vec<&Value> = list(&root, "/resources");

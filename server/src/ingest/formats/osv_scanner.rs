@@ -29,9 +29,7 @@ use app::domain::{Layer, Severity};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::support::{
-    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, has_any_key, has_keys, json_head,
-};
+use super::support::{DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, json_head_with};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -42,10 +40,8 @@ const NAME: &str = "osv_scanner";
 
 impl ReportFormat for OsvScanner {
     fn sniff(&self, body: &[u8]) -> bool {
-        json_head(body).is_some_and(|head| {
-            has_keys(&head, &["results", "packages"])
-                && has_any_key(&head, &["ecosystem", "lockfile", "experimental_config"])
-        })
+        let any = ["ecosystem", "lockfile", "experimental_config"];
+        json_head_with(body, &["results", "packages"], &any)
     }
 
     /// A clean OSV-Scanner 1.3+ report (`{"results": [], "experimental_config": …}`) has no

@@ -40,6 +40,12 @@ pub fn json_head(body: &[u8]) -> Option<Cow<'_, str>> {
     opening(body, SNIFF_BYTES, &['{'])
 }
 
+/// Whether `body` opens a JSON object whose head has every one of `all` keys and one of
+/// `any`.
+pub fn json_head_with(body: &[u8], all: &[&str], any: &[&str]) -> bool {
+    json_head(body).is_some_and(|head| has_keys(&head, all) && has_any_key(&head, any))
+}
+
 /// Whether `text` has `"key"` (the key in double quotes, as JSON writes it).
 pub fn has_key(text: &str, key: &str) -> bool {
     // no match of a key (which holds no quote) can overlap a quoted one: the first of
@@ -159,6 +165,16 @@ pub fn set_workload(
             key,
         });
     }
+}
+
+/// A JSON document that must be an object; `expected` says what else it is refused as.
+pub fn json_object(format: &'static str, body: &[u8], expected: &str) -> Result<Value, ParseError> {
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| ParseError::from_json(format, &e))?;
+    if !root.is_object() {
+        return Err(ParseError::invalid(format, expected));
+    }
+    Ok(root)
 }
 
 /// Findings in the order first seen, one per fingerprint: a repeat adds an occurrence to the

@@ -70,14 +70,7 @@ impl ReportFormat for CycloneDx {
             let root = xml::parse_root(NAME, body, "bom")?;
             from_xml(&root)
         } else {
-            let root: Value =
-                serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-            if !root.is_object() {
-                return Err(ParseError::invalid(
-                    NAME,
-                    "the document is not a JSON object".to_string(),
-                ));
-            }
+            let root = support::json_object(NAME, body, "the document is not a JSON object")?;
             from_json(&root)
         };
         let subject = &Subject::of(&bom.subject);
