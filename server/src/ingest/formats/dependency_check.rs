@@ -347,26 +347,14 @@ mod tests {
     #[test]
     fn severities() {
         let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
-        assert_eq!(
-            find(&r, "CVE-2021-44228").severity,
-            Severity::Critical,
-            "cvss3 10.0"
-        );
-        assert_eq!(
-            find(&r, "CVE-2021-45046").severity,
-            Severity::Critical,
-            "cvss3 9.0"
-        );
-        assert_eq!(
-            find(&r, "GHSA-p6mc-m468-83gw").severity,
-            Severity::High,
-            "label only"
-        );
-        assert_eq!(
-            find(&r, "CVE-2019-17571").severity,
-            Severity::Medium,
-            "cvss2 6.8 only"
-        );
+        for (rule, severity, why) in [
+            ("CVE-2021-44228", Severity::Critical, "cvss3 10.0"),
+            ("CVE-2021-45046", Severity::Critical, "cvss3 9.0"),
+            ("GHSA-p6mc-m468-83gw", Severity::High, "label only"),
+            ("CVE-2019-17571", Severity::Medium, "cvss2 6.8 only"),
+        ] {
+            assert_eq!(find(&r, rule).severity, severity, "{rule}: {why}");
+        }
         let low = xml::parse(b"<vulnerability><severity>LOW</severity></vulnerability>").ok();
         assert_eq!(low.map(|v| severity(&v)), Some(Severity::Low));
         let none = xml::parse(b"<vulnerability/>").ok();

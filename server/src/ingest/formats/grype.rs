@@ -480,33 +480,26 @@ mod tests {
     #[test]
     fn severities_map() {
         let r = read(&Grype, fixture!("grype", "image.json"));
-        assert_eq!(
-            find_pkg(&r, "CVE-2024-45490", "libexpat").severity,
-            Severity::Critical
-        );
-        assert_eq!(
-            find_pkg(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug").severity,
-            Severity::High
-        );
-        assert_eq!(
-            find_pkg(&r, "CVE-2024-2511", "libcrypto3").severity,
-            Severity::Medium,
-            "merged: highest kept"
-        );
-        assert_eq!(
-            find_pkg(&r, "CVE-2024-4603", "libcrypto3").severity,
-            Severity::Low
-        );
-        assert_eq!(
-            find_pkg(&r, "CVE-2005-2541", "tar").severity,
-            Severity::Info,
-            "negligible"
-        );
-        assert_eq!(
-            find_pkg(&r, "CVE-2024-9999", "zlib").severity,
-            Severity::High,
-            "unknown → CVSS 7.5"
-        );
+        for (rule, pkg, severity, why) in [
+            ("CVE-2024-45490", "libexpat", Severity::Critical, ""),
+            ("GHSA-3q9x-9rxj-2x76", "werkzeug", Severity::High, ""),
+            (
+                "CVE-2024-2511",
+                "libcrypto3",
+                Severity::Medium,
+                "merged: highest kept",
+            ),
+            ("CVE-2024-4603", "libcrypto3", Severity::Low, ""),
+            ("CVE-2005-2541", "tar", Severity::Info, "negligible"),
+            (
+                "CVE-2024-9999",
+                "zlib",
+                Severity::High,
+                "unknown → CVSS 7.5",
+            ),
+        ] {
+            assert_eq!(find_pkg(&r, rule, pkg).severity, severity, "{rule} {why}");
+        }
     }
 
     #[test]

@@ -59,19 +59,23 @@ fn json_one_finding_per_vulnerability_and_component() {
 #[test]
 fn severities_from_labels_then_scores() {
     let r = read(&CycloneDx, fixture!("cyclonedx", "app.cdx.json"));
-    assert_eq!(
-        find_pkg(&r, "CVE-2021-44228", "org.apache.logging.log4j:log4j-core").severity,
-        Severity::Critical
-    );
-    assert_eq!(
-        find_pkg(&r, "CVE-2022-42889", "org.apache.commons:commons-text").severity,
-        Severity::High,
-        "score 7.5"
-    );
-    assert_eq!(
-        find_pkg(&r, "CVE-2021-23358", "underscore").severity,
-        Severity::Low
-    );
+    for (rule, pkg, severity, why) in [
+        (
+            "CVE-2021-44228",
+            "org.apache.logging.log4j:log4j-core",
+            Severity::Critical,
+            "label",
+        ),
+        (
+            "CVE-2022-42889",
+            "org.apache.commons:commons-text",
+            Severity::High,
+            "score 7.5",
+        ),
+        ("CVE-2021-23358", "underscore", Severity::Low, "label"),
+    ] {
+        assert_eq!(find_pkg(&r, rule, pkg).severity, severity, "{rule}: {why}");
+    }
     let oss = find_pkg(&r, "3d1ab7f2-0c6e-4f5a-8b8e-2f1b7c9d0e11", "django");
     assert_eq!(oss.severity, Severity::Medium);
     assert_eq!(
