@@ -303,7 +303,9 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error, read};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_same_identities, find, fixture, parse_error, read,
+    };
 
     #[test]
     fn one_finding_per_vulnerability_and_dependency() {
@@ -368,15 +370,7 @@ mod tests {
             &DependencyCheck,
             fixture!("dependency_check", "report_other_runner.xml"),
         );
-        assert_eq!(a.findings.len(), b.findings.len());
-        for f in &a.findings {
-            assert_eq!(
-                f.fingerprint,
-                find(&b, &f.rule_id).fingerprint,
-                "{}",
-                f.rule_id
-            );
-        }
+        assert_same_identities(&a, &b, |b, f| find(b, &f.rule_id));
         assert_distinct(&a);
     }
 

@@ -582,7 +582,9 @@ fn finding(path: &str, pkg: &PackageInfo, m: &Merged<'_>) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, find, fixture, parse_error, read};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_same_identities, find, fixture, parse_error, read,
+    };
 
     #[test]
     fn one_finding_per_package_and_alias_group() {
@@ -661,15 +663,7 @@ mod tests {
     fn identity_survives_reorder_new_versions_and_new_aliases() {
         let a = read(&OsvScanner, fixture!("osv_scanner", "report.json"));
         let b = read(&OsvScanner, fixture!("osv_scanner", "report_rescan.json"));
-        assert_eq!(a.findings.len(), b.findings.len());
-        for f in &a.findings {
-            assert_eq!(
-                f.fingerprint,
-                find(&b, &f.rule_id).fingerprint,
-                "{}",
-                f.rule_id
-            );
-        }
+        assert_same_identities(&a, &b, |b, f| find(b, &f.rule_id));
         assert_distinct(&a);
     }
 

@@ -151,6 +151,20 @@ pub fn assert_kept(before: &ParsedReport, after: &ParsedReport) {
     }
 }
 
+/// `after` has as many findings as `before`, and each finding of `before` has the identity
+/// of the finding of `after` that `same` picks for it (the same rule, package, file…).
+#[track_caller]
+pub fn assert_same_identities<'a>(
+    before: &ParsedReport,
+    after: &'a ParsedReport,
+    same: impl Fn(&'a ParsedReport, &NewFinding) -> &'a NewFinding,
+) {
+    assert_eq!(before.findings.len(), after.findings.len());
+    for f in &before.findings {
+        assert_eq!(f.fingerprint, same(after, f).fingerprint, "{}", f.rule_id);
+    }
+}
+
 /// A report's fingerprints, sorted: two reports with the same findings in another order
 /// compare equal.
 pub fn sorted_fingerprints(report: &ParsedReport) -> Vec<[u8; 32]> {

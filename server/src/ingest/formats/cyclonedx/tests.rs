@@ -1,5 +1,7 @@
 use super::*;
-use crate::ingest::formats::test_support::{find_pkg, fixture, parse_error, read};
+use crate::ingest::formats::test_support::{
+    assert_same_identities, find_pkg, fixture, parse_error, read,
+};
 
 #[test]
 fn xml_element_count_and_attributes_are_bounded() {
@@ -95,19 +97,16 @@ fn severities_from_labels_then_scores() {
 fn identity_ignores_bom_refs_versions_and_order() {
     let a = read(&CycloneDx, fixture!("cyclonedx", "app.cdx.json"));
     let b = read(&CycloneDx, fixture!("cyclonedx", "app_rebuilt.cdx.json"));
-    assert_eq!(a.findings.len(), b.findings.len());
-    for f in &a.findings {
-        let g = b
-            .findings
+    assert_same_identities(&a, &b, |b, f| {
+        b.findings
             .iter()
             .find(|g| {
                 g.rule_id == f.rule_id
                     && g.package_name == f.package_name
                     && g.file_path == f.file_path
             })
-            .expect("same finding");
-        assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
-    }
+            .expect("same finding")
+    });
 }
 
 #[test]
