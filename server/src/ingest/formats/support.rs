@@ -64,6 +64,16 @@ pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
 }
 
+/// A vulnerability's title and description as one text (either alone when the other is
+/// empty).
+pub fn title_and_description(title: &str, description: &str) -> String {
+    match (title.trim(), description.trim()) {
+        ("", d) => d.to_string(),
+        (t, "") => t.to_string(),
+        (t, d) => format!("{t}\n\n{d}"),
+    }
+}
+
 /// A short text of a report, trimmed and bounded, when there is one.
 pub fn short(text: &str) -> Option<String> {
     let text = text.trim();

@@ -165,6 +165,19 @@ pub fn assert_same_identities<'a>(
     }
 }
 
+/// No finding `format` reads in any of `bodies` shows any of `secrets`, in any field.
+#[track_caller]
+pub fn assert_secrets_kept_out(format: &dyn ReportFormat, bodies: &[&[u8]], secrets: &[&str]) {
+    for body in bodies {
+        for f in read(format, body).findings {
+            let all = format!("{f:?}");
+            for secret in secrets {
+                assert!(!all.contains(secret), "{secret} leaked in {all}");
+            }
+        }
+    }
+}
+
 /// A report's fingerprints, sorted: two reports with the same findings in another order
 /// compare equal.
 pub fn sorted_fingerprints(report: &ParsedReport) -> Vec<[u8; 32]> {

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use super::support::{
     DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, set_package,
+    title_and_description,
 };
 use super::trivy::severity;
 use crate::ingest::fingerprint::Fingerprint;
@@ -418,11 +419,7 @@ fn vulnerability(w: &Workload, v: &Vuln, raw: &Value) -> NewFinding {
     let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&v.severity), title);
     f.rule_id = normalize::bounded(id, SHORT_MAX);
     f.aliases = normalize::aliases(std::iter::once(id).filter(|a| normalize::is_alias(a)));
-    let description = match (v.title.trim(), v.description.trim()) {
-        ("", d) => d.to_string(),
-        (t, "") => t.to_string(),
-        (t, d) => format!("{t}\n\n{d}"),
-    };
+    let description = title_and_description(&v.title, &v.description);
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
     let package = (pkg, v.installed_version.as_str(), v.fixed_version.as_str());
     set_package(&mut f, package, &v.primary_link, &v.links);

@@ -3,7 +3,7 @@
 
 use super::identity::{push_artifact, secret_identity, vulnerability_identity};
 use super::*;
-use crate::ingest::formats::support::{references, set_package, short};
+use crate::ingest::formats::support::{references, set_package, short, title_and_description};
 
 const OS_TYPES: &[&str] = &[
     "alpine",
@@ -290,11 +290,7 @@ fn vulnerability(place: &Place, v: &Vuln, evidence: Value) -> NewFinding {
             .chain(v.cwe_ids.iter().map(String::as_str))
             .filter(|a| normalize::is_alias(a)),
     );
-    let description = match (v.title.trim(), v.description.trim()) {
-        ("", d) => d.to_string(),
-        (t, "") => t.to_string(),
-        (t, d) => format!("{t}\n\n{d}"),
-    };
+    let description = title_and_description(&v.title, &v.description);
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
     let package = (pkg, v.installed_version.as_str(), v.fixed_version.as_str());
     set_package(&mut f, package, &v.primary_url, &v.references);
