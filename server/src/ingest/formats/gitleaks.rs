@@ -41,7 +41,6 @@ const NAME: &str = "gitleaks";
 /// Fields that hold the secret or the line around it.
 const SECRET_FIELDS: &[&str] = &["Secret", "Match", "Line", "offender", "line"];
 const REDACTED: &str = "[redacted]";
-/// Commits listed in one finding's evidence, at most.
 
 impl ReportFormat for Gitleaks {
     fn sniff(&self, body: &[u8]) -> bool {
