@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::support::{
-    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_keys,
+    self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, first_text, has_any_key, has_keys, redact,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -40,7 +40,6 @@ pub struct Gitleaks;
 const NAME: &str = "gitleaks";
 /// Fields that hold the secret or the line around it.
 const SECRET_FIELDS: &[&str] = &["Secret", "Match", "Line", "offender", "line"];
-const REDACTED: &str = "[redacted]";
 
 impl ReportFormat for Gitleaks {
     fn sniff(&self, body: &[u8]) -> bool {
@@ -157,19 +156,11 @@ struct Leak {
     tags: Vec<String>,
 }
 
-fn text(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|k| obj.get(*k))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
-}
-
 impl Leak {
     fn read(obj: &serde_json::Map<String, Value>) -> Leak {
-        let rule_id = text(obj, &["RuleID", "rule"]).unwrap_or_default();
-        let description = text(obj, &["Description", "rule"]).unwrap_or_else(|| rule_id.clone());
+        let rule_id = first_text(obj, &["RuleID", "rule"]).unwrap_or_default();
+        let description =
+            first_text(obj, &["Description", "rule"]).unwrap_or_else(|| rule_id.clone());
         let line = ["StartLine", "lineNumber"]
             .iter()
             .filter_map(|k| obj.get(*k))
@@ -201,14 +192,14 @@ impl Leak {
         Leak {
             rule_id,
             description,
-            file: text(obj, &["File", "file"])
+            file: first_text(obj, &["File", "file"])
                 .map(|p| normalize::path(&p))
                 .filter(|p| !p.is_empty()),
             line,
             secret_hash,
-            commit: text(obj, &["Commit", "commit"]),
-            repo: text(obj, &["repoURL", "repo"]),
-            url: text(obj, &["Link", "leakURL"]),
+            commit: first_text(obj, &["Commit", "commit"]),
+            repo: first_text(obj, &["repoURL", "repo"]),
+            url: first_text(obj, &["Link", "leakURL"]),
             tags,
         }
     }
@@ -262,24 +253,9 @@ impl Leak {
             kind: AssetKind::Repository,
             key: r.clone(),
         });
-        f.evidence = Some(normalize::evidence(&redact(raw)));
+        f.evidence = Some(normalize::evidence(&redact(raw, SECRET_FIELDS)));
         f
     }
-}
-
-/// The item with every field that holds the secret replaced.
-fn redact(raw: &Value) -> Value {
-    let mut copy = raw.clone();
-    if let Value::Object(obj) = &mut copy {
-        for key in SECRET_FIELDS {
-            if let Some(v) = obj.get_mut(*key)
-                && !v.is_null()
-            {
-                *v = Value::String(REDACTED.to_string());
-            }
-        }
-    }
-    copy
 }
 
 /// The identity of a leak (`gitleaks/v1`), shared by gitleaks' JSON and its SARIF (read by
@@ -315,6 +291,7 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::support::REDACTED;
     use crate::ingest::formats::test_support::{
         assert_secrets_kept_out, first, fixture, parse_error,
     };

@@ -145,6 +145,35 @@ pub fn strings(list: Option<&Value>) -> impl Iterator<Item = &str> {
         .filter_map(Value::as_str)
 }
 
+/// What stands in the evidence for a field that held a secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// The item with each of `fields` that is set replaced by [`REDACTED`] (gitleaks,
+/// TruffleHog: the secret never reaches the evidence).
+pub fn redact(raw: &Value, fields: &[&str]) -> Value {
+    let mut copy = raw.clone();
+    if let Value::Object(obj) = &mut copy {
+        for key in fields {
+            if let Some(v) = obj.get_mut(*key)
+                && !v.is_null()
+            {
+                *v = Value::String(REDACTED.to_string());
+            }
+        }
+    }
+    copy
+}
+
+/// The first of `keys` that holds a non-empty text, trimmed and bounded to [`FIELD_MAX`].
+pub fn first_text(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(|s| crate::ingest::normalize::bounded(s, FIELD_MAX))
+}
+
 /// The parts that are set, joined with `/`: a Kubernetes object's `namespace/Kind/name` (a
 /// cluster-scoped object has no namespace), with its cluster in front where a format keeps one.
 pub fn object_path(parts: &[&str]) -> String {

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::support::{
-    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys,
+    self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, first_text, has_any_key, has_key, has_keys, redact,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -44,7 +44,6 @@ const EXPECTED: &str = "TruffleHog 3 `--json` lines (`SourceMetadata`, `Detector
                         `commitHash`, `reason`, `stringsFound`)";
 
 const NAME: &str = "trufflehog";
-const REDACTED: &str = "[redacted]";
 const V3_SECRET_FIELDS: &[&str] = &["Raw", "RawV2"];
 const V2_SECRET_FIELDS: &[&str] = &["stringsFound", "diff", "printDiff"];
 
@@ -144,7 +143,7 @@ impl Accumulator {
     }
 
     fn add_v3(&mut self, obj: &Map<String, Value>, raw: &Value) {
-        let detector = text(obj, &["DetectorName"])
+        let detector = first_text(obj, &["DetectorName"])
             .or_else(|| obj.get("DetectorType").map(|t| format!("detector {t}")))
             .unwrap_or_else(|| "Secret".to_string());
         // SourceMetadata.Data is a one-key object named after the source (Git, Filesystem, …)
@@ -155,7 +154,7 @@ impl Accumulator {
             .and_then(|d| d.values().find_map(Value::as_object));
         let empty = Map::new();
         let source = source.unwrap_or(&empty);
-        let file = text(source, &["file", "path", "filename"])
+        let file = first_text(source, &["file", "path", "filename"])
             .map(|p| normalize::path(&p))
             .filter(|p| !p.is_empty());
         let line = source
@@ -163,10 +162,10 @@ impl Accumulator {
             .and_then(Value::as_i64)
             .filter(|l| *l > 0)
             .and_then(|l| i32::try_from(l).ok());
-        let link = text(source, &["link"]);
-        let commit = text(source, &["commit"]);
-        let repository = text(source, &["repository"]);
-        let image = text(source, &["image"]);
+        let link = first_text(source, &["link"]);
+        let commit = first_text(source, &["commit"]);
+        let repository = first_text(source, &["repository"]);
+        let image = first_text(source, &["image"]);
         let verified = obj
             .get("Verified")
             .and_then(Value::as_bool)
@@ -206,11 +205,11 @@ impl Accumulator {
         if !location.is_empty() {
             description.push_str(&format!(" at {location}"));
         }
-        if let Some(r) = text(obj, &["Redacted"]) {
+        if let Some(r) = first_text(obj, &["Redacted"]) {
             description.push_str(&format!(" (shown redacted: `{r}`)"));
         }
         description.push('.');
-        if let Some(e) = text(obj, &["VerificationError"]) {
+        if let Some(e) = first_text(obj, &["VerificationError"]) {
             description.push_str(&format!(" Verification error: {e}"));
         }
         let mut f = NewFinding::new(fingerprint, Layer::Secret, severity, title);
@@ -238,11 +237,11 @@ impl Accumulator {
     }
 
     fn add_v2(&mut self, obj: &Map<String, Value>, raw: &Value) {
-        let reason = text(obj, &["reason"]).unwrap_or_else(|| "Secret".to_string());
-        let path = text(obj, &["path"])
+        let reason = first_text(obj, &["reason"]).unwrap_or_else(|| "Secret".to_string());
+        let path = first_text(obj, &["path"])
             .map(|p| normalize::path(&p))
             .filter(|p| !p.is_empty());
-        let commit = text(obj, &["commitHash"]);
+        let commit = first_text(obj, &["commitHash"]);
         let fingerprint = Fingerprint::new("trufflehog/v1")
             .push("v2")
             .push(&reason)
@@ -264,7 +263,7 @@ impl Accumulator {
         if let Some(p) = &path {
             description.push_str(&format!(" in {p}"));
         }
-        if let Some(b) = text(obj, &["branch"]) {
+        if let Some(b) = first_text(obj, &["branch"]) {
             description.push_str(&format!(" on branch {b}"));
         }
         description.push('.');
@@ -302,32 +301,10 @@ fn fill_common(f: &mut NewFinding, raw: &Value, secret_fields: &[&str]) {
     f.evidence = Some(normalize::evidence(&redact(raw, secret_fields)));
 }
 
-fn text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|k| obj.get(*k))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
-}
-
-fn redact(raw: &Value, fields: &[&str]) -> Value {
-    let mut copy = raw.clone();
-    if let Value::Object(obj) = &mut copy {
-        for key in fields {
-            if let Some(v) = obj.get_mut(*key)
-                && !v.is_null()
-            {
-                *v = Value::String(REDACTED.to_string());
-            }
-        }
-    }
-    copy
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::support::REDACTED;
     use crate::ingest::formats::test_support::{
         assert_secrets_kept_out, first, fixture, parse_error, sorted_fingerprints,
     };
