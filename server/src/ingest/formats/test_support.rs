@@ -198,31 +198,3 @@ pub fn assert_distinct(report: &ParsedReport) {
         "fingerprints are distinct"
     );
 }
-
-#[test]
-#[ignore]
-fn dump_summaries() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let out = std::path::Path::new("/tmp/summaries");
-    for dir in std::fs::read_dir(&root).unwrap().flatten() {
-        let name = dir.file_name().to_string_lossy().to_string();
-        let Some(format) = crate::ingest::format_named(&name) else {
-            continue;
-        };
-        std::fs::create_dir_all(out.join(&name)).unwrap();
-        for file in std::fs::read_dir(dir.path()).unwrap().flatten() {
-            let body = std::fs::read(file.path()).unwrap();
-            let text = match format.parse(&body) {
-                Ok(r) => {
-                    let mut t = format!("{:?}\n", header(&r));
-                    for f in &r.findings {
-                        t.push_str(&format!("{:?}\n", summary(f)));
-                    }
-                    t
-                }
-                Err(e) => format!("ERR {e:?}\n"),
-            };
-            std::fs::write(out.join(&name).join(file.file_name()), text).unwrap();
-        }
-    }
-}
