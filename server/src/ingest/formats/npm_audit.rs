@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::support::{
     DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
-    objects, strings,
+    objects, strings, text,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -158,14 +158,6 @@ pub(super) fn dedup(findings: Vec<NewFinding>) -> Vec<NewFinding> {
         }
     }
     out
-}
-
-pub(super) fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
 }
 
 pub(super) fn id_text(v: Option<&Value>) -> Option<String> {

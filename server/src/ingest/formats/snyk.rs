@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::support::{
     DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, has_keys,
-    objects, opening,
+    objects, opening, text,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
@@ -113,14 +113,6 @@ impl ReportFormat for Snyk {
 
 fn invalid(message: &str) -> ParseError {
     ParseError::invalid(NAME, normalize::bounded(message, FIELD_MAX))
-}
-
-fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {

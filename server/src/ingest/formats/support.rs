@@ -164,6 +164,11 @@ pub fn redact(raw: &Value, fields: &[&str]) -> Value {
     copy
 }
 
+/// The text at `key`, trimmed and bounded to [`FIELD_MAX`], when it is not empty.
+pub fn text(obj: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    first_text(obj, &[key])
+}
+
 /// The first of `keys` that holds a non-empty text, trimmed and bounded to [`FIELD_MAX`].
 pub fn first_text(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter()

@@ -33,9 +33,9 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity, text};
+use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity};
 use super::support::{
-    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys,
+    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, text,
 };
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
