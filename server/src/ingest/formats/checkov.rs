@@ -401,7 +401,7 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, first, fixture, parse_error,
+        assert_distinct, assert_kept, edited, first, fixture, parse_error,
     };
 
     const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
@@ -443,10 +443,14 @@ mod tests {
     #[test]
     fn fingerprint_survives_line_shift_and_version() {
         let a = Checkov.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("[1, 9]", "[4, 12]")
-            .replace("3.2.255", "3.2.300")
-            .replace("\"severity\": \"LOW\"", "\"severity\": \"MEDIUM\"");
+        let text = edited(
+            REPORT,
+            &[
+                ("[1, 9]", "[4, 12]"),
+                ("3.2.255", "3.2.300"),
+                ("\"severity\": \"LOW\"", "\"severity\": \"MEDIUM\""),
+            ],
+        );
         let mut root: Value = serde_json::from_str(&text).unwrap();
         root.as_array_mut().unwrap().reverse();
         let b = Checkov.parse(root.to_string().as_bytes()).unwrap();

@@ -219,7 +219,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{first, fixture, parse_error};
+    use crate::ingest::formats::test_support::{edited, first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
@@ -245,10 +245,14 @@ mod tests {
     #[test]
     fn fingerprint_ignores_benchmark_version_and_text() {
         let a = KubeBench.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("cis-1.8", "cis-1.9")
-            .replace("(Automated)", "(Scored)")
-            .replace("permissions=644", "permissions=640");
+        let text = edited(
+            REPORT,
+            &[
+                ("cis-1.8", "cis-1.9"),
+                ("(Automated)", "(Scored)"),
+                ("permissions=644", "permissions=640"),
+            ],
+        );
         let b = KubeBench.parse(text.as_bytes()).unwrap();
         for (x, y) in a.findings.iter().zip(&b.findings) {
             assert_eq!(x.fingerprint, y.fingerprint);

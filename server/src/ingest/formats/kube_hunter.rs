@@ -276,7 +276,7 @@ fn finding(v: &Vulnerability, raw: &Value) -> NewFinding {
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, header, parse_error, summary,
+        assert_distinct, assert_kept, edited, fixture, header, parse_error, read, reversed, summary,
     };
 
     const REPORT: &[u8] = fixture!("kube_hunter", "pod-hunt.json");
@@ -297,12 +297,14 @@ mod tests {
     #[test]
     fn fingerprint_ignores_pod_name_and_evidence() {
         let a = KubeHunter.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("kube-hunter-7xk2p", "kube-hunter-q9w8e")
-            .replace("v1.29.4", "v1.30.1");
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["vulnerabilities"].as_array_mut().unwrap().reverse();
-        let b = KubeHunter.parse(root.to_string().as_bytes()).unwrap();
+        let text = edited(
+            REPORT,
+            &[
+                ("kube-hunter-7xk2p", "kube-hunter-q9w8e"),
+                ("v1.29.4", "v1.30.1"),
+            ],
+        );
+        let b = read(&KubeHunter, reversed(&text, "/vulnerabilities").as_bytes());
         assert_eq!(b.findings.len(), a.findings.len());
         assert_kept(&a, &b);
         assert_distinct(&a);

@@ -328,7 +328,7 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, parse_error,
+        assert_distinct, assert_kept, edited, fixture, parse_error, read, reversed,
     };
 
     const REPORT: &[u8] = fixture!("kubescape", "cluster-scan.json");
@@ -359,13 +359,15 @@ mod tests {
     #[test]
     fn fingerprints_are_stable_and_distinct() {
         let a = Kubescape.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("5f0e2b7a-0c55-4b55-9d55-2b9d3f7a1c01", "other-guid")
-            .replace("v3.0.8", "v3.0.9")
-            .replace("2026-11-20T08:15:02Z", "2026-11-27T08:15:02Z");
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["results"].as_array_mut().unwrap().reverse();
-        let b = Kubescape.parse(root.to_string().as_bytes()).unwrap();
+        let text = edited(
+            REPORT,
+            &[
+                ("5f0e2b7a-0c55-4b55-9d55-2b9d3f7a1c01", "other-guid"),
+                ("v3.0.8", "v3.0.9"),
+                ("2026-11-20T08:15:02Z", "2026-11-27T08:15:02Z"),
+            ],
+        );
+        let b = read(&Kubescape, reversed(&text, "/results").as_bytes());
         assert_kept(&a, &b);
         assert_distinct(&a);
     }

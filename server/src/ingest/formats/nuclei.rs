@@ -328,7 +328,7 @@ impl Group {
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, parse_error,
+        assert_distinct, assert_kept, edited, fixture, parse_error,
     };
 
     const REPORT: &[u8] = fixture!("nuclei", "scan.jsonl");
@@ -364,10 +364,14 @@ mod tests {
     #[test]
     fn fingerprints_ignore_time_ip_and_path() {
         let a = Nuclei.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("2026-11-20", "2026-11-27")
-            .replace("203.0.113.10", "198.51.100.7")
-            .replace("SSH-2.0-OpenSSH_7.4", "SSH-2.0-OpenSSH_9.6");
+        let text = edited(
+            REPORT,
+            &[
+                ("2026-11-20", "2026-11-27"),
+                ("203.0.113.10", "198.51.100.7"),
+                ("SSH-2.0-OpenSSH_7.4", "SSH-2.0-OpenSSH_9.6"),
+            ],
+        );
         let mut lines: Vec<&str> = text.lines().collect();
         lines.reverse();
         let b = Nuclei.parse(lines.join("\n").as_bytes()).unwrap();

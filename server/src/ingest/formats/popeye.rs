@@ -296,7 +296,7 @@ impl Issue<'_> {
 mod tests {
     use super::*;
     use crate::ingest::formats::test_support::{
-        assert_distinct, assert_kept, fixture, parse_error,
+        assert_distinct, assert_kept, edited, fixture, parse_error, read, reversed,
     };
 
     const REPORT: &[u8] = fixture!("popeye", "cluster-lint.json");
@@ -309,21 +309,20 @@ mod tests {
             "Unhealthy 2 desired but have 0 available",
             "Unhealthy 3 desired but have 1 available",
         );
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["popeye"]["sanitizers"]
-            .as_array_mut()
-            .unwrap()
-            .reverse();
-        let b = Popeye.parse(root.to_string().as_bytes()).unwrap();
+        let b = read(&Popeye, reversed(&text, "/popeye/sanitizers").as_bytes());
         assert_kept(&a, &b);
         assert_distinct(&a);
     }
 
     #[test]
     fn sections_layout_is_read() {
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("\"sanitizers\"", "\"sections\"")
-            .replace("\"sanitizer\"", "\"linter\"");
+        let text = edited(
+            REPORT,
+            &[
+                ("\"sanitizers\"", "\"sections\""),
+                ("\"sanitizer\"", "\"linter\""),
+            ],
+        );
         assert!(Popeye.sniff(text.as_bytes()));
         let parsed = Popeye.parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.findings, Popeye.parse(REPORT).unwrap().findings);

@@ -178,6 +178,27 @@ pub fn assert_secrets_kept_out(format: &dyn ReportFormat, bodies: &[&[u8]], secr
     }
 }
 
+/// `body` as text with each `(from, to)` replaced, in order: a report edited the way a rescan
+/// would change it.
+pub fn edited(body: &[u8], edits: &[(&str, &str)]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for (from, to) in edits {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// A JSON document with the list at `pointer` in reverse order: the same findings reported
+/// in another order.
+pub fn reversed(json: &str, pointer: &str) -> String {
+    let mut root: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    root.pointer_mut(pointer)
+        .and_then(serde_json::Value::as_array_mut)
+        .expect("a list")
+        .reverse();
+    root.to_string()
+}
+
 /// A report's fingerprints, sorted: two reports with the same findings in another order
 /// compare equal.
 pub fn sorted_fingerprints(report: &ParsedReport) -> Vec<[u8; 32]> {

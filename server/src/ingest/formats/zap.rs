@@ -364,7 +364,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{assert_distinct, fixture, parse_error};
+    use crate::ingest::formats::test_support::{assert_distinct, edited, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("zap", "baseline.xml");
 
@@ -418,11 +418,15 @@ mod tests {
         let a = Zap.parse(REPORT).unwrap();
         assert_ne!(a.findings[1].fingerprint, a.findings[3].fingerprint);
         assert_distinct(&a);
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("2.15.0", "2.16.1")
-            .replace("Fri, 20 Nov 2026 10:12:44", "Fri, 27 Nov 2026 09:00:00")
-            .replace("/cart", "/checkout")
-            .replace("<count>2</count>", "<count>7</count>");
+        let text = edited(
+            REPORT,
+            &[
+                ("2.15.0", "2.16.1"),
+                ("Fri, 20 Nov 2026 10:12:44", "Fri, 27 Nov 2026 09:00:00"),
+                ("/cart", "/checkout"),
+                ("<count>2</count>", "<count>7</count>"),
+            ],
+        );
         let b = Zap.parse(text.as_bytes()).unwrap();
         for (x, y) in a.findings.iter().zip(&b.findings) {
             assert_eq!(x.fingerprint, y.fingerprint);
