@@ -200,15 +200,15 @@ impl Dependency {
     }
 }
 
+/// A severity word, or one of those that mean informational.
 fn label(text: &str) -> Option<Severity> {
-    match text.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Some(Severity::Critical),
-        "HIGH" => Some(Severity::High),
-        "MEDIUM" | "MODERATE" => Some(Severity::Medium),
-        "LOW" => Some(Severity::Low),
-        "INFO" | "INFORMATIONAL" | "NONE" => Some(Severity::Info),
-        _ => None,
-    }
+    let info = ["INFO", "INFORMATIONAL", "NONE"];
+    support::severity_word(text).or_else(|| {
+        let text = text.trim();
+        info.iter()
+            .any(|w| text.eq_ignore_ascii_case(w))
+            .then_some(Severity::Info)
+    })
 }
 
 fn severity(v: &Element) -> Severity {

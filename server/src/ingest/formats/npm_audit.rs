@@ -160,6 +160,17 @@ pub(super) fn dedup(findings: Vec<NewFinding>) -> Vec<NewFinding> {
     out
 }
 
+/// The advisory's vulnerable range and the installed versions, after a description (npm and
+/// yarn write them alike).
+pub(super) fn push_versions(description: &mut String, range: Option<String>, versions: &[String]) {
+    if let Some(range) = range {
+        description.push_str(&format!("\n\nVulnerable versions: {range}"));
+    }
+    if !versions.is_empty() {
+        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
+    }
+}
+
 pub(super) fn id_text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::Number(n) => Some(n.to_string()),
@@ -272,12 +283,11 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
     let advisory_title = text(adv, "title").unwrap_or_else(|| vuln_id.clone());
     let title = normalize::first_line(&format!("{package}: {advisory_title}"), TITLE_MAX);
     let mut description = text(adv, "overview").unwrap_or_default();
-    if let Some(range) = text(adv, "vulnerable_versions") {
-        description.push_str(&format!("\n\nVulnerable versions: {range}"));
-    }
-    if !versions.is_empty() {
-        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
-    }
+    push_versions(
+        &mut description,
+        text(adv, "vulnerable_versions"),
+        &versions,
+    );
     if !paths.is_empty() {
         description.push_str(&format!("\nDependency paths:\n- {}", paths.join("\n- ")));
     }

@@ -64,6 +64,23 @@ pub fn has_any_key(text: &str, keys: &[&str]) -> bool {
     keys.iter().any(|k| has_key(text, k))
 }
 
+/// The severity a scanner's usual word names: critical, high, medium (or moderate), low; in
+/// any case, around white space (OSV-Scanner, Dependency-Check).
+pub fn severity_word(word: &str) -> Option<app::domain::Severity> {
+    use app::domain::Severity;
+    let word = word.trim();
+    [
+        ("CRITICAL", Severity::Critical),
+        ("HIGH", Severity::High),
+        ("MEDIUM", Severity::Medium),
+        ("MODERATE", Severity::Medium),
+        ("LOW", Severity::Low),
+    ]
+    .into_iter()
+    .find(|(name, _)| word.eq_ignore_ascii_case(name))
+    .map(|(_, severity)| severity)
+}
+
 /// A vulnerability's title and description as one text (either alone when the other is
 /// empty).
 pub fn title_and_description(title: &str, description: &str) -> String {

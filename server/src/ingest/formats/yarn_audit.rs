@@ -33,7 +33,7 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity};
+use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, push_versions, severity};
 use super::support::{
     self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, text,
 };
@@ -395,12 +395,7 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
     let versions = strings(c.get("Tree Versions"));
     let dependents = strings(c.get("Dependents"));
     let mut description = issue.clone();
-    if let Some(range) = text(c, "Vulnerable Versions") {
-        description.push_str(&format!("\n\nVulnerable versions: {range}"));
-    }
-    if !versions.is_empty() {
-        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
-    }
+    push_versions(&mut description, text(c, "Vulnerable Versions"), &versions);
     if !dependents.is_empty() {
         description.push_str(&format!("\nDependents:\n- {}", dependents.join("\n- ")));
     }

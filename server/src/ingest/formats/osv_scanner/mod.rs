@@ -422,13 +422,7 @@ pub(crate) fn cvss3_base_score(vector: &str) -> Option<f64> {
 }
 
 fn label_severity(label: &str) -> Option<Severity> {
-    match label.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Some(Severity::Critical),
-        "HIGH" => Some(Severity::High),
-        "MODERATE" | "MEDIUM" => Some(Severity::Medium),
-        "LOW" => Some(Severity::Low),
-        _ => None,
-    }
+    super::support::severity_word(label)
 }
 
 fn vuln_severity(v: &Vuln) -> Option<Severity> {
