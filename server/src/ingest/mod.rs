@@ -263,6 +263,18 @@ fn location_suffix(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 impl ParseError {
+    /// A report that is not what it should be, for a reason `message` gives, at no known
+    /// place.
+    pub fn invalid(format: &'static str, message: impl Into<String>) -> ParseError {
+        ParseError {
+            format,
+            message: message.into(),
+            line: None,
+            column: None,
+            layout: false,
+        }
+    }
+
     /// A report of this format's tool in a layout the reader does not know: `expected`
     /// says which layouts it reads.
     pub fn layout(format: &'static str, expected: &str) -> ParseError {

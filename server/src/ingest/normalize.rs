@@ -74,6 +74,18 @@ pub fn scan_target(raw: &str, image_format: bool) -> String {
     }
 }
 
+/// The CWE id a tag names (`external/cwe/cwe-089`, `CWE-79: …`) as `CWE-89`, if it names one.
+pub fn cwe_tag(tag: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let start = lower.find("cwe-")? + 4;
+    let digits: String = lower[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let number: u32 = digits.parse().ok()?;
+    Some(format!("CWE-{number}"))
+}
+
 /// Whether an id names a vulnerability or weakness class that belongs in `aliases`.
 pub fn is_alias(id: &str) -> bool {
     let upper = id.trim().to_ascii_uppercase();

@@ -26,6 +26,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, json_head_with};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,23 +34,11 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Bandit;
 
 const NAME: &str = "bandit";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Bandit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"generated_at\"")
-            && head.contains("\"metrics\"")
-            && (head.contains("\"_totals\"")
-                || head.contains("\"issue_severity\"")
-                || head.contains("\"test_id\""))
+        let any = ["_totals", "issue_severity", "test_id"];
+        json_head_with(body, &["generated_at", "metrics"], &any)
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -59,21 +48,20 @@ impl ReportFormat for Bandit {
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let mut findings = Vec::new();
         let mut occurrences = Occurrences::default();
-        let mut skipped = Vec::new();
-        for raw in &report.results {
-            match serde_json::from_value::<Issue>(raw.clone()) {
-                Ok(issue) => findings.push(finding(&issue, raw, &mut occurrences)),
-                Err(e) => skipped.push(format!("a result is not one Bandit writes ({e})")),
-            }
-        }
+        let (findings, skipped) = each_result(&report.results, "Bandit", |issue: &Issue, raw| {
+            finding(issue, raw, &mut occurrences)
+        });
         Ok(ParsedReport {
             scanner: NAME.to_string(),
             scanner_version: None,
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -229,24 +217,13 @@ fn flagged_line(code: &str, line: Option<i64>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("bandit", "report.json");
 
     #[test]
     fn reads_every_result() {
-        let parsed = Bandit.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "bandit");
-        assert_eq!(parsed.findings.len(), 8);
-        let f = &parsed.findings[0];
-        assert_eq!(f.rule_id, "B602");
-        assert_eq!(
-            f.title,
-            "subprocess call with shell=True identified, security issue."
-        );
-        assert_eq!(f.layer, Layer::Code);
-        assert_eq!(f.file_path.as_deref(), Some("billing/tasks.py"));
-        assert_eq!(f.location, "billing/tasks.py:12");
+        let f = first(&Bandit, REPORT);
         assert_eq!(f.aliases, vec!["CWE-78"]);
         assert_eq!(f.references.len(), 2);
         assert!(f.description.contains("subprocess.call(cmd, shell=True)"));
@@ -314,8 +291,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Bandit.parse(b"{\"results\": [").unwrap_err();
-        assert_eq!(err.format, "bandit");
+        let err = parse_error(&Bandit, b"{\"results\": [");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Bandit.parse(b"{\"errors\": []}").is_err());
         let odd = Bandit
@@ -326,12 +302,5 @@ mod tests {
         assert_eq!(odd.findings.len(), 1);
         assert_eq!(odd.findings[0].line, None);
         assert!(odd.findings[0].aliases.is_empty());
-    }
-
-    #[test]
-    fn sniffs_bandit_only() {
-        assert!(Bandit.sniff(REPORT));
-        assert!(!Bandit.sniff(br#"{"results": [], "errors": []}"#));
-        assert!(!Bandit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
     }
 }

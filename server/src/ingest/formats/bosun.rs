@@ -25,6 +25,7 @@
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 
+use super::support::{has_key, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::{
     Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
@@ -87,25 +88,14 @@ struct K8s {
 }
 
 impl ReportFormat for BosunJson {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        head.trim_start().starts_with('{') && head.contains("\"bosun_format\"")
+        opening(body, 4096, &['{']).is_some_and(|head| has_key(&head, "bosun_format"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let report: Report =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        let invalid = |message: String| ParseError {
-            format: NAME,
-            message,
-            line: None,
-            column: None,
-            layout: false,
-        };
+        let invalid = |message: String| ParseError::invalid(NAME, message);
         if report.bosun_format != 1 {
             return Err(invalid(format!(
                 "bosun_format {} is not supported (use 1)",
@@ -138,6 +128,10 @@ impl ReportFormat for BosunJson {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -240,35 +234,6 @@ mod tests {
     use crate::ingest::formats::test_support::fixture;
 
     const FIXTURE: &[u8] = fixture!("bosun", "license-check.json");
-
-    #[test]
-    fn reads_the_documented_fields() {
-        let report = BosunJson.parse(FIXTURE).unwrap();
-        assert_eq!(report.scanner, "license-check");
-        assert_eq!(report.scanner_version.as_deref(), Some("0.3.0"));
-        assert_eq!(report.findings.len(), 3);
-        let gpl = &report.findings[0];
-        assert_eq!(
-            (gpl.severity, gpl.layer),
-            (Severity::High, Layer::Dependency)
-        );
-        assert_eq!(gpl.location, "go.mod:12");
-        assert_eq!(gpl.package_name.as_deref(), Some("example.org/gpl-lib"));
-        assert_eq!(gpl.fixed_version.as_deref(), Some("2.0.0"));
-        let exposed = &report.findings[1];
-        assert_eq!(exposed.location, "payments/Deployment/api");
-        assert_eq!(
-            exposed.asset,
-            Some(Asset {
-                kind: AssetKind::Workload,
-                key: "payments/Deployment/api".into()
-            })
-        );
-        assert_eq!(
-            report.findings[2].asset.as_ref().unwrap().key,
-            "registry.example:5000/app"
-        );
-    }
 
     #[test]
     fn image_findings_survive_a_retag_and_ids_win() {

@@ -28,6 +28,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, object_path, opening,
+};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,8 +38,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Checkov;
 
 const NAME: &str = "checkov";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -81,19 +82,12 @@ struct Check {
 }
 
 impl ReportFormat for Checkov {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && ((head.contains("\"check_type\"")
-                && (head.contains("\"failed_checks\"")
-                    || head.contains("\"passed_checks\"")
-                    || head.contains("\"summary\"")))
-                || head.contains("\"checkov_version\""))
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            (has_key(&head, "check_type")
+                && has_any_key(&head, &["failed_checks", "passed_checks", "summary"]))
+                || has_key(&head, "checkov_version")
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -108,13 +102,10 @@ impl ReportFormat for Checkov {
             Value::Object(_) => vec![root],
             Value::Null => Vec::new(),
             _ => {
-                return Err(ParseError {
-                    format: NAME,
-                    message: "expected a report object or a list of them".to_string(),
-                    line: None,
-                    column: None,
-                    layout: false,
-                });
+                return Err(ParseError::invalid(
+                    NAME,
+                    "expected a report object or a list of them".to_string(),
+                ));
             }
         };
         let mut findings = Vec::new();
@@ -146,6 +137,10 @@ impl ReportFormat for Checkov {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -389,11 +384,7 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
     f.file_path = Some(path).filter(|p| !p.is_empty());
     f.line = line;
     if let Some((kind, namespace, name)) = k8s_parts(check_type, &check.resource) {
-        let key = [namespace.as_str(), &kind, &name]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("/");
+        let key = object_path(&[namespace.as_str(), &kind, &name]);
         f.asset = Some(Asset {
             kind: AssetKind::Workload,
             key,
@@ -409,39 +400,16 @@ fn finding(check_type: &str, check: &Check, raw: &Value, seen: &mut Occurrences)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, edited, first, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("checkov", "multi-framework.json");
 
     #[test]
     fn failed_checks_of_every_framework() {
-        let parsed = Checkov.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Checkov");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("3.2.255"));
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("CKV_AWS_18", Severity::Low),
-                ("CKV_AWS_19", Severity::High),
-                ("CKV_AWS_144", Severity::Medium),
-                ("CKV_K8S_20", Severity::Medium),
-                ("CKV_K8S_40", Severity::Critical),
-            ]
-        );
-        let f = &parsed.findings[0];
-        assert_eq!(f.title, "Ensure the S3 bucket has access logging enabled");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.file_path.as_deref(), Some("infra/s3.tf"));
-        assert_eq!(f.line, Some(1));
-        assert_eq!(f.location, "infra/s3.tf:1");
+        let f = first(&Checkov, REPORT);
         assert!(f.references[0].starts_with("https://docs.prismacloud.io/"));
-        assert!(f.asset.is_none());
-        let k = &parsed.findings[3];
-        assert_eq!(k.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(k.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(k.k8s_name.as_deref(), Some("api"));
-        assert_eq!(k.asset.as_ref().unwrap().key, "payments/Deployment/api");
     }
 
     #[test]
@@ -475,35 +443,24 @@ mod tests {
     #[test]
     fn fingerprint_survives_line_shift_and_version() {
         let a = Checkov.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("[1, 9]", "[4, 12]")
-            .replace("3.2.255", "3.2.300")
-            .replace("\"severity\": \"LOW\"", "\"severity\": \"MEDIUM\"");
+        let text = edited(
+            REPORT,
+            &[
+                ("[1, 9]", "[4, 12]"),
+                ("3.2.255", "3.2.300"),
+                ("\"severity\": \"LOW\"", "\"severity\": \"MEDIUM\""),
+            ],
+        );
         let mut root: Value = serde_json::from_str(&text).unwrap();
         root.as_array_mut().unwrap().reverse();
         let b = Checkov.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
-    }
-
-    #[test]
-    fn sniffs_checkov_only() {
-        assert!(Checkov.sniff(REPORT));
-        assert!(!Checkov.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Checkov.sniff(br#"{"summaryDetails":{},"results":[]}"#));
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Checkov
-            .parse(b"{\"check_type\": \"terraform\",")
-            .unwrap_err();
-        assert_eq!(err.format, "checkov");
+        let err = parse_error(&Checkov, b"{\"check_type\": \"terraform\",");
         assert!(err.message.contains("truncated"));
         assert!(Checkov.parse(b"42").is_err());
         assert!(

@@ -20,12 +20,13 @@
 //!   dependency's file name (the last segment of `filePath`). The full path is shown but not
 //!   used: it is absolute on the scanning machine, so it changes with the CI workspace.
 //!   Versions, descriptions and report dates never go in.
-//! - XML is read with `quick_xml` (through [`super::cyclonedx::xml`]), which never expands
+//! - XML is read with `quick_xml` (through [`super::xml`]), which never expands
 //!   external entities or DTDs.
 
 use app::domain::{Layer, Severity};
 
-use super::cyclonedx::xml::{self, Element};
+use super::support::{self, DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX};
+use super::xml::{self, Element};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,18 +34,10 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct DependencyCheck;
 
 const NAME: &str = "dependency_check";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 
 impl ReportFormat for DependencyCheck {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         head.trim_start_matches('\u{feff}')
             .trim_start()
             .starts_with('<')
@@ -71,19 +64,7 @@ impl ReportFormat for DependencyCheck {
                  (`reportSchema`), which Bosun does not read",
             ));
         }
-        let root = xml::parse(body).map_err(|e| e.into_parse_error(NAME))?;
-        if root.name != "analysis" {
-            return Err(ParseError {
-                format: NAME,
-                message: format!(
-                    "the root element is <{}>, not <analysis>",
-                    normalize::bounded(&root.name, 100)
-                ),
-                line: None,
-                column: None,
-                layout: false,
-            });
-        }
+        let root = xml::parse_root(NAME, body, "analysis")?;
         let version = root
             .child("scanInfo")
             .map(|s| s.text_of("engineVersion"))
@@ -136,6 +117,10 @@ impl ReportFormat for DependencyCheck {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -215,15 +200,15 @@ impl Dependency {
     }
 }
 
+/// A severity word, or one of those that mean informational.
 fn label(text: &str) -> Option<Severity> {
-    match text.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Some(Severity::Critical),
-        "HIGH" => Some(Severity::High),
-        "MEDIUM" | "MODERATE" => Some(Severity::Medium),
-        "LOW" => Some(Severity::Low),
-        "INFO" | "INFORMATIONAL" | "NONE" => Some(Severity::Info),
-        _ => None,
-    }
+    let info = ["INFO", "INFORMATIONAL", "NONE"];
+    support::severity_word(text).or_else(|| {
+        let text = text.trim();
+        info.iter()
+            .any(|w| text.eq_ignore_ascii_case(w))
+            .then_some(Severity::Info)
+    })
 }
 
 fn severity(v: &Element) -> Severity {
@@ -297,7 +282,7 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
         .flat_map(|r| r.children_named("reference"))
     {
         let url = r.text_of("url");
-        if !url.is_empty() && references.len() < REFERENCES_MAX && !references.contains(&url) {
+        if !url.is_empty() && references.len() < LIST_MAX && !references.contains(&url) {
             references.push(url);
         }
     }
@@ -318,15 +303,13 @@ fn finding(d: &Dependency, v: &Element) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        DependencyCheck.parse(bytes).expect("parses")
-    }
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_same_identities, find, fixture, parse_error, read,
+    };
 
     #[test]
     fn one_finding_per_vulnerability_and_dependency() {
-        let r = parse(fixture!("dependency_check", "report.xml"));
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
         assert_eq!(r.scanner, "Dependency-Check");
         assert_eq!(r.scanner_version.as_deref(), Some("10.0.3"));
         // 4 vulnerabilities; the suppressed one and the clean dependency give nothing
@@ -365,27 +348,15 @@ mod tests {
 
     #[test]
     fn severities() {
-        let r = parse(fixture!("dependency_check", "report.xml"));
-        assert_eq!(
-            find(&r, "CVE-2021-44228").severity,
-            Severity::Critical,
-            "cvss3 10.0"
-        );
-        assert_eq!(
-            find(&r, "CVE-2021-45046").severity,
-            Severity::Critical,
-            "cvss3 9.0"
-        );
-        assert_eq!(
-            find(&r, "GHSA-p6mc-m468-83gw").severity,
-            Severity::High,
-            "label only"
-        );
-        assert_eq!(
-            find(&r, "CVE-2019-17571").severity,
-            Severity::Medium,
-            "cvss2 6.8 only"
-        );
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
+        for (rule, severity, why) in [
+            ("CVE-2021-44228", Severity::Critical, "cvss3 10.0"),
+            ("CVE-2021-45046", Severity::Critical, "cvss3 9.0"),
+            ("GHSA-p6mc-m468-83gw", Severity::High, "label only"),
+            ("CVE-2019-17571", Severity::Medium, "cvss2 6.8 only"),
+        ] {
+            assert_eq!(find(&r, rule).severity, severity, "{rule}: {why}");
+        }
         let low = xml::parse(b"<vulnerability><severity>LOW</severity></vulnerability>").ok();
         assert_eq!(low.map(|v| severity(&v)), Some(Severity::Low));
         let none = xml::parse(b"<vulnerability/>").ok();
@@ -394,21 +365,13 @@ mod tests {
 
     #[test]
     fn identity_survives_another_workspace_and_order() {
-        let a = parse(fixture!("dependency_check", "report.xml"));
-        let b = parse(fixture!("dependency_check", "report_other_runner.xml"));
-        assert_eq!(a.findings.len(), b.findings.len());
-        for f in &a.findings {
-            assert_eq!(
-                f.fingerprint,
-                find(&b, &f.rule_id).fingerprint,
-                "{}",
-                f.rule_id
-            );
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        let a = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
+        let b = read(
+            &DependencyCheck,
+            fixture!("dependency_check", "report_other_runner.xml"),
+        );
+        assert_same_identities(&a, &b, |b, f| find(b, &f.rule_id));
+        assert_distinct(&a);
     }
 
     #[test]
@@ -419,30 +382,15 @@ mod tests {
 <dependencies><dependency><fileName>a&e;.jar</fileName><filePath>/x/a.jar</filePath>
 <vulnerabilities><vulnerability source="NVD"><name>CVE-2024-0001</name><severity>HIGH</severity>
 <description>before&e;after</description></vulnerability></vulnerabilities></dependency></dependencies></analysis>"#;
-        let r = parse(doc);
+        let r = read(&DependencyCheck, doc);
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].description, "beforeafter");
         assert!(!format!("{:?}", r.findings[0]).contains("root:"));
     }
 
     #[test]
-    fn sniffs_dependency_check_only() {
-        assert!(DependencyCheck.sniff(fixture!("dependency_check", "report.xml")));
-        assert!(
-            !DependencyCheck.sniff(
-                br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
-            )
-        );
-        assert!(!DependencyCheck.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!DependencyCheck.sniff(br#"<OWASPZAPReport version="2.11"/>"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = DependencyCheck
-            .parse(b"<analysis>\n<dependencies></analysis>")
-            .unwrap_err();
-        assert_eq!(err.format, "dependency_check");
+        let err = parse_error(&DependencyCheck, b"<analysis>\n<dependencies></analysis>");
         assert!(err.message.contains("malformed"), "{}", err.message);
         assert_eq!(err.line, Some(2));
         let err = DependencyCheck
@@ -476,10 +424,10 @@ mod tests {
             "{}",
             err.message
         );
-        let read = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
-        assert_eq!(parse(read.as_bytes()).findings.len(), 1);
+        let body = String::from_utf8_lossy(moved).replace("findings>", "vulnerabilities>");
+        assert_eq!(read(&DependencyCheck, body.as_bytes()).findings.len(), 1);
         // suppressed vulnerabilities (inside `<vulnerabilities>` since schema 4.0) are not counted
-        let r = parse(fixture!("dependency_check", "report.xml"));
+        let r = read(&DependencyCheck, fixture!("dependency_check", "report.xml"));
         assert_eq!(r.findings.len(), 4);
         assert!(r.skipped.is_empty());
     }
@@ -499,7 +447,7 @@ mod tests {
   <projectInfo><name>billing</name></projectInfo>
   <dependencies/>
 </analysis>"#;
-        let r = parse(doc);
+        let r = read(&DependencyCheck, doc);
         assert!(r.findings.is_empty());
         assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
         assert!(

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::support::{has_keys, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::{
     Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat, normalize,
@@ -53,17 +54,9 @@ struct Event {
 }
 
 impl ReportFormat for Falco {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("\"rule\"")
-            && head.contains("\"priority\"")
-            && head.contains("\"output\"")
+        opening(body, 4096, &['{', '['])
+            .is_some_and(|head| has_keys(&head, &["rule", "priority", "output"]))
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -114,6 +107,10 @@ impl ReportFormat for Falco {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -267,33 +264,15 @@ fn merge(into: &mut NewFinding, next: NewFinding) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{first, fixture, parse_error, summaries};
 
     const SHELLS: &[u8] = fixture!("falco", "shell-in-container.ndjson");
     const SINGLE: &[u8] = fixture!("falco", "sidekick-event.json");
 
     #[test]
     fn repeated_events_on_one_workload_are_one_finding_with_a_count() {
-        let report = Falco.parse(SHELLS).unwrap();
-        // 4 shell events in payments-api (two pods of one Deployment), 1 in web, 1 host-level
-        assert_eq!(
-            report.findings.len(),
-            3,
-            "{:#?}",
-            report
-                .findings
-                .iter()
-                .map(|f| &f.location)
-                .collect::<Vec<_>>()
-        );
-        let api = report
-            .findings
-            .iter()
-            .find(|f| f.location == "payments/payments-api")
-            .unwrap();
+        let api = first(&Falco, SHELLS);
         assert_eq!(api.occurrences, 4);
-        assert_eq!(api.layer, Layer::Runtime);
-        assert_eq!(api.severity, Severity::Low, "Notice");
         let (first, last) = api.seen.unwrap();
         assert_eq!(first.to_rfc3339(), "2026-11-20T08:00:01+00:00");
         assert_eq!(last.to_rfc3339(), "2026-11-20T09:30:00+00:00");
@@ -301,30 +280,18 @@ mod tests {
             api.description.contains("x2x9q"),
             "evidence of the newest event is kept"
         );
-        assert_eq!(
-            api.asset,
-            Some(Asset {
-                kind: AssetKind::Workload,
-                key: "payments/payments-api".into()
-            })
-        );
-        let host = report
-            .findings
-            .iter()
-            .find(|f| f.k8s_namespace.is_none())
-            .unwrap();
-        assert_eq!(host.severity, Severity::Critical);
-        assert_eq!(host.asset.as_ref().unwrap().kind, AssetKind::Host);
     }
 
     #[test]
     fn a_single_sidekick_event_parses() {
         let report = Falco.parse(SINGLE).unwrap();
-        assert_eq!(report.findings.len(), 1);
-        let f = &report.findings[0];
-        assert_eq!(f.rule_id, "Write below etc");
-        assert_eq!(f.severity, Severity::High, "Error");
-        assert_eq!(f.k8s_name.as_deref(), Some("nginx"));
+        // Error is high
+        assert_eq!(
+            summaries(&report),
+            [
+                "Write below etc High Runtime | Write below etc | at default/nginx | image docker.io/library/nginx:1.27 | k8s default/-/nginx | asset Workload default/nginx"
+            ]
+        );
         assert!(Falco.sniff(SINGLE) && Falco.sniff(SHELLS));
         assert!(!Falco.sniff(br#"{"version":"2.1.0","runs":[]}"#));
     }
@@ -354,10 +321,7 @@ mod tests {
         ] {
             assert_eq!(severity(p), s, "{p}");
         }
-        let err = Falco
-            .parse(b"{\"rule\": \"x\", \"priority\": ")
-            .unwrap_err();
-        assert_eq!(err.format, "falco");
+        parse_error(&Falco, b"{\"rule\": \"x\", \"priority\": ");
         let array = br#"[{"output":"o","priority":"Warning","rule":"R","output_fields":{}}]"#;
         assert_eq!(Falco.parse(array).unwrap().findings.len(), 1);
     }

@@ -28,6 +28,9 @@ use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::support::{
+    self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, first_text, has_any_key, has_keys, redact,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,22 +38,12 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Gitleaks;
 
 const NAME: &str = "gitleaks";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 /// Fields that hold the secret or the line around it.
 const SECRET_FIELDS: &[&str] = &["Secret", "Match", "Line", "offender", "line"];
-const REDACTED: &str = "[redacted]";
-/// Commits listed in one finding's evidence, at most.
-const COMMITS_MAX: usize = 50;
 
 impl ReportFormat for Gitleaks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let trimmed = head.trim();
         if trimmed == "null" {
             return true;
@@ -58,12 +51,9 @@ impl ReportFormat for Gitleaks {
         if !trimmed.starts_with('[') {
             return false;
         }
-        let v8 = head.contains("\"RuleID\"")
-            && head.contains("\"StartLine\"")
-            && (head.contains("\"Secret\"") || head.contains("\"Match\""));
-        let v7 = head.contains("\"offender\"")
-            && head.contains("\"rule\"")
-            && head.contains("\"commit\"");
+        let v8 =
+            has_keys(&head, &["RuleID", "StartLine"]) && has_any_key(&head, &["Secret", "Match"]);
+        let v7 = has_keys(&head, &["offender", "rule", "commit"]);
         v8 || v7
     }
 
@@ -80,7 +70,7 @@ impl ReportFormat for Gitleaks {
             if let Some(&i) = seen.get(&fingerprint) {
                 if let (Some(c), Some(list)) = (&leak.commit, commits.get_mut(i))
                     && !list.contains(c)
-                    && list.len() < COMMITS_MAX
+                    && list.len() < LIST_MAX
                 {
                     list.push(c.clone());
                 }
@@ -106,6 +96,10 @@ impl ReportFormat for Gitleaks {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -162,19 +156,11 @@ struct Leak {
     tags: Vec<String>,
 }
 
-fn text(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|k| obj.get(*k))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
-}
-
 impl Leak {
     fn read(obj: &serde_json::Map<String, Value>) -> Leak {
-        let rule_id = text(obj, &["RuleID", "rule"]).unwrap_or_default();
-        let description = text(obj, &["Description", "rule"]).unwrap_or_else(|| rule_id.clone());
+        let rule_id = first_text(obj, &["RuleID", "rule"]).unwrap_or_default();
+        let description =
+            first_text(obj, &["Description", "rule"]).unwrap_or_else(|| rule_id.clone());
         let line = ["StartLine", "lineNumber"]
             .iter()
             .filter_map(|k| obj.get(*k))
@@ -206,14 +192,14 @@ impl Leak {
         Leak {
             rule_id,
             description,
-            file: text(obj, &["File", "file"])
+            file: first_text(obj, &["File", "file"])
                 .map(|p| normalize::path(&p))
                 .filter(|p| !p.is_empty()),
             line,
             secret_hash,
-            commit: text(obj, &["Commit", "commit"]),
-            repo: text(obj, &["repoURL", "repo"]),
-            url: text(obj, &["Link", "leakURL"]),
+            commit: first_text(obj, &["Commit", "commit"]),
+            repo: first_text(obj, &["repoURL", "repo"]),
+            url: first_text(obj, &["Link", "leakURL"]),
             tags,
         }
     }
@@ -267,24 +253,9 @@ impl Leak {
             kind: AssetKind::Repository,
             key: r.clone(),
         });
-        f.evidence = Some(normalize::evidence(&redact(raw)));
+        f.evidence = Some(normalize::evidence(&redact(raw, SECRET_FIELDS)));
         f
     }
-}
-
-/// The item with every field that holds the secret replaced.
-fn redact(raw: &Value) -> Value {
-    let mut copy = raw.clone();
-    if let Value::Object(obj) = &mut copy {
-        for key in SECRET_FIELDS {
-            if let Some(v) = obj.get_mut(*key)
-                && !v.is_null()
-            {
-                *v = Value::String(REDACTED.to_string());
-            }
-        }
-    }
-    copy
 }
 
 /// The identity of a leak (`gitleaks/v1`), shared by gitleaks' JSON and its SARIF (read by
@@ -320,56 +291,33 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::support::REDACTED;
+    use crate::ingest::formats::test_support::{
+        assert_secrets_kept_out, first, fixture, parse_error,
+    };
 
     const V8: &[u8] = fixture!("gitleaks", "v8.json");
     const V7: &[u8] = fixture!("gitleaks", "v7.json");
 
     #[test]
     fn v8_same_secret_in_two_commits_is_one_finding() {
-        let parsed = Gitleaks.parse(V8).unwrap();
-        assert_eq!(parsed.scanner, "gitleaks");
-        assert_eq!(parsed.findings.len(), 3, "4 leaks, one secret in 2 commits");
-        let aws = &parsed.findings[0];
-        assert_eq!(aws.rule_id, "aws-access-token");
-        assert_eq!(aws.title, "AWS Access Key in deploy/terraform/provider.tf");
-        assert_eq!(aws.layer, Layer::Secret);
-        assert_eq!(aws.severity, Severity::High);
-        assert_eq!(
-            aws.file_path.as_deref(),
-            Some("deploy/terraform/provider.tf")
-        );
-        assert_eq!(aws.line, Some(7));
-        assert_eq!(aws.location, "deploy/terraform/provider.tf:7");
+        let aws = first(&Gitleaks, V8);
         assert_eq!(aws.aliases, vec!["CWE-798"]);
-        assert!(
-            aws.url
-                .as_deref()
-                .unwrap()
-                .starts_with("https://github.com/acme/")
-        );
         let ev = aws.evidence.as_ref().unwrap();
         assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            parsed.findings[2].file_path.as_deref(),
-            Some("src/payments/client.py")
-        );
-        assert!(parsed.findings.iter().all(|f| f.severity == Severity::High));
     }
 
     #[test]
     fn secrets_never_reach_the_finding() {
+        let secrets = [
+            "AKIAQ3EGBOSUNEXAMPL",
+            "b7f1c9e2a4d84f0e9c3a5b6d7e8f9012",
+            "hunter2-but-longer-Zx81",
+            "BEGIN RSA PRIVATE KEY",
+        ];
+        assert_secrets_kept_out(&Gitleaks, &[V8, V7], &secrets);
         for body in [V8, V7] {
             for f in Gitleaks.parse(body).unwrap().findings {
-                let all = format!("{f:?}");
-                for secret in [
-                    "AKIAQ3EGBOSUNEXAMPL",
-                    "b7f1c9e2a4d84f0e9c3a5b6d7e8f9012",
-                    "hunter2-but-longer-Zx81",
-                    "BEGIN RSA PRIVATE KEY",
-                ] {
-                    assert!(!all.contains(secret), "{secret} leaked in {all}");
-                }
                 assert_eq!(
                     f.evidence.as_ref().unwrap()["Secret"]
                         .as_str()
@@ -382,24 +330,9 @@ mod tests {
 
     #[test]
     fn v7_fields_are_read() {
-        let parsed = Gitleaks.parse(V7).unwrap();
-        assert_eq!(parsed.findings.len(), 2);
-        let f = &parsed.findings[0];
-        assert_eq!(f.rule_id, "Password in YAML");
-        assert_eq!(f.location, "config/db.yaml:14");
-        assert_eq!(
-            f.asset,
-            Some(Asset {
-                kind: AssetKind::Repository,
-                key: "https://git.acme.example/shop/inventory".into()
-            })
-        );
+        let f = first(&Gitleaks, V7);
         assert_eq!(f.evidence.as_ref().unwrap()["offender"], REDACTED);
         assert_eq!(f.evidence.as_ref().unwrap()["line"], REDACTED);
-        let key = &parsed.findings[1];
-        assert_eq!(key.line, None);
-        assert_eq!(key.location, "tls/key.pem");
-        assert_eq!(key.asset.as_ref().unwrap().key, "inventory");
     }
 
     #[test]
@@ -436,8 +369,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Gitleaks.parse(b"[{\"RuleID\": ").unwrap_err();
-        assert_eq!(err.format, "gitleaks");
+        let err = parse_error(&Gitleaks, b"[{\"RuleID\": ");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Gitleaks.parse(b"{\"RuleID\": \"x\"}").is_err());
         // odd values in a leak do not panic
@@ -487,18 +419,5 @@ mod tests {
                 err.message
             );
         }
-    }
-
-    #[test]
-    fn sniffs_gitleaks_only() {
-        assert!(Gitleaks.sniff(V8));
-        assert!(Gitleaks.sniff(V7));
-        assert!(Gitleaks.sniff(b"null"));
-        assert!(
-            !Gitleaks
-                .sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"gitleaks"}}}]}"#)
-        );
-        assert!(!Gitleaks.sniff(br#"{"SourceMetadata":{},"DetectorName":"AWS","Raw":"x"}"#));
-        assert!(!Gitleaks.sniff(br#"[{"check_id":"x","path":"a.py"}]"#));
     }
 }

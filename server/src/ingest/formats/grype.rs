@@ -25,6 +25,9 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, LIST_MAX, SHORT_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -32,31 +35,22 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Grype;
 
 const NAME: &str = "grype";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 /// Package types whose location is the OS package database, not a file of the project.
 const OS_PACKAGE_TYPES: &[&str] = &["deb", "rpm", "apk", "alpm", "portage", "linux-kernel"];
 
 impl ReportFormat for Grype {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn scans_images(&self) -> bool {
         true
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"matches\"")
-            && (head.contains("\"matchDetails\"")
-                || head.contains("\"relatedVulnerabilities\"")
-                || head.contains("\"name\": \"grype\"")
-                || head.contains("\"name\":\"grype\"")
-                || (head.contains("\"source\"") && head.contains("\"userInput\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "matches")
+                && (has_any_key(&head, &["matchDetails", "relatedVulnerabilities"])
+                    || head.contains("\"name\": \"grype\"")
+                    || head.contains("\"name\":\"grype\"")
+                    || has_keys(&head, &["source", "userInput"]))
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -81,12 +75,8 @@ impl ReportFormat for Grype {
         let mut findings: Vec<NewFinding> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         for (i, raw) in report.matches.iter().enumerate() {
-            let m = Match::deserialize(raw).map_err(|e| ParseError {
-                format: NAME,
-                message: format!("match {i} has an unexpected shape: {e}"),
-                line: None,
-                column: None,
-                layout: false,
+            let m = Match::deserialize(raw).map_err(|e| {
+                ParseError::invalid(NAME, format!("match {i} has an unexpected shape: {e}"))
             })?;
             let f = finding(&source, &m, raw);
             match index.get(&f.fingerprint) {
@@ -109,6 +99,10 @@ impl ReportFormat for Grype {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -413,7 +407,7 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
             std::iter::once(r.data_source.as_str()).chain(r.urls.iter().map(String::as_str))
         }));
     for r in all.map(str::trim).filter(|r| !r.is_empty()) {
-        if references.len() >= REFERENCES_MAX {
+        if references.len() >= LIST_MAX {
             break;
         }
         if !references.iter().any(|x| x == r) {
@@ -439,27 +433,18 @@ fn finding(source: &Source, m: &Match, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        Grype.parse(bytes).expect("parses")
-    }
-
-    fn find<'a>(r: &'a ParsedReport, rule: &str, pkg: &str) -> &'a NewFinding {
-        r.findings
-            .iter()
-            .find(|f| f.rule_id == rule && f.package_name.as_deref() == Some(pkg))
-            .unwrap_or_else(|| panic!("no finding {rule} {pkg}"))
-    }
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_same_identities, find_pkg, fixture, parse_error, read,
+    };
 
     #[test]
     fn image_report() {
-        let r = parse(fixture!("grype", "image.json"));
+        let r = read(&Grype, fixture!("grype", "image.json"));
         assert_eq!(r.scanner, "Grype");
         assert_eq!(r.scanner_version.as_deref(), Some("0.82.0"));
         // 7 matches, one of them a second matcher's report of the same problem
         assert_eq!(r.findings.len(), 6);
-        let f = find(&r, "CVE-2024-45490", "libexpat");
+        let f = find_pkg(&r, "CVE-2024-45490", "libexpat");
         assert_eq!(f.layer, Layer::Image);
         assert_eq!(f.severity, Severity::Critical);
         assert_eq!(f.package_version.as_deref(), Some("2.6.2-r0"));
@@ -483,7 +468,7 @@ mod tests {
             f.references
                 .contains(&"https://nvd.nist.gov/vuln/detail/CVE-2024-45490".to_string())
         );
-        let ghsa = find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug");
+        let ghsa = find_pkg(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug");
         assert_eq!(ghsa.aliases, vec!["GHSA-3q9x-9rxj-2x76", "CVE-2024-34069"]);
         assert_eq!(ghsa.file_path.as_deref(), Some("/app/requirements.txt"));
         assert_eq!(
@@ -494,56 +479,44 @@ mod tests {
 
     #[test]
     fn severities_map() {
-        let r = parse(fixture!("grype", "image.json"));
-        assert_eq!(
-            find(&r, "CVE-2024-45490", "libexpat").severity,
-            Severity::Critical
-        );
-        assert_eq!(
-            find(&r, "GHSA-3q9x-9rxj-2x76", "werkzeug").severity,
-            Severity::High
-        );
-        assert_eq!(
-            find(&r, "CVE-2024-2511", "libcrypto3").severity,
-            Severity::Medium,
-            "merged: highest kept"
-        );
-        assert_eq!(
-            find(&r, "CVE-2024-4603", "libcrypto3").severity,
-            Severity::Low
-        );
-        assert_eq!(
-            find(&r, "CVE-2005-2541", "tar").severity,
-            Severity::Info,
-            "negligible"
-        );
-        assert_eq!(
-            find(&r, "CVE-2024-9999", "zlib").severity,
-            Severity::High,
-            "unknown → CVSS 7.5"
-        );
+        let r = read(&Grype, fixture!("grype", "image.json"));
+        for (rule, pkg, severity, why) in [
+            ("CVE-2024-45490", "libexpat", Severity::Critical, ""),
+            ("GHSA-3q9x-9rxj-2x76", "werkzeug", Severity::High, ""),
+            (
+                "CVE-2024-2511",
+                "libcrypto3",
+                Severity::Medium,
+                "merged: highest kept",
+            ),
+            ("CVE-2024-4603", "libcrypto3", Severity::Low, ""),
+            ("CVE-2005-2541", "tar", Severity::Info, "negligible"),
+            (
+                "CVE-2024-9999",
+                "zlib",
+                Severity::High,
+                "unknown → CVSS 7.5",
+            ),
+        ] {
+            assert_eq!(find_pkg(&r, rule, pkg).severity, severity, "{rule} {why}");
+        }
     }
 
     #[test]
     fn identity_survives_retag_and_reorder_and_a_new_version() {
-        let a = parse(fixture!("grype", "image.json"));
-        let b = parse(fixture!("grype", "image_retagged.json"));
-        assert_eq!(a.findings.len(), b.findings.len());
-        for f in &a.findings {
-            let g = find(&b, &f.rule_id, f.package_name.as_deref().unwrap());
-            assert_eq!(f.fingerprint, g.fingerprint, "{}", f.rule_id);
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        let a = read(&Grype, fixture!("grype", "image.json"));
+        let b = read(&Grype, fixture!("grype", "image_retagged.json"));
+        assert_same_identities(&a, &b, |b, f| {
+            find_pkg(b, &f.rule_id, f.package_name.as_deref().unwrap())
+        });
+        assert_distinct(&a);
     }
 
     #[test]
     fn old_layout_and_directory_source() {
-        let r = parse(fixture!("grype", "directory_old.json"));
+        let r = read(&Grype, fixture!("grype", "directory_old.json"));
         assert_eq!(r.findings.len(), 2);
-        let f = find(&r, "CVE-2021-23337", "lodash");
+        let f = find_pkg(&r, "CVE-2021-23337", "lodash");
         assert_eq!(f.layer, Layer::Dependency);
         assert_eq!(f.severity, Severity::High);
         assert_eq!(f.location, "web/package-lock.json");
@@ -551,23 +524,9 @@ mod tests {
             f.references,
             vec!["https://github.com/advisories/GHSA-35jh-r3h4-6jhm"]
         );
-        let g = find(&r, "CVE-2020-8203", "lodash");
+        let g = find_pkg(&r, "CVE-2020-8203", "lodash");
         assert_eq!(g.severity, Severity::High, "unknown label, cvssV3 7.4");
         assert_eq!(f.image, None);
-    }
-
-    #[test]
-    fn sniffs_grype_only() {
-        assert!(Grype.sniff(fixture!("grype", "image.json")));
-        assert!(Grype.sniff(fixture!("grype", "directory_old.json")));
-        assert!(Grype.sniff(
-            br#"{"matches":[],"source":{"type":"image","target":{"userInput":"busybox"}}}"#
-        ));
-        assert!(
-            !Grype.sniff(br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"grype"}}}]}"#)
-        );
-        assert!(!Grype.sniff(br#"{"SchemaVersion":2,"Results":[]}"#));
-        assert!(!Grype.sniff(br#"{"matches":[{"rule":"x"}]}"#));
     }
 
     #[test]
@@ -583,14 +542,13 @@ mod tests {
         assert!(Grype.parse(b"{}").unwrap_err().layout);
         let clean = br#"{"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.18"}},
  "descriptor": {"name": "grype", "version": "0.74.0"}}"#;
-        let r = parse(clean);
+        let r = read(&Grype, clean);
         assert!(r.findings.is_empty() && r.skipped.is_empty());
     }
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Grype.parse(b"{\"matches\": [\n  {oops}]}").unwrap_err();
-        assert_eq!(err.format, "grype");
+        let err = parse_error(&Grype, b"{\"matches\": [\n  {oops}]}");
         assert_eq!(err.line, Some(2));
         let err = Grype
             .parse(br#"{"matches":[{"vulnerability":{"id":5}}]}"#)

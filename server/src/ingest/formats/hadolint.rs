@@ -23,6 +23,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_keys, opening};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -30,8 +31,6 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Hadolint;
 
 const NAME: &str = "hadolint";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 /// What makes two entries the same one repeated: rule, file, line, column, message.
 type EntryKey = (String, String, Option<i64>, Option<i64>, String);
@@ -48,22 +47,9 @@ struct Item {
 }
 
 impl ReportFormat for Hadolint {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('[')
-            && [
-                "\"code\"",
-                "\"level\"",
-                "\"file\"",
-                "\"line\"",
-                "\"message\"",
-            ]
-            .iter()
-            .all(|k| head.contains(k))
+        opening(body, SNIFF_BYTES, &['['])
+            .is_some_and(|head| has_keys(&head, &["code", "level", "file", "line", "message"]))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -101,6 +87,10 @@ impl ReportFormat for Hadolint {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -174,47 +164,21 @@ fn finding(item: &Item, raw: &Value, seen: &mut Occurrences) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("hadolint", "two-dockerfiles.json");
 
     #[test]
     fn reads_every_violation_with_levels_mapped() {
         let parsed = Hadolint.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Hadolint");
-        let got = rules_and_severities(&parsed);
+        let references = |i: usize| parsed.findings[i].references.clone();
         assert_eq!(
-            got,
-            vec![
-                ("DL3007", Severity::Medium),
-                ("DL3008", Severity::Medium),
-                ("DL3015", Severity::Low),
-                ("SC2086", Severity::Low),
-                ("DL3000", Severity::High),
-                // style: low, as Hadolint's SARIF (`note`) says it
-                ("DL3048", Severity::Low),
-                ("DL3008", Severity::Medium),
-            ]
+            references(1),
+            ["https://github.com/hadolint/hadolint/wiki/DL3008"]
         );
-        let f = &parsed.findings[1];
-        assert_eq!(f.layer, Layer::Image);
-        assert_eq!(f.file_path.as_deref(), Some("services/api/Dockerfile"));
-        assert_eq!(f.line, Some(6));
-        assert_eq!(f.location, "services/api/Dockerfile:6");
-        assert!(f.title.starts_with("Pin versions in apt get install"));
-        assert_eq!(
-            f.references,
-            vec!["https://github.com/hadolint/hadolint/wiki/DL3008"]
-        );
-        assert_eq!(
-            parsed.findings[3].references,
-            vec!["https://www.shellcheck.net/wiki/SC2086"]
-        );
-        // Windows paths are normalised
-        assert_eq!(
-            parsed.findings[6].file_path.as_deref(),
-            Some("services/worker/Dockerfile")
-        );
+        assert_eq!(references(3), ["https://www.shellcheck.net/wiki/SC2086"]);
     }
 
     #[test]
@@ -226,13 +190,8 @@ mod tests {
         let b = Hadolint
             .parse(Value::Array(items.clone()).to_string().as_bytes())
             .unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         items.push(items[0].clone());
         let c = Hadolint
             .parse(Value::Array(items).to_string().as_bytes())
@@ -242,20 +201,8 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_hadolint_only() {
-        assert!(Hadolint.sniff(REPORT));
-        assert!(!Hadolint.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Hadolint.sniff(br#"[{"check_type":"dockerfile","results":{}}]"#));
-        assert!(
-            !Hadolint
-                .sniff(br#"{"code":"DL3008","level":"info","file":"D","line":1,"message":"m"}"#)
-        );
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Hadolint.parse(b"[{\"line\": 1,").unwrap_err();
-        assert_eq!(err.format, "hadolint");
+        let err = parse_error(&Hadolint, b"[{\"line\": 1,");
         assert!(err.message.contains("truncated"));
         assert!(Hadolint.parse(b"{}").is_err());
         assert!(Hadolint.parse(br#"[{"line": "x"}]"#).is_err());

@@ -17,6 +17,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_keys, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -24,8 +25,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct KubeBench;
 
 const NAME: &str = "kube_bench";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -61,17 +60,11 @@ struct CheckResult {
 }
 
 impl ReportFormat for KubeBench {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("\"test_number\"")
-            && head.contains("\"test_desc\"")
-            && (head.contains("\"node_type\"") || head.contains("\"Controls\""))
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            has_keys(&head, &["test_number", "test_desc"])
+                && has_any_key(&head, &["node_type", "Controls"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -134,16 +127,14 @@ impl ReportFormat for KubeBench {
             skipped: Vec::new(),
         })
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
 }
 
 fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: message.to_string(),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, message.to_string())
 }
 
 fn is_manual(result: &CheckResult) -> bool {
@@ -228,33 +219,15 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{edited, first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_bench", "node-report.json");
 
     #[test]
     fn fails_are_medium_automated_warns_info_rest_skipped() {
-        let parsed = KubeBench.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "kube-bench");
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("4.1.1", Severity::Medium),
-                ("4.1.9", Severity::Info),
-                ("4.2.1", Severity::Medium),
-            ]
-        );
-        let f = &parsed.findings[0];
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert!(
-            f.title
-                .starts_with("4.1.1 Ensure that the kubelet service file")
-        );
+        let f = first(&KubeBench, REPORT);
         assert!(f.remediation.contains("chmod 600"));
         assert!(f.description.contains("Actual: permissions=644"));
-        assert_eq!(f.location, "node: CIS 4.1.1");
-        assert_eq!(f.asset.as_ref().unwrap().kind, AssetKind::Cluster);
         assert!(f.evidence.is_some());
     }
 
@@ -272,10 +245,14 @@ mod tests {
     #[test]
     fn fingerprint_ignores_benchmark_version_and_text() {
         let a = KubeBench.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("cis-1.8", "cis-1.9")
-            .replace("(Automated)", "(Scored)")
-            .replace("permissions=644", "permissions=640");
+        let text = edited(
+            REPORT,
+            &[
+                ("cis-1.8", "cis-1.9"),
+                ("(Automated)", "(Scored)"),
+                ("permissions=644", "permissions=640"),
+            ],
+        );
         let b = KubeBench.parse(text.as_bytes()).unwrap();
         for (x, y) in a.findings.iter().zip(&b.findings) {
             assert_eq!(x.fingerprint, y.fingerprint);
@@ -288,16 +265,8 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_kube_bench_only() {
-        assert!(KubeBench.sniff(REPORT));
-        assert!(!KubeBench.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!KubeBench.sniff(br#"[{"file":"Dockerfile","code":"DL3008","line":1}]"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeBench.parse(b"[{\"tests\": [ oops ]}]").unwrap_err();
-        assert_eq!(err.format, "kube_bench");
+        let err = parse_error(&KubeBench, b"[{\"tests\": [ oops ]}]");
         assert!(err.line.is_some());
         assert!(KubeBench.parse(b"\"text\"").is_err());
         assert!(KubeBench.parse(br#"{"Controls": 3}"#).is_err());

@@ -21,12 +21,13 @@
 //!   the vulnerability name), and the location with the hunter pod's generated name removed
 //!   (it changes on every run). Not the evidence, description or hunter name.
 
-use std::collections::HashMap;
-
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -34,8 +35,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct KubeHunter;
 
 const NAME: &str = "kube_hunter";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 const LOCAL_TO_POD: &str = "Local to Pod";
 
 #[derive(Deserialize, Default)]
@@ -53,17 +52,12 @@ struct Vulnerability {
 }
 
 impl ReportFormat for KubeHunter {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"vulnerabilities\"")
-            && (head.contains("\"hunter\"")
-                || head.contains("\"avd_reference\"")
-                || (head.contains("\"nodes\"") && head.contains("\"services\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "vulnerabilities")
+                && (has_any_key(&head, &["hunter", "avd_reference"])
+                    || has_keys(&head, &["nodes", "services"]))
+        })
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -80,37 +74,22 @@ impl ReportFormat for KubeHunter {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let Some(root) = root.as_object() else {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"vulnerabilities\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected a JSON object with \"vulnerabilities\"".to_string(),
+            ));
         };
         let Output {
             lists,
             tallied,
             version,
         } = output(root)?;
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for raw in lists.into_iter().flatten() {
             let v: Vulnerability =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
             let f = finding(&v, raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         if findings.is_empty() && tallied > 0 {
             return Err(ParseError::layout(
@@ -122,9 +101,13 @@ impl ReportFormat for KubeHunter {
         Ok(ParsedReport {
             scanner: "kube-hunter".to_string(),
             scanner_version: version,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -292,77 +275,39 @@ fn finding(v: &Vulnerability, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, edited, fixture, header, parse_error, read, reversed, summary,
+    };
 
     const REPORT: &[u8] = fixture!("kube_hunter", "pod-hunt.json");
 
     #[test]
     fn reads_vulnerabilities_and_merges_identical_ones() {
         let parsed = KubeHunter.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "kube-hunter");
-        let got: Vec<(&str, &str, Severity, u32)> = parsed
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.rule_id.as_str(),
-                    f.title.as_str(),
-                    f.severity,
-                    f.occurrences,
-                )
-            })
-            .collect();
+        let occurrences: Vec<u32> = parsed.findings.iter().map(|f| f.occurrences).collect();
+        assert_eq!(occurrences, [1, 1, 2, 1]);
         assert_eq!(
-            got,
-            vec![
-                (
-                    "KHV050",
-                    "Read access to pod's service account token",
-                    Severity::Low,
-                    1
-                ),
-                ("", "CAP_NET_RAW Enabled", Severity::Medium, 1),
-                ("KHV036", "Anonymous Authentication", Severity::High, 2),
-                ("KHV002", "K8s Version Disclosure", Severity::Medium, 1),
-            ]
-        );
-        let pod = &parsed.findings[0];
-        assert_eq!(pod.layer, Layer::Dast);
-        assert_eq!(pod.location, "Local to Pod");
-        assert_eq!(pod.asset.as_ref().unwrap().kind, AssetKind::Cluster);
-        assert_eq!(
-            pod.references,
+            parsed.findings[0].references,
             vec!["https://avd.aquasec.com/kube-hunter/khv050/"]
         );
         assert!(parsed.findings[1].references.is_empty());
-        let kubelet = &parsed.findings[2];
-        assert_eq!(
-            kubelet.asset,
-            Some(Asset {
-                kind: AssetKind::Host,
-                key: "192.168.49.2:10250".to_string()
-            })
-        );
         assert!(parsed.findings[3].description.contains("Evidence: v1.29.4"));
     }
 
     #[test]
     fn fingerprint_ignores_pod_name_and_evidence() {
         let a = KubeHunter.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("kube-hunter-7xk2p", "kube-hunter-q9w8e")
-            .replace("v1.29.4", "v1.30.1");
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["vulnerabilities"].as_array_mut().unwrap().reverse();
-        let b = KubeHunter.parse(root.to_string().as_bytes()).unwrap();
+        let text = edited(
+            REPORT,
+            &[
+                ("kube-hunter-7xk2p", "kube-hunter-q9w8e"),
+                ("v1.29.4", "v1.30.1"),
+            ],
+        );
+        let b = read(&KubeHunter, reversed(&text, "/vulnerabilities").as_bytes());
         assert_eq!(b.findings.len(), a.findings.len());
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]
@@ -371,14 +316,6 @@ mod tests {
         assert_eq!(severity("medium"), Severity::Medium);
         assert_eq!(severity("low"), Severity::Low);
         assert_eq!(severity("weird"), Severity::Medium);
-    }
-
-    #[test]
-    fn sniffs_kube_hunter_only() {
-        assert!(KubeHunter.sniff(REPORT));
-        assert!(KubeHunter.sniff(br#"{"nodes": [], "services": [], "vulnerabilities": []}"#));
-        assert!(!KubeHunter.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!KubeHunter.sniff(br#"{"vulnerabilities": [{"id": "GHSA-1"}]}"#));
     }
 
     const STARBOARD: &[u8] = br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"KubeHunterReport","metadata":{"name":"cluster","creationTimestamp":"2021-09-01T10:00:00Z"},
@@ -390,12 +327,12 @@ mod tests {
     fn starboard_reports_are_read() {
         assert!(KubeHunter.sniff(STARBOARD));
         let parsed = KubeHunter.parse(STARBOARD).unwrap();
-        assert_eq!(parsed.scanner_version.as_deref(), Some("0.6.1"));
-        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(header(&parsed), ("kube-hunter", Some("0.6.1"), 1, 0));
         let f = &parsed.findings[0];
-        assert_eq!(f.rule_id, "KHV002");
-        assert_eq!(f.severity, Severity::Medium);
-        assert_eq!(f.location, "10.96.0.1:443");
+        assert_eq!(
+            summary(f),
+            "KHV002 Medium Dast | K8s Version Disclosure | at 10.96.0.1:443 | asset Host 10.96.0.1:443"
+        );
         // the same entry in kube-hunter's own JSON is the same finding
         let cr: Value = serde_json::from_slice(STARBOARD).unwrap();
         let plain = serde_json::json!({
@@ -460,8 +397,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeHunter.parse(b"{\"vulnerabilities\": [{]}").unwrap_err();
-        assert_eq!(err.format, "kube_hunter");
+        let err = parse_error(&KubeHunter, b"{\"vulnerabilities\": [{]}");
         assert!(err.line.is_some());
         assert!(KubeHunter.parse(b"[]").is_err());
         assert!(

@@ -19,15 +19,17 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_key, has_keys, json_head, json_object, object_path,
+    set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct KubeLinter;
 
 const NAME: &str = "kube_linter";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
@@ -96,33 +98,17 @@ struct Gvk {
 }
 
 impl ReportFormat for KubeLinter {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && (head.contains("\"KubeLinterVersion\"")
-                || (head.contains("\"Reports\"") && head.contains("\"K8sObject\""))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "KubeLinterVersion")
+                || has_keys(&head, &["Reports", "K8sObject"])
                 // the check list comes first and can fill the first 8 KiB on its own
-                || (head.contains("\"Checks\"")
-                    && head.contains("\"objectKinds\"")
-                    && head.contains("\"template\"")))
+                || has_keys(&head, &["Checks", "objectKinds", "template"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let root: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if !root.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"Reports\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
-        }
+        let root = json_object(NAME, body, "expected a JSON object with \"Reports\"")?;
         let output: Output =
             serde_json::from_value(root).map_err(|e| ParseError::from_json(NAME, &e))?;
         let descriptions: HashMap<&str, &str> = output
@@ -130,23 +116,12 @@ impl ReportFormat for KubeLinter {
             .iter()
             .map(|c| (c.name.as_str(), c.description.as_str()))
             .collect();
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for raw in output.reports.iter().flatten() {
             let report: Report =
                 serde_json::from_value(raw.clone()).map_err(|e| ParseError::from_json(NAME, &e))?;
             let f = finding(&report, &descriptions, raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         let failed = output
             .summary
@@ -163,9 +138,13 @@ impl ReportFormat for KubeLinter {
         Ok(ParsedReport {
             scanner: "KubeLinter".to_string(),
             scanner_version: output.summary.kube_linter_version.filter(|v| !v.is_empty()),
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -221,11 +200,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
         description.push_str("\n\n");
         description.push_str(d.trim());
     }
-    let label = [namespace, kind, name]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("/");
+    let label = object_path(&[namespace, kind, name]);
 
     let mut f = NewFinding::new(fingerprint, Layer::ClusterConfig, Severity::Medium, title);
     f.rule_id = check.to_string();
@@ -242,15 +217,7 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
         (true, _) => path.clone(),
     };
     f.file_path = Some(path).filter(|p| !p.is_empty());
-    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: label,
-        });
-    }
+    set_workload(&mut f, namespace, kind, name, label);
     f.evidence = Some(normalize::evidence(raw));
     f
 }
@@ -258,38 +225,15 @@ fn finding(report: &Report, descriptions: &HashMap<&str, &str>, raw: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{assert_kept, first, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("kube_linter", "lint.json");
 
     #[test]
     fn one_finding_per_report_all_medium() {
-        let parsed = KubeLinter.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "KubeLinter");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("v0.6.8"));
-        assert_eq!(parsed.findings.len(), 4);
-        assert!(
-            parsed
-                .findings
-                .iter()
-                .all(|f| f.severity == Severity::Medium)
-        );
-        let f = &parsed.findings[0];
-        assert_eq!(f.title, "no-read-only-root-fs");
-        assert_eq!(f.rule_id, "no-read-only-root-fs");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.file_path.as_deref(), Some("deploy/payments/api.yaml"));
-        assert_eq!(
-            f.location,
-            "payments/Deployment/api (deploy/payments/api.yaml)"
-        );
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
+        let f = first(&KubeLinter, REPORT);
         assert!(f.description.contains("read-only root filesystem"));
         assert!(f.remediation.contains("readOnlyRootFilesystem"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let svc = &parsed.findings[3];
-        assert_eq!(svc.k8s_namespace, None);
-        assert_eq!(svc.asset.as_ref().unwrap().key, "Service/legacy");
     }
 
     #[test]
@@ -316,9 +260,7 @@ mod tests {
         root["Reports"][0]["Diagnostic"]["Message"] =
             "no pods found matching service labels (map[app:legacy tier:web])".into();
         let b = KubeLinter.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
+        assert_kept(&a, &b);
     }
 
     #[test]
@@ -333,8 +275,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = KubeLinter.parse(b"{\"Reports\": [}").unwrap_err();
-        assert_eq!(err.format, "kube_linter");
+        let err = parse_error(&KubeLinter, b"{\"Reports\": [}");
         assert!(err.line.is_some());
         assert!(KubeLinter.parse(b"[]").is_err());
         assert!(KubeLinter.parse(br#"{"Reports": [{"Check": 1}]}"#).is_err());

@@ -20,21 +20,20 @@
 //!   level or API version (moving `policy/v1beta1` to `policy/v1` is the fix, not a new
 //!   resource).
 
-use std::collections::HashMap;
-
 use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    self, DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, object_path, set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Kubeaudit;
 
 const NAME: &str = "kubeaudit";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -62,26 +61,21 @@ struct Item {
 }
 
 impl ReportFormat for Kubeaudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("");
         (first.starts_with('{') || first.starts_with('['))
-            && first.contains("\"AuditResultName\"")
-            && (first.contains("\"ResourceKind\"") || first.contains("\"level\""))
+            && has_key(first, "AuditResultName")
+            && has_any_key(first, &["ResourceKind", "level"])
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let items = super::support::json_items(NAME, body)?;
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for (line, raw) in items {
             if !is_result(&raw) {
                 let mut err = ParseError::layout(NAME, EXPECTED);
@@ -95,25 +89,18 @@ impl ReportFormat for Kubeaudit {
                 err
             })?;
             let f = finding(&item, &raw);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         Ok(ParsedReport {
             scanner: "kubeaudit".to_string(),
             scanner_version: None,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -195,11 +182,7 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
             description.push_str(&format!("\n{label}: {value}"));
         }
     }
-    let label = [namespace, kind, name]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("/");
+    let label = object_path(&[namespace, kind, name]);
 
     let mut f = NewFinding::new(
         fp.finish(),
@@ -214,15 +197,7 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
     } else {
         format!("{label} (container {container})")
     };
-    f.k8s_namespace = Some(namespace.to_string()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(kind.to_string()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(name.to_string()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: label,
-        });
-    }
+    set_workload(&mut f, namespace, kind, name, label);
     f.evidence = Some(normalize::evidence(raw));
     f
 }
@@ -230,45 +205,11 @@ fn finding(item: &Item, raw: &Value) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("kubeaudit", "cluster-audit.jsonl");
-
-    #[test]
-    fn one_finding_per_line_with_levels_mapped() {
-        let parsed = Kubeaudit.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "kubeaudit");
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("PrivilegedTrue", Severity::High),
-                ("CapabilityAdded", Severity::High),
-                ("CapabilityAdded", Severity::High),
-                ("AppArmorAnnotationMissing", Severity::High),
-                ("LimitsNotSet", Severity::Medium),
-                ("DeprecatedAPIUsed", Severity::Info),
-                (
-                    "MissingDefaultDenyIngressAndEgressNetworkPolicy",
-                    Severity::High
-                ),
-            ]
-        );
-        let f = &parsed.findings[0];
-        assert_eq!(
-            f.title,
-            "privileged is set to 'true' in container SecurityContext"
-        );
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.location, "payments/Deployment/api (container api)");
-        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let psp = &parsed.findings[5];
-        assert_eq!(psp.k8s_namespace, None);
-        assert_eq!(psp.location, "PodSecurityPolicy/restricted");
-        let ns = &parsed.findings[6];
-        assert_eq!(ns.k8s_namespace.as_deref(), Some("payments"));
-    }
 
     #[test]
     fn fingerprints_tell_capabilities_apart_and_ignore_time() {
@@ -279,13 +220,8 @@ mod tests {
         let mut lines: Vec<&str> = text.lines().collect();
         lines.reverse();
         let b = Kubeaudit.parse(lines.join("\n").as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         // a repeated line is merged
         let doubled = format!("{text}\n{}", text.lines().next().unwrap());
         let c = Kubeaudit.parse(doubled.as_bytes()).unwrap();
@@ -300,13 +236,6 @@ mod tests {
         let array = format!("[{}]", items.join(","));
         let parsed = Kubeaudit.parse(array.as_bytes()).unwrap();
         assert_eq!(parsed.findings, Kubeaudit.parse(REPORT).unwrap().findings);
-    }
-
-    #[test]
-    fn sniffs_kubeaudit_only() {
-        assert!(Kubeaudit.sniff(REPORT));
-        assert!(!Kubeaudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Kubeaudit.sniff(br#"{"template-id":"x","host":"h","info":{}}"#));
     }
 
     #[test]
@@ -338,8 +267,7 @@ mod tests {
     fn malformed_line_is_a_parse_error_with_its_line() {
         let text = String::from_utf8_lossy(REPORT);
         let broken = text.replacen("\n", "\n{\"AuditResultName\": \n", 2);
-        let err = Kubeaudit.parse(broken.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "kubeaudit");
+        let err = parse_error(&Kubeaudit, broken.as_bytes());
         assert_eq!(err.line, Some(2));
         assert!(Kubeaudit.parse(b"{\"AuditResultName\": 5}").is_err());
         assert!(Kubeaudit.parse(b"[1]").is_err());

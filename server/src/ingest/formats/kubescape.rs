@@ -23,40 +23,26 @@
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, TITLE_MAX, has_key, has_keys, json_head, json_object, set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
-use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
+use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 
 pub struct Kubescape;
 
 const NAME: &str = "kubescape";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Kubescape {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && (head.contains("\"summaryDetails\"")
-                || (head.contains("\"customerGUID\"") && head.contains("\"reportGUID\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "summaryDetails") || has_keys(&head, &["customerGUID", "reportGUID"])
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
-        let root: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
-        if !root.is_object() {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected a JSON object with \"results\"".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
-        }
+        let root = json_object(NAME, body, "expected a JSON object with \"results\"")?;
         let cluster = text(&root, "/clusterName").trim().to_string();
         let controls = root.pointer("/summaryDetails/controls");
         let resources: Vec<&Value> = list(&root, "/resources");
@@ -110,6 +96,10 @@ impl ReportFormat for Kubescape {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -318,15 +308,18 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
         None => label.clone(),
     };
     f.file_path = w.file.clone();
-    f.k8s_namespace = Some(w.namespace.clone()).filter(|s| !s.is_empty());
-    f.k8s_kind = Some(w.kind.clone()).filter(|s| !s.is_empty());
-    f.k8s_name = Some(w.name.clone()).filter(|s| !s.is_empty());
-    if !label.is_empty() {
-        f.asset = Some(Asset {
-            kind: AssetKind::Workload,
-            key: w.key(),
-        });
-    }
+    let key = if label.is_empty() {
+        String::new()
+    } else {
+        w.key()
+    };
+    set_workload(
+        &mut f,
+        w.namespace.as_str(),
+        w.kind.as_str(),
+        w.name.as_str(),
+        key,
+    );
     f.evidence = Some(normalize::evidence(control));
     f
 }
@@ -334,44 +327,23 @@ fn finding(w: &Workload, id: &str, control: &Value, summary: Option<&Value>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, edited, fixture, parse_error, read, reversed,
+    };
 
     const REPORT: &[u8] = fixture!("kubescape", "cluster-scan.json");
 
     #[test]
     fn one_finding_per_failed_control_and_resource() {
         let parsed = Kubescape.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Kubescape");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.8"));
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("C-0016", Severity::Medium),
-                ("C-0057", Severity::High),
-                ("C-0262", Severity::Critical),
-                ("C-0034", Severity::Low),
-            ]
-        );
         let f = &parsed.findings[0];
-        assert_eq!(f.title, "Allow privilege escalation");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.k8s_namespace.as_deref(), Some("payments"));
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(f.k8s_name.as_deref(), Some("api"));
-        assert_eq!(f.location, "payments/Deployment/api");
-        assert_eq!(
-            f.asset,
-            Some(Asset {
-                kind: AssetKind::Workload,
-                key: "prod-eu/payments/Deployment/api".to_string()
-            })
-        );
         assert!(f.remediation.contains("allowPrivilegeEscalation = false"));
         assert_eq!(f.references, vec!["https://hub.armosec.io/docs/c-0016"]);
-        let sa = &parsed.findings[3];
-        assert_eq!(sa.k8s_kind.as_deref(), Some("ServiceAccount"));
-        assert!(sa.description.contains("automountServiceAccountToken"));
+        assert!(
+            parsed.findings[3]
+                .description
+                .contains("automountServiceAccountToken")
+        );
     }
 
     #[test]
@@ -387,20 +359,17 @@ mod tests {
     #[test]
     fn fingerprints_are_stable_and_distinct() {
         let a = Kubescape.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("5f0e2b7a-0c55-4b55-9d55-2b9d3f7a1c01", "other-guid")
-            .replace("v3.0.8", "v3.0.9")
-            .replace("2026-11-20T08:15:02Z", "2026-11-27T08:15:02Z");
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["results"].as_array_mut().unwrap().reverse();
-        let b = Kubescape.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        let text = edited(
+            REPORT,
+            &[
+                ("5f0e2b7a-0c55-4b55-9d55-2b9d3f7a1c01", "other-guid"),
+                ("v3.0.8", "v3.0.9"),
+                ("2026-11-20T08:15:02Z", "2026-11-27T08:15:02Z"),
+            ],
+        );
+        let b = read(&Kubescape, reversed(&text, "/results").as_bytes());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]
@@ -413,16 +382,8 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_kubescape_only() {
-        assert!(Kubescape.sniff(REPORT));
-        assert!(!Kubescape.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Kubescape.sniff(br#"{"Controls":[{"node_type":"node","tests":[]}]}"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Kubescape.parse(b"{\"summaryDetails\": oops}").unwrap_err();
-        assert_eq!(err.format, "kubescape");
+        let err = parse_error(&Kubescape, b"{\"summaryDetails\": oops}");
         assert!(err.line.is_some());
         assert!(Kubescape.parse(b"[1, 2]").is_err());
         // odd shapes inside are no panic; with nothing readable, no silent zero either

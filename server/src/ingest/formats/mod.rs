@@ -1,12 +1,21 @@
 //! The report formats: one module per format, each a [`ReportFormat`] that detects and
 //! parses one kind of report. A module's header says which tool versions and layouts it
 //! reads (and refuses), its severity and layer mapping, what one finding is, and its
-//! fingerprint recipe. Helpers they share are in the parent: [`crate::ingest::normalize`]
-//! (paths, text bounds), [`crate::ingest::fingerprint`], [`crate::ingest::document`] (the top
-//! level of a JSON document, for detection) and [`crate::ingest::tools`] (scanner ids).
+//! fingerprint recipe. A format that reads several layouts is a folder (`trivy/`, `sarif/`,
+//! `cyclonedx/`, `github_vulnerability/`, …) split along what it reads, its tests in
+//! `tests.rs`. Helpers they share are in the parent: [`crate::ingest::normalize`] (paths,
+//! text bounds, CWE tags), [`crate::ingest::fingerprint`], [`crate::ingest::document`] (the top
+//! level of a JSON document, for detection) and [`crate::ingest::tools`] (scanner ids); and
+//! here: [`support`] (the bounds text is read to, sniffing a body's head, JSON lists and
+//! lines, repeats merged, a Kubernetes object and a vulnerable package set on a finding) and
+//! [`xml`] (a bounded XML tree). Tests share `test_support` (a one-line summary of a
+//! finding, identity checks) and `expected` (every fixture's summary lines and every sniff
+//! case, as tables).
 
 use super::ReportFormat;
 
+#[cfg(test)]
+mod expected;
 pub mod support;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -36,6 +45,7 @@ pub mod snyk;
 pub mod trivy;
 pub mod trivy_operator;
 pub mod trufflehog;
+pub(crate) mod xml;
 pub mod yarn_audit;
 pub mod zap;
 

@@ -24,6 +24,10 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
+use super::support::{
+    DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, json_head,
+    objects, strings, text,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -32,31 +36,18 @@ pub struct NpmAudit;
 
 const NAME: &str = "npm_audit";
 const SCHEME: &str = "npm_audit/v1";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for NpmAudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        if !head.trim_start().starts_with('{') {
+        let Some(head) = json_head(body) else {
             return false;
-        }
-        let v7 = head.contains("\"auditReportVersion\"") && head.contains("\"vulnerabilities\"");
+        };
+        let v7 = has_keys(&head, &["auditReportVersion", "vulnerabilities"]);
         // npm 6 puts `actions` first, which can push `advisories` past the sniffed head
-        let v6 = (head.contains("\"advisories\"")
-            && (head.contains("\"actions\"") || head.contains("\"muted\"")))
-            || (head.contains("\"actions\"")
-                && head.contains("\"resolves\"")
-                && head.contains("\"action\""));
+        let v6 = (has_key(&head, "advisories") && has_any_key(&head, &["actions", "muted"]))
+            || has_keys(&head, &["actions", "resolves", "action"]);
         // yarn 2/3 write npm 6's object, then on a clean run a "No audit suggestions" line
-        let yarn = head.contains("\"auditAdvisory\"")
-            || head.contains("\"auditAction\"")
+        let yarn = has_any_key(&head, &["auditAdvisory", "auditAction"])
             || head.contains("No audit suggestions");
         (v7 || v6) && !yarn
     }
@@ -117,16 +108,14 @@ impl ReportFormat for NpmAudit {
             skipped: Vec::new(),
         })
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
 }
 
 fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: message.to_string(),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, message.to_string())
 }
 
 /// One finding per fingerprint: npm 6 can split one GHSA advisory on one package into
@@ -171,12 +160,15 @@ pub(super) fn dedup(findings: Vec<NewFinding>) -> Vec<NewFinding> {
     out
 }
 
-pub(super) fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
+/// The advisory's vulnerable range and the installed versions, after a description (npm and
+/// yarn write them alike).
+pub(super) fn push_versions(description: &mut String, range: Option<String>, versions: &[String]) {
+    if let Some(range) = range {
+        description.push_str(&format!("\n\nVulnerable versions: {range}"));
+    }
+    if !versions.is_empty() {
+        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
+    }
 }
 
 pub(super) fn id_text(v: Option<&Value>) -> Option<String> {
@@ -264,12 +256,7 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
     let url = text(adv, "url");
     let ghsa = text(adv, "github_advisory_id").or_else(|| url.as_deref().and_then(ghsa_in));
     let npm_id = id_text(adv.get("id")).map(|id| format!("npm:{id}"));
-    let cves: Vec<String> = adv
-        .get("cves")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let cves: Vec<String> = strings(adv.get("cves"))
         .map(|s| normalize::bounded(s.trim(), 64))
         .collect();
     let vuln_id = ghsa
@@ -280,25 +267,13 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
 
     let mut versions: Vec<String> = Vec::new();
     let mut paths: Vec<String> = Vec::new();
-    for f in adv
-        .get("findings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-    {
+    for f in objects(adv.get("findings")) {
         if let Some(v) = text(f, "version")
             && versions.len() < LIST_MAX
         {
             push_unique(&mut versions, v);
         }
-        for p in f
-            .get("paths")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for p in strings(f.get("paths")) {
             if paths.len() < LIST_MAX {
                 push_unique(&mut paths, normalize::bounded(p, FIELD_MAX));
             }
@@ -308,12 +283,11 @@ pub(super) fn advisory_finding(scheme: &str, adv: &Map<String, Value>) -> NewFin
     let advisory_title = text(adv, "title").unwrap_or_else(|| vuln_id.clone());
     let title = normalize::first_line(&format!("{package}: {advisory_title}"), TITLE_MAX);
     let mut description = text(adv, "overview").unwrap_or_default();
-    if let Some(range) = text(adv, "vulnerable_versions") {
-        description.push_str(&format!("\n\nVulnerable versions: {range}"));
-    }
-    if !versions.is_empty() {
-        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
-    }
+    push_versions(
+        &mut description,
+        text(adv, "vulnerable_versions"),
+        &versions,
+    );
     if !paths.is_empty() {
         description.push_str(&format!("\nDependency paths:\n- {}", paths.join("\n- ")));
     }
@@ -357,13 +331,7 @@ fn v7_findings(vulns: &Map<String, Value>) -> Vec<NewFinding> {
             continue;
         };
         let package = text(entry, "name").unwrap_or_else(|| normalize::bounded(key, FIELD_MAX));
-        for via in entry
-            .get("via")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object)
-        {
+        for via in objects(entry.get("via")) {
             findings.push(v7_finding(vulns, &package, entry, via));
         }
     }
@@ -383,12 +351,7 @@ fn v7_finding(
     let advisory_title = text(via, "title").unwrap_or_else(|| vuln_id.clone());
     let title = normalize::first_line(&format!("{package}: {advisory_title}"), TITLE_MAX);
 
-    let nodes: Vec<String> = entry
-        .get("nodes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let nodes: Vec<String> = strings(entry.get("nodes"))
         .take(LIST_MAX)
         .map(|n| normalize::bounded(n, FIELD_MAX))
         .collect();
@@ -488,7 +451,7 @@ fn dependents(vulns: &Map<String, Value>, package: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error};
 
     const V6: &[u8] = fixture!("npm_audit", "v6.json");
     const V7: &[u8] = fixture!("npm_audit", "v7.json");
@@ -645,8 +608,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = NpmAudit.parse(b"{\"advisories\": {").unwrap_err();
-        assert_eq!(err.format, "npm_audit");
+        let err = parse_error(&NpmAudit, b"{\"advisories\": {");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(NpmAudit.parse(b"[]").is_err());
         assert!(NpmAudit.parse(b"{\"advisories\": []}").is_err());
@@ -662,17 +624,6 @@ mod tests {
                 .findings
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn sniffs_npm_audit_only() {
-        assert!(NpmAudit.sniff(V6));
-        assert!(NpmAudit.sniff(V7));
-        assert!(!NpmAudit.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(
-            !NpmAudit.sniff(br#"{"vulnerabilities":[],"packageManager":"npm","projectName":"x"}"#)
-        );
-        assert!(!NpmAudit.sniff(br#"{"type":"auditAdvisory","data":{"advisory":{}}}"#));
     }
 
     #[test]

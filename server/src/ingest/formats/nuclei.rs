@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -33,20 +34,13 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Nuclei;
 
 const NAME: &str = "nuclei";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 const EXCHANGE_MAX: usize = 2_000;
-const INSTANCES_MAX: usize = 50;
 /// The template id under each name nuclei has given it.
 const TEMPLATE_ID: &[&str] = &["template-id", "templateID", "template_id"];
 
 impl ReportFormat for Nuclei {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let trimmed = head.trim_start();
         let probe = if trimmed.starts_with('[') {
             trimmed
@@ -54,8 +48,8 @@ impl ReportFormat for Nuclei {
             trimmed.lines().next().unwrap_or("")
         };
         (probe.starts_with('{') || probe.starts_with('['))
-            && (probe.contains("\"template-id\"") || probe.contains("\"templateID\""))
-            && probe.contains("\"info\"")
+            && has_any_key(probe, &["template-id", "templateID"])
+            && has_key(probe, "info")
     }
 
     fn sniff_top(&self, top: &crate::ingest::document::TopLevel) -> bool {
@@ -111,6 +105,10 @@ impl ReportFormat for Nuclei {
             findings: groups.iter().map(Group::finding).collect(),
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -267,14 +265,10 @@ impl Group {
         }
         let mut description = field(&info, &["description"]).to_string();
         if !matched.is_empty() {
-            let shown: Vec<&str> = matched
-                .iter()
-                .take(INSTANCES_MAX)
-                .map(String::as_str)
-                .collect();
+            let shown: Vec<&str> = matched.iter().take(LIST_MAX).map(String::as_str).collect();
             description.push_str(&format!("\n\nMatched at:\n{}", shown.join("\n")));
-            if matched.len() > INSTANCES_MAX {
-                description.push_str(&format!("\n… and {} more", matched.len() - INSTANCES_MAX));
+            if matched.len() > LIST_MAX {
+                description.push_str(&format!("\n… and {} more", matched.len() - LIST_MAX));
             }
         }
         if !extracted.is_empty() {
@@ -333,69 +327,27 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, edited, fixture, parse_error,
+    };
 
     const REPORT: &[u8] = fixture!("nuclei", "scan.jsonl");
 
     #[test]
     fn reads_v2_and_v3_lines_and_merges_repeats() {
         let parsed = Nuclei.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Nuclei");
-        let got: Vec<(&str, Severity, u32)> = parsed
-            .findings
-            .iter()
-            .map(|f| (f.rule_id.as_str(), f.severity, f.occurrences))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("git-config", Severity::Medium, 1),
-                ("http-missing-security-headers", Severity::Info, 1),
-                ("http-missing-security-headers", Severity::Info, 2),
-                ("CVE-2021-41773", Severity::Critical, 1),
-                ("openssh-detect", Severity::Low, 1),
-                ("weird-template", Severity::Info, 1),
-            ]
-        );
+        let occurrences: Vec<u32> = parsed.findings.iter().map(|f| f.occurrences).collect();
+        assert_eq!(occurrences, [1, 1, 2, 1, 1, 1]);
         let git = &parsed.findings[0];
-        assert_eq!(git.title, "Git Configuration - Detect");
-        assert_eq!(git.layer, Layer::Dast);
         assert_eq!(git.aliases, vec!["CWE-200"]);
-        assert_eq!(
-            git.url.as_deref(),
-            Some("https://shop.example.com/.git/config")
-        );
-        assert_eq!(
-            git.asset,
-            Some(Asset {
-                kind: AssetKind::Url,
-                key: "https://shop.example.com".to_string()
-            })
-        );
         assert!(git.remediation.contains(".git directory"));
         assert_eq!(git.references, vec!["https://example.org/git-exposure"]);
         let csp = &parsed.findings[2];
-        assert_eq!(
-            csp.title,
-            "HTTP Missing Security Headers: content-security-policy"
-        );
         assert!(csp.description.contains("https://shop.example.com/login"));
         let cve = &parsed.findings[3];
         assert_eq!(cve.aliases, vec!["CVE-2021-41773", "CWE-22"]);
         assert_eq!(cve.references.len(), 2);
-        assert_eq!(
-            cve.asset.as_ref().unwrap().key,
-            "http://legacy.example.com:8080"
-        );
         let ssh = &parsed.findings[4];
-        assert_eq!(
-            ssh.asset,
-            Some(Asset {
-                kind: AssetKind::Host,
-                key: "legacy.example.com".to_string()
-            })
-        );
-        assert_eq!(ssh.location, "legacy.example.com:22");
         assert!(ssh.description.contains("SSH-2.0-OpenSSH_7.4"));
     }
 
@@ -412,20 +364,19 @@ mod tests {
     #[test]
     fn fingerprints_ignore_time_ip_and_path() {
         let a = Nuclei.parse(REPORT).unwrap();
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("2026-11-20", "2026-11-27")
-            .replace("203.0.113.10", "198.51.100.7")
-            .replace("SSH-2.0-OpenSSH_7.4", "SSH-2.0-OpenSSH_9.6");
+        let text = edited(
+            REPORT,
+            &[
+                ("2026-11-20", "2026-11-27"),
+                ("203.0.113.10", "198.51.100.7"),
+                ("SSH-2.0-OpenSSH_7.4", "SSH-2.0-OpenSSH_9.6"),
+            ],
+        );
         let mut lines: Vec<&str> = text.lines().collect();
         lines.reverse();
         let b = Nuclei.parse(lines.join("\n").as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
         // the same site on another port is another host
         assert_ne!(
             Key::of(&serde_json::json!({"template-id": "t", "host": "http://h:8080"}))
@@ -448,18 +399,10 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_nuclei_only() {
-        assert!(Nuclei.sniff(REPORT));
-        assert!(!Nuclei.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Nuclei.sniff(br#"{"AuditResultName":"x","ResourceKind":"Pod","level":"error"}"#));
-    }
-
-    #[test]
     fn malformed_line_is_a_parse_error_with_its_line() {
         let text = String::from_utf8_lossy(REPORT);
         let broken = text.replacen('\n', "\n{\"template-id\": \n", 1);
-        let err = Nuclei.parse(broken.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "nuclei");
+        let err = parse_error(&Nuclei, broken.as_bytes());
         assert_eq!(err.line, Some(2));
         assert!(Nuclei.parse(b"[1]").is_err());
         assert!(Nuclei.parse(b"\"x\"").is_err());

@@ -22,6 +22,10 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, Repeats, TITLE_MAX, has_any_key, has_key, has_keys, json_head, object_path,
+    set_workload,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -29,34 +33,24 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Popeye;
 
 const NAME: &str = "popeye";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
 
 impl ReportFormat for Popeye {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('{')
-            && head.contains("\"popeye\"")
-            && (head.contains("\"sanitizers\"")
-                || head.contains("\"sanitizer\"")
-                || (head.contains("\"sections\"") && head.contains("\"linter\"")))
+        json_head(body).is_some_and(|head| {
+            has_key(&head, "popeye")
+                && (has_any_key(&head, &["sanitizers", "sanitizer"])
+                    || has_keys(&head, &["sections", "linter"]))
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
         let root: Value =
             serde_json::from_slice(body).map_err(|e| ParseError::from_json(NAME, &e))?;
         let Some(popeye) = root.get("popeye").filter(|p| p.is_object()) else {
-            return Err(ParseError {
-                format: NAME,
-                message: "expected an object with a \"popeye\" report".to_string(),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            return Err(ParseError::invalid(
+                NAME,
+                "expected an object with a \"popeye\" report".to_string(),
+            ));
         };
         let Some(sections) = popeye
             .get("sanitizers")
@@ -128,24 +122,12 @@ impl ReportFormat for Popeye {
         for i in &issues {
             *same_code.entry(i.code_key()).or_default() += 1;
         }
-        let mut findings: Vec<NewFinding> = Vec::new();
-        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut findings = Repeats::default();
         for issue in &issues {
             let with_message =
                 same_code.get(&issue.code_key()).copied().unwrap_or(0) > 1 || issue.code.is_empty();
             let f = issue.finding(with_message);
-            match index.get(&f.fingerprint) {
-                Some(&i) => {
-                    if let Some(kept) = findings.get_mut(i) {
-                        kept.occurrences = kept.occurrences.saturating_add(1);
-                        kept.severity = kept.severity.min(f.severity);
-                    }
-                }
-                None => {
-                    index.insert(f.fingerprint, findings.len());
-                    findings.push(f);
-                }
-            }
+            findings.add(f);
         }
         if issues.is_empty() && tallied > 0 {
             return Err(ParseError::layout(
@@ -157,9 +139,13 @@ impl ReportFormat for Popeye {
         Ok(ParsedReport {
             scanner: "Popeye".to_string(),
             scanner_version: None,
-            findings,
+            findings: findings.into_findings(),
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -269,11 +255,7 @@ impl Issue<'_> {
             None => (String::new(), self.resource.clone()),
         };
         let kind = kind_of(&self.gvr);
-        let label = [namespace.as_str(), &kind, &name]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("/");
+        let label = object_path(&[namespace.as_str(), &kind, &name]);
 
         let title = match normalize::first_line(&self.text, TITLE_MAX) {
             t if t.is_empty() => self.code.clone(),
@@ -303,15 +285,7 @@ impl Issue<'_> {
                 Some(c) => format!("{label} (container {c})"),
                 None => label.clone(),
             };
-            f.k8s_namespace = Some(namespace).filter(|s| !s.is_empty());
-            f.k8s_kind = Some(kind).filter(|s| !s.is_empty());
-            f.k8s_name = Some(name).filter(|s| !s.is_empty());
-            if !label.is_empty() {
-                f.asset = Some(Asset {
-                    kind: AssetKind::Workload,
-                    key: label,
-                });
-            }
+            set_workload(&mut f, namespace, kind, name, label);
         }
         f.evidence = Some(normalize::evidence(self.raw));
         f
@@ -321,36 +295,11 @@ impl Issue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{
+        assert_distinct, assert_kept, edited, fixture, parse_error, read, reversed,
+    };
 
     const REPORT: &[u8] = fixture!("popeye", "cluster-lint.json");
-
-    #[test]
-    fn issues_above_ok_are_findings() {
-        let parsed = Popeye.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "Popeye");
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("POP-501", Severity::Medium),
-                ("POP-101", Severity::Low),
-                ("POP-108", Severity::Low),
-                ("POP-108", Severity::Low),
-                ("POP-400", Severity::Info),
-                ("POP-400", Severity::Info),
-            ]
-        );
-        let f = &parsed.findings[1];
-        assert_eq!(f.title, "Image tagged \"latest\" in use");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.location, "payments/Deployment/api (container api)");
-        assert_eq!(f.k8s_kind.as_deref(), Some("Deployment"));
-        assert_eq!(f.asset.as_ref().unwrap().key, "payments/Deployment/api");
-        let role = &parsed.findings[5];
-        assert_eq!(role.k8s_namespace, None);
-        assert_eq!(role.location, "ClusterRole/ci-deployer");
-    }
 
     #[test]
     fn fingerprints_ignore_live_values_but_tell_ports_apart() {
@@ -360,44 +309,28 @@ mod tests {
             "Unhealthy 2 desired but have 0 available",
             "Unhealthy 3 desired but have 1 available",
         );
-        let mut root: Value = serde_json::from_str(&text).unwrap();
-        root["popeye"]["sanitizers"]
-            .as_array_mut()
-            .unwrap()
-            .reverse();
-        let b = Popeye.parse(root.to_string().as_bytes()).unwrap();
-        for f in &a.findings {
-            assert!(b.findings.iter().any(|g| g.fingerprint == f.fingerprint));
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
+        let b = read(&Popeye, reversed(&text, "/popeye/sanitizers").as_bytes());
+        assert_kept(&a, &b);
+        assert_distinct(&a);
     }
 
     #[test]
     fn sections_layout_is_read() {
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("\"sanitizers\"", "\"sections\"")
-            .replace("\"sanitizer\"", "\"linter\"");
+        let text = edited(
+            REPORT,
+            &[
+                ("\"sanitizers\"", "\"sections\""),
+                ("\"sanitizer\"", "\"linter\""),
+            ],
+        );
         assert!(Popeye.sniff(text.as_bytes()));
         let parsed = Popeye.parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.findings, Popeye.parse(REPORT).unwrap().findings);
     }
 
     #[test]
-    fn sniffs_popeye_only() {
-        assert!(Popeye.sniff(REPORT));
-        assert!(!Popeye.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Popeye.sniff(br#"{"summaryDetails":{},"results":[]}"#));
-    }
-
-    #[test]
     fn malformed_input_is_a_parse_error() {
-        let err = Popeye
-            .parse(b"{\"popeye\": {\"sanitizers\": [")
-            .unwrap_err();
-        assert_eq!(err.format, "popeye");
+        let err = parse_error(&Popeye, b"{\"popeye\": {\"sanitizers\": [");
         assert!(err.message.contains("truncated"));
         assert!(Popeye.parse(b"[]").is_err());
         assert!(Popeye.parse(br#"{"popeye": 1}"#).is_err());

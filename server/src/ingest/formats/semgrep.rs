@@ -22,6 +22,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, each_result, has_keys, json_head};
 use crate::ingest::fingerprint::{Fingerprint, Occurrences};
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -29,21 +30,10 @@ use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
 pub struct Semgrep;
 
 const NAME: &str = "semgrep";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
 impl ReportFormat for Semgrep {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        if !head.trim_start().starts_with('{') || !head.contains("\"results\"") {
-            return false;
-        }
         // a report with results; a clean one is recognised by its keys (`sniff_top`)
-        head.contains("\"check_id\"") && head.contains("\"extra\"")
+        json_head(body).is_some_and(|head| has_keys(&head, &["results", "check_id", "extra"]))
     }
 
     /// Any Semgrep report, including a clean one with keys this reader does not know
@@ -66,28 +56,21 @@ impl ReportFormat for Semgrep {
         {
             // a run that failed on its rules or configuration scanned nothing: stored as a
             // clean scan it would close every open finding of the scope
-            return Err(ParseError {
-                format: NAME,
-                message: format!(
+            return Err(ParseError::invalid(
+                NAME,
+                format!(
                     "Semgrep reported a fatal error, so the scan did not run and this report \
                      says nothing about what is fixed: {}",
                     normalize::bounded(&fatal, FIELD_MAX)
                 ),
-                line: None,
-                column: None,
-                layout: false,
-            });
+            ));
         }
-        let mut findings = Vec::new();
-        let mut skipped = Vec::new();
+        // one odd result does not sink the report, but it is counted
         let mut seen = Occurrences::default();
-        for raw in &report.results {
-            // one odd result does not sink the report, but it is counted
-            match serde_json::from_value::<SemgrepResult>(raw.clone()) {
-                Ok(result) => findings.push(finding(&result, raw, &mut seen)),
-                Err(e) => skipped.push(format!("a result is not one Semgrep writes ({e})")),
-            }
-        }
+        let (findings, skipped) =
+            each_result(&report.results, "Semgrep", |result: &SemgrepResult, raw| {
+                finding(result, raw, &mut seen)
+            });
         Ok(ParsedReport {
             scanner: NAME.to_string(),
             scanner_version: report
@@ -98,6 +81,10 @@ impl ReportFormat for Semgrep {
             findings,
             skipped,
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -348,37 +335,19 @@ fn vuln_id(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{fixture, parse_error, sorted_fingerprints};
 
     const REPORT: &[u8] = fixture!("semgrep", "report.json");
 
     #[test]
     fn reads_every_result_as_semgrep_counts_them() {
         let parsed = Semgrep.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "semgrep");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("1.85.0"));
-        assert_eq!(
-            parsed.findings.len(),
-            6,
-            "6 results, two of them md5 on one line: two findings"
-        );
         assert_ne!(
             parsed.findings[1].fingerprint,
             parsed.findings[2].fingerprint
         );
         let sql = &parsed.findings[0];
-        assert_eq!(
-            sql.rule_id,
-            "python.django.security.injection.sql.sql-injection-using-raw"
-        );
-        assert_eq!(
-            sql.title,
-            "Detected user input flowing into a raw SQL query"
-        );
         assert!(sql.description.contains("parameterised queries"));
-        assert_eq!(sql.layer, Layer::Code);
-        assert_eq!(sql.location, "shop/views.py:42");
-        assert_eq!(sql.line, Some(42));
         assert_eq!(sql.aliases, vec!["CWE-89"]);
         assert_eq!(sql.references.len(), 2);
         assert!(
@@ -387,7 +356,6 @@ mod tests {
                 .is_none()
         );
         let md5 = &parsed.findings[1];
-        assert_eq!(md5.file_path.as_deref(), Some("shop/utils.py"));
         assert_eq!(md5.aliases, vec!["CWE-327"]);
         assert_eq!(md5.remediation, "Suggested fix: hashlib.sha256(data)");
         assert_eq!(md5.references, vec!["https://example.org/md5"]);
@@ -426,11 +394,8 @@ mod tests {
             r["start"]["line"] = Value::from(line + 2);
         }
         let b = Semgrep.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
+        let fa = sorted_fingerprints(&a);
+        assert_eq!(fa, sorted_fingerprints(&b));
         assert_eq!(fa.iter().collect::<std::collections::HashSet<_>>().len(), 6);
         // a result with Semgrep's own fingerprint survives a line shift
         let results = doc["results"].as_array_mut().unwrap();
@@ -440,15 +405,12 @@ mod tests {
             .unwrap();
         xss["start"]["line"] = Value::from(120);
         let c = Semgrep.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-        let mut fc: Vec<_> = c.findings.iter().map(|f| f.fingerprint).collect();
-        fc.sort();
-        assert_eq!(fa, fc);
+        assert_eq!(fa, sorted_fingerprints(&c));
     }
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Semgrep.parse(b"{\"results\": [ {").unwrap_err();
-        assert_eq!(err.format, "semgrep");
+        let err = parse_error(&Semgrep, b"{\"results\": [ {");
         assert!(err.message.contains("truncated"), "{}", err.message);
         assert!(Semgrep.parse(b"[]").is_err());
         // Semgrep OSS's placeholder is no identity: two results, two findings

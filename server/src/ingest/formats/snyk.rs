@@ -27,6 +27,10 @@ use std::collections::HashMap;
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
+use super::support::{
+    DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, has_any_key, has_key, has_keys,
+    objects, opening, text,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -34,26 +38,14 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Snyk;
 
 const NAME: &str = "snyk";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for Snyk {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let start = head.trim_start();
-        (start.starts_with('{') || start.starts_with('['))
-            && head.contains("\"vulnerabilities\"")
-            && head.contains("\"packageManager\"")
-            && (head.contains("\"upgradePath\"")
-                || head.contains("\"isUpgradable\"")
-                || head.contains("\"uniqueCount\""))
-            && !head.contains("\"auditReportVersion\"")
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            has_keys(&head, &["vulnerabilities", "packageManager"])
+                && has_any_key(&head, &["upgradePath", "isUpgradable", "uniqueCount"])
+                && !has_key(&head, "auditReportVersion")
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -79,21 +71,9 @@ impl ReportFormat for Snyk {
             for v in vulns.iter().filter_map(Value::as_object) {
                 acc.add(&target, v);
             }
-            for app in project
-                .get("applications")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_object)
-            {
+            for app in objects(project.get("applications")) {
                 let app_target = Target::of(app, Some(&target));
-                for v in app
-                    .get("vulnerabilities")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_object)
-                {
+                for v in objects(app.get("vulnerabilities")) {
                     acc.add(&app_target, v);
                 }
             }
@@ -125,31 +105,18 @@ impl ReportFormat for Snyk {
             skipped: Vec::new(),
         })
     }
-}
 
-fn invalid(message: &str) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: normalize::bounded(message, FIELD_MAX),
-        line: None,
-        column: None,
-        layout: false,
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
-fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
+fn invalid(message: &str) -> ParseError {
+    ParseError::invalid(NAME, normalize::bounded(message, FIELD_MAX))
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    super::support::strings(v)
         .take(LIST_MAX)
         .map(|s| normalize::bounded(s.trim(), FIELD_MAX))
         .filter(|s| !s.is_empty())
@@ -368,31 +335,17 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, first, fixture, parse_error, sorted_fingerprints,
+    };
 
     const PROJECT: &[u8] = fixture!("snyk", "project.json");
     const CONTAINER: &[u8] = fixture!("snyk", "container.json");
 
     #[test]
     fn project_entries_merge_by_path() {
-        let parsed = Snyk.parse(PROJECT).unwrap();
-        assert_eq!(parsed.scanner, "snyk");
-        assert_eq!(parsed.findings.len(), 4, "5 entries, lodash via 2 paths");
-        let lodash = &parsed.findings[0];
-        assert_eq!(lodash.rule_id, "SNYK-JS-LODASH-1018905");
-        assert_eq!(
-            lodash.title,
-            "lodash@4.17.15: Regular Expression Denial of Service (ReDoS)"
-        );
-        assert_eq!(lodash.layer, Layer::Dependency);
+        let lodash = first(&Snyk, PROJECT);
         assert_eq!(lodash.aliases, vec!["CVE-2020-28500", "CWE-1333"]);
-        assert_eq!(lodash.package_name.as_deref(), Some("lodash"));
-        assert_eq!(lodash.package_version.as_deref(), Some("4.17.15"));
-        assert_eq!(lodash.fixed_version.as_deref(), Some("4.17.21"));
-        assert_eq!(
-            lodash.file_path.as_deref(),
-            Some("services/shop/package-lock.json")
-        );
         assert_eq!(lodash.remediation, "Upgrade to express-validator@6.10.0.");
         assert!(
             lodash
@@ -404,54 +357,6 @@ mod tests {
                 .description
                 .contains("shop-api@1.0.0 > express-validator@6.4.0 > lodash@4.17.15")
         );
-        assert_eq!(lodash.asset, None);
-    }
-
-    #[test]
-    fn severities_map() {
-        let parsed = Snyk.parse(PROJECT).unwrap();
-        let sev: Vec<Severity> = parsed.findings.iter().map(|f| f.severity).collect();
-        assert_eq!(
-            sev,
-            vec![
-                Severity::Medium,
-                Severity::High,
-                Severity::Critical, // severityWithCritical beats severity
-                Severity::Low
-            ]
-        );
-    }
-
-    #[test]
-    fn container_reports_image_and_applications() {
-        let parsed = Snyk.parse(CONTAINER).unwrap();
-        // libssl3 and openssl are two installed packages; the app's semver is one more
-        assert_eq!(parsed.findings.len(), 3);
-        let ssl = &parsed.findings[0];
-        assert_eq!(ssl.layer, Layer::Image);
-        assert_eq!(ssl.package_name.as_deref(), Some("openssl/libssl3"));
-        assert_eq!(
-            ssl.image.as_deref(),
-            Some("registry.acme.example/shop/api:2.3.1")
-        );
-        assert_eq!(
-            ssl.asset,
-            Some(Asset {
-                kind: AssetKind::Image,
-                key: "registry.acme.example/shop/api".into()
-            })
-        );
-        assert_eq!(
-            ssl.location,
-            "registry.acme.example/shop/api:2.3.1 (openssl/libssl3)"
-        );
-        let app = &parsed.findings[2];
-        assert_eq!(app.layer, Layer::Dependency);
-        assert_eq!(app.file_path.as_deref(), Some("/app/package.json"));
-        assert_eq!(
-            app.image.as_deref(),
-            Some("registry.acme.example/shop/api:2.3.1")
-        );
     }
 
     #[test]
@@ -461,13 +366,10 @@ mod tests {
         let mut doc: Value = serde_json::from_str(&retagged).unwrap();
         doc["vulnerabilities"].as_array_mut().unwrap().reverse();
         let b = Snyk.parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
-        fa.dedup();
-        assert_eq!(fa.len(), 3);
+        let fa = sorted_fingerprints(&a);
+        assert_eq!(fa, sorted_fingerprints(&b));
+        assert_distinct(&a);
+        assert_eq!(a.findings.len(), 3);
         // a list of projects reads each project
         let list = format!(
             "[{},{}]",
@@ -479,8 +381,7 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_errors() {
-        let err = Snyk.parse(b"{\"vulnerabilities\": [").unwrap_err();
-        assert_eq!(err.format, "snyk");
+        let err = parse_error(&Snyk, b"{\"vulnerabilities\": [");
         assert!(err.message.contains("truncated"), "{}", err.message);
         let err = Snyk
             .parse(br#"{"ok":false,"error":"Could not detect supported target files"}"#)
@@ -500,15 +401,6 @@ mod tests {
         let f = &Snyk.parse(body).unwrap().findings[0];
         assert_eq!(f.image.as_deref(), Some("acme/shop:latest"));
         assert_eq!(f.asset.as_ref().unwrap().key, "acme/shop");
-    }
-
-    #[test]
-    fn sniffs_snyk_only() {
-        assert!(Snyk.sniff(PROJECT));
-        assert!(Snyk.sniff(CONTAINER));
-        assert!(!Snyk.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Snyk.sniff(br#"{"auditReportVersion":2,"vulnerabilities":{}}"#));
-        assert!(!Snyk.sniff(br#"{"matches":[],"source":{}}"#));
     }
 
     #[test]

@@ -29,6 +29,9 @@ use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::support::{
+    self, DESCRIPTION_MAX, LIST_MAX, TITLE_MAX, first_text, has_any_key, has_key, has_keys, redact,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -41,31 +44,21 @@ const EXPECTED: &str = "TruffleHog 3 `--json` lines (`SourceMetadata`, `Detector
                         `commitHash`, `reason`, `stringsFound`)";
 
 const NAME: &str = "trufflehog";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const REDACTED: &str = "[redacted]";
-const COMMITS_MAX: usize = 50;
 const V3_SECRET_FIELDS: &[&str] = &["Raw", "RawV2"];
 const V2_SECRET_FIELDS: &[&str] = &["stringsFound", "diff", "printDiff"];
 
 impl ReportFormat for Trufflehog {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
         if !first.starts_with('{') {
             return false;
         }
         // DetectorName since 3.4.5; 3.0 to 3.4.4 name the detector by number only
-        let v3 = first.contains("\"SourceMetadata\"")
-            && (first.contains("\"DetectorName\"") || first.contains("\"DetectorType\""));
-        let v2 = first.contains("\"commitHash\"")
-            && first.contains("\"branch\"")
-            && (first.contains("\"stringsFound\"") || first.contains("\"printDiff\""));
+        let v3 = has_key(first, "SourceMetadata")
+            && has_any_key(first, &["DetectorName", "DetectorType"]);
+        let v2 = has_keys(first, &["commitHash", "branch"])
+            && has_any_key(first, &["stringsFound", "printDiff"]);
         v3 || v2
     }
 
@@ -115,6 +108,10 @@ impl ReportFormat for Trufflehog {
             skipped: Vec::new(),
         })
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
 }
 
 #[derive(Default)]
@@ -132,7 +129,7 @@ impl Accumulator {
         };
         if let (Some(c), Some(list)) = (commit, self.commits.get_mut(i))
             && !list.contains(c)
-            && list.len() < COMMITS_MAX
+            && list.len() < LIST_MAX
         {
             list.push(c.clone());
         }
@@ -146,7 +143,7 @@ impl Accumulator {
     }
 
     fn add_v3(&mut self, obj: &Map<String, Value>, raw: &Value) {
-        let detector = text(obj, &["DetectorName"])
+        let detector = first_text(obj, &["DetectorName"])
             .or_else(|| obj.get("DetectorType").map(|t| format!("detector {t}")))
             .unwrap_or_else(|| "Secret".to_string());
         // SourceMetadata.Data is a one-key object named after the source (Git, Filesystem, …)
@@ -157,7 +154,7 @@ impl Accumulator {
             .and_then(|d| d.values().find_map(Value::as_object));
         let empty = Map::new();
         let source = source.unwrap_or(&empty);
-        let file = text(source, &["file", "path", "filename"])
+        let file = first_text(source, &["file", "path", "filename"])
             .map(|p| normalize::path(&p))
             .filter(|p| !p.is_empty());
         let line = source
@@ -165,10 +162,10 @@ impl Accumulator {
             .and_then(Value::as_i64)
             .filter(|l| *l > 0)
             .and_then(|l| i32::try_from(l).ok());
-        let link = text(source, &["link"]);
-        let commit = text(source, &["commit"]);
-        let repository = text(source, &["repository"]);
-        let image = text(source, &["image"]);
+        let link = first_text(source, &["link"]);
+        let commit = first_text(source, &["commit"]);
+        let repository = first_text(source, &["repository"]);
+        let image = first_text(source, &["image"]);
         let verified = obj
             .get("Verified")
             .and_then(Value::as_bool)
@@ -208,11 +205,11 @@ impl Accumulator {
         if !location.is_empty() {
             description.push_str(&format!(" at {location}"));
         }
-        if let Some(r) = text(obj, &["Redacted"]) {
+        if let Some(r) = first_text(obj, &["Redacted"]) {
             description.push_str(&format!(" (shown redacted: `{r}`)"));
         }
         description.push('.');
-        if let Some(e) = text(obj, &["VerificationError"]) {
+        if let Some(e) = first_text(obj, &["VerificationError"]) {
             description.push_str(&format!(" Verification error: {e}"));
         }
         let mut f = NewFinding::new(fingerprint, Layer::Secret, severity, title);
@@ -240,11 +237,11 @@ impl Accumulator {
     }
 
     fn add_v2(&mut self, obj: &Map<String, Value>, raw: &Value) {
-        let reason = text(obj, &["reason"]).unwrap_or_else(|| "Secret".to_string());
-        let path = text(obj, &["path"])
+        let reason = first_text(obj, &["reason"]).unwrap_or_else(|| "Secret".to_string());
+        let path = first_text(obj, &["path"])
             .map(|p| normalize::path(&p))
             .filter(|p| !p.is_empty());
-        let commit = text(obj, &["commitHash"]);
+        let commit = first_text(obj, &["commitHash"]);
         let fingerprint = Fingerprint::new("trufflehog/v1")
             .push("v2")
             .push(&reason)
@@ -266,7 +263,7 @@ impl Accumulator {
         if let Some(p) = &path {
             description.push_str(&format!(" in {p}"));
         }
-        if let Some(b) = text(obj, &["branch"]) {
+        if let Some(b) = first_text(obj, &["branch"]) {
             description.push_str(&format!(" on branch {b}"));
         }
         description.push('.');
@@ -304,80 +301,29 @@ fn fill_common(f: &mut NewFinding, raw: &Value, secret_fields: &[&str]) {
     f.evidence = Some(normalize::evidence(&redact(raw, secret_fields)));
 }
 
-fn text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|k| obj.get(*k))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(|s| normalize::bounded(s, FIELD_MAX))
-}
-
-fn redact(raw: &Value, fields: &[&str]) -> Value {
-    let mut copy = raw.clone();
-    if let Value::Object(obj) = &mut copy {
-        for key in fields {
-            if let Some(v) = obj.get_mut(*key)
-                && !v.is_null()
-            {
-                *v = Value::String(REDACTED.to_string());
-            }
-        }
-    }
-    copy
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::support::REDACTED;
+    use crate::ingest::formats::test_support::{
+        assert_secrets_kept_out, first, fixture, parse_error, sorted_fingerprints,
+    };
 
     const V3: &[u8] = fixture!("trufflehog", "v3.jsonl");
     const V2: &[u8] = fixture!("trufflehog", "v2.jsonl");
 
     #[test]
     fn v3_merges_one_secret_across_commits() {
-        let parsed = Trufflehog.parse(V3).unwrap();
-        assert_eq!(parsed.scanner, "trufflehog");
-        assert_eq!(parsed.findings.len(), 3, "4 lines, one secret in 2 commits");
-        let aws = &parsed.findings[0];
-        assert_eq!(aws.rule_id, "AWS");
-        assert_eq!(aws.title, "AWS secret (verified) in deploy/env.sh");
-        assert_eq!(aws.severity, Severity::Critical);
-        assert_eq!(aws.layer, Layer::Secret);
-        assert_eq!(aws.location, "deploy/env.sh:3");
+        let aws = first(&Trufflehog, V3);
         assert_eq!(aws.aliases, vec!["CWE-798"]);
-        assert_eq!(
-            aws.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
-            Some((
-                AssetKind::Repository,
-                "https://github.com/acme/payments.git"
-            ))
-        );
         let ev = aws.evidence.as_ref().unwrap();
         assert_eq!(ev["Raw"], REDACTED);
         assert_eq!(ev["commits"].as_array().unwrap().len(), 2);
-        assert_eq!(parsed.findings[1].severity, Severity::High, "unverified");
-        let fs = &parsed.findings[2];
-        assert_eq!(fs.location, "/srv/app/config/slack.json:2");
-        assert_eq!(fs.asset, None);
     }
 
     #[test]
     fn v2_merges_by_file_and_reason() {
-        let parsed = Trufflehog.parse(V2).unwrap();
-        assert_eq!(parsed.findings.len(), 3);
-        let generic = &parsed.findings[0];
-        assert_eq!(generic.title, "Generic Secret in app/settings.py");
-        assert_eq!(generic.severity, Severity::High);
-        assert_eq!(generic.file_path.as_deref(), Some("app/settings.py"));
-        assert_eq!(generic.line, None);
-        assert_eq!(parsed.findings[1].rule_id, "RSA private key");
-        assert_eq!(
-            parsed.findings[2].severity,
-            Severity::Medium,
-            "high entropy"
-        );
+        let generic = first(&Trufflehog, V2);
         let ev = generic.evidence.as_ref().unwrap();
         assert_eq!(ev["stringsFound"], REDACTED);
         assert_eq!(ev["diff"], REDACTED);
@@ -386,21 +332,15 @@ mod tests {
 
     #[test]
     fn secrets_never_reach_the_finding() {
-        for body in [V3, V2] {
-            for f in Trufflehog.parse(body).unwrap().findings {
-                let all = format!("{f:?}");
-                for secret in [
-                    "wJalrXUtnFEMI",
-                    "s3cr3t-Pa55word",
-                    "bosunfixturetoken",
-                    "f3a9c1d2e4b5a6978877665544332211",
-                    "BEGIN RSA PRIVATE KEY",
-                    "Zm9vYmFy",
-                ] {
-                    assert!(!all.contains(secret), "{secret} leaked in {all}");
-                }
-            }
-        }
+        let secrets = [
+            "wJalrXUtnFEMI",
+            "s3cr3t-Pa55word",
+            "bosunfixturetoken",
+            "f3a9c1d2e4b5a6978877665544332211",
+            "BEGIN RSA PRIVATE KEY",
+            "Zm9vYmFy",
+        ];
+        assert_secrets_kept_out(&Trufflehog, &[V3, V2], &secrets);
     }
 
     #[test]
@@ -414,11 +354,8 @@ mod tests {
             "ffffffffffffffffffffffffffffffffffffffff",
         );
         let b = Trufflehog.parse(reversed.as_bytes()).unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
+        let fa = sorted_fingerprints(&a);
+        assert_eq!(fa, sorted_fingerprints(&b));
         let unique: std::collections::HashSet<_> = fa.iter().collect();
         assert_eq!(unique.len(), 3);
         // a different secret at the same place is a different finding
@@ -433,8 +370,7 @@ mod tests {
             "{}\n{{\"DetectorName\": ",
             String::from_utf8_lossy(V2).trim_end()
         );
-        let err = Trufflehog.parse(body.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "trufflehog");
+        let err = parse_error(&Trufflehog, body.as_bytes());
         assert_eq!(err.line, Some(5));
         assert!(Trufflehog.parse(b"[1,2]").is_err());
         assert!(Trufflehog.parse(b"").unwrap().findings.is_empty());
@@ -443,15 +379,6 @@ mod tests {
             .parse(br#"{"SourceMetadata":{"Data":3},"DetectorName":7,"Raw":[1]}"#)
             .unwrap();
         assert_eq!(odd.findings.len(), 1);
-    }
-
-    #[test]
-    fn sniffs_trufflehog_only() {
-        assert!(Trufflehog.sniff(V3));
-        assert!(Trufflehog.sniff(V2));
-        assert!(!Trufflehog.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!Trufflehog.sniff(br#"[{"RuleID":"x","StartLine":1,"Secret":"s"}]"#));
-        assert!(!Trufflehog.sniff(br#"{"type":"auditAdvisory","data":{}}"#));
     }
 
     #[test]

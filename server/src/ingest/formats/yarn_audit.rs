@@ -33,7 +33,10 @@
 use app::domain::{Layer, Severity};
 use serde_json::{Map, Value};
 
-use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, severity, text};
+use super::npm_audit::{advisory_finding, dedup, ghsa_in, id_text, push_versions, severity};
+use super::support::{
+    self, DESCRIPTION_MAX, FIELD_MAX, LIST_MAX, TITLE_MAX, has_any_key, has_key, has_keys, text,
+};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -42,31 +45,22 @@ pub struct YarnAudit;
 
 const NAME: &str = "yarn_audit";
 const SCHEME: &str = "yarn_audit/v1";
-const TITLE_MAX: usize = 300;
-const FIELD_MAX: usize = 2_000;
-const DESCRIPTION_MAX: usize = 20_000;
-const LIST_MAX: usize = 50;
 
 impl ReportFormat for YarnAudit {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+        let head = support::head(body);
         let first = head.trim_start().lines().next().unwrap_or("");
         if !first.starts_with('{') {
             return false;
         }
-        let v1 = first.contains("\"type\"")
-            && (head.contains("\"auditAdvisory\"") || head.contains("\"auditSummary\""));
-        let berry = first.contains("\"value\"")
-            && first.contains("\"children\"")
-            && (first.contains("\"Vulnerable Versions\"") || first.contains("\"Tree Versions\""));
+        let v1 = has_key(first, "type") && has_any_key(&head, &["auditAdvisory", "auditSummary"]);
+        let berry = has_keys(first, &["value", "children"])
+            && has_any_key(first, &["Vulnerable Versions", "Tree Versions"]);
         // berry with nothing to report: its info line (after `{}` on yarn 4.0.0)
-        let clean = head.lines().take(2).any(|l| {
-            l.contains("\"type\"") && l.contains("\"info\"") && l.contains(NO_SUGGESTIONS)
-        });
+        let clean = head
+            .lines()
+            .take(2)
+            .any(|l| has_keys(l, &["type", "info"]) && l.contains(NO_SUGGESTIONS));
         v1 || berry || clean
     }
 
@@ -240,6 +234,10 @@ impl ReportFormat for YarnAudit {
             skipped,
         })
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
 }
 
 /// yarn's own severity words, in the order of its `auditSummary` counts.
@@ -378,10 +376,7 @@ fn bulk_finding(package: &str, entry: &Map<String, Value>) -> NewFinding {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    super::support::strings(v)
         .take(LIST_MAX)
         .map(|s| normalize::bounded(s, FIELD_MAX))
         .collect()
@@ -400,12 +395,7 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
     let versions = strings(c.get("Tree Versions"));
     let dependents = strings(c.get("Dependents"));
     let mut description = issue.clone();
-    if let Some(range) = text(c, "Vulnerable Versions") {
-        description.push_str(&format!("\n\nVulnerable versions: {range}"));
-    }
-    if !versions.is_empty() {
-        description.push_str(&format!("\nInstalled: {}", versions.join(", ")));
-    }
+    push_versions(&mut description, text(c, "Vulnerable Versions"), &versions);
     if !dependents.is_empty() {
         description.push_str(&format!("\nDependents:\n- {}", dependents.join("\n- ")));
     }
@@ -433,58 +423,28 @@ fn berry_finding(package: &str, c: &Map<String, Value>, raw: &Value) -> NewFindi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::fixture;
+    use crate::ingest::formats::test_support::{
+        assert_distinct, first, fixture, parse_error, sorted_fingerprints,
+    };
 
     const V1: &[u8] = fixture!("yarn_audit", "v1.jsonl");
     const BERRY: &[u8] = fixture!("yarn_audit", "berry.jsonl");
 
     #[test]
     fn yarn1_merges_repeated_advisories() {
-        let parsed = YarnAudit.parse(V1).unwrap();
-        assert_eq!(parsed.scanner, "yarn audit");
-        assert_eq!(parsed.findings.len(), 5, "6 advisory lines, one repeated");
-        let m = &parsed.findings[0];
-        assert_eq!(m.rule_id, "GHSA-xvch-5gv4-984h");
-        assert_eq!(m.title, "minimist: Prototype Pollution in minimist");
-        assert_eq!(m.layer, Layer::Dependency);
-        assert_eq!(m.package_name.as_deref(), Some("minimist"));
-        assert_eq!(m.package_version.as_deref(), Some("1.2.5"));
-        assert_eq!(m.fixed_version.as_deref(), Some(">=9.9.9"));
+        let m = first(&YarnAudit, V1);
         assert_eq!(
             m.aliases,
             vec!["CVE-2021-44906", "GHSA-xvch-5gv4-984h", "CWE-1321"]
         );
         assert!(m.description.contains("mocha>mkdirp>minimist"));
-        assert_eq!(parsed.findings[1].rule_id, "npm:1324");
-        let sev: Vec<Severity> = parsed.findings.iter().map(|f| f.severity).collect();
-        assert_eq!(
-            sev,
-            vec![
-                Severity::Critical,
-                Severity::High,
-                Severity::Medium,
-                Severity::Low,
-                Severity::Info
-            ]
-        );
     }
 
     #[test]
     fn berry_lines_and_deprecations() {
-        let parsed = YarnAudit.parse(BERRY).unwrap();
-        assert_eq!(parsed.findings.len(), 2);
-        let axios = &parsed.findings[0];
-        assert_eq!(axios.rule_id, "GHSA-wf5p-g6vw-rhxx");
-        assert_eq!(axios.severity, Severity::Medium);
-        assert_eq!(axios.location, "axios@0.27.2");
+        let axios = first(&YarnAudit, BERRY);
         assert_eq!(axios.aliases, vec!["GHSA-wf5p-g6vw-rhxx"]);
         assert!(axios.description.contains("web@workspace:packages/web"));
-        let dep = &parsed.findings[1];
-        assert_eq!(dep.rule_id, "request (deprecation)");
-        assert!(
-            dep.title
-                .starts_with("request: request has been deprecated")
-        );
     }
 
     #[test]
@@ -496,20 +456,15 @@ mod tests {
         let b = YarnAudit
             .parse(lines.join("\n").replace("1.2.5", "1.2.6").as_bytes())
             .unwrap();
-        let mut fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        let mut fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint).collect();
-        fa.sort();
-        fb.sort();
-        assert_eq!(fa, fb);
-        fa.dedup();
-        assert_eq!(fa.len(), 5);
+        assert_eq!(sorted_fingerprints(&a), sorted_fingerprints(&b));
+        assert_distinct(&a);
+        assert_eq!(a.findings.len(), 5);
     }
 
     #[test]
     fn malformed_lines_are_errors() {
         let body = format!("{}\n{{\"type\": ", text_of(V1).trim_end());
-        let err = YarnAudit.parse(body.as_bytes()).unwrap_err();
-        assert_eq!(err.format, "yarn_audit");
+        let err = parse_error(&YarnAudit, body.as_bytes());
         assert_eq!(err.line, Some(9));
         assert!(YarnAudit.parse(b"[1]").is_err());
         let odd = YarnAudit

@@ -28,6 +28,7 @@ use app::domain::{Layer, Severity};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::support::{DESCRIPTION_MAX, LIST_MAX, SNIFF_BYTES, TITLE_MAX, opening};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,9 +36,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct Zap;
 
 const NAME: &str = "zap";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const INSTANCES_MAX: usize = 50;
 const FIELD_MAX: usize = 500;
 
 #[derive(Deserialize, Default)]
@@ -110,13 +108,8 @@ struct Instance {
 }
 
 impl ReportFormat for Zap {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        head.trim_start().starts_with('<') && head.contains("<OWASPZAPReport")
+        opening(body, SNIFF_BYTES, &['<']).is_some_and(|head| head.contains("<OWASPZAPReport"))
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -124,7 +117,7 @@ impl ReportFormat for Zap {
         if !text.contains("<OWASPZAPReport") {
             return Err(invalid("no <OWASPZAPReport> root element".to_string()));
         }
-        super::cyclonedx::xml::check_limits(body).map_err(|e| e.into_parse_error(NAME))?;
+        super::xml::check_limits(body).map_err(|e| e.into_parse_error(NAME))?;
         let report: Report =
             quick_xml::de::from_str(&text).map_err(|e| invalid(format!("malformed XML: {e}")))?;
         // ZAP can split one rule on one site into several alert items: one finding
@@ -169,16 +162,14 @@ impl ReportFormat for Zap {
             skipped: Vec::new(),
         })
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
 }
 
 fn invalid(message: String) -> ParseError {
-    ParseError {
-        format: NAME,
-        message: normalize::bounded(&message, 500),
-        line: None,
-        column: None,
-        layout: false,
-    }
+    ParseError::invalid(NAME, normalize::bounded(&message, 500))
 }
 
 /// How many `<alertitem>` elements the document's text holds (escaped text, `&lt;alertitem`,
@@ -294,7 +285,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
     let instances = &item.instances.items;
     if !instances.is_empty() {
         description.push_str("\n\nInstances:");
-        for i in instances.iter().take(INSTANCES_MAX) {
+        for i in instances.iter().take(LIST_MAX) {
             let mut line = format!("\n{} {}", i.method.trim(), i.uri.trim());
             if !i.param.trim().is_empty() {
                 line.push_str(&format!(" (parameter {})", i.param.trim()));
@@ -307,8 +298,8 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
             }
             description.push_str(&line);
         }
-        if instances.len() > INSTANCES_MAX {
-            description.push_str(&format!("\n… and {} more", instances.len() - INSTANCES_MAX));
+        if instances.len() > LIST_MAX {
+            description.push_str(&format!("\n… and {} more", instances.len() - LIST_MAX));
         }
     }
 
@@ -359,7 +350,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
         "count": bounded(&item.count),
         "cweid": bounded(&item.cweid),
         "wascid": bounded(&item.wascid),
-        "instances": instances.iter().take(INSTANCES_MAX).map(|i| json!({
+        "instances": instances.iter().take(LIST_MAX).map(|i| json!({
             "uri": bounded(&i.uri),
             "method": bounded(&i.method),
             "param": bounded(&i.param),
@@ -373,7 +364,7 @@ fn finding(site_key: &str, scheme: &str, item: &AlertItem) -> NewFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::formats::test_support::{fixture, rules_and_severities};
+    use crate::ingest::formats::test_support::{assert_distinct, edited, fixture, parse_error};
 
     const REPORT: &[u8] = fixture!("zap", "baseline.xml");
 
@@ -390,22 +381,7 @@ mod tests {
     #[test]
     fn one_finding_per_alert_item_per_site() {
         let parsed = Zap.parse(REPORT).unwrap();
-        assert_eq!(parsed.scanner, "OWASP ZAP");
-        assert_eq!(parsed.scanner_version.as_deref(), Some("2.15.0"));
-        let got = rules_and_severities(&parsed);
-        assert_eq!(
-            got,
-            vec![
-                ("40018", Severity::High),
-                ("10020-1", Severity::Medium),
-                ("10010", Severity::Low),
-                ("10020-1", Severity::Medium),
-                ("10027", Severity::Info),
-            ]
-        );
         let sqli = &parsed.findings[0];
-        assert_eq!(sqli.title, "SQL Injection");
-        assert_eq!(sqli.layer, Layer::Dast);
         assert_eq!(sqli.aliases, vec!["CWE-89"]);
         assert_eq!(
             sqli.description.lines().next(),
@@ -421,17 +397,6 @@ mod tests {
                 "https://cheatsheetseries.owasp.org/cheatsheets/SQL_Injection_Prevention_Cheat_Sheet.html"
             ]
         );
-        assert_eq!(
-            sqli.url.as_deref(),
-            Some("https://shop.example.com/search?q=shoes")
-        );
-        assert_eq!(
-            sqli.asset,
-            Some(Asset {
-                kind: AssetKind::Url,
-                key: "https://shop.example.com".to_string()
-            })
-        );
         let clickjack = &parsed.findings[1];
         assert_eq!(clickjack.occurrences, 2);
         assert!(
@@ -446,25 +411,22 @@ mod tests {
                 .len(),
             2
         );
-        assert_eq!(
-            parsed.findings[3].asset.as_ref().unwrap().key,
-            "http://legacy.example.com:8080"
-        );
     }
 
     #[test]
     fn fingerprints_are_per_rule_and_site_and_ignore_instances() {
         let a = Zap.parse(REPORT).unwrap();
         assert_ne!(a.findings[1].fingerprint, a.findings[3].fingerprint);
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
-        let text = String::from_utf8_lossy(REPORT)
-            .replace("2.15.0", "2.16.1")
-            .replace("Fri, 20 Nov 2026 10:12:44", "Fri, 27 Nov 2026 09:00:00")
-            .replace("/cart", "/checkout")
-            .replace("<count>2</count>", "<count>7</count>");
+        assert_distinct(&a);
+        let text = edited(
+            REPORT,
+            &[
+                ("2.15.0", "2.16.1"),
+                ("Fri, 20 Nov 2026 10:12:44", "Fri, 27 Nov 2026 09:00:00"),
+                ("/cart", "/checkout"),
+                ("<count>2</count>", "<count>7</count>"),
+            ],
+        );
         let b = Zap.parse(text.as_bytes()).unwrap();
         for (x, y) in a.findings.iter().zip(&b.findings) {
             assert_eq!(x.fingerprint, y.fingerprint);
@@ -549,22 +511,11 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_zap_only() {
-        assert!(Zap.sniff(REPORT));
-        assert!(!Zap.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(
-            !Zap.sniff(
-                br#"<?xml version="1.0"?><bom xmlns="http://cyclonedx.org/schema/bom/1.4"/>"#
-            )
-        );
-    }
-
-    #[test]
     fn malformed_xml_is_a_parse_error() {
-        let err = Zap
-            .parse(b"<OWASPZAPReport version=\"2.9.0\"><site name=\"x\"><alerts><alertitem>")
-            .unwrap_err();
-        assert_eq!(err.format, "zap");
+        parse_error(
+            &Zap,
+            b"<OWASPZAPReport version=\"2.9.0\"><site name=\"x\"><alerts><alertitem>",
+        );
         assert!(Zap.parse(b"<html><body>not zap</body></html>").is_err());
         assert!(Zap.parse(b"").is_err());
     }

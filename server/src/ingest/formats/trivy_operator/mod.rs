@@ -24,10 +24,15 @@
 //!   match with whitespace collapsed; compliance: the benchmark id and the control id.
 //!   Installed versions, titles, messages, scores and timestamps never go in.
 
-use app::domain::{Layer, Severity};
+use app::domain::Layer;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::support::{
+    DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, set_package,
+    title_and_description,
+};
+use super::trivy::severity;
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -35,10 +40,6 @@ use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, Repo
 pub struct TrivyOperator;
 
 const NAME: &str = "trivy_operator";
-const TITLE_MAX: usize = 300;
-const DESCRIPTION_MAX: usize = 20_000;
-const SHORT_MAX: usize = 1_000;
-const REFERENCES_MAX: usize = 50;
 const REPORT_KINDS: &[&str] = &[
     "VulnerabilityReport",
     "ConfigAuditReport",
@@ -50,22 +51,16 @@ const REPORT_KINDS: &[&str] = &[
 ];
 
 impl ReportFormat for TrivyOperator {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn scans_images(&self) -> bool {
         true
     }
 
     fn sniff(&self, body: &[u8]) -> bool {
-        let head = String::from_utf8_lossy(&body[..body.len().min(8192)]);
-        let t = head.trim_start();
-        let known_kind = REPORT_KINDS.iter().any(|k| head.contains(k))
-            || head.contains("reports.aquasecurity.github.io\"");
-        (t.starts_with('{') || t.starts_with('['))
-            && head.contains("aquasecurity.github.io")
-            && known_kind
+        opening(body, SNIFF_BYTES, &['{', '[']).is_some_and(|head| {
+            let known_kind = REPORT_KINDS.iter().any(|k| head.contains(k))
+                || head.contains("reports.aquasecurity.github.io\"");
+            head.contains("aquasecurity.github.io") && known_kind
+        })
     }
 
     fn parse(&self, body: &[u8]) -> Result<ParsedReport, ParseError> {
@@ -86,12 +81,11 @@ impl ReportFormat for TrivyOperator {
             })
             .sum();
         for cr in crs {
-            let parsed: Cr = Cr::deserialize(cr).map_err(|e| ParseError {
-                format: NAME,
-                message: format!("a report resource has an unexpected shape: {e}"),
-                line: None,
-                column: None,
-                layout: false,
+            let parsed: Cr = Cr::deserialize(cr).map_err(|e| {
+                ParseError::invalid(
+                    NAME,
+                    format!("a report resource has an unexpected shape: {e}"),
+                )
             })?;
             if scanner_version.is_none() {
                 scanner_version = parsed
@@ -116,6 +110,10 @@ impl ReportFormat for TrivyOperator {
             findings,
             skipped: Vec::new(),
         })
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
     }
 }
 
@@ -315,11 +313,7 @@ impl Workload {
     }
 
     fn location(&self) -> String {
-        [self.namespace.as_str(), &self.kind, &self.name]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("/")
+        object_path(&[self.namespace.as_str(), &self.kind, &self.name])
     }
 
     fn apply(&self, f: &mut NewFinding, with_image: bool) {
@@ -334,11 +328,7 @@ impl Workload {
         if !location.is_empty() {
             f.asset = Some(Asset {
                 kind: AssetKind::Workload,
-                key: [self.namespace.as_str(), &self.kind, self.stable_name()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("/"),
+                key: object_path(&[self.namespace.as_str(), &self.kind, self.stable_name()]),
             });
         }
         f.location = match (&self.image, with_image) {
@@ -349,35 +339,25 @@ impl Workload {
     }
 }
 
-fn severity(label: &str) -> Severity {
-    match label.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" => Severity::Critical,
-        "HIGH" => Severity::High,
-        "MEDIUM" => Severity::Medium,
-        "LOW" => Severity::Low,
-        _ => Severity::Info,
-    }
+/// A failed check or compliance control: a cluster-config finding named by its id.
+fn failed_check(
+    fingerprint: [u8; 32],
+    severity_label: &str,
+    title: String,
+    id: &str,
+) -> NewFinding {
+    let mut f = NewFinding::new(
+        fingerprint,
+        Layer::ClusterConfig,
+        severity(severity_label),
+        title,
+    );
+    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    f
 }
 
 fn item<T: for<'de> Deserialize<'de>>(raw: &Value, what: &str) -> Result<T, ParseError> {
-    T::deserialize(raw).map_err(|e| ParseError {
-        format: NAME,
-        message: format!("{what}: {e}"),
-        line: None,
-        column: None,
-        layout: false,
-    })
-}
-
-fn references(primary: &str, rest: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in std::iter::once(primary).chain(rest.iter().map(String::as_str)) {
-        let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o == r) && out.len() < REFERENCES_MAX {
-            out.push(normalize::bounded(r, SHORT_MAX));
-        }
-    }
-    out
+    T::deserialize(raw).map_err(|e| ParseError::invalid(NAME, format!("{what}: {e}")))
 }
 
 fn read_cr(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
@@ -439,21 +419,10 @@ fn vulnerability(w: &Workload, v: &Vuln, raw: &Value) -> NewFinding {
     let mut f = NewFinding::new(fp.finish(), Layer::Image, severity(&v.severity), title);
     f.rule_id = normalize::bounded(id, SHORT_MAX);
     f.aliases = normalize::aliases(std::iter::once(id).filter(|a| normalize::is_alias(a)));
-    let description = match (v.title.trim(), v.description.trim()) {
-        ("", d) => d.to_string(),
-        (t, "") => t.to_string(),
-        (t, d) => format!("{t}\n\n{d}"),
-    };
+    let description = title_and_description(&v.title, &v.description);
     f.description = normalize::bounded(&description, DESCRIPTION_MAX);
-    let nonempty =
-        |s: &str| (!s.trim().is_empty()).then(|| normalize::bounded(s.trim(), SHORT_MAX));
-    f.fixed_version = nonempty(&v.fixed_version);
-    if let Some(fixed) = &f.fixed_version {
-        f.remediation = format!("Upgrade {pkg} to {fixed}.");
-    }
-    f.references = references(&v.primary_link, &v.links);
-    f.package_name = nonempty(pkg);
-    f.package_version = nonempty(&v.installed_version);
+    let package = (pkg, v.installed_version.as_str(), v.fixed_version.as_str());
+    set_package(&mut f, package, &v.primary_link, &v.links);
     f.file_path = (!pkg_path.is_empty()).then(|| normalize::bounded(&pkg_path, SHORT_MAX));
     w.apply(&mut f, true);
     f.evidence = Some(normalize::evidence(raw));
@@ -471,13 +440,7 @@ fn check(w: &Workload, c: &Check, raw: &Value) -> NewFinding {
         .map(|t| normalize::first_line(t, TITLE_MAX))
         .find(|t| !t.is_empty())
         .unwrap_or_default();
-    let mut f = NewFinding::new(
-        fp.finish(),
-        Layer::ClusterConfig,
-        severity(&c.severity),
-        title,
-    );
-    f.rule_id = normalize::bounded(id, SHORT_MAX);
+    let mut f = failed_check(fp.finish(), &c.severity, title, id);
     let mut description = c.description.trim().to_string();
     for m in c
         .messages
@@ -569,13 +532,7 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
         let mut fp = Fingerprint::new("trivy_operator/v1");
         fp.push("compliance").push(&benchmark).push(id);
         let title = normalize::bounded(format!("{id} {}", c.name.trim()).trim(), TITLE_MAX);
-        let mut f = NewFinding::new(
-            fp.finish(),
-            Layer::ClusterConfig,
-            severity(&c.severity),
-            title,
-        );
-        f.rule_id = normalize::bounded(id, SHORT_MAX);
+        let mut f = failed_check(fp.finish(), &c.severity, title, id);
         let spec_description = cr.spec["compliance"]["controls"]
             .as_array()
             .and_then(|cs| cs.iter().find(|x| x["id"].as_str() == Some(id)))
@@ -609,153 +566,4 @@ fn compliance(cr: &Cr, out: &mut Vec<NewFinding>) -> Result<(), ParseError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ingest::formats::test_support::{find, fixture};
-
-    fn parse(bytes: &[u8]) -> ParsedReport {
-        TrivyOperator.parse(bytes).expect("parses")
-    }
-
-    #[test]
-    fn vulnerability_report() {
-        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        assert_eq!(r.scanner, "Trivy Operator");
-        assert_eq!(r.scanner_version.as_deref(), Some("0.57.0"));
-        assert_eq!(r.findings.len(), 5);
-        let f = find(&r, "CVE-2024-6119");
-        assert_eq!(f.layer, Layer::Image);
-        assert_eq!(f.title, "CVE-2024-6119 in libssl3 3.3.1-r3");
-        assert_eq!(f.package_name.as_deref(), Some("libssl3"));
-        assert_eq!(f.fixed_version.as_deref(), Some("3.3.2-r0"));
-        assert_eq!(f.image.as_deref(), Some("ghcr.io/acme/checkout:2.1.0"));
-        assert_eq!(f.k8s_namespace.as_deref(), Some("shop"));
-        assert_eq!(f.k8s_kind.as_deref(), Some("ReplicaSet"));
-        assert_eq!(f.k8s_name.as_deref(), Some("checkout-7d9f8b6c5d"));
-        assert_eq!(
-            f.asset.as_ref().map(|a| (a.kind, a.key.as_str())),
-            Some((AssetKind::Workload, "shop/ReplicaSet/checkout"))
-        );
-        assert_eq!(
-            f.location,
-            "shop/ReplicaSet/checkout-7d9f8b6c5d (ghcr.io/acme/checkout:2.1.0)"
-        );
-        assert_eq!(f.aliases, vec!["CVE-2024-6119"]);
-        assert_eq!(f.references[0], "https://avd.aquasec.com/nvd/cve-2024-6119");
-    }
-
-    #[test]
-    fn severities_map() {
-        let r = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        let sev = |id| find(&r, id).severity;
-        assert_eq!(sev("CVE-2024-5535"), Severity::Critical);
-        assert_eq!(sev("CVE-2024-6119"), Severity::High);
-        assert_eq!(sev("CVE-2024-4741"), Severity::Medium);
-        assert_eq!(sev("CVE-2024-2511"), Severity::Low);
-        assert_eq!(sev("CVE-2024-9143"), Severity::Info);
-    }
-
-    #[test]
-    fn identity_survives_rollout_retag_and_reorder() {
-        let a = parse(fixture!("trivy_operator", "vulnerabilityreport.json"));
-        let b = parse(fixture!(
-            "trivy_operator",
-            "vulnerabilityreport_rollout.json"
-        ));
-        for id in ["CVE-2024-5535", "CVE-2024-6119", "CVE-2024-9143"] {
-            assert_eq!(find(&a, id).fingerprint, find(&b, id).fingerprint, "{id}");
-        }
-        let mut fps: Vec<_> = a.findings.iter().map(|f| f.fingerprint).collect();
-        fps.sort();
-        fps.dedup();
-        assert_eq!(fps.len(), a.findings.len());
-    }
-
-    #[test]
-    fn config_audit_counts_only_failed_checks() {
-        let r = parse(fixture!("trivy_operator", "configauditreport.json"));
-        assert_eq!(r.findings.len(), 2);
-        let f = find(&r, "KSV012");
-        assert_eq!(f.layer, Layer::ClusterConfig);
-        assert_eq!(f.severity, Severity::Medium);
-        assert_eq!(f.title, "Runs as root user");
-        assert_eq!(f.location, "shop/Deployment/api");
-        assert_eq!(f.image, None);
-        assert!(f.description.contains("runAsNonRoot"));
-        assert_eq!(
-            f.references,
-            vec!["https://avd.aquasec.com/misconfig/ksv012"]
-        );
-        assert!(r.findings.iter().all(|f| f.rule_id != "KSV001"));
-    }
-
-    #[test]
-    fn list_of_secret_reports() {
-        let r = parse(fixture!("trivy_operator", "exposedsecretreport_list.json"));
-        assert_eq!(r.findings.len(), 2);
-        let f = find(&r, "github-pat");
-        assert_eq!(f.layer, Layer::Secret);
-        assert_eq!(f.severity, Severity::Critical);
-        assert_eq!(f.file_path.as_deref(), Some("app/.env"));
-        assert_eq!(f.title, "GitHub Personal Access Token in app/.env");
-        assert_ne!(r.findings[0].fingerprint, r.findings[1].fingerprint);
-    }
-
-    #[test]
-    fn dict_of_kinds_and_compliance_summary() {
-        let r = parse(fixture!("trivy_operator", "all_reports.json"));
-        // 1 failed check + 1 secret + 1 vulnerability + 1 failing compliance control
-        assert_eq!(r.findings.len(), 4);
-        let c = find(&r, "5.1.1");
-        assert_eq!(c.layer, Layer::ClusterConfig);
-        assert_eq!(c.severity, Severity::High);
-        assert!(c.description.contains("3 resource(s)"));
-        assert!(r.findings.iter().all(|f| f.rule_id != "5.1.2"));
-    }
-
-    #[test]
-    fn empty_and_unknown_kinds_have_no_findings() {
-        let r = parse(br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"SbomReport","metadata":{},"report":{"components":{}}}"#);
-        assert!(r.findings.is_empty());
-        let r = parse(br#"{"apiVersion":"v1","kind":"List","items":[]}"#);
-        assert!(r.findings.is_empty());
-    }
-
-    #[test]
-    fn sniffs_operator_reports_only() {
-        for f in [
-            &fixture!("trivy_operator", "vulnerabilityreport.json")[..],
-            fixture!("trivy_operator", "configauditreport.json"),
-            fixture!("trivy_operator", "exposedsecretreport_list.json"),
-            fixture!("trivy_operator", "all_reports.json"),
-        ] {
-            assert!(TrivyOperator.sniff(f));
-        }
-        assert!(!TrivyOperator.sniff(br#"{"SchemaVersion":2,"ArtifactName":"x","Results":[]}"#));
-        assert!(!TrivyOperator.sniff(br#"{"version":"2.1.0","runs":[]}"#));
-        assert!(!TrivyOperator.sniff(br#"{"apiVersion":"v1","kind":"Pod"}"#));
-        assert!(!TrivyOperator.sniff(b"<x/>"));
-    }
-
-    #[test]
-    fn malformed_input_is_a_parse_error() {
-        let err = TrivyOperator.parse(b"{\"kind\":\n oops}").unwrap_err();
-        assert_eq!(err.format, "trivy_operator");
-        assert_eq!(err.line, Some(2));
-        let err = TrivyOperator
-            .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":[{"vulnerabilityID":[]}]}}"#)
-            .unwrap_err();
-        assert!(err.message.contains("vulnerability"), "{}", err.message);
-        let err = TrivyOperator
-            .parse(br#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":7}}"#)
-            .unwrap_err();
-        assert!(err.message.contains("shape"), "{}", err.message);
-    }
-
-    #[test]
-    fn a_summary_of_findings_with_none_readable_is_refused() {
-        let odd = br#"{"apiVersion":"aquasecurity.github.io/v1alpha1","kind":"VulnerabilityReport","metadata":{"name":"x","namespace":"shop"},"report":{"scanner":{"name":"Trivy","version":"0.50.0"},"summary":{"criticalCount":2,"highCount":1},"vulns":[{"vulnerabilityID":"CVE-2024-1"}]}}"#;
-        let err = TrivyOperator.parse(odd).unwrap_err();
-        assert!(err.layout, "{err}");
-    }
-}
+mod tests;
