@@ -381,8 +381,13 @@ pub mod sessions {
         Ok(())
     }
 
-    /// The user behind a session token, refreshing its idle timer; `None` when the
-    /// token is unknown or expired.
+    /// How stale a session's last-seen time may get before a request writes it again: the
+    /// idle timer is kept to the minute, and a busy person's requests do not each rewrite
+    /// (and lock) the session row.
+    pub const TOUCH_EVERY_SECS: i64 = 60;
+
+    /// The user behind a session token, refreshing its idle timer (at most once every
+    /// [`TOUCH_EVERY_SECS`]); `None` when the token is unknown or expired.
     pub async fn user_for_token(
         pool: &PgPool,
         policy: &SessionPolicy,
@@ -390,14 +395,19 @@ pub mod sessions {
     ) -> Result<Option<CurrentUser>, sqlx::Error> {
         let row = sqlx::query!(
             "WITH s AS (
-                UPDATE sessions SET last_seen_at = now()
+                SELECT id, user_id, last_seen_at FROM sessions
                  WHERE token_hash = $1
                    AND expires_at > now()
                    AND last_seen_at > now() - make_interval(secs => $2)
-                RETURNING user_id)
+             ), touched AS (
+                UPDATE sessions SET last_seen_at = now()
+                  FROM s
+                 WHERE sessions.id = s.id AND s.last_seen_at <= now() - make_interval(secs => $3)
+             )
              SELECT u.id, u.email, u.display_name, u.is_admin FROM users u JOIN s ON s.user_id = u.id",
             hash_token(token),
             policy.idle_secs as f64,
+            TOUCH_EVERY_SECS as f64,
         )
         .fetch_optional(pool)
         .await?;
@@ -430,7 +440,19 @@ pub mod sessions {
             .filter(|v| !v.is_empty())
     }
 
+    /// The person the page guard signed in for this request (a request extension only the
+    /// server sets), so a page's server functions do not look the session up again.
+    #[derive(Debug, Clone)]
+    pub struct ResolvedSession(pub CurrentUser);
+
+    /// The signed-in person of the current request: as the page guard resolved them, or
+    /// from the session cookie.
     pub async fn current_user(ctx: &ServerContext) -> Result<Option<CurrentUser>, sqlx::Error> {
+        let resolved = crate::server_context::request_parts()
+            .and_then(|parts| parts.extensions.get::<ResolvedSession>().cloned());
+        if let Some(ResolvedSession(user)) = resolved {
+            return Ok(Some(user));
+        }
         match token_from_request(&ctx.sessions) {
             Some(token) => user_for_token(&ctx.pool, &ctx.sessions, &token).await,
             None => Ok(None),

@@ -65,7 +65,7 @@ const PUBLIC_PAGES: &[&str] = &["/login", "/invite/{token}"];
 /// Deny by default: a page route without a valid session redirects to sign-in.
 pub async fn require_session_for_pages(
     State(guard): State<PageGuard>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path();
@@ -81,7 +81,12 @@ pub async fn require_session_for_pages(
         None => Ok(None),
     };
     match user {
-        Ok(Some(_)) => next.run(req).await,
+        Ok(Some(user)) => {
+            // the page's server functions take the person from here, not the database again
+            req.extensions_mut()
+                .insert(app::auth::sessions::ResolvedSession(user));
+            next.run(req).await
+        }
         Ok(None) => {
             let target = req
                 .uri()

@@ -194,3 +194,27 @@ async fn many_failures_from_one_address_are_throttled() {
     let blocked = app.sign_in("dev@example.com", PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_sessions_last_seen_time_is_written_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    app.create_user("ana@example.com", PASSWORD).await;
+    let client = app.signed_in_client("ana@example.com", PASSWORD).await;
+    let age = || {
+        app.scalar::<f64>("SELECT extract(epoch FROM now() - last_seen_at)::float8 FROM sessions")
+    };
+    // seen 30 s ago: fresh enough, so pages leave the row alone (no write, no row lock)
+    app.execute("UPDATE sessions SET last_seen_at = now() - interval '30 seconds'")
+        .await;
+    for _ in 0..3 {
+        assert_eq!(app.get_status(&client, "/findings").await, StatusCode::OK);
+    }
+    let seen = age().await;
+    assert!(seen >= 29.0, "rewritten {seen} s ago");
+    // seen two minutes ago: the next page refreshes the idle timer
+    app.execute("UPDATE sessions SET last_seen_at = now() - interval '2 minutes'")
+        .await;
+    assert_eq!(app.get_status(&client, "/findings").await, StatusCode::OK);
+    let seen = age().await;
+    assert!(seen < 10.0, "not refreshed: {seen} s");
+}
