@@ -299,6 +299,9 @@ pub fn FindingPage() -> impl IntoView {
                             let moves = f.moves.clone();
                             let can_comment = f.can_comment;
                             let can_change_severity = f.can_change_severity;
+                            // the select starts at the finding's severity, so submitting it
+                            // unchanged never escalates (or lowers) anything
+                            let current_severity = f.severity;
                             let can_assign = f.can_assign;
                             let me = f.viewer_email.clone();
                             let team = f.assignee_team.clone().unwrap_or_default();
@@ -343,24 +346,33 @@ pub fn FindingPage() -> impl IntoView {
                                     {if moves.is_empty() {
                                         view! { <p class="muted">"Your role on this project cannot change its state."</p> }.into_any()
                                     } else {
-                                        moves.into_iter().map(|to| {
-                                            let accept = to == FindingState::RiskAccepted;
-                                            view! {
-                                                <ActionForm action=change attr:class="move" attr:data-to=to.as_str()>
-                                                    <input type="hidden" name="finding_id" value=id/>
-                                                    <input type="hidden" name="to" value=to.as_str()/>
-                                                    <input type="text" name="reason" placeholder=if accept { "Justification (required)" } else { "Reason (optional)" }/>
-                                                    {accept.then(|| view! { <input type="date" name="risk_accepted_until" aria-label="Accepted until"/> })}
-                                                    <button type="submit">{to.label()}</button>
-                                                </ActionForm>
-                                            }
-                                        }).collect_view().into_any()
+                                        // one control, one reason: the reason typed is always the chosen move's
+                                        let chosen = RwSignal::new(moves[0]);
+                                        let accepting = move || chosen.get() == FindingState::RiskAccepted;
+                                        view! {
+                                            <ActionForm action=change attr:class="state-change">
+                                                <input type="hidden" name="finding_id" value=id/>
+                                                <select name="to" aria-label="New state"
+                                                    on:change=move |ev| {
+                                                        if let Ok(to) = event_target_value(&ev).parse::<FindingState>() {
+                                                            chosen.set(to);
+                                                        }
+                                                    }>
+                                                    {moves.into_iter().map(|to| view! { <option value=to.as_str()>{to.label()}</option> }).collect_view()}
+                                                </select>
+                                                <input type="text" name="reason" aria-label="Reason"
+                                                    placeholder=move || if accepting() { "Justification (required)" } else { "Reason (optional)" }/>
+                                                <input type="date" name="risk_accepted_until" aria-label="Accepted until"
+                                                    hidden=move || !accepting()/>
+                                                <button type="submit">"Change state"</button>
+                                            </ActionForm>
+                                        }.into_any()
                                     }}
                                     <Show when=move || can_change_severity>
                                         <ActionForm action=severity attr:class="severity-override">
                                             <input type="hidden" name="finding_id" value=id/>
                                             <select name="severity" aria-label="Severity">
-                                                {Severity::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                                                {Severity::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current_severity>{s.label()}</option> }).collect_view()}
                                             </select>
                                             <input type="text" name="reason" placeholder="Reason (required)"/>
                                             <button type="submit">"Change severity"</button>

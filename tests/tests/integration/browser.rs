@@ -214,12 +214,19 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
     on_finding_page(&app, "dev@example.com", finding, |client| async move {
         assert_eq!(state_shown(&client).await, "Open");
         // a developer is offered the everyday moves, not the security decisions
-        let offered = texts(&client, "form.move button").await;
+        let offered = texts(&client, "form.state-change option").await;
         assert!(offered.contains(&"Confirmed".to_string()), "{offered:?}");
         assert!(!offered.contains(&"Risk accepted".to_string()), "{offered:?}");
         assert!(!offered.contains(&"False positive".to_string()), "{offered:?}");
+        // one reason box for every move: a reason cannot be typed against the wrong change
+        let reason_boxes = client
+            .find_all(Locator::Css(".actions input[name=reason]"))
+            .await
+            .unwrap();
+        assert_eq!(reason_boxes.len(), 1, "one box for all of a developer's moves");
 
-        click(&client, "form.move[data-to=confirmed] button").await;
+        click(&client, "form.state-change option[value=confirmed]").await;
+        click(&client, "form.state-change button").await;
         wait_for("the new state", Duration::from_secs(10), || async {
             (state_shown(&client).await == "Confirmed").then_some(())
         })
@@ -280,8 +287,25 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
 #[tokio::test]
 async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
     let (app, finding) = spawn_app_and(triage_estate).await;
+    let severity: String = app
+        .scalar(&format!(
+            "SELECT severity::text FROM findings WHERE id = {finding}"
+        ))
+        .await;
+    assert_ne!(
+        severity, "critical",
+        "the test needs a finding that is not critical"
+    );
     on_finding_page(&app, "sec@example.com", finding, |client| async move {
-        let form = "form.move[data-to=risk_accepted]";
+        let form = "form.state-change";
+        // the severity control starts at the finding's own severity, never at Critical
+        let preselected = client
+            .execute("return document.querySelector('form.severity-override select').value;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(preselected, serde_json::json!(severity));
+        click(&client, &format!("{form} option[value=risk_accepted]")).await;
+        screenshot(&client, "finding-triage").await;
         // without a justification the server refuses, and says why
         click(&client, &format!("{form} button")).await;
         let error = wait_for("the refusal", Duration::from_secs(10), || async {
@@ -304,6 +328,7 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
             (state_shown(&client).await == "Risk accepted").then_some(())
         })
         .await;
+        screenshot(&client, "finding-risk-accepted").await;
     })
     .await;
     assert_eq!(
