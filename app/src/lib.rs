@@ -46,7 +46,7 @@ pub mod workflow;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Redirect, Route, Router, Routes},
 };
 
@@ -109,12 +109,14 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("admin"), StaticSegment("teams")) view=admin::teams::TeamsPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
                 <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
-                <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage/>
+                // rendered whole before the answer starts, so a missing finding can answer 404
+                <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>
                 <Route path=(StaticSegment("settings"), StaticSegment("tokens")) view=tokens::TokensPage/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage
+                    ssr=SsrMode::Async
                 />
             </Routes>
         </Router>

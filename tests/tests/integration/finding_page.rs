@@ -69,3 +69,40 @@ async fn the_finding_page_shows_references_and_raw_evidence_inert() {
     assert!(!html.contains("<script>alert(1)"), "no scanner text runs");
     assert!(!html.contains("<b>record</b>"), "no scanner markup renders");
 }
+
+#[tokio::test]
+async fn a_missing_or_invisible_finding_or_project_answers_404_with_a_message() {
+    let app = spawn_app().await;
+    let people = [
+        ("dev@example.com", "shop", Role::Developer),
+        ("outsider@example.com", "data", Role::Developer),
+    ];
+    app.shop_and_data_with(bosun_tests::ONE_FINDING_SARIF.into(), &people)
+        .await;
+    let id = app.count("SELECT id FROM findings").await;
+    let dev = app.client_for("dev@example.com").await;
+    let outsider = app.client_for("outsider@example.com").await;
+    for (client, path, message) in [
+        (&dev, format!("/findings/{}", id + 1000), "No such finding."),
+        (&outsider, format!("/findings/{id}"), "No such finding."),
+        (&dev, "/projects/nope/scans".to_string(), "No such project."),
+        (
+            &outsider,
+            "/projects/web/scans".to_string(),
+            "No such project.",
+        ),
+    ] {
+        let response = client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(message), "{path}: {body}");
+        assert!(!body.contains("error running server function"), "{path}");
+    }
+    // the finding itself, for someone on its team, is a page
+    let response = dev
+        .get(app.url(&format!("/findings/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
