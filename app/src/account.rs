@@ -2,6 +2,7 @@
 //! person out everywhere else (a stolen session ends with the old password).
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 
@@ -247,6 +248,7 @@ pub fn AccountPage() -> impl IntoView {
         })
     };
     view! {
+        <Title text="Your account"/>
         <AppHeader/>
         <main class="account">
             <h1>"Your account"</h1>

@@ -3,6 +3,7 @@
 //! on its project, or to a team. "My work" lists what is assigned to the signed-in person.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 
@@ -169,6 +170,7 @@ pub fn MyWorkPage() -> impl IntoView {
     let bulk = crate::bulk::Bulk::new();
     let findings = Resource::new(move || bulk.version(), |_| my_work());
     view! {
+        <Title text="My work"/>
         <AppHeader/>
         <main class="findings my-work">
             <h1>"My work"</h1>

@@ -7,6 +7,7 @@
 //! password, a token or the email typed).
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -547,6 +548,7 @@ pub fn LoginPage() -> impl IntoView {
             .map(|e| crate::layout::message(&e))
     };
     view! {
+        <Title text="Sign in"/>
         <main class="login">
             <Brand/>
             <h1>"Sign in"</h1>

@@ -2,6 +2,7 @@
 //! assignments, comments), a comment box and the moves the viewer's role allows.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
@@ -286,6 +287,7 @@ pub fn FindingPage() -> impl IntoView {
     };
 
     view! {
+        <Title text="Finding"/>
         <AppHeader/>
         <main class="finding-page">
             <Transition fallback=|| view! { <p class="muted">"Loading the finding…"</p> }>

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -105,6 +106,7 @@ pub fn FindingsPage() -> impl IntoView {
     );
 
     view! {
+        <Title text="Findings"/>
         <AppHeader/>
         <main class="findings">
             <h1>"Findings"</h1>

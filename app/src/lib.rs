@@ -98,7 +98,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/bosun.css"/>
-        <Title text="Bosun"/>
+        // each page names itself: "Findings · Bosun"
+        <Title formatter=|text: String| if text.is_empty() { "Bosun".to_string() } else { format!("{text} · Bosun") }/>
         <Router>
             <Routes fallback=|| view! { <layout::NotFound/> }>
                 <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>

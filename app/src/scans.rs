@@ -2,6 +2,7 @@
 //! A rejected report shows why, so whoever owns the pipeline can fix it.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
@@ -69,6 +70,7 @@ pub fn ScansPage() -> impl IntoView {
     let project = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
     let scans = Resource::new(move || project.get(), list_scans);
     view! {
+        <Title text="Scans"/>
         <AppHeader/>
         <main class="scans">
             <h1>"Scans of " <code>{move || project.get()}</code></h1>

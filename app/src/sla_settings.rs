@@ -5,6 +5,7 @@
 //! Every change is audited with its before and after. The due-date arithmetic is `sla`.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -360,6 +361,7 @@ pub fn SlaSettingsPage() -> impl IntoView {
     };
     const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
     view! {
+        <Title text="SLAs"/>
         <AppHeader/>
         <main class="settings sla-settings">
             <h1>"SLA settings"</h1>

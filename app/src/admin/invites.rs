@@ -5,6 +5,7 @@
 //! its SHA-256 is stored.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
@@ -374,6 +375,7 @@ pub fn InvitePage() -> impl IntoView {
             .map(|e| message(&e))
     };
     view! {
+        <Title text="Accept your invitation"/>
         <main class="login invite">
             <Brand/>
             <h1>"Join Bosun"</h1>

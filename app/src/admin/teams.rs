@@ -3,6 +3,7 @@
 //! line change teams, and audit the changes, alike.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -360,6 +361,7 @@ pub fn TeamsPage() -> impl IntoView {
     };
 
     view! {
+        <Title text="Teams"/>
         <AppHeader/>
         <main class="admin admin-teams">
             <h1>"Teams"</h1>

@@ -2,6 +2,7 @@
 //! sets: admin, and security engineer on every team. Bosun always keeps one admin.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -239,6 +240,7 @@ pub fn UsersPage() -> impl IntoView {
     };
 
     view! {
+        <Title text="Users"/>
         <AppHeader/>
         <main class="admin admin-users">
             <h1>"Users"</h1>

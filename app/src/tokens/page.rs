@@ -1,6 +1,7 @@
 //! The tokens page, `/settings/tokens`.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use super::*;
 use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
@@ -37,6 +38,7 @@ pub fn TokensPage() -> impl IntoView {
     };
     let revoke_error = move || failed_actions([last_error(revoke.value().get())]);
     view! {
+        <Title text="Ingest tokens"/>
         <AppHeader/>
         <main class="admin tokens">
             <h1>"Ingest tokens"</h1>

@@ -218,3 +218,37 @@ async fn a_sessions_last_seen_time_is_written_at_most_once_a_minute() {
     let seen = age().await;
     assert!(seen < 10.0, "not refreshed: {seen} s");
 }
+
+#[tokio::test]
+async fn every_page_names_itself_in_its_title() {
+    let app = spawn_app().await;
+    let token = app.project_with_token("web").await;
+    app.push_ok(
+        &token,
+        "?target=repo",
+        bosun_tests::ONE_FINDING_SARIF.into(),
+    )
+    .await;
+    let id = app.count("SELECT id FROM findings").await;
+    app.create_admin("boss@example.com").await;
+    let admin = app.client_for("boss@example.com").await;
+    let finding = format!("/findings/{id}");
+    for (client, path, title) in [
+        (&app.client, "/login", "Sign in"),
+        (&admin, "/findings", "Findings"),
+        (&admin, finding.as_str(), "Finding"),
+        (&admin, "/my-work", "My work"),
+        (&admin, "/projects/web/scans", "Scans"),
+        (&admin, "/account", "Your account"),
+        (&admin, "/admin/users", "Users"),
+        (&admin, "/admin/teams", "Teams"),
+        (&admin, "/settings/sla", "SLAs"),
+        (&admin, "/settings/tokens", "Ingest tokens"),
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body = response.text().await.unwrap();
+        let expected = format!("<title>{title} · Bosun</title>");
+        assert!(body.contains(&expected), "{path}: no {expected}");
+    }
+}
