@@ -371,18 +371,14 @@ fn secret(place: &Place, target: &str, s: &Secret, raw: &Value) -> NewFinding {
         &s.matched,
     );
 
-    let what = [s.title.as_str(), s.category.as_str(), s.rule_id.as_str()]
-        .into_iter()
-        .map(str::trim)
-        .find(|t| !t.is_empty())
-        .unwrap_or("Secret");
-    let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
-    let mut f = NewFinding::new(fingerprint, Layer::Secret, severity(&s.severity), title);
-    f.rule_id = normalize::bounded(s.rule_id.trim(), SHORT_MAX);
-    f.description = normalize::bounded(
-        &format!("{what} found in {path}: {}", s.matched.trim()),
-        DESCRIPTION_MAX,
-    );
+    let text = SecretText {
+        title: &s.title,
+        category: &s.category,
+        rule_id: &s.rule_id,
+        severity: &s.severity,
+        matched: &s.matched,
+    };
+    let mut f = text.finding(fingerprint, &path);
     f.remediation =
         "Revoke and rotate the secret, then remove it from the file and its history.".to_string();
     f.line = s

@@ -383,6 +383,36 @@ enum Subject {
     Legacy,
 }
 
+/// A secret as Trivy and Trivy Operator both name it: "<what> in <path>", where what is the
+/// rule's title, else its category, else its id; the description adds what matched (Trivy
+/// has already masked the secret in it).
+pub(crate) struct SecretText<'a> {
+    pub title: &'a str,
+    pub category: &'a str,
+    pub rule_id: &'a str,
+    pub severity: &'a str,
+    pub matched: &'a str,
+}
+
+impl SecretText<'_> {
+    /// The finding with its title, rule, severity and description set.
+    pub(crate) fn finding(&self, fingerprint: [u8; 32], path: &str) -> NewFinding {
+        let what = [self.title, self.category, self.rule_id]
+            .into_iter()
+            .map(str::trim)
+            .find(|t| !t.is_empty())
+            .unwrap_or("Secret");
+        let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
+        let mut f = NewFinding::new(fingerprint, Layer::Secret, severity(self.severity), title);
+        f.rule_id = normalize::bounded(self.rule_id.trim(), SHORT_MAX);
+        f.description = normalize::bounded(
+            &format!("{what} found in {path}: {}", self.matched.trim()),
+            DESCRIPTION_MAX,
+        );
+        f
+    }
+}
+
 pub(crate) fn severity(label: &str) -> Severity {
     match label.trim().to_ascii_uppercase().as_str() {
         "CRITICAL" => Severity::Critical,

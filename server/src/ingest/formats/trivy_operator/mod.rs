@@ -32,7 +32,7 @@ use super::support::{
     DESCRIPTION_MAX, SHORT_MAX, SNIFF_BYTES, TITLE_MAX, object_path, opening, set_package,
     title_and_description,
 };
-use super::trivy::severity;
+use super::trivy::{SecretText, severity};
 use crate::ingest::fingerprint::Fingerprint;
 use crate::ingest::normalize;
 use crate::ingest::{Asset, AssetKind, NewFinding, ParseError, ParsedReport, ReportFormat};
@@ -480,18 +480,14 @@ fn secret(w: &Workload, s: &Secret, raw: &Value) -> NewFinding {
         .push(s.rule_id.trim())
         .push(&path)
         .push(&matched);
-    let what = [s.title.as_str(), s.category.as_str(), s.rule_id.as_str()]
-        .into_iter()
-        .map(str::trim)
-        .find(|t| !t.is_empty())
-        .unwrap_or("Secret");
-    let title = normalize::bounded(&format!("{what} in {path}"), TITLE_MAX);
-    let mut f = NewFinding::new(fp.finish(), Layer::Secret, severity(&s.severity), title);
-    f.rule_id = normalize::bounded(s.rule_id.trim(), SHORT_MAX);
-    f.description = normalize::bounded(
-        &format!("{what} found in {path}: {}", s.matched.trim()),
-        DESCRIPTION_MAX,
-    );
+    let text = SecretText {
+        title: &s.title,
+        category: &s.category,
+        rule_id: &s.rule_id,
+        severity: &s.severity,
+        matched: &s.matched,
+    };
+    let mut f = text.finding(fp.finish(), &path);
     f.remediation = "Revoke and rotate the secret, then rebuild the image without it.".to_string();
     f.file_path = (!path.is_empty()).then(|| normalize::bounded(&path, SHORT_MAX));
     w.apply(&mut f, true);
