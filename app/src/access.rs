@@ -210,9 +210,14 @@ pub mod db {
         .await
     }
 
-    /// SQL condition (on a `projects p` in scope, user id bound as `$1`) for the projects
-    /// a user may view.
-    pub const VISIBLE_PROJECT: &str = "(EXISTS (SELECT 1 FROM users u WHERE u.id = $1
-                                              AND (u.is_admin OR u.security_all_teams))
-          OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = p.team_id AND m.user_id = $1))";
+    /// SQL condition (on a `projects p` in scope) for the projects a user may view; `user`
+    /// is an SQL expression for their id: a parameter such as `$1`, or a column.
+    pub fn project_visible_to(user: &str) -> String {
+        format!(
+            "(EXISTS (SELECT 1 FROM users vu WHERE vu.id = {user}
+                                           AND (vu.is_admin OR vu.security_all_teams))
+              OR EXISTS (SELECT 1 FROM team_members vm
+                          WHERE vm.team_id = p.team_id AND vm.user_id = {user}))"
+        )
+    }
 }

@@ -148,7 +148,7 @@ pub mod db {
         pool: &PgPool,
         user_id: i64,
     ) -> Result<Vec<FindingSummary>, sqlx::Error> {
-        let visible = crate::access::db::VISIBLE_PROJECT;
+        let visible = crate::access::db::project_visible_to("$1");
         let select = crate::findings::db::summary_select();
         // most urgent first: what is due soonest, then what has no SLA
         let rows = sqlx::query_as(&format!(

@@ -148,6 +148,7 @@ pub mod db {
         // the mentioned, and their notifications: people only if they may see the finding
         // (a mention must not mail a finding to someone outside its project)
         let queue = crate::outbox::QUEUE;
+        let visible = crate::access::db::project_visible_to("m.user_id");
         sqlx::query(&format!(
             "WITH mentioned AS (
                 INSERT INTO comment_mentions (comment_id, user_id, team_id)
@@ -162,13 +163,7 @@ pub mod db {
                JOIN findings f ON f.id = $5
                JOIN projects p ON p.id = f.project_id
               WHERE m.team_id IS NOT NULL
-                 OR (m.user_id <> $3
-                     AND EXISTS (SELECT 1 FROM users u
-                                  WHERE u.id = m.user_id
-                                    AND (u.is_admin OR u.security_all_teams
-                                         OR EXISTS (SELECT 1 FROM team_members tm
-                                                     WHERE tm.team_id = p.team_id
-                                                       AND tm.user_id = u.id))))"
+                 OR (m.user_id <> $3 AND {visible})"
         ))
         .bind(id)
         .bind(mentions)

@@ -62,7 +62,7 @@ pub mod db {
         severity: Option<Severity>,
         limit: i64,
     ) -> Result<Vec<FindingSummary>, sqlx::Error> {
-        let visible = crate::access::db::VISIBLE_PROJECT;
+        let visible = crate::access::db::project_visible_to("$1");
         let select = summary_select();
         let rows = match severity {
             Some(sev) => {

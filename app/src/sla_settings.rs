@@ -221,7 +221,7 @@ pub mod db {
               WHERE {visible}
               ORDER BY p.slug",
             role = crate::access::db::ROLE,
-            visible = crate::access::db::VISIBLE_PROJECT
+            visible = crate::access::db::project_visible_to("$1")
         ))
         .bind(user_id)
         .fetch_all(pool)
