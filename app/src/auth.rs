@@ -449,12 +449,13 @@ pub mod sessions {
     /// The signed-in person of the current request: as the page guard resolved them, or
     /// from the session cookie.
     pub async fn current_user(ctx: &ServerContext) -> Result<Option<CurrentUser>, sqlx::Error> {
-        let resolved = crate::server_context::request_parts()
-            .and_then(|parts| parts.extensions.get::<ResolvedSession>().cloned());
-        if let Some(ResolvedSession(user)) = resolved {
-            return Ok(Some(user));
+        let Some(parts) = crate::server_context::request_parts() else {
+            return Ok(None);
+        };
+        if let Some(ResolvedSession(user)) = parts.extensions.get::<ResolvedSession>() {
+            return Ok(Some(user.clone()));
         }
-        match token_from_request(&ctx.sessions) {
+        match token_from_headers(&parts.headers, &ctx.sessions) {
             Some(token) => user_for_token(&ctx.pool, &ctx.sessions, &token).await,
             None => Ok(None),
         }
