@@ -28,6 +28,7 @@ pub mod bulk;
 pub mod comments;
 pub mod domain;
 pub mod error;
+pub mod explorer;
 pub mod finding_page;
 pub mod findings;
 mod layout;

@@ -136,6 +136,7 @@ pub mod db {
     use sqlx::PgPool;
     use sqlx::types::Json;
 
+    use crate::domain::Severity;
     use crate::sla::{SlaOverrides, SlaPolicy};
 
     /// Days per severity, as `sla_policy` and `project_sla_overrides` store them.
@@ -266,7 +267,14 @@ pub mod db {
         )
         .execute(&mut *tx)
         .await?;
-        audit(&mut tx, actor, None, Json(policy(before)), Json(*new)).await?;
+        let before = policy(before);
+        let changed: Vec<Severity> = Severity::ALL
+            .iter()
+            .copied()
+            .filter(|s| before.days(*s) != new.days(*s))
+            .collect();
+        refresh_due_dates(&mut tx, None, &changed).await?;
+        audit(&mut tx, actor, None, Json(before), Json(*new)).await?;
         tx.commit().await
     }
 
@@ -312,9 +320,38 @@ pub mod db {
             .execute(&mut *tx)
             .await?;
         }
+        refresh_due_dates(&mut tx, Some(project_id), Severity::ALL).await?;
         let before = before.map(overrides).unwrap_or_default();
         audit(&mut tx, actor, Some(project_id), Json(before), Json(*new)).await?;
         tx.commit().await
+    }
+
+    /// Rewrites the stored due dates (`findings.due_at`) that a policy change moved: of one
+    /// project, or of every project, for findings of `severities`. One statement, in the
+    /// transaction of the change, so no one reads a policy and dates that disagree.
+    async fn refresh_due_dates(
+        tx: &mut sqlx::PgConnection,
+        project_id: Option<i64>,
+        severities: &[Severity],
+    ) -> Result<(), sqlx::Error> {
+        if severities.is_empty() {
+            return Ok(());
+        }
+        let due = crate::sla::sql::DUE_AT;
+        // a runtime query: its SQL is built from the shared due-date fragment
+        sqlx::query(&format!(
+            "UPDATE findings f SET due_at = {due}
+               FROM project_sla s
+              WHERE s.project_id = f.project_id
+                AND ($1::int8 IS NULL OR f.project_id = $1)
+                AND f.severity = ANY($2::text[]::severity[])
+                AND f.due_at IS DISTINCT FROM {due}"
+        ))
+        .bind(project_id)
+        .bind(severities.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        .execute(tx)
+        .await?;
+        Ok(())
     }
 
     /// One audit event for a policy change: the instance's (subject 0) or a project's.

@@ -177,6 +177,9 @@ pub struct FindingSummary {
     pub last_seen_at: chrono::DateTime<chrono::Utc>,
     /// When it must be fixed by (`None`: its severity has no SLA).
     pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its severity's SLA in days: read by [`FindingSummary::assess_sla`] on the server,
+    /// never sent to the browser (rows are sent once, kept lean).
+    #[serde(skip)]
     pub sla_days: Option<i32>,
     /// Filled in from the fields above by [`FindingSummary::assess_sla`].
     #[cfg_attr(feature = "ssr", sqlx(skip))]

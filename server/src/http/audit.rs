@@ -89,7 +89,7 @@ pub async fn export(
     }
 }
 
-fn attachment(mut response: Response, filename: &str) -> Response {
+pub(super) fn attachment(mut response: Response, filename: &str) -> Response {
     // slugs are [a-z0-9-], so the name needs no quoting beyond this
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         response
@@ -136,7 +136,7 @@ fn csv_text(rows: &[AuditRow]) -> Result<String, csv::Error> {
 /// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, tab or
 /// carriage return is prefixed with `'` (OWASP CSV injection advice). Reasons and comment
 /// text are written by people, and scanner text reaches the trail too.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),

@@ -4,6 +4,7 @@
 mod audit;
 mod edge;
 mod error;
+mod findings_export;
 mod guards;
 mod health;
 mod openapi;
@@ -107,6 +108,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/api/audit/export",
         caller: Caller::SignedIn(app::workflow::Action::ManagePolicies),
     },
+    Endpoint {
+        method: "GET",
+        path: "/api/findings/export",
+        caller: Caller::SignedIn(app::workflow::Action::View),
+    },
 ];
 
 /// Mounts an endpoint listed in [`ENDPOINTS`]; an unlisted one is a bug caught at start-up.
@@ -176,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         ("/readyz", get(health::readyz)),
         ("/api/v1/openapi.json", get(openapi::openapi_json)),
         ("/api/audit/export", get(audit::export)),
+        ("/api/findings/export", get(findings_export::export)),
     ]
     .into_iter()
     .fold(Router::new(), |router, (path, handler)| {

@@ -17,10 +17,11 @@ pub const COLUMNS: &str = "project_id, fingerprint, content_hash, scanner, targe
     severity, scanner_severity, title, rule_id, description, file_path, line, location, \
     package_name, package_version, fixed_version, aliases, remediation, \"references\", image, \
     k8s_namespace, k8s_kind, k8s_name, url, asset_kind, asset_key, evidence, occurrences, \
-    first_seen_at, last_seen_at, first_scan_id, last_scan_id, assignee_user_id, assignee_team_id";
+    first_seen_at, last_seen_at, first_scan_id, last_scan_id, assignee_user_id, assignee_team_id, \
+    due_at";
 
 /// How many of [`COLUMNS`] there are.
-const FIELDS: i16 = 35;
+const FIELDS: i16 = 36;
 
 /// The binary COPY signature, flags and (empty) header extension.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -39,6 +40,9 @@ pub struct RowContext {
     /// Who new findings are assigned to: the project's default assignee and owning team.
     pub assignee_user_id: Option<i64>,
     pub assignee_team_id: Option<i64>,
+    /// The project's effective SLA: a new finding's due date is written with it (so no
+    /// trigger runs per inserted row; see migration 25).
+    pub sla: app::sla::SlaPolicy,
 }
 
 /// A finding ready to be written: its content columns encoded once (hashed to compare with
@@ -131,6 +135,11 @@ impl Rows {
                 Some(id) => int8(out, id),
                 None => null(out),
             }
+        }
+        // as `app::sla::sql::DUE_AT`: first seen + whole days, no pause yet
+        match app::sla::due_at(first, f.severity, &ctx.sla, chrono::Duration::zero()) {
+            Some(due) => timestamp(out, due),
+            None => null(out),
         }
     }
 
@@ -293,6 +302,7 @@ mod tests {
                 .with_timezone(&Utc),
             assignee_user_id: None,
             assignee_team_id: Some(3),
+            sla: app::sla::SlaPolicy::default(),
         }
     }
 

@@ -32,9 +32,15 @@ async fn estate(app: &TestApp) {
 async fn visible_projects(app: &TestApp, email: &str) -> Vec<String> {
     let client = app.client_for(email).await;
     let body = app
-        .call_expecting(&client, "list_findings", &[], StatusCode::OK)
+        .call_expecting(
+            &client,
+            "list_findings",
+            &[("query", "state=all")],
+            StatusCode::OK,
+        )
         .await;
-    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let page: Value = serde_json::from_str(&body).unwrap();
+    let rows = page["rows"].as_array().unwrap();
     let mut projects: Vec<String> = rows
         .iter()
         .map(|r| r["project_slug"].as_str().unwrap().to_string())

@@ -14,6 +14,7 @@ mod bulk;
 mod cli;
 mod comments;
 mod corpus;
+mod explorer;
 mod finding_page;
 mod gate;
 mod identity;

@@ -29,6 +29,7 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/whoami", Anyone),
     ("/api/logout", SignedIn),
     ("/api/list_findings", SignedIn),
+    ("/api/matching_finding_ids", SignedIn),
     ("/api/my_work", SignedIn),
     ("/api/list_scans", OnProject(View)),
     ("/api/finding_detail", OnProject(View)),
@@ -316,6 +317,7 @@ fn endpoint_query(path: &str) -> &'static str {
         "/healthz" | "/readyz" | "/api/v1/openapi.json" => "",
         "/api/v1/reports" => "?target=rbac",
         "/api/audit/export" => "?project=web",
+        "/api/findings/export" => "?project=web",
         other => panic!("no call for endpoint {other} in the authorisation test"),
     }
 }

@@ -68,10 +68,16 @@ async fn listed(
     client: &reqwest::Client,
 ) -> Vec<(String, String, Option<DateTime<Utc>>)> {
     let body = app
-        .call_expecting(client, "list_findings", &[], StatusCode::OK)
+        .call_expecting(
+            client,
+            "list_findings",
+            &[("query", "state=all")],
+            StatusCode::OK,
+        )
         .await;
     let mut rows: Vec<(String, String, Option<DateTime<Utc>>)> =
-        serde_json::from_str::<Vec<Value>>(&body)
+        serde_json::from_str::<Value>(&body).unwrap()["rows"]
+            .as_array()
             .unwrap()
             .iter()
             .map(|f| {

@@ -120,6 +120,7 @@ impl ProjectScan {
             now: scan.now,
             assignee_user_id: self.assignee.0,
             assignee_team_id: self.assignee.1,
+            sla: self.rules.sla,
         };
         let (new_rows, staged_rows) = self.diff.rows(&ctx, &fresh, outcomes);
         let copy_started = Instant::now();

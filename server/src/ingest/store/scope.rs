@@ -547,6 +547,7 @@ pub(super) mod tests {
             now: now(),
             assignee_user_id: None,
             assignee_team_id: Some(3),
+            sla: SlaPolicy::default(),
         }
     }
 
