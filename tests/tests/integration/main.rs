@@ -19,6 +19,7 @@ mod gate;
 mod identity;
 mod outbox;
 mod producers;
+mod project_settings;
 mod rbac;
 mod references;
 mod reimport;
