@@ -57,14 +57,7 @@ pub struct FindingView {
     pub timeline: Vec<TimelineEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    pub at: chrono::DateTime<chrono::Utc>,
-    /// A person's email, "scan #12", or "Bosun".
-    pub actor: String,
-    pub what: String,
-    pub reason: Option<String>,
-}
+pub use crate::timeline::TimelineEntry;
 
 #[server(endpoint = "finding_detail")]
 pub async fn finding_detail(id: i64) -> Result<FindingView, AppError> {
@@ -89,7 +82,7 @@ pub async fn finding_detail(id: i64) -> Result<FindingView, AppError> {
 mod db {
     use sqlx::PgPool;
 
-    use super::{FindingView, TimelineEntry};
+    use super::FindingView;
     use crate::domain::{FindingState, Layer, Severity};
 
     #[derive(sqlx::FromRow)]
@@ -148,29 +141,7 @@ mod db {
         .bind(id)
         .fetch_one(pool)
         .await?;
-        let timeline: Vec<TimelineEntry> = sqlx::query_as!(
-            TimelineEntry,
-            r#"SELECT e.at,
-                      coalesce(u.email, 'scan #' || e.scan_id::text, 'Bosun') AS "actor!",
-                      CASE e.action
-                        WHEN 'state_changed' THEN 'moved it from ' || replace(e.before->>'state', '_', ' ')
-                                                   || ' to ' || replace(e.after->>'state', '_', ' ')
-                        WHEN 'fixed_by_scan' THEN 'fixed (verified by scan)'
-                        WHEN 'reopened_by_scan' THEN 'reopened (reported again)'
-                        WHEN 'fix_verified_by_scan' THEN 'verified the fix'
-                        WHEN 'risk_acceptance_expired' THEN 'reopened (risk acceptance expired)'
-                        WHEN 'assigned' THEN 'changed the assignment'
-                        WHEN 'commented' THEN 'commented'
-                        ELSE replace(e.action, '_', ' ') END AS "what!",
-                      e.reason
-                 FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
-                WHERE e.subject_type = 'finding' AND e.subject_id = $1
-                ORDER BY e.at, e.id
-                LIMIT 500"#,
-            id,
-        )
-        .fetch_all(pool)
-        .await?;
+        let timeline = crate::timeline::db::of_finding(pool, id).await?;
         Ok(FindingView {
             id: r.id,
             project_slug: r.project_slug,
@@ -408,6 +379,10 @@ pub fn FindingPage() -> impl IntoView {
                                             <li>
                                                 <span class="when">{e.at.format("%Y-%m-%d %H:%M").to_string()}</span> " "
                                                 <span class="actor">{e.actor.clone()}</span> " " {e.what.clone()}
+                                                {e.scan_id.map(|scan| {
+                                                    let href = format!("/projects/{}/scans#scan-{scan}", f.project_slug);
+                                                    view! { " · " <a href=href>{format!("scan #{scan}")}</a> }
+                                                })}
                                                 {e.reason.clone().map(|r| view! { <q>{r}</q> })}
                                             </li>
                                         }).collect_view()}

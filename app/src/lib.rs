@@ -10,6 +10,8 @@
 //! - `triage`, `bulk`, `assignment`, `comments`: people working findings, one store function
 //!   per operation (the CLI calls the same ones).
 //! - `audit` (server only): the audit trail; `outbox`: notifications waiting to be sent.
+//! - `gate`, `routing`, `project_settings`: a project's CI gate policy and routing rules,
+//!   and the page that edits them.
 //! - `error`: the one error type of server functions.
 //! - `server_context` (server only): the pool and settings handed to server functions.
 
@@ -31,15 +33,19 @@ pub mod error;
 pub mod explorer;
 pub mod finding_page;
 pub mod findings;
+pub mod gate;
 mod layout;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 pub mod outbox;
+pub mod project_settings;
+pub mod routing;
 pub mod scans;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod sla;
 pub mod sla_settings;
+pub mod timeline;
 pub mod tokens;
 pub mod triage;
 pub mod workflow;
@@ -115,6 +121,11 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>
                 <Route path=(StaticSegment("settings"), StaticSegment("tokens")) view=tokens::TokensPage/>
+                <Route
+                    path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("settings"))
+                    view=project_settings::ProjectSettingsPage
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("scans"))
                     view=scans::ScansPage

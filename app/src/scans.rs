@@ -131,7 +131,7 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
                         };
                         let branch = s.branch.clone().unwrap_or_default();
                         view! {
-                            <tr class=format!("scan scan-{}", s.status) data-id=s.id>
+                            <tr class=format!("scan scan-{}", s.status) data-id=s.id id=format!("scan-{}", s.id)>
                                 <td class="when">{s.received_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
                                 <td><span class=format!("status status-{}", s.status)>{s.status.clone()}</span></td>
                                 <td>{scanner}<small class="muted">" · " {s.format.clone()}</small></td>

@@ -10,29 +10,11 @@ use std::collections::BinaryHeap;
 use app::domain::Severity;
 use app::sla::SlaPolicy;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GatePolicy {
-    /// New findings of these severities fail the gate.
-    pub block_new: Vec<Severity>,
-    /// Any open secret in the scan fails the gate.
-    pub block_secrets: bool,
-    /// Any finding in the scan past its SLA due date fails the gate.
-    pub block_sla_breaches: bool,
-}
-
-impl Default for GatePolicy {
-    fn default() -> Self {
-        GatePolicy {
-            block_new: vec![Severity::Critical, Severity::High],
-            block_secrets: true,
-            block_sla_breaches: true,
-        }
-    }
-}
+/// Stored and edited by the app (the project settings page); evaluated here.
+pub use app::gate::GatePolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GateVerdict {

@@ -10,6 +10,14 @@ use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
 /// revoking.
 #[component]
 pub fn TokensPage() -> impl IntoView {
+    // `?scope=project:shop` (from a project's settings): that scope's tokens only
+    let query = leptos_router::hooks::use_query_map();
+    let only = Memo::new(move |_| {
+        query
+            .read()
+            .get("scope")
+            .and_then(|s| TokenScope::parse(&s))
+    });
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let view_data = Resource::new(
@@ -59,6 +67,14 @@ pub fn TokensPage() -> impl IntoView {
                         }
                         .into_any();
                     }
+                    let only = only.get_untracked();
+                    let tokens: Vec<TokenInfo> = data
+                        .tokens
+                        .into_iter()
+                        .filter(|t| only.as_ref().is_none_or(|scope| &t.scope == scope))
+                        .collect();
+                    let only_key = only.as_ref().map(TokenScope::key);
+                    let only_label = only.as_ref().map(TokenScope::label);
                     let now = chrono::Utc::now();
                     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                         t.map_or("—".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -68,8 +84,9 @@ pub fn TokensPage() -> impl IntoView {
                             <h2>"Create a token"</h2>
                             <ActionForm action=create attr:class="inline-form">
                                 <select name="scope" aria-label="For">
-                                    {data.scopes.iter().map(|s| view! {
-                                        <option value=s.key()>{s.label()}</option>
+                                    {data.scopes.iter().map(|s| {
+                                        let chosen = only_key.as_deref() == Some(s.key().as_str());
+                                        view! { <option value=s.key() selected=chosen>{s.label()}</option> }
                                     }).collect_view()}
                                 </select>
                                 <input type="text" name="name" placeholder="What uses it (e.g. GitHub Actions)" aria-label="Name" maxlength=NAME_MAX/>
@@ -86,7 +103,10 @@ pub fn TokensPage() -> impl IntoView {
                         {revoke_error}
                         <section>
                             <h2>"Tokens"</h2>
-                            {if data.tokens.is_empty() {
+                            {only_label.map(|label| view! {
+                                <p class="muted">{format!("Showing the tokens of {label}. ")}<a href="/settings/tokens">"Show all"</a></p>
+                            })}
+                            {if tokens.is_empty() {
                                 view! { <p class="muted">"None yet."</p> }.into_any()
                             } else {
                                 view! {
@@ -96,7 +116,7 @@ pub fn TokensPage() -> impl IntoView {
                                             <th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th></th>
                                         </tr></thead>
                                         <tbody>
-                                            {data.tokens.into_iter().map(|t| {
+                                            {tokens.into_iter().map(|t| {
                                                 let status = t.status(now);
                                                 view! {
                                                     <tr data-token=t.id>

@@ -47,7 +47,7 @@ pub(super) async fn run(command: RouteCommand) -> anyhow::Result<()> {
                     path,
                     position,
                 };
-                let id = routing::add_rule(&pool, p.id, &rule).await?;
+                let id = routing::add_rule(&pool, None, p.id, &rule).await?;
                 println!("added routing rule {id} → project {}", p.slug);
                 Ok(())
             })

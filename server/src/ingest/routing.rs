@@ -7,7 +7,10 @@
 //! whose every pattern matches wins. A finding no rule matches is not stored; the upload
 //! response counts it as `unrouted`, so the sender can tell a rule is missing.
 
-use globset::{Glob, GlobMatcher};
+use globset::GlobMatcher;
+
+/// Rules are kept (added, removed, audited) by the app's store, shared with the settings page.
+pub use app::routing::{NewRule, RuleError, add_rule, compile};
 use sqlx::PgConnection;
 
 use super::NewFinding;
@@ -42,12 +45,6 @@ struct Rule {
 pub struct Router {
     rules: Vec<Rule>,
     destinations: Vec<Destination>,
-}
-
-/// A glob as the rules use it: `*` crosses `/` (so `payments-*` and `team/*` both work as
-/// people expect); `?`, `[…]` and `{a,b}` as usual.
-pub fn compile(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    Ok(Glob::new(pattern)?.compile_matcher())
 }
 
 impl Router {
@@ -140,88 +137,6 @@ pub async fn rules_for(
     )
     .fetch_all(conn)
     .await
-}
-
-/// A rule to add: at least one pattern, each a valid glob.
-#[derive(Debug, Clone, Default)]
-pub struct NewRule {
-    pub namespace: Option<String>,
-    pub image_repository: Option<String>,
-    pub path: Option<String>,
-    pub position: Option<i32>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RuleError {
-    #[error("a routing rule needs at least one of: namespace, image repository, path")]
-    NoPattern,
-    #[error("invalid {field} pattern '{pattern}': {source}")]
-    BadPattern {
-        field: &'static str,
-        pattern: String,
-        source: globset::Error,
-    },
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-/// Adds a rule sending matching findings to `project_id`. It belongs to the project's
-/// team (so that team's tokens use it); a project without a team gets an estate-wide rule,
-/// which only cluster-wide tokens use. Audited.
-pub async fn add_rule(
-    pool: &sqlx::PgPool,
-    project_id: i64,
-    rule: &NewRule,
-) -> Result<i64, RuleError> {
-    let fields = [
-        ("namespace", &rule.namespace),
-        ("image repository", &rule.image_repository),
-        ("path", &rule.path),
-    ];
-    if fields
-        .iter()
-        .all(|(_, p)| p.as_deref().is_none_or(|p| p.trim().is_empty()))
-    {
-        return Err(RuleError::NoPattern);
-    }
-    for (field, pattern) in fields {
-        if let Some(pattern) = pattern {
-            compile(pattern).map_err(|source| RuleError::BadPattern {
-                field,
-                pattern: pattern.clone(),
-                source,
-            })?;
-        }
-    }
-    let clean = |p: &Option<String>| {
-        p.as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-    };
-    let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO routing_rules (team_id, position, namespace, image_repository, path, project_id)
-         SELECT team_id, coalesce($2, 100), $3, $4, $5, id FROM projects WHERE id = $1
-         RETURNING id",
-        project_id,
-        rule.position,
-        clean(&rule.namespace),
-        clean(&rule.image_repository),
-        clean(&rule.path),
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO audit_events (project_id, subject_type, subject_id, action, after)
-         SELECT project_id, 'routing_rule', id, 'created', to_jsonb(r) - 'created_at'
-           FROM routing_rules r WHERE id = $1",
-        id,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 /// A rule as `bosun route list` shows it.

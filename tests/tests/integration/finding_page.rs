@@ -106,3 +106,97 @@ async fn a_missing_or_invisible_finding_or_project_answers_404_with_a_message() 
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn the_timeline_says_from_and_to_for_every_change_and_links_the_scan() {
+    use bosun_tests::{ONE_FINDING_SARIF, SHOP_PEOPLE};
+    use reqwest::StatusCode;
+
+    let app = spawn_app().await;
+    let token = app
+        .shop_and_data_with(ONE_FINDING_SARIF.into(), SHOP_PEOPLE)
+        .await;
+    let id = app.count("SELECT id FROM findings").await.to_string();
+    let sec = app.client_for("sec@example.com").await;
+    let call = |function: &'static str, form: Vec<(&'static str, String)>| {
+        let (app, sec) = (&app, &sec);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_expecting(sec, function, &form, StatusCode::OK)
+                .await;
+        }
+    };
+    let f = || ("finding_id", id.clone());
+    call(
+        "assign",
+        vec![
+            f(),
+            ("user", "dev@example.com".into()),
+            ("team", "shop".into()),
+        ],
+    )
+    .await;
+    call("assign", vec![f(), ("user", "dev2@example.com".into())]).await;
+    call(
+        "override_severity",
+        vec![
+            f(),
+            ("severity", "low".into()),
+            ("reason", "internal only".into()),
+        ],
+    )
+    .await;
+    // the next scan no longer reports it (fixed by that scan); the one after does again
+    let other = ONE_FINDING_SARIF.replace("\"T1\"", "\"T2\"");
+    app.push_ok(&token, "?target=repo", other.into()).await;
+    let fixing_scan = app.count("SELECT max(id) FROM scans").await;
+    app.push_ok(&token, "?target=repo", ONE_FINDING_SARIF.into())
+        .await;
+    call(
+        "change_state",
+        vec![
+            f(),
+            ("to", "risk_accepted".into()),
+            ("reason", "vendor fix due".into()),
+            ("risk_accepted_until", "2099-03-01".into()),
+        ],
+    )
+    .await;
+    let finding = id.as_str();
+
+    let body = app
+        .call_expecting(&sec, "finding_detail", &[("id", finding)], StatusCode::OK)
+        .await;
+    let detail: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let lines: Vec<String> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["actor"].as_str().unwrap(),
+                e["what"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            // the project's team had it from the start
+            "sec@example.com: assigned it to dev@example.com",
+            "sec@example.com: assigned it to dev2@example.com (was dev@example.com); took it from team shop",
+            "sec@example.com: changed the severity from high to low",
+            "Bosun: fixed (no longer reported by the scan)",
+            "Bosun: reopened (reported again)",
+            "sec@example.com: moved it from reopened to risk accepted until 2099-03-01",
+        ]
+    );
+    assert_eq!(detail["timeline"][3]["scan_id"], fixing_scan);
+    let scan = fixing_scan;
+    let html = app.get_text(&sec, &format!("/findings/{finding}")).await;
+    assert!(
+        html.contains(&format!("/projects/web/scans#scan-{scan}")),
+        "the scan is linked"
+    );
+}

@@ -20,6 +20,7 @@ mod gate;
 mod identity;
 mod outbox;
 mod producers;
+mod project_settings;
 mod rbac;
 mod references;
 mod reimport;

@@ -65,11 +65,18 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/create_team", Admin),
     ("/api/set_membership", Admin),
     ("/api/remove_membership", Admin),
+    ("/api/project_settings", OnProject(View)),
+    ("/api/save_gate_policy", OnProject(ManagePolicies)),
+    ("/api/add_routing_rule", OnProject(ManageTokensAndRouting)),
+    (
+        "/api/remove_routing_rule",
+        OnProject(ManageTokensAndRouting),
+    ),
 ];
 
 /// The form fields of a call to `path`, as `key=value&key=value`; `{finding}`, `{comment}`,
 /// `{invite}`, `{viewer}` (a user id) and `{token}` (a fresh token of project web, for each
-/// call) are filled in.
+/// call) and `{rule}` (a fresh routing rule of project web, for each call) are filled in.
 fn fields(path: &str) -> &'static str {
     match path {
         "/api/list_scans" => "project=web",
@@ -92,6 +99,10 @@ fn fields(path: &str) -> &'static str {
         "/api/create_team" => "slug=platform",
         "/api/set_membership" => "team=data&email=outsider@example.com&role=developer",
         "/api/remove_membership" => "team=data&email=leaver@example.com",
+        "/api/project_settings" => "project=web",
+        "/api/save_gate_policy" => "project=web&critical=on&reason=rbac",
+        "/api/add_routing_rule" => "project=web&namespace=shop-*",
+        "/api/remove_routing_rule" => "project=web&id={rule}",
         _ => "",
     }
 }
@@ -104,6 +115,7 @@ const PAGES: &[(&str, bool)] = &[
     ("/my-work", true),
     ("/findings/{id}", true),
     ("/projects/{slug}/scans", true),
+    ("/projects/{slug}/settings", true),
     ("/settings/sla", true),
     ("/settings/tokens", true),
     ("/invite/{token}", false),
@@ -237,7 +249,20 @@ async fn every_server_function_answers_each_person_as_the_table_says() {
             } else {
                 String::new()
             };
+            let rule = if fields.contains("{rule}") {
+                app.execute(
+                    "INSERT INTO routing_rules (team_id, namespace, project_id)
+                     SELECT team_id, 'rbac-*', id FROM projects WHERE slug = 'web'",
+                )
+                .await;
+                app.count("SELECT max(id) FROM routing_rules")
+                    .await
+                    .to_string()
+            } else {
+                String::new()
+            };
             let filled = fields
+                .replace("{rule}", &rule)
                 .replace("{finding}", &finding)
                 .replace("{comment}", &comment)
                 .replace("{invite}", &invite)

@@ -59,6 +59,7 @@ async fn estate(app: &TestApp) -> Estate {
     // tried in position order: the image rule outranks the namespace rule
     add_rule(
         pool,
+        None,
         ids[1],
         &NewRule {
             position: Some(10),
@@ -67,10 +68,10 @@ async fn estate(app: &TestApp) -> Estate {
     )
     .await
     .unwrap();
-    add_rule(pool, ids[0], &rule(Some("shop-*"), None))
+    add_rule(pool, None, ids[0], &rule(Some("shop-*"), None))
         .await
         .unwrap();
-    add_rule(pool, ids[2], &rule(Some("warehouse"), None))
+    add_rule(pool, None, ids[2], &rule(Some("warehouse"), None))
         .await
         .unwrap();
     Estate {
@@ -219,7 +220,7 @@ async fn a_team_without_rules_is_told_to_add_one_and_bad_rules_are_refused() {
         (NewRule::default(), "at least one"),
         (unclosed, "invalid namespace pattern"),
     ] {
-        let err = add_rule(pool, solo, &rule).await.unwrap_err();
+        let err = add_rule(pool, None, solo, &rule).await.unwrap_err();
         assert!(err.to_string().contains(says), "{err}");
     }
     assert_eq!(app.count("SELECT count(*) FROM routing_rules").await, 0);
@@ -227,7 +228,7 @@ async fn a_team_without_rules_is_told_to_add_one_and_bad_rules_are_refused() {
         path: Some("services/**".into()),
         ..NewRule::default()
     };
-    add_rule(pool, solo, &services).await.unwrap();
+    add_rule(pool, None, solo, &services).await.unwrap();
     assert_eq!(
         app.count("SELECT count(*) FROM audit_events WHERE subject_type = 'routing_rule'")
             .await,
