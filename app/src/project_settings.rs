@@ -189,6 +189,8 @@ pub fn ProjectSettingsPage() -> impl IntoView {
         <Title text=move || format!("Settings of {}", project.get())/>
         <AppHeader/>
         <main class="project-settings">
+            {errors}
+            {saved}
             <Suspense fallback=|| view! { <p class="muted">"Loading settings…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
@@ -204,8 +206,6 @@ pub fn ProjectSettingsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            {errors}
-            {saved}
         </main>
     }
 }
@@ -255,6 +255,12 @@ fn GateForm(
     save_gate: ServerAction<SaveGatePolicy>,
 ) -> impl IntoView {
     let names = ["critical", "high", "medium", "low", "info"];
+    let reason = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(input)) = (save_gate.value().get(), reason.get_untracked()) {
+            input.set_value("");
+        }
+    });
     view! {
         <ActionForm action=save_gate attr:class="gate-form">
             <input type="hidden" name="project" value=slug/>
@@ -277,7 +283,7 @@ fn GateForm(
             </label>
             <label class="field">
                 <span class="field-label">"Why (kept in the audit trail)"</span>
-                <input type="text" name="reason" maxlength="2000"/>
+                <input type="text" name="reason" maxlength="2000" node_ref=reason/>
             </label>
             <button type="submit" class="btn btn-primary" disabled=move || save_gate.pending().get()>"Save gate policy"</button>
         </ActionForm>
@@ -338,8 +344,15 @@ fn RulesTable(
 
 #[component]
 fn RuleForm(slug: String, add_rule: ServerAction<AddRoutingRule>) -> impl IntoView {
+    // empty boxes after a rule is added, ready for the next one
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(form)) = (add_rule.value().get(), form.get_untracked()) {
+            form.reset();
+        }
+    });
     view! {
-        <ActionForm action=add_rule attr:class="rule-form toolbar">
+        <ActionForm action=add_rule node_ref=form attr:class="rule-form toolbar">
             <input type="hidden" name="project" value=slug/>
             <label class="field">
                 <span class="field-label">"Namespace"</span>

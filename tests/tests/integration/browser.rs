@@ -746,3 +746,73 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
     .await;
     assert_eq!(app.count("SELECT count(*) FROM sessions").await, 1);
 }
+
+#[tokio::test]
+async fn security_changes_the_gate_and_adds_a_routing_rule_on_the_project_settings_page() {
+    let (app, _) = spawn_app_and(triage_estate).await;
+    let app = &app;
+    with_browser(|client| async move {
+        sign_in_and_land(&client, app, "sec@example.com").await;
+        client
+            .goto(&app.url("/projects/storefront/settings"))
+            .await
+            .unwrap();
+        wait_for("the settings page", Duration::from_secs(15), || async {
+            (!texts(&client, "form.gate-form").await.is_empty()).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        // block only criticals from now on
+        click(&client, "form.gate-form input[name=high]").await;
+        type_into(
+            &client,
+            "form.gate-form input[name=reason]",
+            "pilot quarter",
+        )
+        .await;
+        click(&client, "form.gate-form button[type=submit]").await;
+        wait_for("the policy saved", Duration::from_secs(10), || async {
+            texts(&client, ".notice-ok")
+                .await
+                .iter()
+                .any(|t| t.starts_with("Gate policy saved"))
+                .then_some(())
+        })
+        .await;
+        let described = texts(&client, ".gate-policy p").await.join(" ");
+        assert!(
+            described.contains("Fails on new critical findings;"),
+            "{described}"
+        );
+
+        type_into(&client, "form.rule-form input[name=namespace]", "shop-*").await;
+        click(&client, "form.rule-form button[type=submit]").await;
+        let rules = wait_for("the new rule listed", Duration::from_secs(10), || async {
+            let rows = texts(&client, "table.rules-table tbody tr").await;
+            (!rows.is_empty()).then_some(rows)
+        })
+        .await;
+        assert!(rules[0].contains("shop-*"), "{rules:?}");
+        // the boxes are empty again, ready for the next rule and the next change
+        for field in [
+            "form.rule-form input[name=namespace]",
+            "form.gate-form input[name=reason]",
+        ] {
+            wait_for_value(
+                &client,
+                "an emptied box",
+                Duration::from_secs(10),
+                field,
+                str::is_empty,
+            )
+            .await;
+        }
+        screenshot(&client, "project-settings").await;
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE subject_type IN ('gate_policy', 'routing_rule')")
+            .await,
+        2
+    );
+}
