@@ -569,28 +569,27 @@ async fn write(
                 _ => per_project.push((p, vec![(s, j)])),
             }
         }
-        let results: Vec<anyhow::Result<Vec<(i64, DateTime<Utc>, i64, i64, i64)>>> =
-            futures_util::stream::iter(per_project)
-                .map(|(p, list)| {
-                    let project_id = ids.projects[p];
-                    async move {
-                        let mut out = Vec::with_capacity(list.len());
-                        for (s, j) in list {
-                            out.push(scan(pool, plan, p, project_id, s, j).await?);
-                        }
-                        Ok(out)
+        let results: Vec<anyhow::Result<Vec<ScanDone>>> = futures_util::stream::iter(per_project)
+            .map(|(p, list)| {
+                let project_id = ids.projects[p];
+                async move {
+                    let mut out = Vec::with_capacity(list.len());
+                    for (s, j) in list {
+                        out.push(scan(pool, plan, p, project_id, s, j).await?);
                     }
-                })
-                .buffer_unordered(args.jobs.max(1))
-                .collect()
-                .await;
+                    Ok(out)
+                }
+            })
+            .buffer_unordered(args.jobs.max(1))
+            .collect()
+            .await;
         let (mut new, mut fixed, mut reopened, mut n) = (0, 0, 0, 0);
         for r in results {
-            for (scan_id, at, nw, fx, ro) in r? {
-                scan_times.push((scan_id, at));
-                new += nw;
-                fixed += fx;
-                reopened += ro;
+            for done in r? {
+                scan_times.push((done.scan_id, done.at));
+                new += done.new;
+                fixed += done.fixed;
+                reopened += done.reopened;
                 n += 1;
             }
         }
@@ -614,7 +613,16 @@ async fn write(
     Ok(summary)
 }
 
-/// Writes one scan of a scope through the ingest store: (scan id, time, new, fixed, reopened).
+/// One scan written: its id and planned time, and what it changed.
+struct ScanDone {
+    scan_id: i64,
+    at: DateTime<Utc>,
+    new: i64,
+    fixed: i64,
+    reopened: i64,
+}
+
+/// Writes one scan of a scope through the ingest store.
 async fn scan(
     pool: &PgPool,
     plan: &Plan,
@@ -622,7 +630,7 @@ async fn scan(
     project_id: i64,
     s: usize,
     j: usize,
-) -> anyhow::Result<(i64, DateTime<Utc>, i64, i64, i64)> {
+) -> anyhow::Result<ScanDone> {
     let project = &plan.projects[p];
     let scope = &project.scopes[s];
     let scans = scope.months.len();
@@ -670,13 +678,13 @@ async fn scan(
     )
     .await
     .with_context(|| format!("seeding a {} scan of {}", body.scanner_id(), project.slug))?;
-    Ok((
-        outcome.scan_id,
+    Ok(ScanDone {
+        scan_id: outcome.scan_id,
         at,
-        outcome.new,
-        outcome.fixed,
-        outcome.reopened,
-    ))
+        new: outcome.new,
+        fixed: outcome.fixed,
+        reopened: outcome.reopened,
+    })
 }
 
 #[cfg(test)]
