@@ -31,8 +31,8 @@ use anyhow::Context;
 use app::domain::{Layer, Severity};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, PgPool};
 
 use self::catalog::{mix, pick, unit};
 use self::format::{SEED_FORMAT, SeedScan};
@@ -513,9 +513,11 @@ pub async fn run(pool: &PgPool, args: &SeedArgs) -> anyhow::Result<Summary> {
     ));
     // the seed's own connections: many small transactions, which need not wait for the
     // disk one by one (a crash mid-seed loses a seed, which is simply run again)
+    // (a large scope's statements take seconds on purpose: no slow-statement warnings)
     let options = (*pool.connect_options())
         .clone()
-        .options([("synchronous_commit", "off")]);
+        .options([("synchronous_commit", "off")])
+        .disable_statement_logging();
     let seed_pool = PgPoolOptions::new()
         .max_connections(args.jobs.max(1) as u32 + 1)
         .connect_with(options)

@@ -48,6 +48,8 @@ pub async fn run() -> anyhow::Result<()> {
     let findings: u64 = env_or("BOSUN_BENCH_FINDINGS", 1_000_000);
     let requests: usize = env_or("BOSUN_BENCH_REQUESTS", 200);
     let wrk_seconds: u64 = env_or("BOSUN_BENCH_WRK_SECONDS", 15);
+    // a slow page stops early (after at least 20 requests) rather than taking minutes
+    let budget = Duration::from_secs(env_or("BOSUN_BENCH_PAGE_SECONDS", 10));
     // the estate at 1M; smaller runs keep its proportions, within reason
     let scale = (findings as f64 / 1_000_000.0).min(1.0);
     let projects = ((2_000.0 * scale) as usize).max(20);
@@ -113,6 +115,10 @@ pub async fn run() -> anyhow::Result<()> {
         .env("BOSUN_ADDR", format!("127.0.0.1:{port}"))
         .env("BOSUN_LOG", "warn")
         .stdout(Stdio::null())
+        // the server's own log (requests cut off when it stops) would interleave the table
+        .stderr(Stdio::from(std::fs::File::create(
+            std::env::temp_dir().join("bosun-bench-pages-server.log"),
+        )?))
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     let _server = Server(child);
@@ -159,8 +165,8 @@ pub async fn run() -> anyhow::Result<()> {
         requests / 10
     );
     println!(
-        "{:<34} {:<9} {:>6} {:>8} {:>8} {:>8}",
-        "page", "as", "status", "p50 ms", "p95 ms", "KB"
+        "{:<34} {:<9} {:>6} {:>8} {:>8} {:>8} {:>5}",
+        "page", "as", "status", "p50 ms", "p95 ms", "KB", "n"
     );
     let mut over = Vec::new();
     let mut cookies = Vec::new();
@@ -182,10 +188,10 @@ pub async fn run() -> anyhow::Result<()> {
             } else {
                 path
             };
-            let m = measure(&client, &url, &cookie, &path, requests).await?;
+            let m = measure(&client, &url, &cookie, &path, requests, budget).await?;
             println!(
-                "{name:<34} {who:<9} {:>6} {:>8.1} {:>8.1} {:>8.0}",
-                m.status, m.p50, m.p95, m.kb
+                "{name:<34} {who:<9} {:>6} {:>8.1} {:>8.1} {:>8.0} {:>5}",
+                m.status, m.p50, m.p95, m.kb, m.n
             );
             if m.status == 200 && m.p95 >= 50.0 {
                 over.push(format!("{name} as {who}: p95 {:.0} ms", m.p95));
@@ -408,6 +414,8 @@ fn after_link(html: &str) -> Option<String> {
 
 struct Measured {
     status: u16,
+    /// Requests measured (fewer than asked when the page ran out of time).
+    n: usize,
     p50: f64,
     p95: f64,
     kb: f64,
@@ -419,8 +427,10 @@ async fn measure(
     cookie: &str,
     path: &str,
     requests: usize,
+    budget: Duration,
 ) -> anyhow::Result<Measured> {
-    let warm = (requests / 10).max(1);
+    let mut warm = (requests / 10).max(1);
+    let started = Instant::now();
     let mut times = Vec::with_capacity(requests);
     let (mut status, mut bytes) = (0, 0);
     for i in 0..warm + requests {
@@ -434,20 +444,24 @@ async fn measure(
         let body = response.bytes().await?;
         let elapsed = started.elapsed();
         bytes = body.len();
+        if i == 0 && elapsed > Duration::from_millis(100) {
+            // a slow page needs no long warm-up to show it is slow
+            warm = warm.min(3);
+        }
         if i >= warm {
             times.push(elapsed.as_secs_f64() * 1000.0);
         }
-        if status == 404 && i >= warm {
-            // a page that is not there: a few answers say so
-            if times.len() >= 5 {
-                break;
-            }
+        // a page that is not there: a few answers say so; a slow one: its budget
+        if (status == 404 && times.len() >= 5) || (started.elapsed() > budget && times.len() >= 20)
+        {
+            break;
         }
     }
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
     Ok(Measured {
         status,
+        n: times.len(),
         p50: at(0.5),
         p95: at(0.95),
         kb: bytes as f64 / 1024.0,
