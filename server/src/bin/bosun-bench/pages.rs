@@ -430,10 +430,11 @@ async fn measure(
     budget: Duration,
 ) -> anyhow::Result<Measured> {
     let mut warm = (requests / 10).max(1);
-    let started = Instant::now();
+    let page_started = Instant::now();
     let mut times = Vec::with_capacity(requests);
     let (mut status, mut bytes) = (0, 0);
-    for i in 0..warm + requests {
+    let mut i = 0;
+    while times.len() < requests {
         let started = Instant::now();
         let response = client
             .get(format!("{url}{path}"))
@@ -451,8 +452,10 @@ async fn measure(
         if i >= warm {
             times.push(elapsed.as_secs_f64() * 1000.0);
         }
+        i += 1;
         // a page that is not there: a few answers say so; a slow one: its budget
-        if (status == 404 && times.len() >= 5) || (started.elapsed() > budget && times.len() >= 20)
+        if (status == 404 && times.len() >= 5)
+            || (page_started.elapsed() > budget && times.len() >= 20)
         {
             break;
         }
