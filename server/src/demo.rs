@@ -1,6 +1,11 @@
 //! The demo dataset: a few realistic projects and their findings, generated here as SARIF
 //! and loaded through the normal ingest path, so a newcomer sees a populated Bosun at once.
 //! Loading twice changes nothing (every finding comes back `unchanged`).
+//!
+//! Around them, a small slice of `bosun seed` ([`SEED`]): teams owning the projects, people
+//! with roles in them, and a year of scans, fixes, reopenings, triage and comments, so the
+//! overview's trends and the projects' histories have something to show. The demo's own
+//! projects join the seed's teams.
 
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -13,6 +18,25 @@ use crate::users;
 
 pub const DEMO_EMAIL: &str = "demo@bosun.local";
 pub const DEMO_PASSWORD: &str = "bosun-demo-pass";
+
+/// The demo's slice of the seed: (findings, projects, teams, people, seed). The seed
+/// number is one whose project slugs do not meet the demo's own (a test checks).
+pub const SEED: (u64, usize, usize, usize, u64) = (2_000, 12, 4, 20, 3);
+
+/// Which seed team owns each of the demo's own projects.
+const OWNERS: &[(&str, &str)] = &[
+    ("payments-api", "payments"),
+    ("web-frontend", "checkout"),
+    ("platform", "platform"),
+];
+
+fn seed_args() -> crate::seed::SeedArgs {
+    let (findings, projects, teams, users, seed) = SEED;
+    crate::seed::SeedArgs {
+        seed,
+        ..crate::seed::SeedArgs::small(findings, projects, teams, users)
+    }
+}
 
 /// (rule id, level, security-severity, message, path, line)
 type DemoResult = (
@@ -259,6 +283,16 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         Ok(_) | Err(users::UserError::Exists(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    let args = seed_args();
+    let seeded: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE slug = $1)")
+        .bind(crate::seed::catalog::team_slug(0))
+        .fetch_one(pool)
+        .await?;
+    if !seeded {
+        crate::seed::run(pool, &args)
+            .await
+            .context("seeding the demo's teams and history")?;
+    }
     for scan in SCANS {
         let slug = Slug::parse_for("project slug", scan.project)?;
         let project = match projects::create(pool, &slug, scan.project_name).await {
@@ -266,6 +300,16 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             Err(projects::ProjectError::Exists(_)) => projects::find(pool, scan.project).await?,
             Err(e) => return Err(e.into()),
         };
+        if let Some((_, team)) = OWNERS.iter().find(|(p, _)| *p == scan.project) {
+            sqlx::query(
+                "UPDATE projects SET team_id = t.id FROM teams t
+                  WHERE projects.id = $1 AND t.slug = $2 AND projects.team_id IS NULL",
+            )
+            .bind(project.id)
+            .bind(team)
+            .execute(pool)
+            .await?;
+        }
         let grant = TokenGrant::for_project(project.id, project.slug);
         let meta = ScanMeta {
             target: scan.target.to_string(),
@@ -291,6 +335,21 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::ingest::ReportFormat;
+
+    #[test]
+    fn the_seed_slice_meets_the_demo_projects_and_teams() {
+        let plan = crate::seed::plan(&seed_args(), chrono::Utc::now());
+        for project in &plan.projects {
+            assert!(
+                SCANS.iter().all(|s| s.project != project.slug),
+                "{} is a demo project",
+                project.slug
+            );
+        }
+        for (_, team) in OWNERS {
+            assert!(plan.teams.iter().any(|t| t == team), "{team}");
+        }
+    }
 
     #[test]
     fn every_demo_report_parses_with_every_result() {

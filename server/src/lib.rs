@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod projects;
 pub mod push;
+pub mod seed;
 pub mod startup;
 pub mod teams;
 pub mod tokens;

@@ -65,6 +65,9 @@ enum Command {
     },
     /// Upload a scanner report to a Bosun server (reads BOSUN_URL and BOSUN_TOKEN).
     Push(push::PushArgs),
+    /// Build a realistic estate (teams, people, projects, a year of scans and triage) for
+    /// trying Bosun at scale; prints the seeded sign-ins.
+    Seed(crate::seed::SeedArgs),
     /// Run a private PostgreSQL cluster from the machine's binaries (used by the test script).
     Postgres {
         #[command(subcommand)]
@@ -87,6 +90,7 @@ pub async fn run() -> ExitCode {
         Command::Token { command } => tokens::run(command).await,
         Command::User { command } => users::run(command).await,
         Command::Postgres { command } => postgres::run(command).await,
+        Command::Seed(args) => with_database(|pool| seed(pool, args)).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,6 +99,35 @@ pub async fn run() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+async fn seed(pool: sqlx::PgPool, args: crate::seed::SeedArgs) -> anyhow::Result<()> {
+    use crate::seed;
+    let summary = seed::run(&pool, &args).await?;
+    let findings: i64 = sqlx::query_scalar("SELECT count(*) FROM findings")
+        .fetch_one(&pool)
+        .await?;
+    println!(
+        "seeded {} teams, {} people, {} projects, {} scans; {} findings in the database \
+         ({} fixed and {} reopened by scans) in {:.1} s",
+        summary.teams,
+        summary.users,
+        summary.projects,
+        summary.scans,
+        findings,
+        summary.fixed_by_scans,
+        summary.reopened_by_scans,
+        summary.seconds,
+    );
+    println!("sign in with password {}:", seed::SEED_PASSWORD);
+    println!("  admin      {}", seed::ADMIN_EMAIL);
+    println!(
+        "  developer  {} (team {})",
+        seed::DEVELOPER_EMAIL,
+        summary.developer_team
+    );
+    println!("  security   {} (every team)", seed::SECURITY_EMAIL);
+    Ok(())
 }
 
 fn init_tracing() {

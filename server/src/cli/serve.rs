@@ -50,6 +50,11 @@ async fn print_banner(config: &Config, pool: &sqlx::PgPool, demo: bool) {
             demo::DEMO_EMAIL,
             demo::DEMO_PASSWORD
         );
+        println!(
+            "  or as a developer of one team: {} with password {}",
+            crate::seed::DEVELOPER_EMAIL,
+            crate::seed::SEED_PASSWORD
+        );
     } else if users::count(pool).await.unwrap_or(0) == 0 {
         let exe = std::env::args().next().unwrap_or_else(|| "bosun".into());
         println!("  no users yet; create the first admin, then sign in at {url}/login:");

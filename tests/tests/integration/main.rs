@@ -27,5 +27,6 @@ mod reimport;
 mod routing;
 mod runtime;
 mod security;
+mod seed;
 mod sla;
 mod triage;

@@ -165,6 +165,22 @@ pub async fn ingest(
     }
 }
 
+/// Stores a report read by a format of the caller's own, exactly as [`ingest`] stores a
+/// report it detected: the seed (`bosun seed`, the demo) generates its findings this way,
+/// so they take Bosun's whole storage path (scope, lookup, `COPY`, reconcile, gate) without
+/// a round trip through a report file.
+pub async fn ingest_with_format(
+    pool: &PgPool,
+    grant: &TokenGrant,
+    meta: &ScanMeta,
+    guard: Guardrails,
+    format: &'static dyn ReportFormat,
+    body: Bytes,
+) -> Result<IngestOutcome, IngestError> {
+    let routing = resolve_routing(pool, grant, meta).await?;
+    write(pool, grant, meta, guard, format, body, routing).await
+}
+
 async fn resolve_routing(
     pool: &PgPool,
     grant: &TokenGrant,

@@ -13,6 +13,11 @@
 //! `BOSUN_BENCH_KEEP=1` keeps the database afterwards, for looking into the stored rows.
 //! The first import's CPU time is printed for the server and for the machine's `postgres`
 //! processes, to tell which side is the bottleneck.
+//!
+//! `bosun-bench pages` is the page benchmark instead (see `pages.rs`, run by
+//! `scripts/bench-pages.sh`).
+
+mod pages;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -196,6 +201,9 @@ async fn raw_copy(database_url: &str, target: &str) -> anyhow::Result<Duration> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("pages") {
+        return pages::run().await;
+    }
     let base_url =
         std::env::var("DATABASE_URL").context("DATABASE_URL (scripts/bench.sh provides one)")?;
     let db = format!("bosun_bench_{}", std::process::id());
