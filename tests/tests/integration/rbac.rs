@@ -31,6 +31,10 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/list_findings", SignedIn),
     ("/api/my_work", SignedIn),
     ("/api/list_scans", OnProject(View)),
+    // counts limited to the person's projects (tested in overview.rs and projects.rs)
+    ("/api/overview", SignedIn),
+    ("/api/list_projects", SignedIn),
+    ("/api/project_detail", OnProject(View)),
     ("/api/finding_detail", OnProject(View)),
     ("/api/list_comments", OnProject(View)),
     ("/api/add_comment", OnProject(Comment)),
@@ -72,6 +76,7 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
 fn fields(path: &str) -> &'static str {
     match path {
         "/api/list_scans" => "project=web",
+        "/api/project_detail" => "slug=web",
         "/api/finding_detail" => "id={finding}",
         "/api/list_comments" => "finding_id={finding}",
         "/api/add_comment" => "finding_id={finding}&body=a comment",
@@ -102,6 +107,8 @@ const PAGES: &[(&str, bool)] = &[
     ("/findings", true),
     ("/my-work", true),
     ("/findings/{id}", true),
+    ("/projects", true),
+    ("/projects/{slug}", true),
     ("/projects/{slug}/scans", true),
     ("/settings/sla", true),
     ("/settings/tokens", true),
