@@ -82,6 +82,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT date_trunc('week', at AT TIME ZONE 'UTC')::date
 $$;
 
+-- The trigger functions run with JIT off: transition tables have no statistics, so the
+-- planner's estimates for their joins are huge and JIT compilation (about 2 s) would cost
+-- far more than the few milliseconds the aggregation takes.
+--
 -- The statement that applies signed deltas to both aggregates, given a query over a
 -- transition table that yields (project_id, severity, layer, state, first_seen_at,
 -- fixed_at, d) with d = +1 for a row counted now and -1 for a row no longer counted.
@@ -90,7 +94,18 @@ $$;
 CREATE FUNCTION finding_aggregates_sql(deltas text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $f$
     SELECT format($q$
-    WITH deltas AS MATERIALIZED (%s),
+    -- one pass over the transition table: the rows, summed by everything counted
+    WITH deltas AS MATERIALIZED (
+        SELECT project_id, scanner, target, severity, layer, state,
+               bosun_week(first_seen_at) AS opened_week,
+               CASE WHEN state = 'fixed' AND fixed_at IS NOT NULL THEN bosun_week(fixed_at) END
+                   AS fixed_week,
+               sum(d) AS d,
+               sum(CASE WHEN state = 'fixed' AND fixed_at IS NOT NULL
+                        THEN d * extract(epoch FROM fixed_at - first_seen_at)::float8
+                        ELSE 0 END) AS fix_seconds
+          FROM (%s) AS raw
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
     -- the projects counted, locked against a concurrent change of their team (which
     -- moves their counts between teams) until this transaction ends
     owners AS MATERIALIZED (
@@ -124,17 +139,20 @@ LANGUAGE sql IMMUTABLE AS $f$
         HAVING sum(o.d) <> 0
          ORDER BY t.team_id, o.severity, o.layer
             ON CONFLICT (team_id, severity, layer) DO UPDATE SET n = c.n + excluded.n),
+    layers AS (
+        INSERT INTO scope_layers (project_id, scanner, target, layer)
+        SELECT DISTINCT project_id, scanner, target, layer FROM deltas WHERE d > 0
+            ON CONFLICT DO NOTHING),
     weekly AS MATERIALIZED (
         SELECT project_id, week, severity,
                sum(opened) AS opened, sum(fixed) AS fixed, sum(fix_seconds) AS fix_seconds
-          FROM (SELECT project_id, bosun_week(first_seen_at) AS week, severity,
+          FROM (SELECT project_id, opened_week AS week, severity,
                        d AS opened, 0 AS fixed, 0::float8 AS fix_seconds
                   FROM deltas
                 UNION ALL
-                SELECT project_id, bosun_week(fixed_at), severity, 0, d,
-                       d * extract(epoch FROM fixed_at - first_seen_at)::float8
+                SELECT project_id, fixed_week, severity, 0, d, fix_seconds
                   FROM deltas
-                 WHERE state = 'fixed' AND fixed_at IS NOT NULL) x
+                 WHERE fixed_week IS NOT NULL) x
          GROUP BY project_id, week, severity
         HAVING sum(opened) <> 0 OR sum(fixed) <> 0),
     project_weekly AS (
@@ -159,43 +177,44 @@ LANGUAGE sql IMMUTABLE AS $f$
     $q$, deltas)
 $f$;
 
-CREATE FUNCTION finding_aggregates_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION finding_aggregates_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
 BEGIN
     EXECUTE finding_aggregates_sql(
-        'SELECT project_id, severity, layer, state, first_seen_at, fixed_at, 1 AS d
+        'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
+                fixed_at, 1 AS d
            FROM inserted');
-    INSERT INTO scope_layers (project_id, scanner, target, layer)
-    SELECT DISTINCT project_id, scanner, target, layer FROM inserted
-        ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION finding_aggregates_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION finding_aggregates_updated() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
 BEGIN
     -- only rows whose counted columns changed: an ingest mostly rewrites other columns
     EXECUTE finding_aggregates_sql(
         'SELECT x.*
            FROM old_rows o JOIN new_rows n ON n.id = o.id
           CROSS JOIN LATERAL (VALUES
-                (o.project_id, o.severity, o.layer, o.state, o.first_seen_at, o.fixed_at, -1),
-                (n.project_id, n.severity, n.layer, n.state, n.first_seen_at, n.fixed_at, 1))
-                AS x(project_id, severity, layer, state, first_seen_at, fixed_at, d)
-          WHERE (o.project_id, o.severity, o.layer, o.state, o.first_seen_at, o.fixed_at)
+                (o.project_id, o.scanner, o.target, o.severity, o.layer, o.state,
+                 o.first_seen_at, o.fixed_at, -1),
+                (n.project_id, n.scanner, n.target, n.severity, n.layer, n.state,
+                 n.first_seen_at, n.fixed_at, 1))
+                AS x(project_id, scanner, target, severity, layer, state, first_seen_at,
+                     fixed_at, d)
+          WHERE (o.project_id, o.scanner, o.target, o.severity, o.layer, o.state,
+                 o.first_seen_at, o.fixed_at)
                 IS DISTINCT FROM
-                (n.project_id, n.severity, n.layer, n.state, n.first_seen_at, n.fixed_at)');
-    INSERT INTO scope_layers (project_id, scanner, target, layer)
-    SELECT DISTINCT n.project_id, n.scanner, n.target, n.layer
-      FROM old_rows o JOIN new_rows n ON n.id = o.id
-     WHERE (o.project_id, o.scanner, o.target, o.layer)
-           IS DISTINCT FROM (n.project_id, n.scanner, n.target, n.layer)
-        ON CONFLICT DO NOTHING;
+                (n.project_id, n.scanner, n.target, n.severity, n.layer, n.state,
+                 n.first_seen_at, n.fixed_at)');
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION finding_aggregates_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION finding_aggregates_deleted() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
 BEGIN
     EXECUTE finding_aggregates_sql(
-        'SELECT project_id, severity, layer, state, first_seen_at, fixed_at, -1 AS d
+        'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
+                fixed_at, -1 AS d
            FROM deleted');
     -- a deleted project leaves no rows behind
     DELETE FROM finding_counts
@@ -217,9 +236,6 @@ CREATE TRIGGER finding_aggregates_deleted AFTER DELETE ON findings
     REFERENCING OLD TABLE AS deleted
     FOR EACH STATEMENT EXECUTE FUNCTION finding_aggregates_deleted();
 
--- A project's counts follow it when it moves to another team (or loses its team when the
--- team is deleted), and leave its team when it is deleted. (Its findings are deleted after
--- it, by findings_project_deleted, and their trigger no longer finds the project.)
 CREATE FUNCTION projects_aggregates_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     from_team bigint := coalesce(OLD.team_id, 0);

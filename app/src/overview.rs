@@ -333,39 +333,50 @@ pub mod db {
                 .bind(user_id)
                 .fetch_one(pool)
                 .await?;
-        let newest_sql = if sees_all && team_id.is_none() {
-            format!(
-                "SELECT f.id, f.title, f.severity, p.slug, f.first_seen_at
-                   FROM findings f JOIN projects p ON p.id = f.project_id
-                  WHERE {projects} AND f.severity IN ('critical', 'high')
-                    AND f.state IN {active}
-                  ORDER BY f.id DESC
-                  LIMIT $3"
-            )
+        // the visible projects as a list: the planner then knows how few they are
+        let visible_ids: Vec<i64> = if sees_all && team_id.is_none() {
+            Vec::new()
         } else {
-            format!(
-                "SELECT x.* FROM projects p
-                  CROSS JOIN LATERAL (
-                        SELECT f.id, f.title, f.severity, p.slug, f.first_seen_at
-                          FROM findings f
-                         WHERE f.project_id = p.id AND f.severity IN ('critical', 'high')
-                           AND f.state IN {active}
-                         ORDER BY f.id DESC
-                         LIMIT $3) x
-                  WHERE {projects}
-                  ORDER BY x.id DESC
-                  LIMIT $3"
-            )
+            sqlx::query_scalar(&format!("SELECT p.id FROM projects p WHERE {projects}"))
+                .bind(user_id)
+                .bind(team_id)
+                .fetch_all(pool)
+                .await?
         };
         let newest = async {
-            sqlx::query_as::<_, (i64, String, Severity, String, chrono::DateTime<chrono::Utc>)>(
-                &newest_sql,
-            )
-            .bind(user_id)
-            .bind(team_id)
-            .bind(LIST_ROWS)
-            .fetch_all(pool)
-            .await
+            type Row = (i64, String, Severity, String, chrono::DateTime<chrono::Utc>);
+            if sees_all && team_id.is_none() {
+                sqlx::query_as::<_, Row>(&format!(
+                    "SELECT f.id, f.title, f.severity, p.slug, f.first_seen_at
+                       FROM findings f JOIN projects p ON p.id = f.project_id
+                      WHERE f.severity IN ('critical', 'high') AND f.state IN {active}
+                      ORDER BY f.id DESC
+                      LIMIT $1"
+                ))
+                .bind(LIST_ROWS)
+                .fetch_all(pool)
+                .await
+            } else {
+                // newest of each visible project (backwards on an index led by
+                // project_id and id), then the newest of those
+                sqlx::query_as::<_, Row>(&format!(
+                    "SELECT x.* FROM projects p
+                      CROSS JOIN LATERAL (
+                            SELECT f.id, f.title, f.severity, p.slug, f.first_seen_at
+                              FROM findings f
+                             WHERE f.project_id = p.id AND f.severity IN ('critical', 'high')
+                               AND f.state IN {active}
+                             ORDER BY f.id DESC
+                             LIMIT $2) x
+                      WHERE p.id = ANY($1)
+                      ORDER BY x.id DESC
+                      LIMIT $2"
+                ))
+                .bind(&visible_ids)
+                .bind(LIST_ROWS)
+                .fetch_all(pool)
+                .await
+            }
         };
         let weeks = async {
             sqlx::query_as::<_, (chrono::NaiveDate, i64, i64)>(&format!(
