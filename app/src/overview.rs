@@ -1143,7 +1143,7 @@ fn RemediationCard(rows: Vec<Remediation>, team: String) -> AnyView {
         .filter_map(|r| r.mean_days)
         .fold(0.0_f64, f64::max)
         .max(1.0);
-    let (width, row_h, label_w) = (600.0_f64, 28.0_f64, 80.0_f64);
+    let (width, row_h, label_w) = (360.0_f64, 26.0_f64, 62.0_f64);
     let height = row_h * rows.len() as f64 + 8.0;
     let desc = rows
         .iter()
@@ -1162,7 +1162,9 @@ fn RemediationCard(rows: Vec<Remediation>, team: String) -> AnyView {
         .enumerate()
         .map(|(i, r)| {
             let y = 4.0 + row_h * i as f64;
-            let w = r.mean_days.map_or(0.0, |d| (width - label_w - 90.0) * d / max);
+            let w = r
+                .mean_days
+                .map_or(0.0, |d| (width - label_w - 80.0) * d.max(0.0) / max);
             let text = r
                 .mean_days
                 .map_or("none fixed".to_string(), |d| format!("{d:.1} d"));

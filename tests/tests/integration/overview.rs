@@ -106,7 +106,8 @@ pub async fn estate(app: &TestApp) {
     app.execute("UPDATE findings SET first_seen_at = now() - interval '6 days' WHERE rule_id IN ('W15', 'L10')")
         .await;
     app.execute(
-        "UPDATE findings SET state = 'fixed', fixed_at = now() - interval '3 days'
+        "UPDATE findings SET state = 'fixed', fixed_at = now() - interval '3 days',
+                first_seen_at = now() - interval '12 days'
           WHERE rule_id IN ('W2', 'W3', 'L2', 'Z2')",
     )
     .await;
