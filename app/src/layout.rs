@@ -33,7 +33,7 @@ pub fn last_error<T>(result: Option<Result<T, AppError>>) -> Option<AppError> {
 
 #[component]
 pub fn Brand() -> impl IntoView {
-    view! { <a class="brand" href="/findings">"⚓ Bosun"</a> }
+    view! { <a class="brand" href="/">"⚓ Bosun"</a> }
 }
 
 #[component]
@@ -44,6 +44,8 @@ pub fn AppHeader() -> impl IntoView {
         <header class="app-header">
             <Brand/>
             <nav>
+                <a href="/">"Overview"</a>
+                <a href="/projects">"Projects"</a>
                 <a href="/findings">"Findings"</a>
                 <a href="/my-work">"My work"</a>
                 <a href="/settings/sla">"SLAs"</a>

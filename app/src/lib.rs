@@ -3,6 +3,8 @@
 //! - `domain`: the words of the product (severity, layer, state) shared by both sides, and
 //!   what people type, validated once (email, new password, slug).
 //! - `auth`: sign-in, sessions and the current user.
+//! - `overview`: the overview at `/` (counts from maintained aggregates, SVG charts).
+//! - `projects`: the projects list and a project's page with its layer coverage map.
 //! - `findings`: the findings explorer page and its server functions.
 //! - `account`: a person's own account (password rules, changing the password).
 //! - `admin`: invitations, users and teams, for admins.
@@ -38,6 +40,8 @@ mod layout;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 pub mod outbox;
+pub mod overview;
+pub mod projects;
 pub mod project_settings;
 pub mod routing;
 pub mod scans;
@@ -54,7 +58,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
-    components::{Redirect, Route, Router, Routes},
+    components::{Route, Router, Routes},
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -109,7 +113,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|text: String| if text.is_empty() { "Bosun".to_string() } else { format!("{text} · Bosun") }/>
         <Router>
             <Routes fallback=|| view! { <layout::NotFound/> }>
-                <Route path=StaticSegment("") view=|| view! { <Redirect path="/findings"/> }/>
+                <Route path=StaticSegment("") view=overview::OverviewPage/>
                 <Route path=StaticSegment("login") view=auth::LoginPage/>
                 <Route path=(StaticSegment("invite"), ParamSegment("token")) view=admin::invites::InvitePage/>
                 <Route path=StaticSegment("account") view=account::AccountPage/>
@@ -121,6 +125,9 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>
                 <Route path=(StaticSegment("settings"), StaticSegment("tokens")) view=tokens::TokensPage/>
+                <Route path=StaticSegment("projects") view=projects::ProjectsPage/>
+                // rendered whole before the answer starts, so a missing project can answer 404
+                <Route path=(StaticSegment("projects"), ParamSegment("slug")) view=projects::ProjectPage ssr=SsrMode::Async/>
                 <Route
                     path=(StaticSegment("projects"), ParamSegment("slug"), StaticSegment("settings"))
                     view=project_settings::ProjectSettingsPage

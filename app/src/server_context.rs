@@ -10,6 +10,9 @@ use crate::error::AppError;
 pub struct ServerContext {
     pub pool: PgPool,
     pub sessions: SessionPolicy,
+    /// A layer whose last scan is older than this many days is flagged on the project
+    /// page's coverage map (`BOSUN_COVERAGE_STALE_DAYS`).
+    pub coverage_stale_days: i64,
 }
 
 /// How long sessions live and how their cookie is sent.

@@ -43,6 +43,9 @@ pub struct Config {
     /// How long an upload waits for a free slot before it is answered 429
     /// (`BOSUN_UPLOAD_WAIT_SECS`, default 10).
     pub upload_wait: Duration,
+    /// Days after which a layer's last scan counts as stale on the coverage map
+    /// (`BOSUN_COVERAGE_STALE_DAYS`, default 14).
+    pub coverage_stale_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,9 @@ impl Config {
             )?
             .max(1),
             upload_wait: Duration::from_secs(parse_or(&nonempty, "BOSUN_UPLOAD_WAIT_SECS", "10")?),
+            coverage_stale_days: parse_or::<u32>(&nonempty, "BOSUN_COVERAGE_STALE_DAYS", "14")?
+                .max(1)
+                .into(),
             database_url: nonempty("DATABASE_URL"),
             addr,
             data_dir: PathBuf::from(nonempty("BOSUN_DATA_DIR").unwrap_or_else(|| ".bosun".into())),
@@ -235,6 +241,15 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
         assert!(!c.public_url_explicit);
+    }
+
+    #[test]
+    fn coverage_goes_stale_after_fourteen_days_unless_configured() {
+        assert_eq!(config(&[]).unwrap().coverage_stale_days, 14);
+        let c = config(&[("BOSUN_COVERAGE_STALE_DAYS", "30")]).unwrap();
+        assert_eq!(c.coverage_stale_days, 30);
+        let err = config(&[("BOSUN_COVERAGE_STALE_DAYS", "soon")]).unwrap_err();
+        assert_eq!(err.var, "BOSUN_COVERAGE_STALE_DAYS");
     }
 
     #[test]

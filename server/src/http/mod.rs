@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
     let server_ctx = app::server_context::ServerContext {
         pool: state.pool.clone(),
         sessions: state.config.session_policy(),
+        coverage_stale_days: state.config.coverage_stale_days,
     };
     let page_routes = generate_route_list(app::App);
     let page_paths: Arc<Vec<String>> =

@@ -815,4 +815,69 @@ async fn security_changes_the_gate_and_adds_a_routing_rule_on_the_project_settin
             .await,
         2
     );
+
+/// A security lead's morning: the overview, a number opened in the explorer, the projects
+/// list and a project's coverage map. Screenshots: overview.png, projects.png, project.png.
+#[tokio::test]
+async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_coverage() {
+    let (app, ()) = spawn_app_and(super::overview::estate).await;
+    app.create_user("lead@example.com", PASSWORD).await;
+    app.execute("UPDATE users SET is_admin = true WHERE email = 'lead@example.com'")
+        .await;
+    with_browser(|client| async move {
+        sign_in_and_land(&client, &app, "lead@example.com").await;
+        // tall windows, so each screenshot shows the whole page
+        client.set_window_size(1280, 2400).await.unwrap();
+        client.goto(&app.url("/")).await.unwrap();
+        wait_for("the overview", Duration::from_secs(15), || async {
+            (!texts(&client, "table.matrix").await.is_empty()).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        assert_eq!(client.title().await.unwrap(), "Overview · Bosun");
+        screenshot(&client, "overview").await;
+
+        // the critical x image cell opens the explorer with exactly that query
+        let cell = "tr[data-severity=critical] td[data-layer=image] a";
+        let shown = texts(&client, cell).await;
+        assert_eq!(shown.len(), 1, "a linked number");
+        click(&client, cell).await;
+        wait_for_path(
+            &client,
+            "the explorer",
+            Duration::from_secs(10),
+            "/findings",
+        )
+        .await;
+        let url = client.current_url().await.unwrap();
+        assert_eq!(
+            url.query(),
+            Some("severity=critical&layer=image&state=active")
+        );
+
+        client.goto(&app.url("/projects")).await.unwrap();
+        wait_for("the projects list", Duration::from_secs(15), || async {
+            (texts(&client, "table.projects-table tbody tr").await.len() == 4).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        screenshot(&client, "projects").await;
+        click(&client, "tr[data-project=web] th a").await;
+        wait_for_path(
+            &client,
+            "the project page",
+            Duration::from_secs(10),
+            "/projects/web",
+        )
+        .await;
+        wait_for("the coverage map", Duration::from_secs(15), || async {
+            (texts(&client, "li.coverage-tile").await.len() == 7).then_some(())
+        })
+        .await;
+        wait_for_hydration(&client).await;
+        let never = texts(&client, "li.coverage-tile.cov-never h3").await;
+        assert_eq!(never, ["Cluster config", "Runtime"]);
+        screenshot(&client, "project").await;
+    })
+    .await;
 }

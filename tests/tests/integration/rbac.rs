@@ -32,6 +32,10 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/matching_finding_ids", SignedIn),
     ("/api/my_work", SignedIn),
     ("/api/list_scans", OnProject(View)),
+    // counts limited to the person's projects (tested in overview.rs and projects.rs)
+    ("/api/overview", SignedIn),
+    ("/api/list_projects", SignedIn),
+    ("/api/project_detail", OnProject(View)),
     ("/api/finding_detail", OnProject(View)),
     ("/api/list_comments", OnProject(View)),
     ("/api/add_comment", OnProject(Comment)),
@@ -80,6 +84,7 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
 fn fields(path: &str) -> &'static str {
     match path {
         "/api/list_scans" => "project=web",
+        "/api/project_detail" => "slug=web",
         "/api/finding_detail" => "id={finding}",
         "/api/list_comments" => "finding_id={finding}",
         "/api/add_comment" => "finding_id={finding}&body=a comment",
@@ -114,6 +119,8 @@ const PAGES: &[(&str, bool)] = &[
     ("/findings", true),
     ("/my-work", true),
     ("/findings/{id}", true),
+    ("/projects", true),
+    ("/projects/{slug}", true),
     ("/projects/{slug}/scans", true),
     ("/projects/{slug}/settings", true),
     ("/settings/sla", true),
