@@ -41,8 +41,8 @@ mod layout;
 pub mod markdown;
 pub mod outbox;
 pub mod overview;
-pub mod projects;
 pub mod project_settings;
+pub mod projects;
 pub mod routing;
 pub mod scans;
 #[cfg(feature = "ssr")]

@@ -815,6 +815,7 @@ async fn security_changes_the_gate_and_adds_a_routing_rule_on_the_project_settin
             .await,
         2
     );
+}
 
 /// A security lead's morning: the overview, a number opened in the explorer, the projects
 /// list and a project's coverage map. Screenshots: overview.png, projects.png, project.png.
