@@ -12,6 +12,7 @@
 //! - `audit` (server only): the audit trail; `outbox`: notifications waiting to be sent.
 //! - `error`: the one error type of server functions.
 //! - `server_context` (server only): the pool and settings handed to server functions.
+//! - `ui`: the shared components every page is built from (one look), with `style/main.css`.
 
 #![recursion_limit = "256"]
 
@@ -41,6 +42,7 @@ pub mod sla;
 pub mod sla_settings;
 pub mod tokens;
 pub mod triage;
+pub mod ui;
 pub mod workflow;
 
 use leptos::prelude::*;

@@ -30,6 +30,8 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/logout", SignedIn),
     ("/api/list_findings", SignedIn),
     ("/api/my_work", SignedIn),
+    // the person's own team count, and admins' names to ask (for empty states)
+    ("/api/my_standing", SignedIn),
     ("/api/list_scans", OnProject(View)),
     ("/api/finding_detail", OnProject(View)),
     ("/api/list_comments", OnProject(View)),
