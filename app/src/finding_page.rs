@@ -428,6 +428,7 @@ pub fn FindingPage() -> impl IntoView {
                                 })}
                                 <section class="card timeline">
                                     <h2 class="card-title">"Timeline"</h2>
+                                    {f.timeline.is_empty().then(|| view! { <p class="muted">"Nothing has happened to this finding yet."</p> })}
                                     <ol>
                                         {f.timeline.iter().map(|e| view! {
                                             <li>

@@ -299,10 +299,10 @@ fn axe_source() -> &'static str {
     })
 }
 
-/// Runs axe-core on the page shown and panics listing every serious or critical violation.
-/// The page's CSP forbids inline scripts, but a WebDriver script is not the page's: the
-/// bundle is injected through `execute`.
-pub async fn axe_check(client: &Client, page: &str) {
+/// Runs axe-core on the page shown; every serious or critical violation, described. The
+/// page's CSP forbids inline scripts, but a WebDriver script is not the page's: the bundle is
+/// injected through `execute`.
+pub async fn axe_violations(client: &Client, page: &str) -> Vec<String> {
     let loaded = client
         .execute("return typeof window.axe === 'object'", vec![])
         .await
@@ -341,31 +341,24 @@ pub async fn axe_check(client: &Client, page: &str) {
             .collect();
         println!("axe on {page}: minor/moderate: {}", ids.join(", "));
     }
-    if !blocking.is_empty() {
-        let list: Vec<String> = blocking
-            .iter()
-            .map(|v| {
-                let nodes: Vec<String> = v["nodes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|n| format!("      {}", n.as_str().unwrap_or_default()))
-                    .collect();
-                format!(
-                    "  {} [{}] {}\n{}",
-                    v["id"].as_str().unwrap_or_default(),
-                    v["impact"].as_str().unwrap_or_default(),
-                    v["help"].as_str().unwrap_or_default(),
-                    nodes.join("\n")
-                )
-            })
-            .collect();
-        panic!(
-            "axe-core found {} serious or critical violation(s) on {page}:\n{}",
-            blocking.len(),
-            list.join("\n")
-        );
-    }
+    blocking
+        .iter()
+        .map(|v| {
+            let nodes: Vec<String> = v["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| format!("      {}", n.as_str().unwrap_or_default()))
+                .collect();
+            format!(
+                "{page}: {} [{}] {}\n{}",
+                v["id"].as_str().unwrap_or_default(),
+                v["impact"].as_str().unwrap_or_default(),
+                v["help"].as_str().unwrap_or_default(),
+                nodes.join("\n")
+            )
+        })
+        .collect()
 }
 
 /// Elements sticking out past the right edge of the window (the page scrolls sideways);
@@ -375,20 +368,24 @@ pub async fn overflowing(client: &Client) -> Vec<String> {
         .execute(
             r#"const w = document.documentElement.clientWidth;
                if (document.documentElement.scrollWidth <= w + 1) return [];
-               const inScroller = el => {
+               const sticksOut = el => {
+                 const r = el.getBoundingClientRect();
+                 if (r.right <= w + 1 || r.width === 0) return false;
+                 // contained by a clipping or scrolling ancestor that itself fits
                  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-                   const o = getComputedStyle(p).overflowX;
-                   if (o === 'auto' || o === 'scroll' || o === 'hidden') return true;
+                   if (getComputedStyle(p).overflowX !== 'visible'
+                       && p.getBoundingClientRect().right <= w + 1) return false;
                  }
-                 return false;
+                 return true;
                };
+               const name = el => el.tagName.toLowerCase()
+                 + (typeof el.className === 'string' && el.className.trim()
+                    ? '.' + el.className.trim().split(/\s+/).join('.') : '');
                const out = [];
                for (const el of document.body.querySelectorAll('*')) {
-                 const r = el.getBoundingClientRect();
-                 if (r.right > w + 1 && r.width > 0 && !inScroller(el)) {
-                   out.push(el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
-                     ? '.' + String(el.className).trim().split(/\s+/).join('.') : '')
-                     + ' right=' + Math.round(r.right));
+                 if (sticksOut(el) && !(el.parentElement && el.parentElement !== document.body
+                                        && sticksOut(el.parentElement))) {
+                   out.push(name(el) + ' right=' + Math.round(el.getBoundingClientRect().right));
                    if (out.length >= 8) break;
                  }
                }
@@ -400,17 +397,26 @@ pub async fn overflowing(client: &Client) -> Vec<String> {
     serde_json::from_value(found).unwrap_or_default()
 }
 
-/// Checks the page shown as `view`: axe-core finds no serious or critical violation, a phone
-/// never scrolls sideways; and saves a screenshot of the whole page as
-/// `target/screenshots/<page>-<view>.png`.
-pub async fn check_page(client: &Client, view: View, page: &str) {
+/// What is wrong with the page shown as `view`: serious or critical axe-core violations, and
+/// on a phone anything that makes the page scroll sideways. Saves a screenshot of the whole
+/// page as `target/screenshots/<page>-<view>.png` either way.
+pub async fn page_problems(client: &Client, view: View, page: &str) -> Vec<String> {
     let name = format!("{page}-{}", view.name());
-    axe_check(client, &name).await;
+    let mut problems = axe_violations(client, &name).await;
     if view == View::Phone {
         let out = overflowing(client).await;
-        assert!(out.is_empty(), "{name} scrolls sideways at 390 px: {out:?}");
+        if !out.is_empty() {
+            problems.push(format!("{name}: scrolls sideways at 390 px: {out:?}"));
+        }
     }
     full_page_screenshot(client, view, &name).await;
+    problems
+}
+
+/// [`page_problems`], failing the test on any.
+pub async fn check_page(client: &Client, view: View, page: &str) {
+    let problems = page_problems(client, view, page).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// A screenshot of the whole page, not just the window: the emulated window is made as tall

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use bosun_tests::browser::{
-    View, check_page, click, set_view, texts, type_into, wait_for, wait_for_hydration,
-    wait_for_path, wait_for_value, with_browser,
+    View, check_page, click, page_problems, set_view, texts, type_into, wait_for,
+    wait_for_hydration, wait_for_path, wait_for_value, with_browser,
 };
 use bosun_tests::{PASSWORD, TestApp, spawn_app, spawn_app_and, spawn_app_with_project};
 use fantoccini::{Client, Locator};
@@ -677,13 +677,14 @@ async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
         .await;
     let app = &app;
     with_browser(|client| async move {
+        let mut problems = Vec::new();
         client.goto(&app.url("/login")).await.unwrap();
         wait_for_hydration(&client).await;
         for view in [View::Desktop, View::Dark, View::Phone] {
             set_view(&client, view).await;
             client.refresh().await.unwrap();
             wait_for_hydration(&client).await;
-            check_page(&client, view, "login").await;
+            problems.extend(page_problems(&client, view, "login").await);
         }
         set_view(&client, View::Desktop).await;
         sign_in_and_land(&client, app, "admin@example.com").await;
@@ -691,9 +692,10 @@ async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
             set_view(&client, view).await;
             for (name, path) in tour(finding) {
                 visit(&client, app, &path).await;
-                check_page(&client, view, name).await;
+                problems.extend(page_problems(&client, view, name).await);
             }
         }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
         set_view(&client, View::Desktop).await;
 
         // the navigation marks the current page, in words for screen readers too
