@@ -424,7 +424,7 @@ pub fn FindingPage() -> impl IntoView {
                                     </section>
                                 })}
                                 {f.evidence.clone().map(|e| view! {
-                                    <details class="card evidence"><summary>"Raw evidence"</summary><pre tabindex="0">{e}</pre></details>
+                                    <details class="evidence"><summary>"Raw evidence"</summary><pre tabindex="0">{e}</pre></details>
                                 })}
                                 <section class="card timeline">
                                     <h2 class="card-title">"Timeline"</h2>
