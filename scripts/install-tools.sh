@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the build tools Bosun needs, skipping whatever is already present.
-# Usage: scripts/install-tools.sh [--test]   (--test also installs Chromium + ChromeDriver)
+# Usage: scripts/install-tools.sh [--test]   (--test also installs Chromium, ChromeDriver and axe-core)
 # Versions are pinned to what builds together on Rust 1.95 (see README "Toolchain").
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
+AXE_CORE_VERSION=4.14.1
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="${BOSUN_TOOLS_DIR:-$here/.tools}"
@@ -64,6 +65,16 @@ if [ "$want_browser" -eq 1 ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     log "installing chromium and chromium-driver"
     apt_install chromium chromium-driver
+  fi
+  # axe-core: the browser tests inject it into every page they visit (accessibility check).
+  if ! grep -qs "\"version\": \"$AXE_CORE_VERSION\"" "$tools_dir/node_modules/axe-core/package.json"; then
+    if command -v npm >/dev/null; then
+      log "installing axe-core $AXE_CORE_VERSION into $tools_dir"
+      mkdir -p "$tools_dir"
+      npm install --silent --prefix "$tools_dir" "axe-core@$AXE_CORE_VERSION" >/dev/null
+    else
+      log "npm not found: the browser tests need axe-core (npm install axe-core@$AXE_CORE_VERSION)"
+    fi
   fi
 fi
 

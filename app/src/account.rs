@@ -8,6 +8,7 @@ use crate::error::AppError;
 
 use crate::auth::whoami;
 use crate::layout::{AppHeader, ErrorAlert};
+use crate::ui::{Card, DataTable, Field, OkNotice, PageHeader, SubmitButton, Tone};
 
 pub use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 
@@ -228,9 +229,9 @@ pub fn AccountPage() -> impl IntoView {
     let ended = move || {
         end_others.value().get().map(|result| match result {
             Ok(n) => view! {
-                <p class="notice" role="status">
+                <OkNotice>
                     {format!("Signed out {n} other session{}.", if n == 1 { "" } else { "s" })}
-                </p>
+                </OkNotice>
             }
             .into_any(),
             Err(err) => view! { <ErrorAlert err/> }.into_any(),
@@ -239,9 +240,9 @@ pub fn AccountPage() -> impl IntoView {
     let outcome = move || {
         change.value().get().map(|result| match result {
             Ok(()) => view! {
-                <p class="notice" role="status">
+                <OkNotice>
                     "Password changed. Every other browser and device signed in as you has been signed out."
-                </p>
+                </OkNotice>
             }
             .into_any(),
             Err(err) => view! { <ErrorAlert err/> }.into_any(),
@@ -251,73 +252,78 @@ pub fn AccountPage() -> impl IntoView {
         <Title text="Your account"/>
         <AppHeader/>
         <main class="account">
-            <h1>"Your account"</h1>
+            <PageHeader title="Your account" sub="Who you are signed in as, where, and your password."/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|u| view! {
-                        <dl class="account-fields">
-                            <dt>"Email"</dt><dd class="account-email">{u.email}</dd>
-                            <dt>"Name"</dt><dd>{if u.display_name.is_empty() { "—".to_string() } else { u.display_name }}</dd>
-                            <dt>"Admin"</dt><dd>{if u.is_admin { "yes" } else { "no" }}</dd>
-                        </dl>
+                        <Card title="You">
+                            <dl class="account-fields">
+                                <dt>"Email"</dt><dd class="account-email">{u.email}</dd>
+                                <dt>"Name"</dt><dd>{if u.display_name.is_empty() { "—".to_string() } else { u.display_name }}</dd>
+                                <dt>"Admin"</dt><dd>{if u.is_admin { "yes" } else { "no" }}</dd>
+                            </dl>
+                        </Card>
                     })
                 })}
             </Transition>
-            <h2>"Where you are signed in"</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
-                        Ok(list) => {
-                            let others = list.iter().filter(|s| !s.current).count();
-                            view! {
-                                <table class="admin-table sessions-table">
-                                    <thead><tr><th>"Browser"</th><th>"From"</th><th>"Signed in"</th><th>"Last active"</th></tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|s| view! {
-                                            <tr class:current=s.current>
-                                                <td title=s.user_agent.clone().unwrap_or_default()>
-                                                    {s.user_agent.as_deref().map(browser_summary).unwrap_or_else(|| "unknown browser".into())}
-                                                    {s.current.then(|| view! { " " <strong class="this-browser">"(this browser)"</strong> })}
-                                                </td>
-                                                <td class="address">{s.client_address.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td class="when">{s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
-                                                <td class="when">{s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <ActionForm action=end_others attr:class="inline-form">
-                                    <button type="submit" disabled=move || others == 0 || end_others.pending().get()>
-                                        "Sign out everywhere else"
-                                    </button>
-                                </ActionForm>
+            <Card title="Where you are signed in">
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match sessions.await {
+                            Err(err) => view! { <ErrorAlert err/> }.into_any(),
+                            Ok(list) => {
+                                let others = list.iter().filter(|s| !s.current).count();
+                                view! {
+                                    <DataTable label="Sessions" class="sessions-table">
+                                        <thead><tr><th>"Browser"</th><th>"From"</th><th>"Signed in"</th><th>"Last active"</th></tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|s| view! {
+                                                <tr class:current=s.current>
+                                                    <td title=s.user_agent.clone().unwrap_or_default()>
+                                                        {s.user_agent.as_deref().map(browser_summary).unwrap_or_else(|| "unknown browser".into())}
+                                                        {s.current.then(|| view! { " " <strong class="this-browser">"(this browser)"</strong> })}
+                                                    </td>
+                                                    <td class="address">{s.client_address.clone().unwrap_or_else(|| "—".into())}</td>
+                                                    <td class="when">{s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                    <td class="when">{s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </DataTable>
+                                    <ActionForm action=end_others attr:class="toolbar">
+                                        <button type="submit" class="btn btn-danger" disabled=move || others == 0 || end_others.pending().get()>
+                                            "Sign out everywhere else"
+                                        </button>
+                                        {(others == 0).then(|| view! { <span class="muted">"This is your only session."</span> })}
+                                    </ActionForm>
+                                }
+                                .into_any()
                             }
-                            .into_any()
                         }
-                    }
-                })}
-            </Transition>
-            {ended}
-            <h2>"Change your password"</h2>
-            <p class="muted">
-                {format!("At least {PASSWORD_MIN_CHARS} characters. Changing it signs you out everywhere else.")}
-            </p>
-            <ActionForm action=change attr:class="stacked-form change-password">
-                <label>"Current password"
-                    <input type="password" name="current_password" autocomplete="current-password" required/>
-                </label>
-                <label>"New password"
-                    <input type="password" name="new_password" autocomplete="new-password"
-                        minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
-                </label>
-                <label>"New password again"
-                    <input type="password" name="new_password_again" autocomplete="new-password"
-                        minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
-                </label>
-                <button type="submit" disabled=move || change.pending().get()>"Change password"</button>
-            </ActionForm>
-            {outcome}
+                    })}
+                </Transition>
+                {ended}
+            </Card>
+            <Card title="Change your password">
+                <p class="muted">
+                    {format!("At least {PASSWORD_MIN_CHARS} characters. Changing it signs you out everywhere else.")}
+                </p>
+                <ActionForm action=change attr:class="stacked-form change-password">
+                    <Field label="Current password">
+                        <input type="password" name="current_password" autocomplete="current-password" required/>
+                    </Field>
+                    <Field label="New password">
+                        <input type="password" name="new_password" autocomplete="new-password"
+                            minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
+                    </Field>
+                    <Field label="New password again">
+                        <input type="password" name="new_password_again" autocomplete="new-password"
+                            minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
+                    </Field>
+                    <SubmitButton tone=Tone::Primary pending=change.pending()>"Change password"</SubmitButton>
+                </ActionForm>
+                {outcome}
+            </Card>
         </main>
     }
 }

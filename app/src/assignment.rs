@@ -9,6 +9,7 @@ use crate::error::AppError;
 
 use crate::domain::FindingSummary;
 use crate::layout::{AppHeader, ErrorAlert};
+use crate::ui::{EmptyState, NoTeamYet, PageHeader};
 
 /// Assigns a finding: `user` is an email, `team` a slug; leave both empty to unassign.
 #[server(endpoint = "assign")]
@@ -169,20 +170,42 @@ pub mod db {
 pub fn MyWorkPage() -> impl IntoView {
     let bulk = crate::bulk::Bulk::new();
     let findings = Resource::new(move || bulk.version(), |_| my_work());
+    let standing = Resource::new(|| (), |_| crate::ui::my_standing());
     view! {
         <Title text="My work"/>
         <AppHeader/>
         <main class="findings my-work">
-            <h1>"My work"</h1>
+            <PageHeader title="My work" sub="Open findings assigned to you, the most urgent first."/>
             <crate::bulk::BulkBar bulk/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match findings.await {
+                        Ok(rows) if rows.is_empty() => match standing.await {
+                            Ok(standing) if standing.without_team() => view! { <NoTeamYet standing/> }.into_any(),
+                            _ => view! { <NothingAssigned/> }.into_any(),
+                        },
                         Ok(rows) => view! { <crate::findings::FindingsTable rows selection=bulk.selection/> }.into_any(),
                         Err(err) => view! { <ErrorAlert err/> }.into_any(),
                     }
                 })}
             </Transition>
         </main>
+    }
+}
+
+/// My work's empty state for someone on a team: why it is empty and where work comes from.
+#[component]
+fn NothingAssigned() -> impl IntoView {
+    view! {
+        <EmptyState title="Nothing is assigned to you right now" class="nothing-assigned">
+            <p>
+                "Findings appear here when someone assigns one to you, or when you choose "
+                <strong>"Assign to me"</strong> " on a finding. Fixed, false-positive and accepted findings drop off."
+            </p>
+            <p>
+                "Look for work in " <a href="/findings?assignee=none">"unassigned findings"</a>
+                " or " <a href="/findings">"all open findings"</a> " of your projects."
+            </p>
+        </EmptyState>
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::layout::Brand;
+use crate::ui::{Field, SubmitButton, Tone};
 
 /// The signed-in person, as pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,11 +556,15 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <ActionForm action=login attr:class="login-form">
                 <input type="hidden" name="next" prop:value=next/>
-                <label>"Email" <input type="email" name="email" autocomplete="username" required/></label>
-                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
-                <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
+                <Field label="Email">
+                    <input type="email" name="email" autocomplete="username" required/>
+                </Field>
+                <Field label="Password">
+                    <input type="password" name="password" autocomplete="current-password" required/>
+                </Field>
+                <SubmitButton tone=Tone::Primary pending=login.pending()>"Sign in"</SubmitButton>
                 <Show when=move || error().is_some()>
-                    <p class="error" role="alert">{error}</p>
+                    <p class="notice notice-error" role="alert">{error}</p>
                 </Show>
             </ActionForm>
         </main>

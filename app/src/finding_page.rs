@@ -13,6 +13,7 @@ use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
 use crate::layout::{AppHeader, ErrorAlert, message};
 use crate::triage::{ChangeState, OverrideSeverity};
+use crate::ui::{Field, SeverityBadge, SubmitButton, Tone};
 
 /// Everything the finding page shows besides comments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,7 +271,6 @@ pub fn FindingPage() -> impl IntoView {
                             let severity_note = (f.severity != f.scanner_severity)
                                 .then(|| format!(" (scanner said {})", f.scanner_severity.label()));
                             let moves = f.moves.clone();
-                            let can_comment = f.can_comment;
                             let can_change_severity = f.can_change_severity;
                             // the select starts at the finding's severity, so submitting it
                             // unchanged never escalates (or lowers) anything
@@ -280,100 +280,126 @@ pub fn FindingPage() -> impl IntoView {
                             let team = f.assignee_team.clone().unwrap_or_default();
                             let my_team = team.clone();
                             view! {
-                                <h1 class="finding-title">{f.title.clone()}</h1>
-                                <p class="finding-meta">
-                                    <span class=format!("sev sev-{}", f.severity)>{f.severity.label()}</span>
-                                    {severity_note}
-                                    " · " <span class="finding-state" data-state=f.state.as_str()>{f.state.label()}</span>
-                                    " · " {f.layer.label()} " · " <a href=format!("/projects/{}/scans", f.project_slug)>{f.project_slug.clone()}</a>
-                                </p>
-                                <dl class="finding-fields">
-                                    <dt>"Rule"</dt><dd><code>{f.rule_id.clone()}</code> " " {f.aliases.join(", ")}</dd>
-                                    <dt>"Location"</dt><dd><code>{f.location.clone()}</code></dd>
-                                    {f.package.clone().map(|p| view! { <dt>"Package"</dt><dd>{p} {f.fixed_version.clone().map(|v| format!(" → fixed in {v}"))}</dd> })}
-                                    {f.image.clone().map(|i| view! { <dt>"Image"</dt><dd><code>{i}</code></dd> })}
-                                    {f.workload.clone().map(|w| view! { <dt>"Workload"</dt><dd><code>{w}</code></dd> })}
-                                    {f.url.clone().map(|u| view! { <dt>"URL"</dt><dd><code>{u}</code></dd> })}
-                                    <dt>"Scanner"</dt><dd>{f.scanner.clone()} " on " <code>{f.target.clone()}</code></dd>
-                                    <dt>"First seen"</dt><dd>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</dd>
-                                    <dt>"Assigned to"</dt><dd class="assignee">{f.assignee.clone().unwrap_or_else(|| "nobody".into())} {f.assignee_team.clone().map(|t| format!(" · team {t}"))}</dd>
-                                    {f.risk_accepted_until.map(|u| view! { <dt>"Risk accepted until"</dt><dd>{u.format("%Y-%m-%d").to_string()}</dd> })}
-                                    <dt>"Due"</dt><dd class="due"><crate::findings::SlaBadge due_at=f.due_at sla=f.sla/>
-                                        {f.sla_days.map(|d| format!(" ({d}-day SLA for {})", f.severity.label().to_lowercase()))}
-                                    </dd>
-                                </dl>
-                                <section class="description"><h2>"Description"</h2><p class="pre">{f.description.clone()}</p></section>
-                                <Show when={let r = f.remediation.clone(); move || !r.is_empty()}>
-                                    <section class="remediation"><h2>"Remediation"</h2><p class="pre">{f.remediation.clone()}</p></section>
-                                </Show>
-                                {(!f.references.is_empty()).then(|| view! {
-                                    <section class="references"><h2>"References"</h2>
-                                        <ul>{f.references.clone().into_iter().map(|r| view! { <li>{reference(r)}</li> }).collect_view()}</ul>
-                                    </section>
-                                })}
-                                {f.evidence.clone().map(|e| view! {
-                                    <details class="evidence"><summary>"Raw evidence"</summary><pre>{e}</pre></details>
-                                })}
-                                <section class="actions">
-                                    <h2>"Triage"</h2>
+                                <header class="page-head finding-head">
+                                    <div>
+                                        <h1 class="finding-title">{f.title.clone()}</h1>
+                                        <p class="finding-meta">
+                                            <SeverityBadge severity=f.severity/>
+                                            {severity_note}
+                                            <span class="finding-state" data-state=f.state.as_str()>{f.state.label()}</span>
+                                            <span>{f.layer.label()}</span>
+                                            <span>"Project " <a href=format!("/projects/{}/scans", f.project_slug)>{f.project_slug.clone()}</a></span>
+                                        </p>
+                                    </div>
+                                </header>
+                                <section class="card details">
+                                    <h2 class="card-title">"Details"</h2>
+                                    <dl class="finding-fields">
+                                        <dt>"Rule"</dt><dd><code>{f.rule_id.clone()}</code> " " {f.aliases.join(", ")}</dd>
+                                        <dt>"Location"</dt><dd><code>{f.location.clone()}</code></dd>
+                                        {f.package.clone().map(|p| view! { <dt>"Package"</dt><dd>{p} {f.fixed_version.clone().map(|v| format!(" → fixed in {v}"))}</dd> })}
+                                        {f.image.clone().map(|i| view! { <dt>"Image"</dt><dd><code>{i}</code></dd> })}
+                                        {f.workload.clone().map(|w| view! { <dt>"Workload"</dt><dd><code>{w}</code></dd> })}
+                                        {f.url.clone().map(|u| view! { <dt>"URL"</dt><dd><code>{u}</code></dd> })}
+                                        <dt>"Scanner"</dt><dd>{f.scanner.clone()} " on " <code>{f.target.clone()}</code></dd>
+                                        <dt>"First seen"</dt><dd>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</dd>
+                                        <dt>"Assigned to"</dt><dd class="assignee">{f.assignee.clone().unwrap_or_else(|| "nobody".into())} {f.assignee_team.clone().map(|t| format!(" · team {t}"))}</dd>
+                                        {f.risk_accepted_until.map(|u| view! { <dt>"Risk accepted until"</dt><dd>{u.format("%Y-%m-%d").to_string()}</dd> })}
+                                        <dt>"Due"</dt><dd class="due"><crate::findings::SlaBadge due_at=f.due_at sla=f.sla/>
+                                            {f.sla_days.map(|d| format!(" ({d}-day SLA for {})", f.severity.label().to_lowercase()))}
+                                        </dd>
+                                    </dl>
+                                </section>
+                                <section class="card actions">
+                                    <h2 class="card-title">"Triage"</h2>
                                     {if moves.is_empty() {
-                                        view! { <p class="muted">"Your role on this project cannot change its state."</p> }.into_any()
+                                        view! { <p class="muted">"Your role on this project cannot change its state. Comment to ask someone who can."</p> }.into_any()
                                     } else {
                                         // one control, one reason: the reason typed is always the chosen move's
                                         let chosen = RwSignal::new(moves[0]);
                                         let accepting = move || chosen.get() == FindingState::RiskAccepted;
                                         view! {
-                                            <ActionForm action=change attr:class="state-change">
+                                            <ActionForm action=change attr:class="toolbar state-change">
                                                 <input type="hidden" name="finding_id" value=id/>
-                                                <select name="to" aria-label="New state"
-                                                    on:change=move |ev| {
-                                                        if let Ok(to) = event_target_value(&ev).parse::<FindingState>() {
-                                                            chosen.set(to);
-                                                        }
-                                                    }>
-                                                    {moves.into_iter().map(|to| view! { <option value=to.as_str()>{to.label()}</option> }).collect_view()}
-                                                </select>
-                                                <input type="text" name="reason" aria-label="Reason"
-                                                    placeholder=move || if accepting() { "Justification (required)" } else { "Reason (optional)" }/>
-                                                <input type="date" name="risk_accepted_until" aria-label="Accepted until"
-                                                    hidden=move || !accepting()/>
-                                                <button type="submit">"Change state"</button>
+                                                <Field label="New state">
+                                                    <select name="to"
+                                                        on:change=move |ev| {
+                                                            if let Ok(to) = event_target_value(&ev).parse::<FindingState>() {
+                                                                chosen.set(to);
+                                                            }
+                                                        }>
+                                                        {moves.into_iter().map(|to| view! { <option value=to.as_str()>{to.label()}</option> }).collect_view()}
+                                                    </select>
+                                                </Field>
+                                                <label class="field grow">
+                                                    <span class="field-label">{move || if accepting() { "Justification (required)" } else { "Reason (optional)" }}</span>
+                                                    <input type="text" name="reason"
+                                                        placeholder=move || if accepting() { "Why this risk is acceptable" } else { "Why, for the audit trail" }/>
+                                                </label>
+                                                <label class="field" hidden=move || !accepting()>
+                                                    <span class="field-label">"Accepted until"</span>
+                                                    <input type="date" name="risk_accepted_until"/>
+                                                </label>
+                                                <SubmitButton tone=Tone::Primary pending=change.pending()>"Change state"</SubmitButton>
                                             </ActionForm>
                                         }.into_any()
                                     }}
-                                    <Show when=move || can_change_severity>
-                                        <ActionForm action=severity attr:class="severity-override">
-                                            <input type="hidden" name="finding_id" value=id/>
-                                            <select name="severity" aria-label="Severity">
-                                                {Severity::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current_severity>{s.label()}</option> }).collect_view()}
-                                            </select>
-                                            <input type="text" name="reason" placeholder="Reason (required)"/>
-                                            <button type="submit">"Change severity"</button>
-                                        </ActionForm>
-                                    </Show>
                                     <Show when=move || change_error().is_some()>
-                                        <p class="error" role="alert">{change_error}</p>
+                                        <p class="notice notice-error" role="alert">{change_error}</p>
+                                    </Show>
+                                    <Show when=move || can_change_severity>
+                                        <ActionForm action=severity attr:class="toolbar severity-override">
+                                            <input type="hidden" name="finding_id" value=id/>
+                                            <Field label="Severity">
+                                                <select name="severity">
+                                                    {Severity::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current_severity>{s.label()}</option> }).collect_view()}
+                                                </select>
+                                            </Field>
+                                            <Field label="Reason (required)" class="grow">
+                                                <input type="text" name="reason" placeholder="Why the scanner's severity is wrong here"/>
+                                            </Field>
+                                            <SubmitButton pending=severity.pending()>"Change severity"</SubmitButton>
+                                        </ActionForm>
                                     </Show>
                                     {can_assign.then(|| view! {
-                                        <ActionForm action=assign attr:class="assign-form">
-                                            <input type="hidden" name="finding_id" value=id/>
-                                            <input type="email" name="user" placeholder="person@email" aria-label="Assign to person"/>
-                                            <input type="text" name="team" placeholder="team" aria-label="Assign to team" value=team/>
-                                            <button type="submit">"Assign"</button>
-                                        </ActionForm>
-                                        <ActionForm action=assign attr:class="assign-me">
-                                            <input type="hidden" name="finding_id" value=id/>
-                                            <input type="hidden" name="user" value=me/>
-                                            <input type="hidden" name="team" value=my_team/>
-                                            <button type="submit">"Assign to me"</button>
-                                        </ActionForm>
+                                        <div class="toolbar assign-row">
+                                            <ActionForm action=assign attr:class="toolbar assign-form">
+                                                <input type="hidden" name="finding_id" value=id/>
+                                                <Field label="Assign to person">
+                                                    <input type="email" name="user" placeholder="person@example.com"/>
+                                                </Field>
+                                                <Field label="Team">
+                                                    <input type="text" name="team" placeholder="team" value=team/>
+                                                </Field>
+                                                <SubmitButton pending=assign.pending()>"Assign"</SubmitButton>
+                                            </ActionForm>
+                                            <ActionForm action=assign attr:class="toolbar assign-me">
+                                                <input type="hidden" name="finding_id" value=id/>
+                                                <input type="hidden" name="user" value=me/>
+                                                <input type="hidden" name="team" value=my_team/>
+                                                <SubmitButton pending=assign.pending()>"Assign to me"</SubmitButton>
+                                            </ActionForm>
+                                        </div>
                                     })}
                                     <Show when=move || assign_error().is_some()>
-                                        <p class="error assign-error" role="alert">{assign_error}</p>
+                                        <p class="notice notice-error assign-error" role="alert">{assign_error}</p>
                                     </Show>
                                 </section>
-                                <section class="timeline">
-                                    <h2>"Timeline"</h2>
+                                <section class="card description"><h2 class="card-title">"Description"</h2><p class="pre">{f.description.clone()}</p></section>
+                                <Show when={let r = f.remediation.clone(); move || !r.is_empty()}>
+                                    <section class="card remediation"><h2 class="card-title">"Remediation"</h2><p class="pre">{f.remediation.clone()}</p></section>
+                                </Show>
+                                {(!f.references.is_empty()).then(|| view! {
+                                    <section class="card references"><h2 class="card-title">"References"</h2>
+                                        <ul>{f.references.clone().into_iter().map(|r| view! { <li>{reference(r)}</li> }).collect_view()}</ul>
+                                    </section>
+                                })}
+                                {f.evidence.clone().map(|e| view! {
+                                    <details class="evidence"><summary>"Raw evidence"</summary><pre tabindex="0">{e}</pre></details>
+                                })}
+                                <section class="card timeline">
+                                    <h2 class="card-title">"Timeline"</h2>
+                                    {f.timeline.is_empty().then(|| view! { <p class="muted">"Nothing has happened to this finding yet."</p> })}
                                     <ol>
                                         {f.timeline.iter().map(|e| view! {
                                             <li>
@@ -388,50 +414,62 @@ pub fn FindingPage() -> impl IntoView {
                                         }).collect_view()}
                                     </ol>
                                 </section>
-                                <Show when=move || can_comment>
-                                    <ActionForm action=comment attr:class="comment-form">
-                                        <input type="hidden" name="finding_id" value=id/>
-                                        <textarea name="body" rows="4" placeholder="Comment in markdown; @name mentions a person, @team a team"></textarea>
-                                        <button type="submit">"Comment"</button>
-                                    </ActionForm>
-                                    <Show when=move || comment_error().is_some()>
-                                        <p class="error" role="alert">{comment_error}</p>
-                                    </Show>
-                                </Show>
                             }.into_any()
                         }
                     }
                 })}
             </Transition>
-            <section class="comments">
-                <h2>"Comments"</h2>
+            <section class="card comments">
+                <h2 class="card-title">"Comments"</h2>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        comments.await.ok().map(|list| list.into_iter().map(|c| view! {
-                            <article class="comment" data-id=c.id>
-                                <header>
-                                    <span class="actor">{c.author_email.clone()}</span> " "
-                                    <span class="when">{c.created_at.format("%Y-%m-%d %H:%M").to_string()}</span>
-                                    {c.edited_at.map(|_| " (edited)")}
-                                </header>
-                                // sanitised on the server by `markdown::render` (ammonia)
-                                <div class="comment-body" inner_html=c.html></div>
-                                {c.editable.then(|| view! {
-                                    <details class="comment-edit">
-                                        <summary>"Edit"</summary>
-                                        <ActionForm action=edit>
-                                            <input type="hidden" name="comment_id" value=c.id/>
-                                            <textarea name="body" rows="4" prop:value=c.source.clone()></textarea>
-                                            <button type="submit">"Save"</button>
-                                        </ActionForm>
-                                    </details>
-                                })}
-                            </article>
-                        }).collect_view())
+                        comments.await.ok().map(|list| {
+                            if list.is_empty() {
+                                return view! { <p class="muted no-comments">"No comments yet."</p> }.into_any();
+                            }
+                            list.into_iter().map(|c| view! {
+                                <article class="comment" data-id=c.id>
+                                    <header>
+                                        <span class="actor">{c.author_email.clone()}</span> " "
+                                        <span class="when">{c.created_at.format("%Y-%m-%d %H:%M").to_string()}</span>
+                                        {c.edited_at.map(|_| " (edited)")}
+                                    </header>
+                                    // sanitised on the server by `markdown::render` (ammonia)
+                                    <div class="comment-body" inner_html=c.html></div>
+                                    {c.editable.then(|| view! {
+                                        <details class="comment-edit">
+                                            <summary>"Edit"</summary>
+                                            <ActionForm action=edit>
+                                                <textarea name="body" rows="4" aria-label="Comment" prop:value=c.source.clone()></textarea>
+                                                <input type="hidden" name="comment_id" value=c.id/>
+                                                <button type="submit" class="btn">"Save"</button>
+                                            </ActionForm>
+                                        </details>
+                                    })}
+                                </article>
+                            }).collect_view().into_any()
+                        })
                     })}
                 </Transition>
                 <Show when=move || edit_error().is_some()>
-                    <p class="error" role="alert">{edit_error}</p>
+                    <p class="notice notice-error" role="alert">{edit_error}</p>
+                </Show>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        detail.await.ok().filter(|f| f.can_comment).map(|f| view! {
+                            <ActionForm action=comment attr:class="comment-form">
+                                <input type="hidden" name="finding_id" value=f.id/>
+                                <label class="field">
+                                    <span class="field-label">"Add a comment"</span>
+                                    <textarea name="body" rows="4" placeholder="Markdown; @name mentions a person, @team a team"></textarea>
+                                </label>
+                                <SubmitButton tone=Tone::Primary pending=comment.pending()>"Comment"</SubmitButton>
+                            </ActionForm>
+                        })
+                    })}
+                </Transition>
+                <Show when=move || comment_error().is_some()>
+                    <p class="notice notice-error" role="alert">{comment_error}</p>
                 </Show>
             </section>
         </main>

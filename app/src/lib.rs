@@ -16,6 +16,7 @@
 //!   and the page that edits them.
 //! - `error`: the one error type of server functions.
 //! - `server_context` (server only): the pool and settings handed to server functions.
+//! - `ui`: the shared components every page is built from (one look), with `style/main.css`.
 
 #![recursion_limit = "256"]
 
@@ -52,6 +53,7 @@ pub mod sla_settings;
 pub mod timeline;
 pub mod tokens;
 pub mod triage;
+pub mod ui;
 pub mod workflow;
 
 use leptos::prelude::*;

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{AppHeader, ErrorAlert};
+use crate::ui::{DataTable, EmptyState};
 
 /// Scans one page shows.
 pub const SCANS_SHOWN: i64 = 100;
@@ -73,7 +74,12 @@ pub fn ScansPage() -> impl IntoView {
         <Title text="Scans"/>
         <AppHeader/>
         <main class="scans">
-            <h1>"Scans of " <code>{move || project.get()}</code></h1>
+            <header class="page-head">
+                <div>
+                    <h1>"Scans of " <code>{move || project.get()}</code></h1>
+                    <p class="page-sub">"Every report received for this project, newest first. A rejected report says why."</p>
+                </div>
+            </header>
             <Transition fallback=|| view! { <p class="muted">"Loading scans…"</p> }>
                 {move || Suspend::new(async move {
                     match scans.await {
@@ -89,11 +95,19 @@ pub fn ScansPage() -> impl IntoView {
 #[component]
 fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
     if rows.is_empty() {
-        return view! { <p class="empty">"No reports received for this project yet."</p> }
-            .into_any();
+        return view! {
+            <EmptyState title="No reports received for this project yet">
+                <p>
+                    "Scans appear here once a CI pipeline or cluster tool pushes a report with a token for this project: "
+                    <code>"bosun push"</code> " or " <code>"POST /api/v1/reports"</code> ". "
+                    "Tokens are on the " <a href="/settings/tokens">"tokens page"</a> "."
+                </p>
+            </EmptyState>
+        }
+        .into_any();
     }
     view! {
-        <table class="scans-table">
+        <DataTable label="Scans" class="scans-table">
             <thead>
                 <tr>
                     <th>"Received"</th>
@@ -136,7 +150,7 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
                                 <td><span class=format!("status status-{}", s.status)>{s.status.clone()}</span></td>
                                 <td>{scanner}<small class="muted">" · " {s.format.clone()}</small></td>
                                 <td><code>{s.target.clone()}</code><small class="muted">" " {branch}</small></td>
-                                <td>{counts}</td>
+                                <td class="counts">{counts}</td>
                                 <td class=format!("gate gate-{gate}")>{gate}</td>
                                 <td class="note">
                                     {s.note.clone()}
@@ -147,7 +161,7 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </DataTable>
     }
     .into_any()
 }

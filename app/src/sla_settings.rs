@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layout::{AppHeader, ErrorAlert, message};
 use crate::sla::{SlaOverrides, SlaPolicy};
+use crate::ui::{DataTable, EmptyState, Field, PageHeader};
 
 /// Longest SLA a form accepts (the database allows the same), about ten years.
 pub const MAX_DAYS: u32 = 3650;
@@ -375,6 +376,15 @@ fn field_value(days: Option<u32>) -> String {
     days.map(|d| d.to_string()).unwrap_or_default()
 }
 
+/// A severity's name as a field label: "critical" → "Critical".
+fn severity_word(sev: &str) -> String {
+    let mut chars = sev.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn shown(days: Option<u32>) -> String {
     days.map_or_else(|| "none".to_string(), |d| format!("{d} d"))
 }
@@ -401,14 +411,12 @@ pub fn SlaSettingsPage() -> impl IntoView {
         <Title text="SLAs"/>
         <AppHeader/>
         <main class="settings sla-settings">
-            <h1>"SLA settings"</h1>
-            <p class="muted">
-                "Days allowed to fix a finding, counted from when it was first seen. "
-                "The clock stops while a risk is accepted. A finding is due soon in the last "
-                "fifth of its window (at most 7 days)."
-            </p>
+            <PageHeader
+                title="SLA settings"
+                sub="Days allowed to fix a finding, counted from when it was first seen. The clock stops while a risk is accepted. A finding is due soon in the last fifth of its window (at most 7 days)."
+            />
             <Show when=move || error().is_some()>
-                <p class="error" role="alert">{error}</p>
+                <p class="notice notice-error" role="alert">{error}</p>
             </Show>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -418,25 +426,33 @@ pub fn SlaSettingsPage() -> impl IntoView {
                             let instance = s.instance;
                             let values = [instance.critical, instance.high, instance.medium, instance.low, instance.info];
                             view! {
-                                <section class="instance-sla">
-                                    <h2>"Instance"</h2>
+                                <section class="card instance-sla">
+                                    <h2 class="card-title">"Every project (instance default)"</h2>
                                     <ActionForm action=save_instance attr:class="sla-form" attr:data-scope="instance">
                                         {SEVERITIES.iter().zip(values).map(|(sev, days)| view! {
-                                            <label>{sev.to_string()}
+                                            <Field label=severity_word(sev)>
                                                 <input type="number" min="0" max=MAX_DAYS name=*sev
                                                     value=field_value(days) placeholder="none"
                                                     disabled=!s.can_edit_instance/>
-                                            </label>
+                                            </Field>
                                         }).collect_view()}
                                         <Show when=move || s.can_edit_instance>
-                                            <button type="submit">"Save"</button>
+                                            <button type="submit" class="btn btn-primary">"Save"</button>
                                         </Show>
                                     </ActionForm>
+                                    {(!s.can_edit_instance).then(|| view! {
+                                        <p class="muted">"Only admins change the instance's days."</p>
+                                    })}
                                 </section>
                                 <section class="project-sla">
                                     <h2>"Projects"</h2>
                                     <p class="muted">"An empty field keeps the instance's days."</p>
-                                    <table>
+                                    {s.projects.is_empty().then(|| view! {
+                                        <EmptyState title="No projects you can see">
+                                            <p>"Projects appear here once you are on the team that owns them."</p>
+                                        </EmptyState>
+                                    })}
+                                    <DataTable label="Project SLAs">
                                         <thead><tr><th>"Project"</th><th>"Overrides (days)"</th><th>"In effect"</th></tr></thead>
                                         <tbody>
                                             {s.projects.into_iter().map(|p| {
@@ -453,13 +469,13 @@ pub fn SlaSettingsPage() -> impl IntoView {
                                                             <ActionForm action=save_project attr:class="sla-form">
                                                                 <input type="hidden" name="project" value=slug.clone()/>
                                                                 {SEVERITIES.iter().zip(overrides).zip(inherited).map(|((sev, days), from_instance)| view! {
-                                                                    <label>{sev.to_string()}
+                                                                    <Field label=severity_word(sev)>
                                                                         <input type="number" min="0" max=MAX_DAYS name=*sev
                                                                             value=field_value(days) placeholder=field_value(from_instance)
                                                                             disabled=!can_edit/>
-                                                                    </label>
+                                                                    </Field>
                                                                 }).collect_view()}
-                                                                {can_edit.then(|| view! { <button type="submit">"Save"</button> })}
+                                                                {can_edit.then(|| view! { <button type="submit" class="btn btn-sm">"Save"</button> })}
                                                             </ActionForm>
                                                         </td>
                                                         <td class="effective">
@@ -469,7 +485,7 @@ pub fn SlaSettingsPage() -> impl IntoView {
                                                 }
                                             }).collect_view()}
                                         </tbody>
-                                    </table>
+                                    </DataTable>
                                 </section>
                             }.into_any()
                         }

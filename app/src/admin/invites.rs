@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::layout::Brand;
 use crate::layout::{ErrorAlert, message};
+use crate::ui::{Field, SubmitButton, Tone};
 
 /// How long an invitation link works.
 pub const VALID_DAYS: i32 = 7;
@@ -396,21 +397,21 @@ pub fn InvitePage() -> impl IntoView {
                             </p>
                             <ActionForm action=accept attr:class="login-form">
                                 <input type="hidden" name="token" value=token()/>
-                                <label>"Your name"
+                                <Field label="Your name">
                                     <input type="text" name="display_name" autocomplete="name"
                                         maxlength=DISPLAY_NAME_MAX required/>
-                                </label>
-                                <label>{format!("Password (at least {PASSWORD_MIN_CHARS} characters)")}
+                                </Field>
+                                <Field label="Password" hint=format!("At least {PASSWORD_MIN_CHARS} characters.")>
                                     <input type="password" name="password" autocomplete="new-password"
                                         minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
-                                </label>
-                                <label>"Password again"
+                                </Field>
+                                <Field label="Password again">
                                     <input type="password" name="password_again" autocomplete="new-password"
                                         minlength=PASSWORD_MIN_CHARS maxlength=PASSWORD_MAX_CHARS required/>
-                                </label>
-                                <button type="submit" disabled=move || accept.pending().get()>"Create account"</button>
+                                </Field>
+                                <SubmitButton tone=Tone::Primary pending=accept.pending()>"Create account"</SubmitButton>
                                 <Show when=move || error().is_some()>
-                                    <p class="error" role="alert">{error}</p>
+                                    <p class="notice notice-error" role="alert">{error}</p>
                                 </Show>
                             </ActionForm>
                         }.into_any(),

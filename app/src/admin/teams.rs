@@ -9,6 +9,7 @@ use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
+use crate::ui::{Card, DataTable, EmptyState, Field, PageHeader, SubmitButton, Tone};
 use crate::workflow::Role;
 
 /// The roles a person can have in a team; admin is global, not a team role.
@@ -364,7 +365,7 @@ pub fn TeamsPage() -> impl IntoView {
         <Title text="Teams"/>
         <AppHeader/>
         <main class="admin admin-teams">
-            <h1>"Teams"</h1>
+            <PageHeader title="Teams" sub="Teams own projects; a person sees a project's findings through their role on its team."/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let list = match teams.await {
@@ -373,66 +374,82 @@ pub fn TeamsPage() -> impl IntoView {
                     };
                     let empty = list.is_empty();
                     view! {
-                        <section class="create-team">
-                            <h2>"New team"</h2>
-                            <ActionForm action=create attr:class="inline-form">
-                                <input type="text" name="slug" placeholder="short-name" aria-label="Short name"
-                                    pattern="[a-z0-9][a-z0-9\\-]{0,62}" required/>
-                                <input type="text" name="name" placeholder="Name (optional)" aria-label="Name"/>
-                                <button type="submit">"Create team"</button>
+                        <Card title="New team" class="create-team">
+                            <ActionForm action=create attr:class="toolbar">
+                                <Field label="Short name" hint="Lower case, digits and dashes">
+                                    <input type="text" name="slug" placeholder="payments"
+                                        pattern="[a-z0-9][a-z0-9\\-]{0,62}" required/>
+                                </Field>
+                                <Field label="Name (optional)" class="grow">
+                                    <input type="text" name="name" placeholder="Payments team"/>
+                                </Field>
+                                <SubmitButton tone=Tone::Primary pending=create.pending()>"Create team"</SubmitButton>
                             </ActionForm>
-                        </section>
+                        </Card>
                         {errors}
                         <Show when=move || empty>
-                            <p class="muted">"No teams yet."</p>
+                            <EmptyState title="No teams yet">
+                                <p>"Create a team above, add its people, then give it projects with "
+                                    <code>"bosun project create SLUG --team TEAM"</code> "."</p>
+                            </EmptyState>
                         </Show>
                         {list.into_iter().map(|team| {
                             let slug = team.slug.clone();
                             let projects = if team.projects.is_empty() {
-                                format!("none (bosun project create SLUG --team {})", team.slug)
+                                format!("none yet (bosun project create SLUG --team {})", team.slug)
                             } else {
                                 team.projects.iter().map(|(slug, _)| slug.clone()).collect::<Vec<_>>().join(", ")
                             };
+                            let label = format!("Members of {}", team.name);
+                            let team_slug = slug.clone();
                             view! {
-                                <section class="team" data-team=team.slug.clone()>
-                                    <h2>{team.name} " " <span class="muted">{team.slug.clone()}</span></h2>
-                                    <p class="team-projects">"Projects: " {projects}</p>
-                                    <table class="admin-table">
-                                        <thead><tr><th>"Member"</th><th>"Name"</th><th>"Role"</th><th></th></tr></thead>
+                                <section class="card team" data-team=team.slug.clone()>
+                                    <div class="team-head">
+                                        <h2 class="card-title">{team.name}</h2>
+                                        <span class="badge">{team.slug.clone()}</span>
+                                    </div>
+                                    <p class="team-projects muted">"Projects: " {projects}</p>
+                                    <DataTable label>
+                                        <thead><tr><th>"Member"</th><th>"Name"</th><th>"Role"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                         <tbody>
                                             {team.members.into_iter().map(|m| {
                                                 // each form's children own their copies
-                                                let (role_team, role_email) = (slug.clone(), m.email.clone());
-                                                let (remove_team, remove_email) = (slug.clone(), m.email.clone());
+                                                let (role_team, role_email) = (team_slug.clone(), m.email.clone());
+                                                let (remove_team, remove_email) = (team_slug.clone(), m.email.clone());
+                                                let role_label = format!("Role of {}", m.email);
                                                 view! {
                                                     <tr data-member=m.email.clone()>
                                                         <td>{m.email.clone()}</td>
                                                         <td>{m.display_name}</td>
                                                         <td>
-                                                            <ActionForm action=set attr:class="inline">
+                                                            <ActionForm action=set attr:class="toolbar">
                                                                 <input type="hidden" name="team" value=role_team.clone()/>
                                                                 <input type="hidden" name="email" value=role_email.clone()/>
-                                                                <select name="role" aria-label="Role">{role_options(Some(m.role))}</select>
-                                                                <button type="submit">"Change"</button>
+                                                                <select name="role" aria-label=role_label>{role_options(Some(m.role))}</select>
+                                                                <SubmitButton small=true>"Change"</SubmitButton>
                                                             </ActionForm>
                                                         </td>
-                                                        <td>
+                                                        <td class="actions-cell">
                                                             <ActionForm action=remove attr:class="inline">
                                                                 <input type="hidden" name="team" value=remove_team.clone()/>
                                                                 <input type="hidden" name="email" value=remove_email.clone()/>
-                                                                <button type="submit">"Remove"</button>
+                                                                <SubmitButton tone=Tone::Danger small=true>"Remove"</SubmitButton>
                                                             </ActionForm>
                                                         </td>
                                                     </tr>
                                                 }
                                             }).collect_view()}
                                         </tbody>
-                                    </table>
-                                    <ActionForm action=set attr:class="inline-form add-member">
+                                    </DataTable>
+                                    <ActionForm action=set attr:class="toolbar add-member">
                                         <input type="hidden" name="team" value=slug/>
-                                        <input type="email" name="email" placeholder="name@example.com" aria-label="Email" required/>
-                                        <select name="role" aria-label="Role">{role_options(Some(Role::Developer))}</select>
-                                        <button type="submit">"Add member"</button>
+                                        <Field label="Add a member" class="grow">
+                                            <input type="email" name="email" placeholder="name@example.com" required/>
+                                        </Field>
+                                        <Field label="Role">
+                                            <select name="role">{role_options(Some(Role::Developer))}</select>
+                                        </Field>
+                                        <SubmitButton>"Add member"</SubmitButton>
                                     </ActionForm>
                                 </section>
                             }

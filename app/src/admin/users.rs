@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::invites::{InviteUser, RevokeInvite, VALID_DAYS, list_invites};
 use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
+use crate::ui::{Card, DataTable, Field, PageHeader, SubmitButton, Tone};
 use crate::workflow::Role;
 
 /// A person as the users page lists them.
@@ -243,7 +244,7 @@ pub fn UsersPage() -> impl IntoView {
         <Title text="Users"/>
         <AppHeader/>
         <main class="admin admin-users">
-            <h1>"Users"</h1>
+            <PageHeader title="Users" sub="Who can sign in, and who is an admin. Team roles are set on the Teams page."/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let people = match users.await {
@@ -251,15 +252,16 @@ pub fn UsersPage() -> impl IntoView {
                         Err(err) => return view! { <ErrorAlert err/> }.into_any(),
                     };
                     view! {
-                        <section class="invite">
-                            <h2>"Invite someone"</h2>
-                            <ActionForm action=invite attr:class="inline-form invite-form">
-                                <input type="email" name="email" placeholder="name@example.com" aria-label="Email" required/>
-                                <label class="check"><input type="checkbox" name="admin" value="true"/> " Admin"</label>
-                                <button type="submit" disabled=move || invite.pending().get()>"Invite"</button>
+                        <Card title="Invite someone" class="invite">
+                            <ActionForm action=invite attr:class="toolbar invite-form">
+                                <Field label="Email" class="grow">
+                                    <input type="email" name="email" placeholder="name@example.com" required/>
+                                </Field>
+                                <label class="check"><input type="checkbox" name="admin" value="true"/> "Make them an admin"</label>
+                                <SubmitButton tone=Tone::Primary pending=invite.pending()>"Invite"</SubmitButton>
                             </ActionForm>
                             {invite_outcome}
-                        </section>
+                        </Card>
                         {errors}
                         <section class="pending-invites">
                             <h2>"Pending invitations"</h2>
@@ -267,10 +269,12 @@ pub fn UsersPage() -> impl IntoView {
                                 {move || Suspend::new(async move {
                                     match invites.await {
                                         Err(err) => view! { <ErrorAlert err/> }.into_any(),
-                                        Ok(list) if list.is_empty() => view! { <p class="muted">"None."</p> }.into_any(),
+                                        Ok(list) if list.is_empty() => view! {
+                                            <p class="muted">"No invitation is waiting to be accepted. Invite someone above; their link works once."</p>
+                                        }.into_any(),
                                         Ok(list) => view! {
-                                            <table class="admin-table">
-                                                <thead><tr><th>"Email"</th><th>"Admin"</th><th>"Invited by"</th><th>"Expires"</th><th></th></tr></thead>
+                                            <DataTable label="Pending invitations">
+                                                <thead><tr><th>"Email"</th><th>"Admin"</th><th>"Invited by"</th><th>"Expires"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                                 <tbody>
                                                     {list.into_iter().map(|i| view! {
                                                         <tr data-invite=i.id>
@@ -278,16 +282,16 @@ pub fn UsersPage() -> impl IntoView {
                                                             <td>{yes_no(i.is_admin)}</td>
                                                             <td>{i.invited_by.unwrap_or_default()}</td>
                                                             <td class="when">{i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
-                                                            <td>
+                                                            <td class="actions-cell">
                                                                 <ActionForm action=revoke attr:class="inline">
                                                                     <input type="hidden" name="id" value=i.id/>
-                                                                    <button type="submit">"Revoke"</button>
+                                                                    <SubmitButton tone=Tone::Danger small=true>"Revoke"</SubmitButton>
                                                                 </ActionForm>
                                                             </td>
                                                         </tr>
                                                     }).collect_view()}
                                                 </tbody>
-                                            </table>
+                                            </DataTable>
                                         }.into_any(),
                                     }
                                 })}
@@ -295,37 +299,42 @@ pub fn UsersPage() -> impl IntoView {
                         </section>
                         <section class="people">
                             <h2>"People"</h2>
-                            <table class="admin-table">
+                            <DataTable label="People">
                                 <thead>
                                     <tr><th>"Email"</th><th>"Name"</th><th>"Teams"</th><th>"Admin"</th><th>"Security on every team"</th><th>"Joined"</th></tr>
                                 </thead>
                                 <tbody>
                                     {people.into_iter().map(|u| {
-                                        let teams = u.teams.iter()
-                                            .map(|(team, role)| format!("{team} ({role})"))
-                                            .collect::<Vec<_>>()
-                                            .join(", ");
+                                        let teams = if u.teams.is_empty() {
+                                            "no team yet".to_string()
+                                        } else {
+                                            u.teams.iter()
+                                                .map(|(team, role)| format!("{team} ({role})"))
+                                                .collect::<Vec<_>>()
+                                                .join(", ")
+                                        };
+                                        let no_team = u.teams.is_empty();
                                         view! {
                                             <tr data-user=u.id>
                                                 <td>{u.email}</td>
                                                 <td>{u.display_name}</td>
-                                                <td>{teams}</td>
+                                                <td class:muted=no_team>{teams}</td>
                                                 <td>
-                                                    {yes_no(u.is_admin)} " "
+                                                    {yes_no(u.is_admin)} " · "
                                                     <ActionForm action=flags attr:class="inline">
                                                         <input type="hidden" name="user_id" value=u.id/>
                                                         <input type="hidden" name="is_admin" value=(!u.is_admin).to_string()/>
                                                         <input type="hidden" name="security_all_teams" value=u.security_all_teams.to_string()/>
-                                                        <button type="submit" class="link">{if u.is_admin { "remove admin" } else { "make admin" }}</button>
+                                                        <button type="submit" class="btn-link">{if u.is_admin { "remove admin" } else { "make admin" }}</button>
                                                     </ActionForm>
                                                 </td>
                                                 <td>
-                                                    {yes_no(u.security_all_teams)} " "
+                                                    {yes_no(u.security_all_teams)} " · "
                                                     <ActionForm action=flags attr:class="inline">
                                                         <input type="hidden" name="user_id" value=u.id/>
                                                         <input type="hidden" name="is_admin" value=u.is_admin.to_string()/>
                                                         <input type="hidden" name="security_all_teams" value=(!u.security_all_teams).to_string()/>
-                                                        <button type="submit" class="link">{if u.security_all_teams { "own teams only" } else { "give every team" }}</button>
+                                                        <button type="submit" class="btn-link">{if u.security_all_teams { "own teams only" } else { "give every team" }}</button>
                                                     </ActionForm>
                                                 </td>
                                                 <td class="when">{u.created_at.format("%Y-%m-%d").to_string()}</td>
@@ -333,7 +342,7 @@ pub fn UsersPage() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </DataTable>
                         </section>
                     }.into_any()
                 })}

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use super::*;
 use crate::layout::{AppHeader, ErrorAlert, failed_actions, last_error};
+use crate::ui::{DataTable, EmptyState, Field, PageHeader, SubmitButton, Tone};
 
 /// `/settings/tokens`: the person's manageable tokens, creating one (shown once) and
 /// revoking.
@@ -27,7 +28,7 @@ pub fn TokensPage() -> impl IntoView {
     let created = move || {
         create.value().get().map(|result| match result {
             Ok(new) => view! {
-                <div class="invite-link new-token" role="status">
+                <div class="invite-link secret-once new-token" role="status">
                     <p>
                         {format!(
                             "New token for {}{}. Store it as a CI secret now: it is shown only this once.",
@@ -49,10 +50,10 @@ pub fn TokensPage() -> impl IntoView {
         <Title text="Ingest tokens"/>
         <AppHeader/>
         <main class="admin tokens">
-            <h1>"Ingest tokens"</h1>
-            <p class="muted">
-                "CI pipelines and cluster tools push reports with these. A project token writes to its project; a team or cluster-wide token routes findings by routing rules."
-            </p>
+            <PageHeader
+                title="Ingest tokens"
+                sub="CI pipelines and cluster tools push reports with these. A project token writes to its project; a team or cluster-wide token routes findings by routing rules."
+            />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let data = match view_data.await {
@@ -61,9 +62,10 @@ pub fn TokensPage() -> impl IntoView {
                     };
                     if data.scopes.is_empty() {
                         return view! {
-                            <p class="empty">
-                                "Your role does not manage tokens of any project. Ops and security engineers of a team, and admins, do."
-                            </p>
+                            <EmptyState title="You do not manage any tokens">
+                                <p>"Tokens are made by the ops and security engineers of a project's team, and by admins. "
+                                    "Ask one of them for a token, or to give you that role on your team."</p>
+                            </EmptyState>
                         }
                         .into_any();
                     }
@@ -80,23 +82,29 @@ pub fn TokensPage() -> impl IntoView {
                         t.map_or("—".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
                     };
                     view! {
-                        <section class="create-token">
-                            <h2>"Create a token"</h2>
-                            <ActionForm action=create attr:class="inline-form">
-                                <select name="scope" aria-label="For">
-                                    {data.scopes.iter().map(|s| {
-                                        let chosen = only_key.as_deref() == Some(s.key().as_str());
-                                        view! { <option value=s.key() selected=chosen>{s.label()}</option> }
-                                    }).collect_view()}
-                                </select>
-                                <input type="text" name="name" placeholder="What uses it (e.g. GitHub Actions)" aria-label="Name" maxlength=NAME_MAX/>
-                                <select name="expires_in_days" aria-label="Expires">
-                                    {EXPIRY_CHOICES.iter().map(|d| view! {
-                                        <option value=d.to_string() selected=*d == 90>{format!("expires in {d} days")}</option>
-                                    }).collect_view()}
-                                    <option value="never">"never expires"</option>
-                                </select>
-                                <button type="submit" disabled=move || create.pending().get()>"Create token"</button>
+                        <section class="card create-token">
+                            <h2 class="card-title">"Create a token"</h2>
+                            <ActionForm action=create attr:class="toolbar">
+                                <Field label="For">
+                                    <select name="scope">
+                                        {data.scopes.iter().map(|s| {
+                                            let chosen = only_key.as_deref() == Some(s.key().as_str());
+                                            view! { <option value=s.key() selected=chosen>{s.label()}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </Field>
+                                <Field label="Name" class="grow">
+                                    <input type="text" name="name" placeholder="What uses it (e.g. GitHub Actions)" maxlength=NAME_MAX/>
+                                </Field>
+                                <Field label="Expires">
+                                    <select name="expires_in_days">
+                                        {EXPIRY_CHOICES.iter().map(|d| view! {
+                                            <option value=d.to_string() selected=*d == 90>{format!("in {d} days")}</option>
+                                        }).collect_view()}
+                                        <option value="never">"never"</option>
+                                    </select>
+                                </Field>
+                                <SubmitButton tone=Tone::Primary pending=create.pending()>"Create token"</SubmitButton>
                             </ActionForm>
                             {created}
                         </section>
@@ -107,13 +115,17 @@ pub fn TokensPage() -> impl IntoView {
                                 <p class="muted">{format!("Showing the tokens of {label}. ")}<a href="/settings/tokens">"Show all"</a></p>
                             })}
                             {if tokens.is_empty() {
-                                view! { <p class="muted">"None yet."</p> }.into_any()
+                                view! {
+                                    <EmptyState title="No tokens yet">
+                                        <p>"Create one above and store it as a secret in your CI pipeline or cluster tool; it is shown only once."</p>
+                                    </EmptyState>
+                                }.into_any()
                             } else {
                                 view! {
-                                    <table class="admin-table tokens-table">
+                                    <DataTable label="Tokens" class="tokens-table">
                                         <thead><tr>
                                             <th>"Name"</th><th>"For"</th><th>"Starts with"</th><th>"Created"</th>
-                                            <th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th></th>
+                                            <th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th>
                                         </tr></thead>
                                         <tbody>
                                             {tokens.into_iter().map(|t| {
@@ -129,11 +141,11 @@ pub fn TokensPage() -> impl IntoView {
                                                         <td class="when">{t.expires_at.map_or("never".to_string(), |at| at.format("%Y-%m-%d %H:%M").to_string())}</td>
                                                         <td class="when">{when(t.last_used_at)}</td>
                                                         <td><span class=format!("token-status token-{status}")>{status}</span></td>
-                                                        <td>
+                                                        <td class="actions-cell">
                                                             {(status != "revoked").then(|| view! {
                                                                 <ActionForm action=revoke attr:class="inline">
                                                                     <input type="hidden" name="id" value=t.id/>
-                                                                    <button type="submit">"Revoke"</button>
+                                                                    <SubmitButton tone=Tone::Danger small=true>"Revoke"</SubmitButton>
                                                                 </ActionForm>
                                                             })}
                                                         </td>
@@ -141,7 +153,7 @@ pub fn TokensPage() -> impl IntoView {
                                                 }
                                             }).collect_view()}
                                         </tbody>
-                                    </table>
+                                    </DataTable>
                                 }.into_any()
                             }}
                         </section>

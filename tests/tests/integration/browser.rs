@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use bosun_tests::browser::{
-    click, screenshot, texts, type_into, wait_for, wait_for_hydration, wait_for_path,
-    wait_for_value, with_browser,
+    View, check_page, click, page_problems, set_view, texts, type_into, wait_for,
+    wait_for_hydration, wait_for_path, wait_for_value, with_browser,
 };
 use bosun_tests::{PASSWORD, TestApp, spawn_app, spawn_app_and, spawn_app_with_project};
 use fantoccini::{Client, Locator};
@@ -78,6 +78,7 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
         .await;
         wait_for_hydration(&client).await;
 
+        check_page(&client, View::Desktop, "findings-developer").await;
         let titles = texts(&client, "tr.finding td.title span").await;
         assert!(
             titles.iter().any(|t| t == "SQL built from request data"),
@@ -259,11 +260,12 @@ async fn a_wrong_password_is_refused_with_a_message() {
     with_browser(|client| async move {
         sign_in(&client, &app, "dev@example.com", "not the password").await;
         let message = wait_for("the error message", Duration::from_secs(10), || async {
-            let t = texts(&client, "p.error").await;
+            let t = texts(&client, "p.notice-error").await;
             t.into_iter().next().filter(|s| !s.is_empty())
         })
         .await;
         assert_eq!(message, "Email or password is incorrect.");
+        check_page(&client, View::Desktop, "login-refused").await;
         assert_eq!(client.current_url().await.unwrap().path(), "/login");
     })
     .await;
@@ -341,6 +343,7 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
             .unwrap();
         assert_eq!(reason_boxes.len(), 1, "one box for all of a developer's moves");
 
+        check_page(&client, View::Desktop, "finding-developer").await;
         click(&client, "form.state-change option[value=confirmed]").await;
         click(&client, "form.state-change button").await;
         wait_for("the new state", Duration::from_secs(10), || async {
@@ -421,11 +424,11 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
             .unwrap();
         assert_eq!(preselected, serde_json::json!(severity));
         click(&client, &format!("{form} option[value=risk_accepted]")).await;
-        screenshot(&client, "finding-triage").await;
+        check_page(&client, View::Desktop, "finding-triage").await;
         // without a justification the server refuses, and says why
         click(&client, &format!("{form} button")).await;
         let error = wait_for("the refusal", Duration::from_secs(10), || async {
-            texts(&client, ".actions p.error").await.into_iter().next().filter(|t| !t.is_empty())
+            texts(&client, ".actions p.notice-error").await.into_iter().next().filter(|t| !t.is_empty())
         })
         .await;
         assert!(error.contains("expiry") || error.contains("justification"), "{error}");
@@ -444,7 +447,7 @@ async fn security_accepts_a_risk_with_an_expiry_in_the_browser() {
             (state_shown(&client).await == "Risk accepted").then_some(())
         })
         .await;
-        screenshot(&client, "finding-risk-accepted").await;
+        check_page(&client, View::Desktop, "finding-risk-accepted").await;
     })
     .await;
     assert_eq!(
@@ -490,6 +493,7 @@ async fn security_accepts_the_risk_of_several_findings_at_once_from_the_list() {
         })
         .await;
         assert_eq!(count, "2 selected");
+        check_page(&client, View::Desktop, "findings-bulk-bar").await;
         client
             .find(Locator::Css(".bulk-move select"))
             .await
@@ -573,6 +577,7 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
         })
         .await;
         wait_for_hydration(&client).await;
+        check_page(&client, View::Desktop, "admin-users").await;
         type_into(
             &client,
             "form.invite-form input[name=email]",
@@ -600,6 +605,7 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
         })
         .await;
         wait_for_hydration(&client).await;
+        check_page(&client, View::Desktop, "invite-accept").await;
         for (field, value) in [
             ("display_name", "New Comer"),
             ("password", "a long enough passphrase"),
@@ -632,12 +638,13 @@ async fn an_admin_invites_someone_who_joins_through_the_link() {
         // the link worked once
         client.goto(&link).await.unwrap();
         wait_for("the spent link", Duration::from_secs(15), || async {
-            texts(&client, "p.error")
+            texts(&client, "p.notice-error")
                 .await
                 .into_iter()
                 .find(|t| t.contains("invalid or has expired"))
         })
         .await;
+        check_page(&client, View::Desktop, "invite-spent").await;
     })
     .await;
     assert_eq!(
@@ -683,7 +690,7 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
                 .find(|t| t == "GitHub Actions")
         })
         .await;
-        screenshot(&client, "tokens-created").await;
+        check_page(&client, View::Desktop, "tokens-created").await;
         let (status, _) = app
             .push_report(Some(&secret), "?target=t", mixed_report().into_bytes())
             .await;
@@ -706,7 +713,7 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
                 .find(|t| t == "revoked")
         })
         .await;
-        screenshot(&client, "tokens-revoked").await;
+        check_page(&client, View::Desktop, "tokens-revoked").await;
         let (status, _) = app
             .push_report(Some(&secret), "?target=t", mixed_report().into_bytes())
             .await;
@@ -721,7 +728,7 @@ async fn tokens_are_created_shown_once_and_revoked_and_sessions_are_listed() {
         })
         .await;
         wait_for_hydration(&client).await;
-        screenshot(&client, "account-sessions").await;
+        check_page(&client, View::Desktop, "account-sessions").await;
         client
             .find(Locator::XPath(
                 "//button[contains(., 'Sign out everywhere else')]",
@@ -879,6 +886,152 @@ async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_covera
         let never = texts(&client, "li.coverage-tile.cov-never h3").await;
         assert_eq!(never, ["Cluster config", "Runtime"]);
         screenshot(&client, "project").await;
+    })
+    .await;
+}
+
+/// The pages of Bosun, as an admin sees them: (screenshot name, path).
+fn tour(finding: i64) -> Vec<(&'static str, String)> {
+    vec![
+        ("overview", "/".into()),
+        ("findings", "/findings".into()),
+        ("finding", format!("/findings/{finding}")),
+        ("my-work", "/my-work".into()),
+        ("projects", "/projects".into()),
+        ("project", "/projects/storefront".into()),
+        ("project-settings", "/projects/storefront/settings".into()),
+        ("scans", "/projects/storefront/scans".into()),
+        ("sla-settings", "/settings/sla".into()),
+        ("tokens", "/settings/tokens".into()),
+        ("account", "/account".into()),
+        ("admin-users", "/admin/users".into()),
+        ("admin-teams", "/admin/teams".into()),
+        ("not-found", "/no/such/page".into()),
+    ]
+}
+
+/// Opens `path` and waits until the page is interactive.
+async fn visit(client: &Client, app: &TestApp, path: &str) {
+    client.goto(&app.url(path)).await.unwrap();
+    wait_for("a page", Duration::from_secs(15), || async {
+        client.find(Locator::Css("main")).await.ok().map(|_| ())
+    })
+    .await;
+    wait_for_hydration(client).await;
+}
+
+/// Every page in three views (light, dark, a 390 px phone): axe-core finds no serious or
+/// critical violation, the phone never scrolls sideways, and each is saved as a screenshot
+/// under target/screenshots/ for review.
+#[tokio::test]
+async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
+    let (app, finding) = spawn_app_and(triage_estate).await;
+    app.create_admin("admin@example.com").await;
+    app.execute("UPDATE users SET display_name = 'Ada Admin' WHERE email = 'admin@example.com'")
+        .await;
+    let app = &app;
+    with_browser(|client| async move {
+        let mut problems = Vec::new();
+        client.goto(&app.url("/login")).await.unwrap();
+        wait_for_hydration(&client).await;
+        for view in [View::Desktop, View::Dark, View::Phone] {
+            set_view(&client, view).await;
+            client.refresh().await.unwrap();
+            wait_for_hydration(&client).await;
+            problems.extend(page_problems(&client, view, "login").await);
+        }
+        set_view(&client, View::Desktop).await;
+        sign_in_and_land(&client, app, "admin@example.com").await;
+        for view in [View::Desktop, View::Dark, View::Phone] {
+            set_view(&client, view).await;
+            for (name, path) in tour(finding) {
+                visit(&client, app, &path).await;
+                problems.extend(page_problems(&client, view, name).await);
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        set_view(&client, View::Desktop).await;
+
+        // the navigation marks the current page, in words for screen readers too
+        let finding_path = format!("/findings/{finding}");
+        for (path, current) in [
+            ("/findings", "Findings"),
+            (finding_path.as_str(), "Findings"),
+            ("/my-work", "My work"),
+            ("/admin/teams", "Teams"),
+        ] {
+            visit(&client, app, path).await;
+            assert_eq!(
+                texts(&client, ".app-nav a[aria-current=page]").await,
+                vec![current.to_string()],
+                "{path}"
+            );
+        }
+
+        // the skip link is the first stop and lands on the content
+        client
+            .execute(
+                "document.querySelector('.skip-link').focus(); return null",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let shown = client
+            .execute(
+                "return document.querySelector('.skip-link').getBoundingClientRect().top >= 0",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shown,
+            serde_json::json!(true),
+            "the focused skip link is on screen"
+        );
+        click(&client, ".skip-link").await;
+        let focused = wait_for("focus on the content", Duration::from_secs(5), || async {
+            let id = client
+                .execute(
+                    "return document.activeElement && document.activeElement.id",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (id == serde_json::json!("content")).then_some(id)
+        })
+        .await;
+        assert_eq!(focused, serde_json::json!("content"));
+    })
+    .await;
+}
+
+/// Empty states say why a page is empty and what to do: someone on no team is told so and
+/// whom to ask; someone on a team with nothing assigned is not told to push a report.
+#[tokio::test]
+async fn empty_states_say_why_and_what_to_do() {
+    let (app, _) = spawn_app_and(triage_estate).await;
+    app.create_admin("admin@example.com").await;
+    app.execute("UPDATE users SET display_name = 'Ada Admin' WHERE email = 'admin@example.com'")
+        .await;
+    app.create_user("new@example.com", PASSWORD).await;
+    let app = &app;
+    with_browser(|client| async move {
+        sign_in_and_land(&client, app, "new@example.com").await;
+        visit(&client, app, "/my-work").await;
+        let said = texts(&client, ".empty.no-team").await.join(" ");
+        assert!(said.contains("You are not on a team yet"), "{said}");
+        assert!(said.contains("Ada Admin (admin@example.com)"), "{said}");
+        assert!(!said.contains("Push a scanner report"), "{said}");
+        check_page(&client, View::Desktop, "my-work-no-team").await;
+
+        client.delete_all_cookies().await.unwrap();
+        sign_in_and_land(&client, app, "dev@example.com").await;
+        visit(&client, app, "/my-work").await;
+        let said = texts(&client, ".empty").await.join(" ");
+        assert!(said.contains("Nothing is assigned to you"), "{said}");
+        assert!(!said.contains("Push a scanner report"), "{said}");
+        assert!(!said.contains("not on a team"), "{said}");
+        check_page(&client, View::Desktop, "my-work-nothing-assigned").await;
     })
     .await;
 }

@@ -31,6 +31,8 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/list_findings", SignedIn),
     ("/api/matching_finding_ids", SignedIn),
     ("/api/my_work", SignedIn),
+    // the person's own team count, and admins' names to ask (for empty states)
+    ("/api/my_standing", SignedIn),
     ("/api/list_scans", OnProject(View)),
     // counts limited to the person's projects (tested in overview.rs and projects.rs)
     ("/api/overview", SignedIn),
