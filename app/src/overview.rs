@@ -151,6 +151,7 @@ impl Overview {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn sev_index(severity: Severity) -> usize {
     Severity::ALL
         .iter()
@@ -158,6 +159,7 @@ fn sev_index(severity: Severity) -> usize {
         .unwrap_or(0)
 }
 
+#[cfg(feature = "ssr")]
 fn layer_index(layer: Layer) -> usize {
     Layer::ALL.iter().position(|l| *l == layer).unwrap_or(0)
 }

@@ -248,7 +248,7 @@ async fn the_explorer_filters_from_a_pasted_url_and_pages_forward_and_back() {
         assert_eq!(checked, serde_json::json!(["severity=critical", "layer=image"]));
         let chips = texts(&client, "nav.chips a.chip").await;
         assert_eq!(chips.len(), 3, "{chips:?}");
-        screenshot(&client, "findings-explorer").await;
+        check_page(&client, View::Desktop, "findings-explorer").await;
     })
     .await;
 }
@@ -814,7 +814,7 @@ async fn security_changes_the_gate_and_adds_a_routing_rule_on_the_project_settin
             )
             .await;
         }
-        screenshot(&client, "project-settings").await;
+        check_page(&client, View::Desktop, "project-settings").await;
     })
     .await;
     assert_eq!(
@@ -843,7 +843,7 @@ async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_covera
         .await;
         wait_for_hydration(&client).await;
         assert_eq!(client.title().await.unwrap(), "Overview · Bosun");
-        screenshot(&client, "overview").await;
+        check_page(&client, View::Desktop, "overview").await;
 
         // the critical x image cell opens the explorer with exactly that query
         let cell = "tr[data-severity=critical] td[data-layer=image] a";
@@ -869,7 +869,7 @@ async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_covera
         })
         .await;
         wait_for_hydration(&client).await;
-        screenshot(&client, "projects").await;
+        check_page(&client, View::Desktop, "projects").await;
         click(&client, "tr[data-project=web] th a").await;
         wait_for_path(
             &client,
@@ -885,7 +885,7 @@ async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_covera
         wait_for_hydration(&client).await;
         let never = texts(&client, "li.coverage-tile.cov-never h3").await;
         assert_eq!(never, ["Cluster config", "Runtime"]);
-        screenshot(&client, "project").await;
+        check_page(&client, View::Desktop, "project").await;
     })
     .await;
 }
