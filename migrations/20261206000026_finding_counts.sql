@@ -177,9 +177,23 @@ LANGUAGE sql IMMUTABLE AS $f$
     $q$, deltas)
 $f$;
 
+-- Every aggregate row belongs to a team's projects (team 0: projects without one). Two
+-- transactions writing findings of one team (two scopes, two projects, a scan and a
+-- bulk triage) would otherwise lock that team's rows in different orders across their
+-- statements and deadlock; each waits here for the other's team first, in team order.
+CREATE FUNCTION finding_aggregates_lock(project_ids bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(1651, t.team_id)
+       FROM (SELECT DISTINCT coalesce(p.team_id, 0)::int AS team_id
+               FROM projects p WHERE p.id = ANY(project_ids)
+              ORDER BY 1) AS t;
+END $$;
+
 CREATE FUNCTION finding_aggregates_inserted() RETURNS trigger LANGUAGE plpgsql
     SET jit = off AS $$
 BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM inserted));
     EXECUTE finding_aggregates_sql(
         'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
                 fixed_at, 1 AS d
@@ -190,6 +204,8 @@ END $$;
 CREATE FUNCTION finding_aggregates_updated() RETURNS trigger LANGUAGE plpgsql
     SET jit = off AS $$
 BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM new_rows
+                                          UNION SELECT DISTINCT project_id FROM old_rows));
     -- only rows whose counted columns changed: an ingest mostly rewrites other columns
     EXECUTE finding_aggregates_sql(
         'SELECT x.*
@@ -212,6 +228,7 @@ END $$;
 CREATE FUNCTION finding_aggregates_deleted() RETURNS trigger LANGUAGE plpgsql
     SET jit = off AS $$
 BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM deleted));
     EXECUTE finding_aggregates_sql(
         'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
                 fixed_at, -1 AS d
@@ -241,6 +258,9 @@ DECLARE
     from_team bigint := coalesce(OLD.team_id, 0);
     to_team bigint := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE coalesce(NEW.team_id, 0) END;
 BEGIN
+    -- both teams' counts change: their locks, in team order (see finding_aggregates_lock)
+    PERFORM pg_advisory_xact_lock(1651, t::int)
+       FROM unnest(ARRAY[from_team, to_team]) AS t WHERE t IS NOT NULL ORDER BY t;
     INSERT INTO team_open_counts AS c (team_id, severity, layer, n)
     SELECT t.team_id, f.severity, f.layer, t.sign * sum(f.n)
       FROM finding_counts f

@@ -503,20 +503,6 @@ pub mod db {
 #[component]
 pub fn FindingsPage() -> impl IntoView {
     let search = use_location().search;
-    // The filter form is a plain GET form, which sends every field, empty or not: answer
-    // that with the short URL of the same view, so what people copy and share stays short.
-    #[cfg(feature = "ssr")]
-    {
-        let raw = search.get_untracked();
-        let raw = raw.trim_start_matches('?');
-        if let Ok(query) = ExplorerQuery::parse(raw)
-            && raw
-                .split('&')
-                .any(|pair| pair.is_empty() || pair.ends_with('='))
-        {
-            leptos_axum::redirect(&query.url());
-        }
-    }
     let parsed = Memo::new(move |_| ExplorerQuery::parse(&search.get()));
     let bulk = crate::bulk::Bulk::new();
     let findings = Resource::new(

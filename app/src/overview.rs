@@ -719,7 +719,7 @@ fn Matrix(matrix: [[i64; 7]; 5], team: String) -> AnyView {
     view! {
         <section class="card card-wide matrix-card">
             <h2 class="card-title">"Open findings by severity and layer"</h2>
-            <div class="table-scroll">
+            <div class="table-wrap" role="region" aria-label="Table" tabindex="0">
                 <table class="data-table matrix">
                     <caption class="visually-hidden">"Open findings by severity (rows) and layer (columns)"</caption>
                     <thead>
@@ -871,7 +871,7 @@ fn TeamsCard(rows: Vec<TeamRow>, team: String) -> AnyView {
                 view! { <div class="empty">"No open findings in the teams you can see."</div> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-wrap" role="region" aria-label="Table" tabindex="0">
                         <table class="data-table">
                             <thead><tr><th scope="col">"Team"</th>{severity_heads()}<th scope="col" class="num">"Total"</th></tr></thead>
                             <tbody>
@@ -930,7 +930,7 @@ fn RiskiestCard(rows: Vec<ProjectRisk>) -> AnyView {
                 view! { <div class="empty">"No open findings in the projects you can see."</div> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-wrap" role="region" aria-label="Table" tabindex="0">
                         <table class="data-table">
                             <thead><tr><th scope="col">"Project"</th>{severity_heads()}<th scope="col" class="num">"Score"</th></tr></thead>
                             <tbody>

@@ -307,7 +307,7 @@ fn RulesTable(
     }
     let any = |p: Option<String>| p.unwrap_or_else(|| "any".to_string());
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="Routing rules" tabindex="0">
             <table class="data-table rules-table">
                 <thead><tr>
                     <th class="num">"Position"</th><th>"Namespace"</th><th>"Image repository"</th>

@@ -470,7 +470,7 @@ fn ProjectsTable(list: ProjectList) -> AnyView {
     view! {
         {filter}
         {note.map(|n| view! { <p class="notice">{n}</p> })}
-        <div class="table-scroll">
+        <div class="table-wrap" role="region" aria-label="Table" tabindex="0">
             <table class="data-table projects-table">
                 <thead>
                     <tr>
@@ -673,7 +673,7 @@ fn ProjectBody(p: ProjectView) -> AnyView {
                 view! { <div class="empty">"No report received yet. Push one with this project's token from CI (see Tokens)."</div> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-wrap" role="region" aria-label="Table" tabindex="0">
                         <table class="data-table">
                             <thead><tr><th scope="col">"Received"</th><th scope="col">"Scanner"</th><th scope="col">"Target"</th><th scope="col" class="num">"New"</th><th scope="col" class="num">"Reopened"</th><th scope="col" class="num">"Fixed"</th><th scope="col">"Gate"</th></tr></thead>
                             <tbody>

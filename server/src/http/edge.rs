@@ -105,9 +105,60 @@ pub async fn no_store(req: Request, next: Next) -> Response {
     response
 }
 
+/// The findings explorer's filter form is a plain GET form (it works without JavaScript),
+/// which sends every field, empty or not. A GET of `/findings` carrying empty fields is
+/// sent on to the same view without them, so the URL people copy and share stays short.
+pub async fn short_explorer_urls(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::GET
+        && req.uri().path() == "/findings"
+        && let Some(short) = req.uri().query().and_then(without_empty_fields)
+    {
+        let to = if short.is_empty() {
+            "/findings".to_string()
+        } else {
+            format!("/findings?{short}")
+        };
+        return axum::response::IntoResponse::into_response(axum::response::Redirect::to(&to));
+    }
+    next.run(req).await
+}
+
+/// `query` without its empty fields (`q=&severity=high` → `severity=high`); `None` when
+/// it has none to drop.
+fn without_empty_fields(query: &str) -> Option<String> {
+    let empty = |pair: &&str| {
+        pair.is_empty() || pair.ends_with('=') && !pair[..pair.len() - 1].contains('=')
+    };
+    if !query.split('&').any(|pair| empty(&pair)) {
+        return None;
+    }
+    Some(
+        query
+            .split('&')
+            .filter(|pair| !empty(pair))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explorer_urls_lose_only_their_empty_fields() {
+        assert_eq!(
+            without_empty_fields("q=&state=&severity=high&sort=newest&team="),
+            Some("severity=high&sort=newest".to_string())
+        );
+        assert_eq!(without_empty_fields("q=&state="), Some(String::new()));
+        assert_eq!(without_empty_fields("severity=high&q=a%3D"), None);
+        assert_eq!(
+            without_empty_fields("q=a="),
+            None,
+            "a value ending in = is a value"
+        );
+    }
 
     fn config(proxies: &str) -> Config {
         Config::from_lookup(|k| (k == "BOSUN_TRUSTED_PROXIES").then(|| proxies.to_string()))

@@ -218,6 +218,7 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
                 .layer(middleware::from_fn(edge::no_store))
+                .layer(middleware::from_fn(edge::short_explorer_urls))
                 .layer(CompressionLayer::new())
                 // Security headers for every response. Pages replace this CSP with one that
                 // carries their script nonce (see `app::shell`).

@@ -114,7 +114,7 @@ async fn pushed_findings_show_up_and_the_severity_filter_works_without_reload() 
         let url = client.current_url().await.unwrap();
         assert_eq!(
             url.query(),
-            Some("severity=high"),
+            Some("sort=newest&severity=high"),
             "the filter is in the URL, so it can be shared"
         );
         let total = texts(&client, ".page-head .total").await;
@@ -913,7 +913,7 @@ fn tour(finding: i64) -> Vec<(&'static str, String)> {
 /// Opens `path` and waits until the page is interactive.
 async fn visit(client: &Client, app: &TestApp, path: &str) {
     client.goto(&app.url(path)).await.unwrap();
-    wait_for("a page", Duration::from_secs(15), || async {
+    wait_for(&format!("page {path}"), Duration::from_secs(15), || async {
         client.find(Locator::Css("main")).await.ok().map(|_| ())
     })
     .await;

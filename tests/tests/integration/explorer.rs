@@ -627,3 +627,23 @@ async fn stored_due_dates_follow_ingest_triage_and_policy_changes() {
             > 0
     );
 }
+
+#[tokio::test]
+async fn a_filter_forms_empty_fields_redirect_to_the_short_url_of_the_same_view() {
+    let (app, _) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let response = dev
+        .get(app.url("/findings?q=&state=&severity=high&sort=newest&team="))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        "/findings?severity=high&sort=newest"
+    );
+    // the short URL itself, and the bare page, answer at once
+    for path in ["/findings?severity=high", "/findings"] {
+        assert_eq!(app.get_status(&dev, path).await, StatusCode::OK, "{path}");
+    }
+}
