@@ -593,6 +593,8 @@ fn ProjectBody(p: ProjectView) -> AnyView {
                     (Some(t), Some(name)) => view! { <a href=format!("/?team={t}") class="team">{name}</a> }.into_any(),
                     _ => view! { <span class="team">"no team (admins and security only)"</span> }.into_any(),
                 }}
+                " · " <a href=format!("/projects/{slug}/scans")>"Scans"</a>
+                " · " <a href=format!("/projects/{slug}/settings")>"Settings (gate, routing, tokens)"</a>
             </p>
         </header>
         <section class="stats" aria-label="Headline numbers">
