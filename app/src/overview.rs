@@ -608,7 +608,7 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 /// A number that opens the explorer; zero is shown plain (nothing to open).
-fn count_link(n: i64, href: String, label: String) -> AnyView {
+pub(crate) fn count_link(n: i64, href: String, label: String) -> AnyView {
     if n == 0 {
         view! { <span class="zero">"0"</span> }.into_any()
     } else {
@@ -658,7 +658,7 @@ fn OverviewBody(o: Overview) -> AnyView {
         <div class="overview-grid">
             <Matrix matrix=o.matrix team=team.clone()/>
             <SlaCard breached=o.breached due_soon=o.due_soon team=team.clone()/>
-            <TeamsCard rows=o.by_team.clone() team=team.clone()/>
+            <TeamsCard rows=o.by_team.clone()/>
             <RiskiestCard rows=o.riskiest.clone()/>
             <NewestCard rows=o.newest.clone() team=team.clone()/>
             <ExpiringCard rows=o.expiring.clone() total=o.expiring_total/>
@@ -862,8 +862,7 @@ fn severity_heads() -> impl IntoView {
 }
 
 #[component]
-fn TeamsCard(rows: Vec<TeamRow>, team: String) -> AnyView {
-    let _ = team;
+fn TeamsCard(rows: Vec<TeamRow>) -> AnyView {
     view! {
         <section class="card teams-card">
             <h2 class="card-title">"Open findings by team"</h2>

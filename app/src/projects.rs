@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Layer, Severity};
 use crate::error::AppError;
 use crate::layout::{AppHeader, ErrorAlert};
-use crate::overview::explorer;
+use crate::overview::{count_link, explorer};
 
 /// Projects the list shows at most (riskiest first); a team filter narrows it.
 pub const PROJECTS_SHOWN: i64 = 200;
@@ -418,14 +418,6 @@ pub fn ProjectsPage() -> impl IntoView {
     }
 }
 
-fn count_cell(n: i64, href: String, label: String) -> AnyView {
-    if n == 0 {
-        view! { <span class="zero">"0"</span> }.into_any()
-    } else {
-        view! { <a href=href aria-label=label>{n.to_string()}</a> }.into_any()
-    }
-}
-
 #[component]
 fn ProjectsTable(list: ProjectList) -> AnyView {
     let selected = list.team.clone().unwrap_or_default();
@@ -515,13 +507,13 @@ fn ProjectsTable(list: ProjectList) -> AnyView {
                                             let n = p.open[i];
                                             view! {
                                                 <td class="num" data-severity=sev.as_str()>
-                                                    {count_cell(n, explorer(&[("project", slug.as_str()), ("severity", sev.as_str()), ("state", "active")]), format!("{n} open {} findings of {}", sev.as_str(), p.name))}
+                                                    {count_link(n, explorer(&[("project", slug.as_str()), ("severity", sev.as_str()), ("state", "active")]), format!("{n} open {} findings of {}", sev.as_str(), p.name))}
                                                 </td>
                                             }
                                         })
                                         .collect_view()}
                                     <td class="num breached">
-                                        {count_cell(p.breached, explorer(&[("project", slug.as_str()), ("state", "active"), ("sla", "breached")]), format!("{} findings of {} past their SLA", p.breached, p.name))}
+                                        {count_link(p.breached, explorer(&[("project", slug.as_str()), ("state", "active"), ("sla", "breached")]), format!("{} findings of {} past their SLA", p.breached, p.name))}
                                     </td>
                                     <td><ul class="layer-pips" aria-label="Layers scanned">{layers}</ul></td>
                                 </tr>
@@ -599,7 +591,7 @@ fn ProjectBody(p: ProjectView) -> AnyView {
         </header>
         <section class="stats" aria-label="Headline numbers">
             <div class="stat">
-                <span class="stat-value">{count_cell(total, link(&[("state", "active")]), format!("{total} open findings"))}</span>
+                <span class="stat-value">{count_link(total, link(&[("state", "active")]), format!("{total} open findings"))}</span>
                 <span class="stat-label">"Open findings"</span>
             </div>
             {Severity::ALL
@@ -610,14 +602,14 @@ fn ProjectBody(p: ProjectView) -> AnyView {
                     let n = p.open[i];
                     view! {
                         <div class=format!("stat stat-{sev}")>
-                            <span class="stat-value">{count_cell(n, link(&[("severity", sev.as_str()), ("state", "active")]), format!("{n} open {} findings", sev.as_str()))}</span>
+                            <span class="stat-value">{count_link(n, link(&[("severity", sev.as_str()), ("state", "active")]), format!("{n} open {} findings", sev.as_str()))}</span>
                             <span class="stat-label">{sev.label()}</span>
                         </div>
                     }
                 })
                 .collect_view()}
             <div class="stat stat-breached">
-                <span class="stat-value">{count_cell(p.breached, link(&[("sla", "breached"), ("state", "active")]), format!("{} findings past their SLA", p.breached))}</span>
+                <span class="stat-value">{count_link(p.breached, link(&[("sla", "breached"), ("state", "active")]), format!("{} findings past their SLA", p.breached))}</span>
                 <span class="stat-label">"SLA breached"</span>
             </div>
         </section>
@@ -660,7 +652,7 @@ fn ProjectBody(p: ProjectView) -> AnyView {
                                     </p>
                                 })}
                                 <p class="coverage-open">
-                                    {count_cell(open, link(&[("layer", c.layer.as_str()), ("state", "active")]), format!("{open} open {} findings", c.layer.label().to_lowercase()))}
+                                    {count_link(open, link(&[("layer", c.layer.as_str()), ("state", "active")]), format!("{open} open {} findings", c.layer.label().to_lowercase()))}
                                     " open"
                                 </p>
                             </li>
