@@ -34,6 +34,7 @@ const SARIF_100MB: usize = 310_000;
 const LEVELS: [&str; 3] = ["error", "warning", "note"];
 const SEVERITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 
+/// A server started for a benchmark, stopped (TERM) when dropped.
 struct Server(Child);
 
 impl Drop for Server {

@@ -10,7 +10,10 @@
 //! default 15). A page that does not exist answers 404 and says so in the status column.
 //! `BOSUN_BENCH_RESEED=1` seeds again even when the database already holds that size.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+// the server under test, stopped when dropped (shared with the ingest benchmark)
+use super::Server;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -22,18 +25,6 @@ const DB: &str = "bosun_bench";
 const PASSWORD: &str = "bosun-seed-pass";
 const ADMIN: &str = "seed-admin@bosun.local";
 const DEVELOPER: &str = "seed-dev@bosun.local";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
