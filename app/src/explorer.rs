@@ -757,8 +757,11 @@ pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExplorerPage {
     pub rows: Vec<crate::domain::FindingSummary>,
-    /// Findings matching the filters, counted up to [`COUNT_LIMIT`] + 1.
+    /// Findings matching the filters: exact, or (when `bounded`) more than [`COUNT_LIMIT`].
     pub total: i64,
+    /// Counting stopped at [`COUNT_LIMIT`]: the filters are not among those the maintained
+    /// counts are kept by, and there were more.
+    pub bounded: bool,
     /// The next / previous page's query string, when there is one.
     pub next: Option<String>,
     pub prev: Option<String>,
@@ -767,13 +770,13 @@ pub struct ExplorerPage {
 impl ExplorerPage {
     /// "1,234 findings", "10,000+ findings", "1 finding".
     pub fn total_label(&self) -> String {
-        total_label(self.total)
+        total_label(self.total, self.bounded)
     }
 }
 
-/// "1,234 findings", "10,000+ findings", "1 finding".
-pub fn total_label(total: i64) -> String {
-    if total > COUNT_LIMIT {
+/// "1,234 findings", "1 finding", or "10,000+ findings" for a count that stopped there.
+pub fn total_label(total: i64, bounded: bool) -> String {
+    if bounded {
         format!("{}+ findings", thousands(COUNT_LIMIT))
     } else {
         format!(
@@ -961,11 +964,12 @@ mod tests {
 
     #[test]
     fn totals_read_well() {
-        assert_eq!(total_label(0), "0 findings");
-        assert_eq!(total_label(1), "1 finding");
-        assert_eq!(total_label(1234), "1,234 findings");
-        assert_eq!(total_label(10_000), "10,000 findings");
-        assert_eq!(total_label(10_001), "10,000+ findings");
+        assert_eq!(total_label(0, false), "0 findings");
+        assert_eq!(total_label(1, false), "1 finding");
+        assert_eq!(total_label(1234, false), "1,234 findings");
+        assert_eq!(total_label(10_000, false), "10,000 findings");
+        assert_eq!(total_label(523_114, false), "523,114 findings");
+        assert_eq!(total_label(10_001, true), "10,000+ findings");
         assert_eq!(thousands(1_000_000), "1,000,000");
     }
 

@@ -35,10 +35,10 @@ pub async fn matching_finding_ids(#[server(default)] query: String) -> Result<Ve
     let max = crate::bulk::BULK_MAX;
     let ids = db::matching_ids(&ctx.pool, user.id, &query, max as i64 + 1).await?;
     if ids.len() > max {
-        let total = db::total(&ctx.pool, user.id, &query).await?;
+        let (total, bounded) = db::total(&ctx.pool, user.id, &query).await?;
         return Err(AppError::invalid(format!(
             "{} match; one bulk action takes at most {}. Narrow the filters to act on them.",
-            crate::explorer::total_label(total),
+            crate::explorer::total_label(total, bounded),
             crate::explorer::thousands(max as i64)
         )));
     }
@@ -368,8 +368,13 @@ pub mod db {
         Ok(with_sla(rows))
     }
 
-    /// How many findings match `q`'s filters, counting up to [`COUNT_LIMIT`] + 1.
-    pub async fn total(pool: &PgPool, user_id: i64, q: &ExplorerQuery) -> Result<i64, AppError> {
+    /// How many findings match `q`'s filters, and whether counting stopped at
+    /// [`COUNT_LIMIT`].
+    pub async fn total(
+        pool: &PgPool,
+        user_id: i64,
+        q: &ExplorerQuery,
+    ) -> Result<(i64, bool), AppError> {
         let scope = scope(pool, user_id, q).await?;
         Ok(count(pool, user_id, q, &scope, chrono::Utc::now()).await?)
     }
@@ -380,7 +385,10 @@ pub mod db {
         q: &ExplorerQuery,
         scope: &Option<Vec<i64>>,
         now: DateTime<Utc>,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<(i64, bool), sqlx::Error> {
+        if let Some(total) = counted(pool, q, scope).await? {
+            return Ok((total, false));
+        }
         let mut qb = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM findings f WHERE true");
         if let Some(ids) = scope {
             qb.push(" AND f.project_id = ANY(")
@@ -389,7 +397,58 @@ pub mod db {
         }
         push_filters(&mut qb, q, user_id, now);
         qb.push(" LIMIT ").push_bind(COUNT_LIMIT + 1).push(") t");
-        qb.build_query_scalar().fetch_one(pool).await
+        let total: i64 = qb.build_query_scalar().fetch_one(pool).await?;
+        Ok((total, total > COUNT_LIMIT))
+    }
+
+    /// The exact total from the counts the triggers keep (migrations 26 and 27), when `q`
+    /// filters only by what they are kept by: severity, layer, state, project and team.
+    /// `None` for any other filter (the rows are counted then).
+    async fn counted(
+        pool: &PgPool,
+        q: &ExplorerQuery,
+        scope: &Option<Vec<i64>>,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        // built from the countable filters alone, so a filter added later is never ignored
+        let countable = ExplorerQuery {
+            severity: q.severity.clone(),
+            state: q.state.clone(),
+            layer: q.layer.clone(),
+            project: q.project.clone(),
+            team: q.team.clone(),
+            sort: q.sort,
+            page: q.page,
+            ..ExplorerQuery::default()
+        };
+        if countable != *q {
+            return Ok(None);
+        }
+        let names = |values: Vec<&str>| values.into_iter().map(str::to_string).collect::<Vec<_>>();
+        let severities = names(q.severity.iter().map(|s| s.as_str()).collect());
+        let layers = names(q.layer.iter().map(|l| l.as_str()).collect());
+        let states = q
+            .state
+            .states()
+            .map(|states| names(states.iter().map(|s| s.as_str()).collect()));
+        let filters = "($1::text[] = '{}' OR severity::text = ANY($1))
+                   AND ($2::text[] = '{}' OR layer::text = ANY($2))
+                   AND ($3::text[] IS NULL OR state::text = ANY($3))";
+        let sql = match scope {
+            // everyone's: the team roll-up, a few thousand rows at most
+            None => format!("SELECT coalesce(sum(n), 0)::int8 FROM team_counts WHERE {filters}"),
+            Some(_) => format!(
+                "SELECT coalesce(sum(n), 0)::int8 FROM finding_counts
+                  WHERE project_id = ANY($4) AND {filters}"
+            ),
+        };
+        let total: i64 = sqlx::query_scalar(&sql)
+            .bind(severities)
+            .bind(layers)
+            .bind(states)
+            .bind(scope.clone().unwrap_or_default())
+            .fetch_one(pool)
+            .await?;
+        Ok(Some(total))
     }
 
     /// Ids of findings matching `q`'s filters, at most `limit`.
@@ -442,7 +501,7 @@ pub mod db {
         if backwards {
             rows.reverse();
         }
-        let total = count(pool, user_id, q, &scope, now).await?;
+        let (total, bounded) = count(pool, user_id, q, &scope, now).await?;
         let link = |page: Page| ExplorerQuery { page, ..q.clone() }.to_query_string();
         let first = rows.first().map(|r| Cursor::of(q.sort, r));
         let last = rows.last().map(|r| Cursor::of(q.sort, r));
@@ -456,6 +515,7 @@ pub mod db {
             prev: first.filter(|_| has_prev).map(|c| link(Page::Before(c))),
             rows,
             total,
+            bounded,
         })
     }
 
@@ -703,6 +763,7 @@ fn ExplorerResults(
     };
     let shown = page.rows.len() as i64;
     let total = page.total;
+    let total_label = page.total_label();
     let selectable = total > shown && total <= crate::bulk::BULK_MAX as i64;
     let too_many = total > crate::bulk::BULK_MAX as i64;
     let filters_text = filters.to_query_string();
@@ -743,7 +804,7 @@ fn ExplorerResults(
     };
     view! {
         <div class="toolbar explorer-actions">
-            <span class="muted shown">{format!("Showing {shown} of {}", crate::explorer::total_label(total))}</span>
+            <span class="muted shown">{format!("Showing {shown} of {}", total_label.clone())}</span>
             <Show when=move || selectable>
                 <button type="button" class="btn-link select-matching"
                     on:click={let q = filters_text.clone(); move |_| { select_all.dispatch(MatchingFindingIds { query: q.clone() }); }}>
@@ -753,7 +814,7 @@ fn ExplorerResults(
             <Show when=move || too_many>
                 <span class="muted bulk-limit">{format!(
                     "{} match: a bulk action takes at most {}; narrow the filters to act on all of them.",
-                    crate::explorer::total_label(total), crate::explorer::thousands(crate::bulk::BULK_MAX as i64))}</span>
+                    total_label.clone(), crate::explorer::thousands(crate::bulk::BULK_MAX as i64))}</span>
             </Show>
             {move || select_all.value().get().and_then(|r| r.err()).map(|err| view! {
                 <p class="notice notice-error" role="alert">{crate::layout::message(&err)}</p>

@@ -3,7 +3,7 @@
 //! explorer showing exactly the findings it counts (see [`explorer`]).
 //!
 //! Counts come from the aggregates that triggers keep in the same transaction as the
-//! findings (migration 26: `team_open_counts`, `project_open_counts`, `team_weekly`), so the
+//! findings (migrations 26 and 27: `team_counts`, `project_open_counts`, `team_weekly`), so the
 //! page reads a few thousand rows at a million findings and never a stale number. SLA
 //! counts depend on the clock, so they are read from the findings' stored due dates ([`db::DUE_AT`]).
 
@@ -237,8 +237,8 @@ pub mod db {
 
         let matrix = async {
             sqlx::query_as::<_, (Severity, Layer, i64)>(&format!(
-                "SELECT severity, layer, sum(n)::bigint FROM team_open_counts
-                  WHERE team_id IN ({scope}) GROUP BY severity, layer"
+                "SELECT severity, layer, sum(n)::bigint FROM team_counts
+                  WHERE team_id IN ({scope}) AND state IN {active} GROUP BY severity, layer"
             ))
             .bind(user_id)
             .bind(team_id)
@@ -248,8 +248,8 @@ pub mod db {
         let by_team = async {
             sqlx::query_as::<_, (Option<String>, Option<String>, Severity, i64)>(&format!(
                 "SELECT t.slug, t.name, c.severity, sum(c.n)::bigint
-                   FROM team_open_counts c LEFT JOIN teams t ON t.id = c.team_id
-                  WHERE c.team_id IN ({scope})
+                   FROM team_counts c LEFT JOIN teams t ON t.id = c.team_id
+                  WHERE c.team_id IN ({scope}) AND c.state IN {active}
                   GROUP BY t.slug, t.name, c.severity"
             ))
             .bind(user_id)

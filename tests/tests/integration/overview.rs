@@ -446,10 +446,10 @@ pub async fn aggregate_mismatches(app: &TestApp) -> i64 {
                                  EXCEPT (SELECT project_id, severity, n FROM project_open_counts WHERE n <> 0)) a)
         + (SELECT count(*) FROM ((SELECT project_id, severity, n FROM project_open_counts WHERE n <> 0)
                                  EXCEPT (SELECT project_id, severity, count(*) FROM act GROUP BY 1, 2)) a)
-        + (SELECT count(*) FROM ((SELECT coalesce(p.team_id, 0), f.severity, f.layer, count(*) FROM act f JOIN projects p ON p.id = f.project_id GROUP BY 1, 2, 3)
-                                 EXCEPT (SELECT team_id, severity, layer, n FROM team_open_counts WHERE n <> 0)) a)
-        + (SELECT count(*) FROM ((SELECT team_id, severity, layer, n FROM team_open_counts WHERE n <> 0)
-                                 EXCEPT (SELECT coalesce(p.team_id, 0), f.severity, f.layer, count(*) FROM act f JOIN projects p ON p.id = f.project_id GROUP BY 1, 2, 3)) a)
+        + (SELECT count(*) FROM ((SELECT coalesce(p.team_id, 0), f.severity, f.layer, f.state, count(*) FROM findings f JOIN projects p ON p.id = f.project_id GROUP BY 1, 2, 3, 4)
+                                 EXCEPT (SELECT team_id, severity, layer, state, n FROM team_counts WHERE n <> 0)) a)
+        + (SELECT count(*) FROM ((SELECT team_id, severity, layer, state, n FROM team_counts WHERE n <> 0)
+                                 EXCEPT (SELECT coalesce(p.team_id, 0), f.severity, f.layer, f.state, count(*) FROM findings f JOIN projects p ON p.id = f.project_id GROUP BY 1, 2, 3, 4)) a)
         + (SELECT count(*) FROM ((SELECT project_id, bosun_week(first_seen_at), severity, count(*) FROM findings GROUP BY 1, 2, 3)
                                  EXCEPT (SELECT project_id, week, severity, opened FROM finding_weekly WHERE opened <> 0)) a)
         + (SELECT count(*) FROM ((SELECT project_id, week, severity, opened FROM finding_weekly WHERE opened <> 0)
@@ -469,7 +469,7 @@ pub async fn aggregate_mismatches(app: &TestApp) -> i64 {
         + (SELECT count(*) FROM ((SELECT DISTINCT project_id, scanner, target, layer FROM findings)
                                  EXCEPT (SELECT project_id, scanner, target, layer FROM scope_layers)) a)
         + (SELECT count(*) FROM finding_counts WHERE n < 0)
-        + (SELECT count(*) FROM team_open_counts WHERE n < 0)
+        + (SELECT count(*) FROM team_counts WHERE n < 0)
         + (SELECT count(*) FROM team_weekly WHERE opened < 0 OR fixed < 0)",
     )
     .await
