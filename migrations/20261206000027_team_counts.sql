@@ -8,7 +8,22 @@
 -- 2,000 projects' rows would cost as much as counting, so the team roll-up now keeps every
 -- state, not only the active ones: `team_counts` (team, severity, layer, state) replaces
 -- `team_open_counts` (the overview reads its active states). Same number of tables written
--- per statement, so ingest pays nothing more.
+-- per statement for these.
+--
+-- The overview's "SLA breached" is every active finding whose due date has passed: at a
+-- million findings that can be hundreds of thousands of rows to count on each view. Due
+-- dates only move forward into the past, so `team_due_weeks` keeps the active findings with
+-- a due date per (team, severity, UTC week of the due date): the weeks before this one are
+-- summed from it, and only this week's due dates are counted from the findings' index
+-- (exact to the second, never stale).
+
+CREATE TABLE team_due_weeks (
+    team_id  BIGINT NOT NULL,
+    severity severity NOT NULL,
+    week     DATE NOT NULL,
+    n        BIGINT NOT NULL,
+    PRIMARY KEY (team_id, severity, week)
+);
 
 CREATE TABLE team_counts (
     team_id  BIGINT NOT NULL,
@@ -28,12 +43,14 @@ LANGUAGE sql IMMUTABLE AS $f$
                bosun_week(first_seen_at) AS opened_week,
                CASE WHEN state = 'fixed' AND fixed_at IS NOT NULL THEN bosun_week(fixed_at) END
                    AS fixed_week,
+               CASE WHEN state IN ('open', 'confirmed', 'in_progress', 'reopened')
+                    THEN bosun_week(due_at) END AS due_week,
                sum(d) AS d,
                sum(CASE WHEN state = 'fixed' AND fixed_at IS NOT NULL
                         THEN d * extract(epoch FROM fixed_at - first_seen_at)::float8
                         ELSE 0 END) AS fix_seconds
           FROM (%s) AS raw
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
     -- the projects counted, locked against a concurrent change of their team (which
     -- moves their counts between teams) until this transaction ends
     owners AS MATERIALIZED (
@@ -67,6 +84,15 @@ LANGUAGE sql IMMUTABLE AS $f$
         HAVING sum(d.d) <> 0
          ORDER BY t.team_id, d.severity, d.layer, d.state
             ON CONFLICT (team_id, severity, layer, state) DO UPDATE SET n = c.n + excluded.n),
+    team_due AS (
+        INSERT INTO team_due_weeks AS c (team_id, severity, week, n)
+        SELECT t.team_id, d.severity, d.due_week, sum(d.d)
+          FROM deltas d JOIN owners t USING (project_id)
+         WHERE d.due_week IS NOT NULL
+         GROUP BY t.team_id, d.severity, d.due_week
+        HAVING sum(d.d) <> 0
+         ORDER BY t.team_id, d.severity, d.due_week
+            ON CONFLICT (team_id, severity, week) DO UPDATE SET n = c.n + excluded.n),
     layers AS (
         INSERT INTO scope_layers (project_id, scanner, target, layer)
         SELECT DISTINCT project_id, scanner, target, layer FROM deltas WHERE d > 0
@@ -105,6 +131,60 @@ LANGUAGE sql IMMUTABLE AS $f$
     $q$, deltas)
 $f$;
 
+-- The transition tables' rows now carry their due dates.
+CREATE OR REPLACE FUNCTION finding_aggregates_inserted() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
+BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM inserted));
+    EXECUTE finding_aggregates_sql(
+        'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
+                fixed_at, due_at, 1 AS d
+           FROM inserted');
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION finding_aggregates_updated() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
+BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM new_rows
+                                          UNION SELECT DISTINCT project_id FROM old_rows));
+    -- only rows whose counted columns changed: an ingest mostly rewrites other columns
+    EXECUTE finding_aggregates_sql(
+        'SELECT x.*
+           FROM old_rows o JOIN new_rows n ON n.id = o.id
+          CROSS JOIN LATERAL (VALUES
+                (o.project_id, o.scanner, o.target, o.severity, o.layer, o.state,
+                 o.first_seen_at, o.fixed_at, o.due_at, -1),
+                (n.project_id, n.scanner, n.target, n.severity, n.layer, n.state,
+                 n.first_seen_at, n.fixed_at, n.due_at, 1))
+                AS x(project_id, scanner, target, severity, layer, state, first_seen_at,
+                     fixed_at, due_at, d)
+          WHERE (o.project_id, o.scanner, o.target, o.severity, o.layer, o.state,
+                 o.first_seen_at, o.fixed_at, o.due_at)
+                IS DISTINCT FROM
+                (n.project_id, n.scanner, n.target, n.severity, n.layer, n.state,
+                 n.first_seen_at, n.fixed_at, n.due_at)');
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION finding_aggregates_deleted() RETURNS trigger LANGUAGE plpgsql
+    SET jit = off AS $$
+BEGIN
+    PERFORM finding_aggregates_lock(ARRAY(SELECT DISTINCT project_id FROM deleted));
+    EXECUTE finding_aggregates_sql(
+        'SELECT project_id, scanner, target, severity, layer, state, first_seen_at,
+                fixed_at, due_at, -1 AS d
+           FROM deleted');
+    -- a deleted project leaves no rows behind
+    DELETE FROM finding_counts
+     WHERE n = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
+    DELETE FROM finding_weekly
+     WHERE opened = 0 AND fixed = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
+    DELETE FROM project_open_counts
+     WHERE n = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
+    RETURN NULL;
+END $$;
+
 CREATE OR REPLACE FUNCTION projects_aggregates_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     from_team bigint := coalesce(OLD.team_id, 0);
@@ -120,6 +200,18 @@ BEGIN
      WHERE f.project_id = OLD.id AND t.team_id IS NOT NULL
      ORDER BY t.team_id, f.severity, f.layer, f.state
         ON CONFLICT (team_id, severity, layer, state) DO UPDATE SET n = c.n + excluded.n;
+    -- no per-project due weeks are kept: a project changes team rarely, read its findings
+    INSERT INTO team_due_weeks AS c (team_id, severity, week, n)
+    SELECT t.team_id, f.severity, f.week, t.sign * f.n
+      FROM (SELECT severity, bosun_week(due_at) AS week, count(*) AS n
+              FROM findings
+             WHERE project_id = OLD.id AND due_at IS NOT NULL
+               AND state IN ('open', 'confirmed', 'in_progress', 'reopened')
+             GROUP BY 1, 2) f
+     CROSS JOIN (VALUES (from_team, -1), (to_team, 1)) AS t(team_id, sign)
+     WHERE t.team_id IS NOT NULL
+     ORDER BY t.team_id, f.severity, f.week
+        ON CONFLICT (team_id, severity, week) DO UPDATE SET n = c.n + excluded.n;
     INSERT INTO team_weekly AS w (team_id, week, severity, opened, fixed, fix_seconds)
     SELECT t.team_id, f.week, f.severity, t.sign * f.opened, t.sign * f.fixed,
            t.sign * f.fix_seconds
@@ -142,5 +234,11 @@ SELECT coalesce(p.team_id, 0), c.severity, c.layer, c.state, sum(c.n)
   FROM finding_counts c JOIN projects p ON p.id = c.project_id
  GROUP BY 1, 2, 3, 4
 HAVING sum(c.n) <> 0;
+
+INSERT INTO team_due_weeks (team_id, severity, week, n)
+SELECT coalesce(p.team_id, 0), f.severity, bosun_week(f.due_at), count(*)
+  FROM findings f JOIN projects p ON p.id = f.project_id
+ WHERE f.due_at IS NOT NULL AND f.state IN ('open', 'confirmed', 'in_progress', 'reopened')
+ GROUP BY 1, 2, 3;
 
 DROP TABLE team_open_counts;

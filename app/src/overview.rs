@@ -283,16 +283,26 @@ pub mod db {
             .fetch_all(pool)
             .await
         };
+        // Breached: the weeks before this one from the maintained counts (migration 27),
+        // this week's from the findings' due-date index; due soon: from the index.
         let sla = async {
             sqlx::query_as::<_, (Severity, i64, i64)>(&format!(
-                "SELECT f.severity,
-                        count(*) FILTER (WHERE {DUE_AT} <= now()),
-                        count(*) FILTER (WHERE {DUE_AT} > now())
-                   FROM findings f JOIN projects p ON p.id = f.project_id
-                   JOIN project_sla s ON s.project_id = f.project_id
-                  WHERE {projects} AND f.state IN {active}
-                    AND {DUE_AT} <= now() + make_interval(days => $3)
-                  GROUP BY f.severity"
+                "WITH this_week AS (
+                    SELECT f.severity,
+                           count(*) FILTER (WHERE {DUE_AT} <= now()) AS breached,
+                           count(*) FILTER (WHERE {DUE_AT} > now()) AS due_soon
+                      FROM findings f JOIN projects p ON p.id = f.project_id
+                     WHERE {projects} AND f.state IN {active}
+                       AND {DUE_AT} >= bosun_week(now())::timestamp AT TIME ZONE 'UTC'
+                       AND {DUE_AT} <= now() + make_interval(days => $3)
+                     GROUP BY f.severity),
+                 earlier AS (
+                    SELECT severity, sum(n)::bigint AS breached FROM team_due_weeks
+                     WHERE team_id IN ({scope}) AND week < bosun_week(now())
+                     GROUP BY severity)
+                 SELECT severity, coalesce(e.breached, 0) + coalesce(w.breached, 0),
+                        coalesce(w.due_soon, 0)
+                   FROM this_week w FULL JOIN earlier e USING (severity)"
             ))
             .bind(user_id)
             .bind(team_id)

@@ -102,6 +102,10 @@ pub async fn estate(app: &TestApp) {
         "UPDATE findings SET first_seen_at = now() - interval '5 days' WHERE rule_id IN ('W10', 'W11', 'L5')",
     )
     .await;
+    // critical due a minute ago: breached this week (counted from the findings, the
+    // weeks before from the maintained counts)
+    app.execute("UPDATE findings SET first_seen_at = now() - interval '7 days 1 minute' WHERE rule_id IN ('W20')")
+        .await;
     // critical due in ~1 day (7-day SLA): due soon
     app.execute("UPDATE findings SET first_seen_at = now() - interval '6 days' WHERE rule_id IN ('W15', 'L10')")
         .await;
@@ -466,10 +470,15 @@ pub async fn aggregate_mismatches(app: &TestApp) -> i64 {
                                  EXCEPT (SELECT team_id, week, severity, fixed FROM team_weekly WHERE fixed <> 0)) a)
         + (SELECT count(*) FROM ((SELECT team_id, week, severity, fixed FROM team_weekly WHERE fixed <> 0)
                                  EXCEPT (SELECT coalesce(p.team_id, 0), bosun_week(f.fixed_at), f.severity, count(*) FROM findings f JOIN projects p ON p.id = f.project_id WHERE f.state = 'fixed' AND f.fixed_at IS NOT NULL GROUP BY 1, 2, 3)) a)
+        + (SELECT count(*) FROM ((SELECT coalesce(p.team_id, 0), f.severity, bosun_week(f.due_at), count(*) FROM act f JOIN projects p ON p.id = f.project_id WHERE f.due_at IS NOT NULL GROUP BY 1, 2, 3)
+                                 EXCEPT (SELECT team_id, severity, week, n FROM team_due_weeks WHERE n <> 0)) a)
+        + (SELECT count(*) FROM ((SELECT team_id, severity, week, n FROM team_due_weeks WHERE n <> 0)
+                                 EXCEPT (SELECT coalesce(p.team_id, 0), f.severity, bosun_week(f.due_at), count(*) FROM act f JOIN projects p ON p.id = f.project_id WHERE f.due_at IS NOT NULL GROUP BY 1, 2, 3)) a)
         + (SELECT count(*) FROM ((SELECT DISTINCT project_id, scanner, target, layer FROM findings)
                                  EXCEPT (SELECT project_id, scanner, target, layer FROM scope_layers)) a)
         + (SELECT count(*) FROM finding_counts WHERE n < 0)
         + (SELECT count(*) FROM team_counts WHERE n < 0)
+        + (SELECT count(*) FROM team_due_weeks WHERE n < 0)
         + (SELECT count(*) FROM team_weekly WHERE opened < 0 OR fixed < 0)",
     )
     .await
@@ -565,6 +574,27 @@ async fn the_aggregates_equal_direct_counts_through_every_change() {
         aggregate_mismatches(&app).await,
         0,
         "after severity changes"
+    );
+
+    // an SLA policy change moves due dates (some from the past into the future)
+    app.call_expecting(
+        &boss,
+        "set_project_sla",
+        &[
+            ("project", "web"),
+            ("critical", "90"),
+            ("high", "1"),
+            ("medium", ""),
+            ("low", ""),
+            ("info", "10"),
+        ],
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        aggregate_mismatches(&app).await,
+        0,
+        "after an SLA policy change"
     );
 
     // a project moves to another team, a team is deleted, a project is deleted
