@@ -15,7 +15,8 @@
 -- dates only move forward into the past, so `team_due_weeks` keeps the active findings with
 -- a due date per (team, severity, UTC week of the due date): the weeks before this one are
 -- summed from it, and only this week's due dates are counted from the findings' index
--- (exact to the second, never stale).
+-- (exact to the second, never stale). `project_due_weeks` does the same per project, without
+-- the severity, for the projects list and the project page.
 
 CREATE TABLE team_due_weeks (
     team_id  BIGINT NOT NULL,
@@ -23,6 +24,13 @@ CREATE TABLE team_due_weeks (
     week     DATE NOT NULL,
     n        BIGINT NOT NULL,
     PRIMARY KEY (team_id, severity, week)
+);
+
+CREATE TABLE project_due_weeks (
+    project_id BIGINT NOT NULL,
+    week       DATE NOT NULL,
+    n          BIGINT NOT NULL,
+    PRIMARY KEY (project_id, week)
 );
 
 CREATE TABLE team_counts (
@@ -93,6 +101,15 @@ LANGUAGE sql IMMUTABLE AS $f$
         HAVING sum(d.d) <> 0
          ORDER BY t.team_id, d.severity, d.due_week
             ON CONFLICT (team_id, severity, week) DO UPDATE SET n = c.n + excluded.n),
+    project_due AS (
+        INSERT INTO project_due_weeks AS c (project_id, week, n)
+        SELECT project_id, due_week, sum(d)
+          FROM deltas
+         WHERE due_week IS NOT NULL
+         GROUP BY project_id, due_week
+        HAVING sum(d) <> 0
+         ORDER BY project_id, due_week
+            ON CONFLICT (project_id, week) DO UPDATE SET n = c.n + excluded.n),
     layers AS (
         INSERT INTO scope_layers (project_id, scanner, target, layer)
         SELECT DISTINCT project_id, scanner, target, layer FROM deltas WHERE d > 0
@@ -182,6 +199,8 @@ BEGIN
      WHERE opened = 0 AND fixed = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
     DELETE FROM project_open_counts
      WHERE n = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
+    DELETE FROM project_due_weeks
+     WHERE n = 0 AND project_id IN (SELECT DISTINCT project_id FROM deleted);
     RETURN NULL;
 END $$;
 
@@ -240,5 +259,11 @@ SELECT coalesce(p.team_id, 0), f.severity, bosun_week(f.due_at), count(*)
   FROM findings f JOIN projects p ON p.id = f.project_id
  WHERE f.due_at IS NOT NULL AND f.state IN ('open', 'confirmed', 'in_progress', 'reopened')
  GROUP BY 1, 2, 3;
+
+INSERT INTO project_due_weeks (project_id, week, n)
+SELECT project_id, bosun_week(due_at), count(*)
+  FROM findings
+ WHERE due_at IS NOT NULL AND state IN ('open', 'confirmed', 'in_progress', 'reopened')
+ GROUP BY 1, 2;
 
 DROP TABLE team_open_counts;

@@ -474,6 +474,10 @@ pub async fn aggregate_mismatches(app: &TestApp) -> i64 {
                                  EXCEPT (SELECT team_id, severity, week, n FROM team_due_weeks WHERE n <> 0)) a)
         + (SELECT count(*) FROM ((SELECT team_id, severity, week, n FROM team_due_weeks WHERE n <> 0)
                                  EXCEPT (SELECT coalesce(p.team_id, 0), f.severity, bosun_week(f.due_at), count(*) FROM act f JOIN projects p ON p.id = f.project_id WHERE f.due_at IS NOT NULL GROUP BY 1, 2, 3)) a)
+        + (SELECT count(*) FROM ((SELECT project_id, bosun_week(due_at), count(*) FROM act WHERE due_at IS NOT NULL GROUP BY 1, 2)
+                                 EXCEPT (SELECT project_id, week, n FROM project_due_weeks WHERE n <> 0)) a)
+        + (SELECT count(*) FROM ((SELECT project_id, week, n FROM project_due_weeks WHERE n <> 0)
+                                 EXCEPT (SELECT project_id, bosun_week(due_at), count(*) FROM act WHERE due_at IS NOT NULL GROUP BY 1, 2)) a)
         + (SELECT count(*) FROM ((SELECT DISTINCT project_id, scanner, target, layer FROM findings)
                                  EXCEPT (SELECT project_id, scanner, target, layer FROM scope_layers)) a)
         + (SELECT count(*) FROM finding_counts WHERE n < 0)
@@ -619,7 +623,8 @@ async fn the_aggregates_equal_direct_counts_through_every_change() {
     );
     assert_eq!(
         app.count(
-            "SELECT count(*) FROM finding_counts WHERE project_id NOT IN (SELECT id FROM projects)"
+            "SELECT (SELECT count(*) FROM finding_counts WHERE project_id NOT IN (SELECT id FROM projects))
+                  + (SELECT count(*) FROM project_due_weeks WHERE project_id NOT IN (SELECT id FROM projects))"
         )
         .await,
         0,
