@@ -283,6 +283,13 @@ pub fn BulkBar(bulk: Bulk) -> impl IntoView {
                     on:input=move |ev| reason.set(event_target_value(&ev)) prop:value=move || reason.get()/>
             </section>
         </Show>
+        // one transaction of up to a thousand findings can take a moment: say it is working
+        <Show when=move || bulk.change.pending().get() || bulk.assign.pending().get()>
+            <p class="notice bulk-progress" role="status">
+                <progress aria-label="Applying the bulk action"></progress>
+                {move || format!("Applying to {} findings…", selection.with(|s| s.len()))}
+            </p>
+        </Show>
         {move || last.get().map(|result| match result {
             Ok(text) => view! { <p class="notice bulk-result" role="status">{text}</p> }.into_any(),
             Err(text) => view! { <p class="error bulk-result" role="alert">{text}</p> }.into_any(),

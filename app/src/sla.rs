@@ -134,13 +134,13 @@ pub fn assess(
     days: Option<i32>,
     now: DateTime<Utc>,
 ) -> SlaStatus {
-    let Some(days) = days else {
+    if days.is_none() {
         return SlaStatus::None;
-    };
+    }
     match state {
         FindingState::Fixed | FindingState::FalsePositive => SlaStatus::None,
         FindingState::RiskAccepted => SlaStatus::Paused,
-        _ => status(due, now, Duration::days(days.into())),
+        _ => status(due, now),
     }
 }
 
@@ -160,27 +160,23 @@ pub mod sql {
         WHEN 'low' THEN s.low_days ELSE s.info_days END))";
 }
 
-/// How long before its due instant a finding counts as due soon: a fifth of its SLA window,
-/// but never more than 7 days. A critical finding (7-day window) is due soon in its last
-/// 33.6 hours, a high one (30 days) in its last 6 days, medium and low in their last 7.
-/// A fifth keeps short SLAs from being "due soon" most of their life; the 7-day cap keeps
-/// long ones from warning months ahead.
-pub fn due_soon_threshold(sla_window: Duration) -> Duration {
-    (sla_window / 5).clamp(Duration::zero(), Duration::days(7))
-}
+/// How long before its due instant a finding counts as due soon: 7 days, whatever its
+/// severity. One meaning everywhere: the badge, the explorer's `sla=due_soon`, the
+/// overview's "due within 7 days" and My work agree (a fifth of the SLA window, tried
+/// before, listed findings as due soon that their own badge called on track).
+pub const DUE_SOON: Duration = Duration::days(7);
 
-/// The status at `now` of a finding due at `due` (from [`due_at`]); `sla_window` is its
-/// severity's full SLA length (see [`SlaPolicy::window`]), which sets the due-soon threshold.
+/// The status at `now` of a finding due at `due` (from [`due_at`]).
 ///
 /// A finding is breached from its due instant on: `due == now` is already breached, so the
 /// deadline means "fixed before this instant".
-pub fn status(due: Option<DateTime<Utc>>, now: DateTime<Utc>, sla_window: Duration) -> SlaStatus {
+pub fn status(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> SlaStatus {
     let Some(due) = due else {
         return SlaStatus::None;
     };
     if due <= now {
         SlaStatus::Breached
-    } else if due - now <= due_soon_threshold(sla_window) {
+    } else if due - now <= DUE_SOON {
         SlaStatus::DueSoon
     } else {
         SlaStatus::OnTrack
@@ -367,10 +363,7 @@ mod tests {
         let first_seen = at("2026-05-05T05:05:05Z");
         let due = due_at(first_seen, Severity::Critical, &policy, Duration::zero());
         assert_eq!(due, Some(first_seen));
-        assert_eq!(
-            status(due, first_seen, Duration::zero()),
-            SlaStatus::Breached
-        );
+        assert_eq!(status(due, first_seen), SlaStatus::Breached);
     }
 
     #[test]
@@ -400,8 +393,8 @@ mod tests {
         assert_eq!(
             assess(
                 FindingState::InProgress,
-                Some(now + Duration::days(3)),
-                Some(7),
+                Some(now + Duration::days(8)),
+                Some(30),
                 now
             ),
             SlaStatus::OnTrack
@@ -410,100 +403,43 @@ mod tests {
 
     #[test]
     fn status_without_an_sla_is_none() {
-        assert_eq!(
-            status(None, at("2026-01-01T00:00:00Z"), Duration::days(7)),
-            SlaStatus::None
-        );
+        assert_eq!(status(None, at("2026-01-01T00:00:00Z")), SlaStatus::None);
     }
 
     #[test]
     fn due_exactly_now_is_breached() {
         let now = at("2026-06-01T00:00:00Z");
+        assert_eq!(status(Some(now), now), SlaStatus::Breached);
         assert_eq!(
-            status(Some(now), now, Duration::days(30)),
+            status(Some(now - Duration::seconds(1)), now),
             SlaStatus::Breached
         );
         assert_eq!(
-            status(Some(now - Duration::seconds(1)), now, Duration::days(30)),
-            SlaStatus::Breached
-        );
-        assert_eq!(
-            status(Some(now + Duration::seconds(1)), now, Duration::days(30)),
+            status(Some(now + Duration::seconds(1)), now),
             SlaStatus::DueSoon
         );
     }
 
     #[test]
-    fn due_soon_is_a_fifth_of_the_window_capped_at_seven_days() {
-        assert_eq!(
-            due_soon_threshold(Duration::days(7)),
-            Duration::hours(33) + Duration::minutes(36)
-        );
-        assert_eq!(due_soon_threshold(Duration::days(30)), Duration::days(6));
-        assert_eq!(due_soon_threshold(Duration::days(35)), Duration::days(7));
-        assert_eq!(due_soon_threshold(Duration::days(90)), Duration::days(7));
-        assert_eq!(due_soon_threshold(Duration::days(180)), Duration::days(7));
-        assert_eq!(due_soon_threshold(-Duration::days(1)), Duration::zero());
-    }
-
-    #[test]
-    fn status_changes_exactly_at_the_threshold() {
+    fn due_soon_means_within_seven_days_for_every_severity() {
         let now = at("2026-06-01T00:00:00Z");
-        let cases = [
-            (
-                Duration::days(7),
-                Duration::hours(33) + Duration::minutes(36),
-            ),
-            (Duration::days(30), Duration::days(6)),
-            (Duration::days(90), Duration::days(7)),
-        ];
-        for (window, threshold) in cases {
+        assert_eq!(status(Some(now + DUE_SOON), now), SlaStatus::DueSoon);
+        assert_eq!(
+            status(Some(now + DUE_SOON + Duration::seconds(1)), now),
+            SlaStatus::OnTrack
+        );
+        // the same whatever the window: a critical due in 3 days, a low one due in 6
+        for days in [7, 90, 180] {
             assert_eq!(
-                status(Some(now + threshold), now, window),
-                SlaStatus::DueSoon,
-                "{window} window, {threshold} left"
-            );
-            assert_eq!(
-                status(Some(now + threshold + Duration::seconds(1)), now, window),
-                SlaStatus::OnTrack,
-                "{window} window, just over {threshold} left"
+                assess(
+                    FindingState::Open,
+                    Some(now + Duration::days(3)),
+                    Some(days),
+                    now
+                ),
+                SlaStatus::DueSoon
             );
         }
-    }
-
-    #[test]
-    fn local_due_dates_can_fall_on_another_day() {
-        let kiribati = FixedOffset::east_opt(14 * 3600).unwrap();
-        let baker_island = FixedOffset::west_opt(12 * 3600).unwrap();
-        let due = at("2028-03-07T23:30:00Z");
-        assert_eq!(
-            due_local_date(due, FixedOffset::east_opt(0).unwrap()),
-            date("2028-03-07")
-        );
-        assert_eq!(due_local_date(due, kiribati), date("2028-03-08"));
-        assert_eq!(due_local_date(due, baker_island), date("2028-03-07"));
-        // +14:00 pushes the 28th onto the leap day; -12:00 pulls 1 March back onto it.
-        assert_eq!(
-            due_local_date(at("2028-02-28T10:30:00Z"), kiribati),
-            date("2028-02-29")
-        );
-        assert_eq!(
-            due_local_date(at("2028-03-01T05:00:00Z"), baker_island),
-            date("2028-02-29")
-        );
-        // Year boundaries move both ways.
-        assert_eq!(
-            due_local_date(at("2026-12-31T10:00:00Z"), kiribati),
-            date("2027-01-01")
-        );
-        assert_eq!(
-            due_local_date(at("2027-01-01T11:59:59Z"), baker_island),
-            date("2026-12-31")
-        );
-        assert_eq!(
-            due_local_date(at("2027-01-01T12:00:00Z"), baker_island),
-            date("2027-01-01")
-        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn statuses(rows: &[(String, String, Option<DateTime<Utc>>)]) -> Vec<(&str, &str
 #[tokio::test]
 async fn due_dates_follow_the_instance_policy_and_each_projects_overrides() {
     let (app, _) = spawn_app_and(estate).await;
-    // critical (7 days): one day left, inside its due-soon threshold of 33.6 hours
+    // critical (7 days): one day left, due within 7 days
     first_seen_ago(&app, "C1", Duration::days(6)).await;
     // high (30 days): a day late
     first_seen_ago(&app, "H1", Duration::days(31)).await;
