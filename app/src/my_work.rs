@@ -17,9 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{FindingState, FindingSummary, Severity};
 use crate::error::AppError;
 use crate::layout::{AppHeader, ErrorAlert};
-use crate::ui::{
-    Badge, BadgeTone, Card, DataTable, EmptyState, NoTeamYet, PageHeader, SeverityBadge,
-};
+use crate::ui::{Badge, BadgeTone, Card, EmptyState, NoTeamYet, PageHeader, SeverityBadge};
 
 pub use crate::overview::DUE_SOON_DAYS;
 /// How far back "mentions" looks.
@@ -114,14 +112,16 @@ pub async fn my_mentions() -> Result<Mentions, AppError> {
     })
 }
 
-/// "3 days overdue", "due in 2 days", "due in 5 hours", "overdue since 4 hours".
+/// "3 days overdue", "due in 2 days", "due in 5 hours", "1 hour overdue": to the nearest
+/// day, or hour under a day.
 pub fn due_words(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     let span = |d: chrono::Duration| {
-        if d.num_days() >= 1 {
-            plural(d.num_days(), "day")
+        let hours = (d.num_minutes() + 30) / 60;
+        if hours >= 24 {
+            plural((hours + 12) / 24, "day")
         } else {
-            plural(d.num_hours().max(1), "hour")
+            plural(hours.max(1), "hour")
         }
     };
     if due <= now {
@@ -283,7 +283,7 @@ fn Sections(
                     {move || Suspend::new(async move {
                         match due.await {
                             Ok(rows) if rows.is_empty() => view! { <NothingDue/> }.into_any(),
-                            Ok(rows) => view! { <DueTable rows/> }.into_any(),
+                            Ok(rows) => view! { <DueList rows/> }.into_any(),
                             Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         }
                     })}
@@ -294,7 +294,7 @@ fn Sections(
                     {move || Suspend::new(async move {
                         match mentions.await {
                             Ok(m) if m.rows.is_empty() => view! { <NoMentions handle=m.handle teams=m.teams/> }.into_any(),
-                            Ok(m) => view! { <MentionsTable rows=m.rows/> }.into_any(),
+                            Ok(m) => view! { <MentionList rows=m.rows/> }.into_any(),
                             Err(err) => view! { <ErrorAlert err/> }.into_any(),
                         }
                     })}
@@ -318,33 +318,34 @@ fn Sections(
     }
 }
 
+/// The due-soon findings as a list (a card is half the page wide, or a phone's): each with
+/// its severity and title, then how its due date stands, the date and where it is.
 #[component]
-fn DueTable(rows: Vec<DueSoon>) -> impl IntoView {
+fn DueList(rows: Vec<DueSoon>) -> impl IntoView {
     let full = rows.len() as i64 >= SECTION_MAX;
     view! {
-        <DataTable label="Findings due soon" class="due-table">
-            <thead><tr><th scope="col">"Due"</th><th scope="col">"Severity"</th><th scope="col">"Finding"</th></tr></thead>
-            <tbody>
-                {rows.into_iter().map(|d| {
-                    let f = d.finding;
-                    let (tone, word) = if d.breached { (BadgeTone::Bad, "Breached") } else { (BadgeTone::Warn, "Due soon") };
-                    let date = f.due_at.map(|due| due.format("%Y-%m-%d").to_string()).unwrap_or_default();
-                    view! {
-                        <tr class="finding" data-id=f.id data-breached=d.breached.to_string()>
-                            <td class="due">
-                                <Badge tone>{word}</Badge>
-                                <small class="due-when">{d.when} " · " {date}</small>
-                            </td>
-                            <td><SeverityBadge severity=f.severity/></td>
-                            <td class="title">
-                                <a href=format!("/findings/{}", f.id)>{f.title}</a>
-                                <small class="muted">{f.project_name} " · " {f.state.label()}</small>
-                            </td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </DataTable>
+        <ul class="work-list due-list">
+            {rows.into_iter().map(|d| {
+                let f = d.finding;
+                let (tone, word) = if d.breached { (BadgeTone::Bad, "Breached") } else { (BadgeTone::Warn, "Due soon") };
+                let date = f.due_at.map(|due| format!("due {}", due.format("%Y-%m-%d"))).unwrap_or_default();
+                view! {
+                    <li class="finding" data-id=f.id data-breached=d.breached.to_string()>
+                        <p class="work-line">
+                            <SeverityBadge severity=f.severity/>
+                            <a href=format!("/findings/{}", f.id)>{f.title}</a>
+                        </p>
+                        <p class="work-meta">
+                            <Badge tone>{word}</Badge>
+                            <span class="due-when">{d.when}</span>
+                            <span>{date}</span>
+                            <span>{f.project_name}</span>
+                            <span>{f.state.label()}</span>
+                        </p>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
         {full.then(|| view! {
             <p class="card-note">
                 "The first " {SECTION_MAX} " are shown. "
@@ -354,31 +355,34 @@ fn DueTable(rows: Vec<DueSoon>) -> impl IntoView {
     }
 }
 
+/// The mentions as a list: the finding, then who mentioned the person (or which of their
+/// teams) and when.
 #[component]
-fn MentionsTable(rows: Vec<MentionOfMe>) -> impl IntoView {
+fn MentionList(rows: Vec<MentionOfMe>) -> impl IntoView {
     view! {
-        <DataTable label="Findings you were mentioned on" class="mentions-table">
-            <thead><tr><th scope="col">"Finding"</th><th scope="col">"Mentioned by"</th><th scope="col">"When"</th></tr></thead>
-            <tbody>
-                {rows.into_iter().map(|m| {
-                    let by = if m.author_name.trim().is_empty() { m.author_email.clone() } else { m.author_name.trim().to_string() };
-                    view! {
-                        <tr class="mention-row" data-id=m.finding_id>
-                            <td class="title">
-                                <SeverityBadge severity=m.severity/> " "
-                                <a href=format!("/findings/{}#comment-{}", m.finding_id, m.comment_id)>{m.title}</a>
-                                <small class="muted">{m.project_name} " · " {m.state.label()}</small>
-                            </td>
-                            <td class="by">
-                                <span title=m.author_email>{by}</span>
-                                {m.team.map(|t| view! { <small class="muted">"via team " {t}</small> })}
-                            </td>
-                            <td class="when">{m.at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </DataTable>
+        <ul class="work-list mention-list">
+            {rows.into_iter().map(|m| {
+                let by = if m.author_name.trim().is_empty() { m.author_email.clone() } else { m.author_name.trim().to_string() };
+                let whom = match m.team {
+                    Some(team) => format!("mentioned team {team}"),
+                    None => "mentioned you".to_string(),
+                };
+                view! {
+                    <li class="mention-row" data-id=m.finding_id data-comment=m.comment_id>
+                        <p class="work-line">
+                            <SeverityBadge severity=m.severity/>
+                            <a href=format!("/findings/{}#comment-{}", m.finding_id, m.comment_id)>{m.title}</a>
+                        </p>
+                        <p class="work-meta">
+                            <span><strong class="by" title=m.author_email>{by}</strong> " " {whom}</span>
+                            <span class="when">{m.at.format("%Y-%m-%d %H:%M UTC").to_string()}</span>
+                            <span>{m.project_name}</span>
+                            <span>{m.state.label()}</span>
+                        </p>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 

@@ -145,10 +145,10 @@ async fn due_soon_lists_exactly_the_assigned_active_findings_due_within_a_week_b
     let dev = app.client_for("dev@example.com").await;
     let html = app.get_text(&dev, "/my-work").await;
     let due = html
-        .split(r#"class="data-table due-table""#)
+        .split(r#"class="work-list due-list""#)
         .nth(1)
-        .expect("the due-soon table")
-        .split("</table>")
+        .expect("the due-soon list")
+        .split("</ul>")
         .next()
         .unwrap();
     let at = |id: i64| due.find(&format!("data-id=\"{id}\"")).unwrap();
@@ -297,7 +297,7 @@ async fn mentions_list_the_latest_mention_per_finding_the_person_can_still_see()
         "{html}"
     );
     assert!(
-        html.contains("Sam Sec") && html.contains("via team "),
+        html.contains("Sam Sec") && html.contains("mentioned team shop"),
         "{html}"
     );
     assert!(!html.contains("Problem L1"), "{html}");
