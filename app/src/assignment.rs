@@ -1,15 +1,31 @@
 //! Assignment: who works on a finding. New findings go to their project's owning team (and
-//! its default assignee); anyone who may assign can hand a finding to a person with a role
-//! on its project, or to a team. "My work" lists what is assigned to the signed-in person.
+//! its default assignee); anyone who may assign can hand a finding to a person who may work
+//! on its project (see [`WORKS_ON_FINDINGS`]), or to a team. The finding page offers them
+//! in a picker ([`assignable`], [`AssignPanel`]); "my work" ([`crate::my_work`]) lists what
+//! is assigned to the signed-in person.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::ui::{Field, SubmitButton, Tone};
+use crate::workflow::{Action, Role};
 
-use crate::domain::FindingSummary;
-use crate::layout::{AppHeader, ErrorAlert};
-use crate::ui::{EmptyState, NoTeamYet, PageHeader};
+/// What a person's role must allow for findings to be assigned to them: working on a
+/// finding is moving it through its states. Viewers may not, so they are never assignees.
+pub const WORKS_ON_FINDINGS: Action = Action::ChangeState;
+
+/// Most people the picker lists; a project with more offers a typed email instead.
+pub const PICKER_MAX: usize = 500;
+
+/// The roles that may be assigned findings, as the database writes them.
+pub fn working_roles() -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .filter(|role| crate::workflow::allowed(**role, WORKS_ON_FINDINGS))
+        .map(|role| role.as_str())
+        .collect()
+}
 
 /// Assigns a finding: `user` is an email, `team` a slug; leave both empty to unassign.
 #[server(endpoint = "assign")]
@@ -18,8 +34,7 @@ pub async fn assign(
     user: Option<String>,
     team: Option<String>,
 ) -> Result<(), AppError> {
-    let finding =
-        crate::access::require_on_finding(finding_id, crate::workflow::Action::Assign).await?;
+    let finding = crate::access::require_on_finding(finding_id, Action::Assign).await?;
     let (actor, slug) = (finding.user, finding.project_slug);
     let ctx = crate::server_context::server_context()?;
     let (user_id, team_id) =
@@ -28,9 +43,55 @@ pub async fn assign(
     Ok(())
 }
 
+/// Someone a finding can be assigned to, as the picker lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Assignee {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+impl Assignee {
+    /// "Ada Admin · ada@example.com · admin", or without the name when there is none.
+    pub fn label(&self) -> String {
+        if self.name.trim().is_empty() {
+            format!("{} · {}", self.email, self.role)
+        } else {
+            format!("{} · {} · {}", self.name.trim(), self.email, self.role)
+        }
+    }
+}
+
+/// Whom the finding page's picker offers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickerOptions {
+    /// The people who may work on the finding's project (its team's developers, ops and
+    /// security engineers, all-teams security engineers and admins), by name; at most
+    /// [`PICKER_MAX`].
+    pub people: Vec<Assignee>,
+    /// How many such people there are.
+    pub total: i64,
+    /// The team that owns the project, as (slug, name), when it has one.
+    pub team: Option<(String, String)>,
+}
+
+/// Whom finding `finding_id` can be assigned to, for its page's picker. Anyone who may view
+/// the finding may ask; a role that may not assign gets an empty answer (the page shows
+/// such a person no picker).
+#[server(endpoint = "assignable")]
+pub async fn assignable(finding_id: i64) -> Result<PickerOptions, AppError> {
+    let access = crate::access::require_on_finding(finding_id, Action::View).await?;
+    if !crate::workflow::allowed(access.role, Action::Assign) {
+        return Ok(PickerOptions::default());
+    }
+    let ctx = crate::server_context::server_context()?;
+    Ok(db::assignable(&ctx.pool, &access.project_slug).await?)
+}
+
 /// The person (an email) and team (a slug) to assign to, as ids; empty means nobody. The
-/// person must have a role on every one of `projects`, so nothing lands with someone who
-/// cannot see it.
+/// person must be someone who may work on every one of `projects` ([`WORKS_ON_FINDINGS`]),
+/// so nothing lands with someone who cannot see it or act on it.
 #[cfg(feature = "ssr")]
 pub async fn resolve_assignee(
     pool: &sqlx::PgPool,
@@ -47,24 +108,35 @@ pub async fn resolve_assignee(
     let user_id = match &user {
         None => None,
         Some(email) => {
+            // what people typed goes back to them bounded
+            let shown: String = email.chars().take(100).collect();
             let id: Option<i64> =
                 sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email)
                     .fetch_optional(pool)
                     .await?;
             let not_on = |project: &str| {
-                AppError::invalid(format!(
-                    "{email} is not someone with a role on project {project}."
-                ))
+                AppError::invalid_field(
+                    "user",
+                    format!("{shown} is not someone with a role on project {project}."),
+                )
             };
             let Some(id) = id else {
                 return Err(not_on(projects.first().map_or("", String::as_str)));
             };
             for project in projects {
-                if crate::access::db::role_on_project(pool, id, project)
-                    .await?
-                    .is_none()
-                {
-                    return Err(not_on(project));
+                match crate::access::db::role_on_project(pool, id, project).await? {
+                    None => return Err(not_on(project)),
+                    Some((_, role)) if !crate::workflow::allowed(role, WORKS_ON_FINDINGS) => {
+                        return Err(AppError::invalid_field(
+                            "user",
+                            format!(
+                                "{shown} is a {role} on project {project} and may not work on \
+                                 its findings; assign one of its developers, ops or security \
+                                 engineers, or an admin."
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
                 }
             }
             Some(id)
@@ -76,25 +148,20 @@ pub async fn resolve_assignee(
             sqlx::query_scalar!("SELECT id FROM teams WHERE slug = $1", slug)
                 .fetch_optional(pool)
                 .await?
-                .ok_or_else(|| AppError::invalid(format!("No team '{slug}'.")))?,
+                .ok_or_else(|| {
+                    let slug: String = slug.chars().take(64).collect();
+                    AppError::invalid_field("team", format!("No team '{slug}'."))
+                })?,
         ),
     };
     Ok((user_id, team_id))
-}
-
-/// Open findings assigned to the signed-in person, newest first.
-#[server(endpoint = "my_work")]
-pub async fn my_work() -> Result<Vec<FindingSummary>, AppError> {
-    let user = crate::auth::require_user().await?;
-    let ctx = crate::server_context::server_context()?;
-    Ok(db::assigned_to(&ctx.pool, user.id).await?)
 }
 
 #[cfg(feature = "ssr")]
 pub mod db {
     use sqlx::PgPool;
 
-    use crate::domain::FindingSummary;
+    use super::{Assignee, PICKER_MAX, PickerOptions};
 
     /// Assigns the findings to a person and/or team (both `None`: unassigned), with one
     /// audit event each and the new assignees' notifications ([`crate::outbox`]), in one
@@ -145,67 +212,162 @@ pub mod db {
         Ok(())
     }
 
-    pub async fn assigned_to(
-        pool: &PgPool,
-        user_id: i64,
-    ) -> Result<Vec<FindingSummary>, sqlx::Error> {
-        let visible = crate::access::db::project_visible_to("$1");
-        let select = crate::findings::db::summary_select();
-        // most urgent first: what is due soonest, then what has no SLA
-        let rows = sqlx::query_as(&format!(
-            "{select}
-              WHERE f.assignee_user_id = $1 AND {visible}
-                AND f.state IN ('open', 'confirmed', 'in_progress', 'reopened')
-              ORDER BY due_at NULLS LAST, f.severity, f.id DESC
-              LIMIT 500"
+    /// Whom findings of project `slug` can be assigned to: everyone whose role there
+    /// ([`crate::access::db::ROLE`]) may work on findings, by name then email, at most
+    /// [`PICKER_MAX`], with how many there are; and the team that owns it.
+    pub async fn assignable(pool: &PgPool, slug: &str) -> Result<PickerOptions, sqlx::Error> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            person: Assignee,
+            total: i64,
+        }
+        let role = crate::access::db::ROLE;
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT u.email, u.display_name AS name, r.role, count(*) OVER () AS total
+               FROM projects p
+               JOIN users u ON u.is_admin OR u.security_all_teams
+                            OR u.id IN (SELECT tm.user_id FROM team_members tm
+                                         WHERE tm.team_id = p.team_id)
+               LEFT JOIN team_members m ON m.team_id = p.team_id AND m.user_id = u.id
+              CROSS JOIN LATERAL (SELECT {role} AS role) r
+              WHERE p.slug = $1 AND r.role = ANY($2)
+              ORDER BY lower(coalesce(nullif(trim(u.display_name), ''), u.email)), u.email
+              LIMIT $3"
         ))
-        .bind(user_id)
+        .bind(slug)
+        .bind(super::working_roles())
+        .bind(PICKER_MAX as i64)
         .fetch_all(pool)
         .await?;
-        Ok(crate::findings::db::with_sla(rows))
+        let team: Option<(String, String)> = sqlx::query_as(
+            "SELECT t.slug, t.name FROM projects p JOIN teams t ON t.id = p.team_id
+              WHERE p.slug = $1",
+        )
+        .bind(slug)
+        .fetch_optional(pool)
+        .await?;
+        Ok(PickerOptions {
+            total: rows.first().map_or(0, |r| r.total),
+            people: rows.into_iter().map(|r| r.person).collect(),
+            team,
+        })
     }
 }
 
+/// The finding page's assignment controls: a picker of the people who may work on the
+/// finding (a plain `<select>`, so it works before the page is interactive; a typed email
+/// with suggestions when there are more than [`PICKER_MAX`]) and its project's team, and
+/// "Assign to me" and "Unassign" in one click. `assignee` and `team` are the current ones
+/// (email, slug); `me` is the viewer's email.
 #[component]
-pub fn MyWorkPage() -> impl IntoView {
-    let bulk = crate::bulk::Bulk::new();
-    let findings = Resource::new(move || bulk.version(), |_| my_work());
-    let standing = Resource::new(|| (), |_| crate::ui::my_standing());
+pub fn AssignPanel(
+    finding_id: i64,
+    assignee: Option<String>,
+    team: Option<String>,
+    me: String,
+    options: PickerOptions,
+    action: ServerAction<Assign>,
+) -> impl IntoView {
+    let current = assignee.clone().unwrap_or_default();
+    let current_team = team.clone().unwrap_or_default();
+    let listed = options.people.iter().any(|p| p.email == current);
+    let assigned_to_me = current == me;
+    let someone_assigned = !current.is_empty();
+    let (me_team, unassign_team) = (current_team.clone(), current_team.clone());
+    let truncated = options.total > options.people.len() as i64;
+    // someone assigned who may no longer work on it is said so, not silently kept
+    let stale = (!current.is_empty() && !listed && !truncated).then(|| {
+        format!(
+            "Assigned to {current}, who may no longer work on this project's findings: \
+             choose someone who can."
+        )
+    });
+    let person_field = if truncated {
+        let note = format!(
+            "{} people may work on this project; the first {} by name are suggested. \
+             Type the email of anyone else among them.",
+            options.total,
+            options.people.len()
+        );
+        let typed = current.clone();
+        view! {
+            <Field label="Person" hint=note>
+                <input type="email" name="user" list="assignable-people" autocomplete="off"
+                    value=typed placeholder="person@example.com"/>
+                <datalist id="assignable-people">
+                    {options.people.iter().map(|p| view! {
+                        <option value=p.email.clone() label=p.label()></option>
+                    }).collect_view()}
+                </datalist>
+            </Field>
+        }
+        .into_any()
+    } else {
+        let chosen = if listed {
+            current.clone()
+        } else {
+            String::new()
+        };
+        view! {
+            <Field label="Person">
+                <select name="user">
+                    <option value="" selected=chosen.is_empty()>"Nobody"</option>
+                    {options.people.iter().map(|p| {
+                        let selected = p.email == chosen;
+                        view! { <option value=p.email.clone() selected=selected>{p.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </Field>
+        }
+        .into_any()
+    };
+    // the project's team, and the current team when another (so that it is not lost unseen)
+    let mut teams: Vec<(String, String)> = options.team.iter().cloned().collect();
+    if !current_team.is_empty() && !teams.iter().any(|(slug, _)| *slug == current_team) {
+        teams.push((current_team.clone(), String::new()));
+    }
+    let no_team = current_team.is_empty();
+    let team_field = view! {
+        <Field label="Team">
+            <select name="team">
+                <option value="" selected=no_team>"No team"</option>
+                {teams.into_iter().map(|(slug, name)| {
+                    let selected = slug == current_team;
+                    let text = if name.trim().is_empty() { slug.clone() } else { format!("{} ({slug})", name.trim()) };
+                    view! { <option value=slug selected=selected>{text}</option> }
+                }).collect_view()}
+            </select>
+        </Field>
+    };
     view! {
-        <Title text="My work"/>
-        <AppHeader/>
-        <main class="findings my-work">
-            <PageHeader title="My work" sub="Open findings assigned to you, the most urgent first."/>
-            <crate::bulk::BulkBar bulk/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match findings.await {
-                        Ok(rows) if rows.is_empty() => match standing.await {
-                            Ok(standing) if standing.without_team() => view! { <NoTeamYet standing/> }.into_any(),
-                            _ => view! { <NothingAssigned/> }.into_any(),
-                        },
-                        Ok(rows) => view! { <crate::findings::FindingsTable rows selection=bulk.selection/> }.into_any(),
-                        Err(err) => view! { <ErrorAlert err/> }.into_any(),
-                    }
+        <div class="assign-panel">
+            <ActionForm action attr:class="toolbar assign-form">
+                <input type="hidden" name="finding_id" value=finding_id/>
+                {person_field}
+                {team_field}
+                <SubmitButton tone=Tone::Primary pending=action.pending()>"Assign"</SubmitButton>
+            </ActionForm>
+            <div class="toolbar assign-quick">
+                {(!assigned_to_me).then(|| view! {
+                    <ActionForm action attr:class="assign-me">
+                        <input type="hidden" name="finding_id" value=finding_id/>
+                        <input type="hidden" name="user" value=me/>
+                        <input type="hidden" name="team" value=me_team/>
+                        <SubmitButton pending=action.pending()>"Assign to me"</SubmitButton>
+                    </ActionForm>
                 })}
-            </Transition>
-        </main>
-    }
-}
-
-/// My work's empty state for someone on a team: why it is empty and where work comes from.
-#[component]
-fn NothingAssigned() -> impl IntoView {
-    view! {
-        <EmptyState title="Nothing is assigned to you right now" class="nothing-assigned">
-            <p>
-                "Findings appear here when someone assigns one to you, or when you choose "
-                <strong>"Assign to me"</strong> " on a finding. Fixed, false-positive and accepted findings drop off."
-            </p>
-            <p>
-                "Look for work in " <a href="/findings?assignee=none">"unassigned findings"</a>
-                " or " <a href="/findings">"all open findings"</a> " of your projects."
-            </p>
-        </EmptyState>
+                {someone_assigned.then(|| view! {
+                    // the person goes; the team keeps it
+                    <ActionForm action attr:class="unassign">
+                        <input type="hidden" name="finding_id" value=finding_id/>
+                        <input type="hidden" name="user" value=""/>
+                        <input type="hidden" name="team" value=unassign_team/>
+                        <SubmitButton pending=action.pending()>"Unassign"</SubmitButton>
+                    </ActionForm>
+                })}
+            </div>
+            {stale.map(|text| view! { <p class="notice notice-warn assign-stale">{text}</p> })}
+        </div>
     }
 }

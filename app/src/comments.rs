@@ -1,7 +1,8 @@
 //! Comments on findings: markdown with @mentions of people (the part of their email before
 //! the @) and teams (their slug). Stored as written, shown as sanitised HTML
-//! (`markdown::render`); an author may edit their comment for a short while, and every
-//! comment and edit is in the audit trail.
+//! (`markdown::render_with_mentions`: a mention of a team, or of someone who may see the
+//! finding, links to their findings); an author may edit their comment for a short while,
+//! and every comment and edit is in the audit trail.
 
 use leptos::prelude::*;
 
@@ -108,9 +109,12 @@ fn checked_body(body: &str) -> Result<String, AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod db {
+    use std::collections::HashMap;
+
     use sqlx::PgPool;
 
     use super::{CommentView, EDIT_WINDOW_MINUTES};
+    use crate::markdown::Mentioned;
 
     /// Stores a comment, the people and teams it mentions (handles that name nobody are
     /// ignored), its audit event and the mentioned's notifications ([`crate::outbox`]);
@@ -227,6 +231,22 @@ pub mod db {
         )
         .execute(&mut *tx)
         .await?;
+        // whom it mentions is what it now says ("my work" lists mentions); an edit notifies
+        // no one, so a comment cannot be edited into a second round of mail
+        sqlx::query("DELETE FROM comment_mentions WHERE comment_id = $1")
+            .bind(comment_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO comment_mentions (comment_id, user_id, team_id)
+             SELECT $1, id, NULL FROM users WHERE split_part(email, '@', 1) = ANY($2)
+             UNION ALL
+             SELECT $1, NULL, id FROM teams WHERE slug = ANY($2)",
+        )
+        .bind(comment_id)
+        .bind(crate::markdown::mentions(body))
+        .execute(&mut *tx)
+        .await?;
         let event = crate::audit::Event::new("comment", comment_id, "edited")
             .by(Some(editor))
             .in_project(Some(project_id))
@@ -247,7 +267,8 @@ pub mod db {
         body: String,
     }
 
-    /// Each comment with its author's id and its markdown.
+    /// Each comment with its author's id and its markdown; its mentions of people who may
+    /// see the finding, and of teams, are links ([`mentioned`]).
     pub async fn list(
         pool: &PgPool,
         finding_id: i64,
@@ -261,6 +282,13 @@ pub mod db {
         )
         .fetch_all(pool)
         .await?;
+        let handles: Vec<String> = rows
+            .iter()
+            .flat_map(|r| crate::markdown::mentions(&r.body))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let known = mentioned(pool, finding_id, &handles).await?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -270,12 +298,52 @@ pub mod db {
                     author_name: r.display_name,
                     created_at: r.created_at,
                     edited_at: r.edited_at,
-                    html: crate::markdown::render(&r.body),
+                    html: crate::markdown::render_with_mentions(&r.body, &known),
                     source: String::new(),
                     editable: false,
                 };
                 (r.author_id, view, r.body)
             })
             .collect())
+    }
+
+    /// Whom `handles` name, as the comments on `finding_id` link them: teams, and people
+    /// who may see the finding (the part of their email before the @; the lowest id when
+    /// two share it). Anyone else is not linked: they were not told of the comment, and a
+    /// link would tell its readers that such an account exists. A person wins over a team
+    /// of the same name.
+    pub async fn mentioned(
+        pool: &PgPool,
+        finding_id: i64,
+        handles: &[String],
+    ) -> Result<HashMap<String, Mentioned>, sqlx::Error> {
+        let mut known = HashMap::new();
+        if handles.is_empty() {
+            return Ok(known);
+        }
+        let teams: Vec<String> = sqlx::query_scalar("SELECT slug FROM teams WHERE slug = ANY($1)")
+            .bind(handles)
+            .fetch_all(pool)
+            .await?;
+        for slug in teams {
+            known.insert(slug.clone(), Mentioned::Team { slug });
+        }
+        let visible = crate::access::db::project_visible_to("u.id");
+        let people: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT DISTINCT ON (handle) split_part(u.email, '@', 1) AS handle, u.id
+               FROM users u
+               JOIN findings f ON f.id = $2
+               JOIN projects p ON p.id = f.project_id
+              WHERE split_part(u.email, '@', 1) = ANY($1) AND {visible}
+              ORDER BY handle, u.id"
+        ))
+        .bind(handles)
+        .bind(finding_id)
+        .fetch_all(pool)
+        .await?;
+        for (handle, id) in people {
+            known.insert(handle, Mentioned::Person { id });
+        }
+        Ok(known)
     }
 }

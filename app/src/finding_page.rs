@@ -8,7 +8,7 @@ use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::assignment::Assign;
+use crate::assignment::{Assign, AssignPanel, assignable};
 use crate::comments::{AddComment, EditComment, list_comments};
 use crate::domain::{FindingState, Layer, Severity};
 use crate::layout::{AppHeader, ErrorAlert, message};
@@ -226,6 +226,7 @@ pub fn FindingPage() -> impl IntoView {
         },
         |(id, _, _)| finding_detail(id),
     );
+    let people = Resource::new(move || id.get(), assignable);
     let comments = Resource::new(
         move || (id.get(), comment.version().get() + edit.version().get()),
         |(id, _)| list_comments(id),
@@ -276,9 +277,11 @@ pub fn FindingPage() -> impl IntoView {
                             // unchanged never escalates (or lowers) anything
                             let current_severity = f.severity;
                             let can_assign = f.can_assign;
-                            let me = f.viewer_email.clone();
-                            let team = f.assignee_team.clone().unwrap_or_default();
-                            let my_team = team.clone();
+                            // whom it can go to; a failure leaves the rest of the page usable
+                            let assignable_options = match (can_assign, people.await) {
+                                (true, Ok(options)) => options,
+                                _ => crate::assignment::PickerOptions::default(),
+                            };
                             view! {
                                 <header class="page-head finding-head">
                                     <div>
@@ -362,24 +365,8 @@ pub fn FindingPage() -> impl IntoView {
                                         </ActionForm>
                                     </Show>
                                     {can_assign.then(|| view! {
-                                        <div class="toolbar assign-row">
-                                            <ActionForm action=assign attr:class="toolbar assign-form">
-                                                <input type="hidden" name="finding_id" value=id/>
-                                                <Field label="Assign to person">
-                                                    <input type="email" name="user" placeholder="person@example.com"/>
-                                                </Field>
-                                                <Field label="Team">
-                                                    <input type="text" name="team" placeholder="team" value=team/>
-                                                </Field>
-                                                <SubmitButton pending=assign.pending()>"Assign"</SubmitButton>
-                                            </ActionForm>
-                                            <ActionForm action=assign attr:class="toolbar assign-me">
-                                                <input type="hidden" name="finding_id" value=id/>
-                                                <input type="hidden" name="user" value=me/>
-                                                <input type="hidden" name="team" value=my_team/>
-                                                <SubmitButton pending=assign.pending()>"Assign to me"</SubmitButton>
-                                            </ActionForm>
-                                        </div>
+                                        <AssignPanel finding_id=id assignee=f.assignee.clone() team=f.assignee_team.clone()
+                                            me=f.viewer_email.clone() options=assignable_options.clone() action=assign/>
                                     })}
                                     <Show when=move || assign_error().is_some()>
                                         <p class="notice notice-error assign-error" role="alert">{assign_error}</p>
@@ -428,7 +415,7 @@ pub fn FindingPage() -> impl IntoView {
                                 return view! { <p class="muted no-comments">"No comments yet."</p> }.into_any();
                             }
                             list.into_iter().map(|c| view! {
-                                <article class="comment" data-id=c.id>
+                                <article class="comment" id=format!("comment-{}", c.id) data-id=c.id>
                                     <header>
                                         <span class="actor">{c.author_email.clone()}</span> " "
                                         <span class="when">{c.created_at.format("%Y-%m-%d %H:%M").to_string()}</span>

@@ -10,7 +10,8 @@
 //! - `admin`: invitations, users and teams, for admins.
 //! - `tokens`: ingest tokens (the store the CLI uses too, and the tokens page).
 //! - `triage`, `bulk`, `assignment`, `comments`: people working findings, one store function
-//!   per operation (the CLI calls the same ones).
+//!   per operation (the CLI calls the same ones); `my_work`: what is the signed-in person's
+//!   to do (due soon, mentions, assigned).
 //! - `audit` (server only): the audit trail; `outbox`: notifications waiting to be sent.
 //! - `gate`, `routing`, `project_settings`: a project's CI gate policy and routing rules,
 //!   and the page that edits them.
@@ -40,6 +41,7 @@ pub mod gate;
 mod layout;
 #[cfg(feature = "ssr")]
 pub mod markdown;
+pub mod my_work;
 pub mod outbox;
 pub mod overview;
 pub mod project_settings;
@@ -122,7 +124,7 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::users::UsersPage/>
                 <Route path=(StaticSegment("admin"), StaticSegment("teams")) view=admin::teams::TeamsPage/>
                 <Route path=StaticSegment("findings") view=findings::FindingsPage/>
-                <Route path=StaticSegment("my-work") view=assignment::MyWorkPage/>
+                <Route path=StaticSegment("my-work") view=my_work::MyWorkPage/>
                 // rendered whole before the answer starts, so a missing finding can answer 404
                 <Route path=(StaticSegment("findings"), ParamSegment("id")) view=finding_page::FindingPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("settings"), StaticSegment("sla")) view=sla_settings::SlaSettingsPage/>

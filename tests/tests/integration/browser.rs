@@ -351,6 +351,19 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
         })
         .await;
 
+        // the picker offers the people who may work on it; choosing one assigns at once
+        let offered = texts(&client, "form.assign-form select[name=user] option").await;
+        assert_eq!(offered.len(), 3, "nobody, dev and sec: {offered:?}");
+        click(&client, "form.assign-form option[value='sec@example.com']").await;
+        click(&client, "form.assign-form button").await;
+        wait_for("the picked assignee", Duration::from_secs(10), || async {
+            texts(&client, "dd.assignee")
+                .await
+                .into_iter()
+                .find(|t| t.starts_with("sec@example.com"))
+        })
+        .await;
+
         // take it on: the assignment shows at once
         click(&client, "form.assign-me button").await;
         wait_for("the assignment", Duration::from_secs(10), || async {
@@ -369,6 +382,8 @@ async fn a_developer_triages_and_comments_with_a_mention_and_hostile_text_stays_
         })
         .await;
         assert!(shown.contains("@sec please look"), "{shown}");
+        // the mention of someone on the project is a link to their findings
+        assert_eq!(texts(&client, "article.comment a.mention").await, ["@sec"]);
         assert!(
             client
                 .find_all(Locator::Css("article.comment img, article.comment a[href^='javascript']"))
@@ -929,6 +944,28 @@ async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
     app.create_admin("admin@example.com").await;
     app.execute("UPDATE users SET display_name = 'Ada Admin' WHERE email = 'admin@example.com'")
         .await;
+    // the admin has work: overdue, due soon and later findings, and a mention by sec
+    app.execute(
+        "UPDATE findings SET assignee_user_id = (SELECT id FROM users WHERE email = 'admin@example.com')",
+    )
+    .await;
+    app.execute("UPDATE findings SET due_at = now() - interval '2 days' WHERE rule_id = 'R1'")
+        .await;
+    app.execute(
+        "UPDATE findings SET due_at = now() + interval '3 days' WHERE rule_id IN ('R3', 'R6')",
+    )
+    .await;
+    app.execute(
+        "WITH c AS (
+            INSERT INTO comments (finding_id, author_id, body)
+            SELECT f.id, u.id, '@admin this needs your call on an exception'
+              FROM findings f, users u WHERE f.rule_id = 'R2' AND u.email = 'sec@example.com'
+            RETURNING id
+         )
+         INSERT INTO comment_mentions (comment_id, user_id)
+         SELECT c.id, u.id FROM c, users u WHERE u.email = 'admin@example.com'",
+    )
+    .await;
     let app = &app;
     with_browser(|client| async move {
         let mut problems = Vec::new();

@@ -141,3 +141,88 @@ async fn the_page_offers_editing_to_the_author_only_while_the_window_lasts() {
         "the window has passed"
     );
 }
+
+/// The ids of (sec, dev2): for the links their mentions become.
+async fn ids(app: &TestApp) -> (i64, i64) {
+    (
+        app.user_id("sec@example.com").await,
+        app.user_id("dev2@example.com").await,
+    )
+}
+
+#[tokio::test]
+async fn mentions_are_links_only_for_people_who_may_see_it_and_teams_and_hostile_text_stays_text() {
+    let (app, id) = spawn_app_and(estate).await;
+    let (sec, dev2) = ids(&app).await;
+    let dev = app.client_for("dev@example.com").await;
+    let body = "@Sec and @dev2: see @shop and @data. Not @outsider (another team), not @nobody-here, \
+                not `@dev2` nor dev2@example.com.\n\n\
+                @sec\"><script>alert(1)</script> [@sec](javascript:alert(1)) \
+                <a class=\"mention\" href=\"/findings?assignee=1\">forged</a> \
+                [forged](/findings?team=shop) @shop<img src=x onerror=alert(1)>";
+    comment(&app, &dev, &id, body, StatusCode::OK).await;
+    let reader = app.client_for("reader@example.com").await;
+    let html = listed(&app, &reader, &id).await[0]["html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = |href: &str, text: &str| {
+        format!(r#"<a class="mention" href="{href}" rel="noopener noreferrer nofollow">{text}</a>"#)
+    };
+    for expected in [
+        link(&format!("/findings?assignee={sec}"), "@Sec"),
+        link(&format!("/findings?assignee={dev2}"), "@dev2"),
+        link("/findings?team=shop", "@shop"),
+        link("/findings?team=data", "@data"),
+    ] {
+        assert!(html.contains(&expected), "{expected} in {html}");
+    }
+    for text in [
+        "Not @outsider (another team), not @nobody-here",
+        "<code>@dev2</code>",
+        "dev2@example.com",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&lt;img src=x onerror=alert(1)&gt;",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    // every link is a mention link of the forms above; nothing else is live
+    let links = html.matches("<a ").count();
+    let mention_links = html
+        .matches(r#"<a class="mention" href="/findings?"#)
+        .count();
+    assert_eq!(links, mention_links, "{html}");
+    assert_eq!(
+        links, 7,
+        "Sec, dev2, shop, data, sec, sec (a dropped link's text), shop: {html}"
+    );
+    assert!(!html.contains("forged</a>"), "{html}");
+    for forbidden in ["<script", "<img", "javascript:alert(1)\""] {
+        assert!(!html.contains(forbidden), "{forbidden} in {html}");
+    }
+}
+
+#[tokio::test]
+async fn an_edit_records_whom_the_comment_now_mentions_and_notifies_no_one() {
+    let (app, id) = spawn_app_and(estate).await;
+    let dev = app.client_for("dev@example.com").await;
+    let body = comment(&app, &dev, &id, "@sec please look", StatusCode::OK).await;
+    let comment_id = body.trim().to_string();
+    let queued = "SELECT count(*) FROM notification_outbox WHERE kind = 'mentioned'";
+    assert_eq!(app.count(queued).await, 1);
+    let form = [
+        ("comment_id", comment_id.as_str()),
+        ("body", "@dev2 please look (sec is away); cc @shop"),
+    ];
+    app.call_expecting(&dev, "edit_comment", &form, StatusCode::OK)
+        .await;
+    let mentioned: Vec<String> = app
+        .scalars(
+            "SELECT coalesce(u.email, t.slug) FROM comment_mentions m
+           LEFT JOIN users u ON u.id = m.user_id LEFT JOIN teams t ON t.id = m.team_id
+          ORDER BY 1",
+        )
+        .await;
+    assert_eq!(mentioned, ["dev2@example.com", "shop"]);
+    assert_eq!(app.count(queued).await, 1, "an edit sends no second round");
+}

@@ -200,3 +200,92 @@ async fn the_timeline_says_from_and_to_for_every_change_and_links_the_scan() {
         "the scan is linked"
     );
 }
+
+#[tokio::test]
+async fn the_page_offers_a_picker_of_who_may_work_on_it_and_links_mentions() {
+    use bosun_tests::{ONE_FINDING_SARIF, SHOP_PEOPLE};
+    use reqwest::StatusCode;
+
+    let app = spawn_app().await;
+    app.shop_and_data_with(ONE_FINDING_SARIF.into(), SHOP_PEOPLE)
+        .await;
+    let id = app.count("SELECT id FROM findings").await;
+    let dev = app.client_for("dev@example.com").await;
+    let html = app.get_text(&dev, &format!("/findings/{id}")).await;
+    let form = html
+        .split(r#"class="toolbar assign-form""#)
+        .nth(1)
+        .expect("an assignment form")
+        .split("</form>")
+        .next()
+        .unwrap();
+    let options: Vec<&str> = form
+        .split(r#"<option value=""#)
+        .skip(1)
+        .map(|o| o.split('"').next().unwrap())
+        .collect();
+    // nobody, the three who may work on web (not the viewer, not team data), no team, shop
+    assert_eq!(
+        options,
+        [
+            "",
+            "dev2@example.com",
+            "dev@example.com",
+            "sec@example.com",
+            "",
+            "shop"
+        ],
+        "{form}"
+    );
+    assert!(form.contains(r#"<select name="user""#), "{form}");
+    assert!(html.contains("Assign to me") && !html.contains("Unassign"));
+
+    // once assigned: the person is chosen, "Unassign" offered, "Assign to me" not to them
+    let f = id.to_string();
+    let to_dev = [
+        ("finding_id", f.as_str()),
+        ("user", "dev@example.com"),
+        ("team", "shop"),
+    ];
+    app.call_expecting(&dev, "assign", &to_dev, StatusCode::OK)
+        .await;
+    let html = app.get_text(&dev, &format!("/findings/{id}")).await;
+    assert!(
+        html.contains(r#"<option value="dev@example.com" selected"#),
+        "{html}"
+    );
+    assert!(html.contains("Unassign") && !html.contains("Assign to me"));
+
+    // a viewer sees who has it, and no picker
+    let reader = app.client_for("reader@example.com").await;
+    let html = app.get_text(&reader, &format!("/findings/{id}")).await;
+    assert!(!html.contains("assign-form") && html.contains("dev@example.com"));
+
+    // a comment's mentions are links in the page as the server renders it
+    let body = "@sec and @shop, not @outsider nor @nobody <script>alert(1)</script>";
+    let comment = app
+        .call_expecting(
+            &dev,
+            "add_comment",
+            &[("finding_id", f.as_str()), ("body", body)],
+            StatusCode::OK,
+        )
+        .await;
+    let sec = app.user_id("sec@example.com").await;
+    let html = app.get_text(&reader, &format!("/findings/{id}")).await;
+    assert!(
+        html.contains(&format!(r#"id="comment-{}""#, comment.trim())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<a class="mention" href="/findings?assignee={sec}" rel="noopener noreferrer nofollow">@sec</a>"#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/findings?team=shop""#), "{html}");
+    assert!(
+        html.contains("not @outsider nor @nobody &lt;script&gt;"),
+        "{html}"
+    );
+}

@@ -18,6 +18,7 @@ mod explorer;
 mod finding_page;
 mod gate;
 mod identity;
+mod my_work;
 mod outbox;
 mod overview;
 mod producers;

@@ -31,6 +31,9 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/list_findings", SignedIn),
     ("/api/matching_finding_ids", SignedIn),
     ("/api/my_work", SignedIn),
+    // the person's own due-soon findings and mentions, on projects they see (my_work.rs)
+    ("/api/my_due_soon", SignedIn),
+    ("/api/my_mentions", SignedIn),
     // the person's own team count, and admins' names to ask (for empty states)
     ("/api/my_standing", SignedIn),
     ("/api/list_scans", OnProject(View)),
@@ -43,6 +46,8 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/add_comment", OnProject(Comment)),
     ("/api/change_state", OnProject(ChangeState)),
     ("/api/assign", OnProject(Assign)),
+    // the picker: empty for a role that may not assign (tested in assignment.rs)
+    ("/api/assignable", OnProject(View)),
     ("/api/override_severity", OnProject(ChangeSeverity)),
     ("/api/edit_comment", AuthorOnly),
     ("/api/bulk_change_state", OnProject(ChangeState)),
@@ -92,6 +97,7 @@ fn fields(path: &str) -> &'static str {
         "/api/add_comment" => "finding_id={finding}&body=a comment",
         "/api/change_state" => "finding_id={finding}&to=confirmed",
         "/api/assign" => "finding_id={finding}&team=shop",
+        "/api/assignable" => "finding_id={finding}",
         "/api/override_severity" => "finding_id={finding}&severity=low&reason=internal only",
         "/api/edit_comment" => "comment_id={comment}&body=edited",
         "/api/bulk_change_state" => "ids[0]={finding}&to=confirmed",
