@@ -421,6 +421,41 @@ mod tests {
     }
 
     #[test]
+    fn local_due_dates_can_fall_on_another_day() {
+        let kiribati = FixedOffset::east_opt(14 * 3600).unwrap();
+        let baker_island = FixedOffset::west_opt(12 * 3600).unwrap();
+        let due = at("2028-03-07T23:30:00Z");
+        assert_eq!(
+            due_local_date(due, FixedOffset::east_opt(0).unwrap()),
+            date("2028-03-07")
+        );
+        assert_eq!(due_local_date(due, kiribati), date("2028-03-08"));
+        assert_eq!(due_local_date(due, baker_island), date("2028-03-07"));
+        // +14:00 pushes the 28th onto the leap day; -12:00 pulls 1 March back onto it.
+        assert_eq!(
+            due_local_date(at("2028-02-28T10:30:00Z"), kiribati),
+            date("2028-02-29")
+        );
+        assert_eq!(
+            due_local_date(at("2028-03-01T05:00:00Z"), baker_island),
+            date("2028-02-29")
+        );
+        // Year boundaries move both ways.
+        assert_eq!(
+            due_local_date(at("2026-12-31T10:00:00Z"), kiribati),
+            date("2027-01-01")
+        );
+        assert_eq!(
+            due_local_date(at("2027-01-01T11:59:59Z"), baker_island),
+            date("2026-12-31")
+        );
+        assert_eq!(
+            due_local_date(at("2027-01-01T12:00:00Z"), baker_island),
+            date("2027-01-01")
+        );
+    }
+
+    #[test]
     fn due_soon_means_within_seven_days_for_every_severity() {
         let now = at("2026-06-01T00:00:00Z");
         assert_eq!(status(Some(now + DUE_SOON), now), SlaStatus::DueSoon);
