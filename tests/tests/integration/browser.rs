@@ -895,6 +895,11 @@ fn tour(finding: i64) -> Vec<(&'static str, String)> {
     vec![
         ("overview", "/".into()),
         ("findings", "/findings".into()),
+        ("findings-by-rule", "/findings?group=rule&state=all".into()),
+        (
+            "findings-by-package",
+            "/findings?group=package&sort=severity".into(),
+        ),
         ("finding", format!("/findings/{finding}")),
         ("my-work", "/my-work".into()),
         ("projects", "/projects".into()),
