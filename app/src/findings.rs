@@ -523,7 +523,9 @@ pub fn FindingsPage() -> impl IntoView {
     let bulk = crate::bulk::Bulk::new();
     // a grouped view (`group=`) reads its groups instead of rows
     let grouped = Memo::new(move |_| parsed.with(|q| q.as_ref().is_ok_and(|q| q.group.is_some())));
-    let findings = Resource::new(
+    // blocking (like `groups` below): the answer's status (400 for a bad parameter, 404 for
+    // a project or scan one cannot see) is set before the answer starts, whatever the timing
+    let findings = Resource::new_blocking(
         move || (search.get(), bulk.version()),
         |(query, _)| async move {
             let query = query.trim_start_matches('?').to_string();
