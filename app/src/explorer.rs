@@ -785,9 +785,11 @@ impl ExplorerQuery {
             one(c.label().to_string(), |q| q.change = None);
         }
         if let Some(g) = self.group {
-            one(format!("Grouped by {}", g.label().to_lowercase()), |q| {
-                q.group = None
-            });
+            let label = match g {
+                GroupBy::Rule => "Grouped by rule or CVE",
+                GroupBy::Package => "Grouped by package",
+            };
+            one(label.to_string(), |q| q.group = None);
         }
         chips
     }

@@ -38,7 +38,8 @@ pub struct GroupRow {
     /// The worst severity among them.
     pub severity: Severity,
     pub projects: i64,
-    /// Distinct assets (repository, image, workload, URL…) and images among them.
+    /// Distinct assets (image, workload, URL…, else the scanned target: a repository) and
+    /// images among them.
     pub assets: i64,
     pub images: i64,
     pub first_seen: chrono::DateTime<chrono::Utc>,
@@ -86,6 +87,10 @@ pub mod db {
          ELSE coalesce(substring(array_to_string(f.aliases, ' ') FROM '(?i)cve-[0-9]+-[0-9]+'),
                        f.rule_id) END";
 
+    /// What a finding is about, for counting assets: its asset (image, workload, URL…), or
+    /// else the target its scans named (a repository, for code findings).
+    pub const ASSET: &str = "coalesce(f.asset_key, nullif(f.target, ''))";
+
     #[derive(sqlx::FromRow)]
     struct Counted {
         #[sqlx(flatten)]
@@ -118,11 +123,11 @@ pub mod db {
                        FROM (SELECT k.key, min(k.id) AS sample, count(*) AS findings,
                                     min(k.severity) AS severity,
                                     count(DISTINCT k.project_id) AS projects,
-                                    count(DISTINCT k.asset_key) AS assets,
+                                    count(DISTINCT k.asset) AS assets,
                                     count(DISTINCT k.image) AS images,
                                     min(k.first_seen_at) AS first_seen
                                FROM (SELECT {key} AS key, f.id, f.severity, f.project_id,
-                                            f.asset_key, f.image, f.first_seen_at
+                                            {ASSET} AS asset, f.image, f.first_seen_at
                                        FROM findings f WHERE true"
         ));
         if let Some(ids) = &scope {
@@ -190,7 +195,8 @@ pub fn groups_label(page: &GroupPage) -> String {
 pub fn GroupedResults(page: GroupPage, query: ExplorerQuery) -> impl IntoView {
     let label = groups_label(&page);
     let shown = page.rows.len() as i64;
-    let note = if page.groups > shown {
+    // the page's heading says how many; this says when not all are shown
+    let note = (page.groups > shown).then(|| {
         format!(
             "Showing the top {shown} by {} of {label}; narrow the filters to see the rest.",
             if query.sort == Sort::Severity {
@@ -199,9 +205,7 @@ pub fn GroupedResults(page: GroupPage, query: ExplorerQuery) -> impl IntoView {
                 "number of findings"
             }
         )
-    } else {
-        label.clone()
-    };
+    });
     if page.rows.is_empty() {
         return view! {
             <EmptyState title="No findings match these filters" class="groups-empty">
@@ -233,7 +237,7 @@ pub fn GroupedResults(page: GroupPage, query: ExplorerQuery) -> impl IntoView {
         Some(q.url())
     };
     view! {
-        <p class="muted shown groups-note" data-groups=page.groups data-total=page.findings>{note}</p>
+        {note.map(|note| view! { <p class="muted shown groups-note">{note}</p> })}
         <DataTable label=label_head class="groups-table">
             <thead>
                 <tr>
@@ -241,7 +245,7 @@ pub fn GroupedResults(page: GroupPage, query: ExplorerQuery) -> impl IntoView {
                     <th scope="col">"Worst"</th>
                     <th scope="col" class="num">"Findings"</th>
                     <th scope="col" class="num">"Projects"</th>
-                    <th scope="col" class="num" title="Distinct assets: repositories, images, workloads, URLs">"Assets"</th>
+                    <th scope="col" class="num" title="Distinct assets: images, workloads, URLs, else the scanned repository">"Assets"</th>
                     <th scope="col" class="num">"Images"</th>
                     <th scope="col">"Oldest seen"</th>
                 </tr>

@@ -682,8 +682,7 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
                 {select("sla", "SLA", sla_value.to_string(), std::iter::once((String::new(), "Any".to_string()))
                     .chain(SlaFilter::ALL.iter().map(|s| (s.as_str().to_string(), s.label().to_string()))).collect())}
                 {select("assignee", "Assignee", assignee_value, assignee_options)}
-                {select("sort", "Sort by", q.sort.as_str().to_string(),
-                    Sort::ALL.iter().map(|s| (s.as_str().to_string(), s.label().to_string())).collect())}
+                {select("sort", "Sort by", q.sort.as_str().to_string(), sort_options(q.group.is_some()))}
                 {select("group", "Group by", q.group.map(|g| g.as_str()).unwrap_or_default().to_string(),
                     std::iter::once((String::new(), "None (findings)".to_string()))
                         .chain(crate::explorer::GroupBy::ALL.iter().map(|g| (g.as_str().to_string(), g.label().to_string()))).collect())}
@@ -735,6 +734,21 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
             </nav>
         </Show>
     }
+}
+
+/// The sort select's options: a grouped view sorts its groups by count (any sort but
+/// severity) or by worst severity.
+fn sort_options(grouped: bool) -> Vec<(String, String)> {
+    if grouped {
+        return vec![
+            (Sort::Newest.as_str().into(), "Most findings".into()),
+            (Sort::Severity.as_str().into(), "Worst severity".into()),
+        ];
+    }
+    Sort::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+        .collect()
 }
 
 /// The page's rows, the pager, "select all N matching" and the export links.

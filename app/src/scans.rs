@@ -169,12 +169,12 @@ fn ScanCounts(scan: ScanSummary) -> impl IntoView {
     let part = move |n: i32, change: ScanChange, word: &'static str| {
         let text = format!("{n} {word}");
         if n > 0 {
+            // the accessible name starts with the visible text
             let label = format!(
-                "{n} findings {} scan #{id}",
+                "{text} {} scan #{id}",
                 match change {
-                    ScanChange::New => "new in",
-                    ScanChange::Reopened => "reopened by",
-                    ScanChange::Fixed => "fixed by",
+                    ScanChange::New => "in",
+                    ScanChange::Reopened | ScanChange::Fixed => "by",
                 }
             );
             view! {
@@ -186,7 +186,15 @@ fn ScanCounts(scan: ScanSummary) -> impl IntoView {
             view! { <span class="zero">{text}</span> }.into_any()
         }
     };
-    let changed = scan.findings_new + scan.findings_reopened + scan.findings_fixed;
+    // "all changes" when the scan did more than one kind of change
+    let kinds = [
+        scan.findings_new,
+        scan.findings_reopened,
+        scan.findings_fixed,
+    ]
+    .iter()
+    .filter(|n| **n > 0)
+    .count();
     view! {
         <span class="scan-total" title="Findings in the report. Bosun keeps what each scan changed, not every finding it reported, so the total is not a link.">
             {format!("{} total", scan.findings_total)}
@@ -195,8 +203,9 @@ fn ScanCounts(scan: ScanSummary) -> impl IntoView {
         " · " {part(scan.findings_reopened, ScanChange::Reopened, "reopened")}
         " · " {part(scan.findings_fixed, ScanChange::Fixed, "fixed")}
         {scan.partial.then_some(" · partial")}
-        {(changed > 0).then(|| view! {
-            " · " <a class="scan-diff" href=crate::scan_diff::explorer_url(id, None)>"all changes"</a>
+        {(kinds > 1).then(|| view! {
+            " · " <a class="scan-diff" href=crate::scan_diff::explorer_url(id, None)
+                aria-label=format!("all changes of scan #{id}")>"all changes"</a>
         })}
     }
 }
