@@ -5,11 +5,25 @@
 //! - `severity`, `layer`: comma lists (`severity=critical,high`); repeated keys add up, so
 //!   a plain form's checkboxes (`severity=critical&severity=high`) mean the same;
 //! - `state`: `active` | `closed` | `all` | a list of states; absent = not closed;
-//! - `project`, `team`: slugs; `assignee`: `me` | `none` | a user id;
-//! - `scanner`, `rule` (rule id, CVE or alias, exact), `q` (free text over title,
-//!   location, package and image);
+//! - `project`, `team`: slugs; `team=none`: projects without a team (unless a team is
+//!   named `none`); `assignee`: `me` | `none` | a user id;
+//! - `scanner`, `rule` (rule id, CVE or alias, exact), `package` (package name, exact),
+//!   `q` (free text over title, location, package and image);
 //! - `sla`: `breached` | `due_soon` (due within 7 days, not breached) | `on_track`;
 //! - `since`: `YYYY-MM-DD`, first seen on or after (UTC);
+//! - `scan`: a scan's id (as on a project's scans page), with `change`: `new` (findings the
+//!   scan saw first), `fixed` (the ones it closed: a complete scan no longer reported them)
+//!   or `reopened` (fixed ones it reported again); `scan` alone is all three, the scan's
+//!   whole diff. Bosun keeps what each scan *changed*, not every finding it reported (an
+//!   unchanged finding is not rewritten), so there is no "everything scan N reported".
+//!   A scan of a project the viewer cannot see answers 404, like an unknown project.
+//!   With `scan`, an absent `state` means every state (the fixed ones are closed); an
+//!   explicit `state` still narrows. `change` without `scan` is an error;
+//! - `group`: `rule` (one row per CVE or rule id: a finding whose rule id is not a CVE but
+//!   which has a CVE alias counts under that CVE) | `package` (one row per package name;
+//!   findings without a package are left out): the top [`GROUPS_SHOWN`] groups of the
+//!   findings the other parameters select, instead of their rows; no `after` / `before`;
+//!   `sort=severity` orders groups by their worst severity, any other sort by count;
 //! - `sort`: `newest` (default) | `severity` | `due` | `last_seen`;
 //! - `after` / `before`: opaque cursors of the next / previous page.
 //!
@@ -31,6 +45,68 @@ pub const COUNT_LIMIT: i64 = 10_000;
 
 /// Longest free-text search, rule, scanner or slug accepted.
 const TEXT_MAX: usize = 200;
+
+/// Groups a grouped view shows (the top ones by its sort).
+pub const GROUPS_SHOWN: i64 = 100;
+
+/// What a scan changed, for `scan=<id>&change=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScanChange {
+    /// Findings the scan saw first (`findings.first_scan_id`).
+    New,
+    /// Findings the scan closed (audit action `fixed_by_scan`).
+    Fixed,
+    /// Fixed findings the scan reported again (audit action `reopened_by_scan`).
+    Reopened,
+}
+
+impl ScanChange {
+    pub const ALL: &'static [ScanChange] =
+        &[ScanChange::New, ScanChange::Reopened, ScanChange::Fixed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanChange::New => "new",
+            ScanChange::Fixed => "fixed",
+            ScanChange::Reopened => "reopened",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ScanChange::New => "New in the scan",
+            ScanChange::Fixed => "Fixed by the scan",
+            ScanChange::Reopened => "Reopened by the scan",
+        }
+    }
+}
+
+/// One row per what, in a grouped view (`group=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupBy {
+    /// A CVE or rule id.
+    Rule,
+    /// A package name.
+    Package,
+}
+
+impl GroupBy {
+    pub const ALL: &'static [GroupBy] = &[GroupBy::Rule, GroupBy::Package];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Rule => "rule",
+            GroupBy::Package => "package",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GroupBy::Rule => "Rule or CVE",
+            GroupBy::Package => "Package",
+        }
+    }
+}
 
 /// Which states the explorer shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,9 +396,17 @@ pub struct ExplorerQuery {
     pub assignee: Option<AssigneeFilter>,
     pub scanner: Option<String>,
     pub rule: Option<String>,
+    /// Exact package name.
+    pub package: Option<String>,
     pub q: Option<String>,
     pub sla: Option<SlaFilter>,
     pub since: Option<NaiveDate>,
+    /// A scan's id: its diff, or one part of it (`change`).
+    pub scan: Option<i64>,
+    /// Only with `scan`.
+    pub change: Option<ScanChange>,
+    /// Groups instead of rows.
+    pub group: Option<GroupBy>,
     pub sort: Sort,
     pub page: Page,
 }
@@ -334,8 +418,8 @@ pub struct QueryError(pub String);
 
 /// The URL keys, in the order [`ExplorerQuery::to_query_string`] writes them.
 pub const KEYS: &[&str] = &[
-    "severity", "state", "layer", "project", "team", "assignee", "scanner", "rule", "q", "sla",
-    "since", "sort", "after", "before",
+    "severity", "state", "layer", "project", "team", "assignee", "scanner", "rule", "package", "q",
+    "sla", "since", "scan", "change", "group", "sort", "after", "before",
 ];
 
 impl ExplorerQuery {
@@ -402,6 +486,7 @@ impl ExplorerQuery {
                 }
                 "scanner" => q.scanner = Some(text("scanner", value)?),
                 "rule" => q.rule = Some(text("rule", value)?),
+                "package" => q.package = Some(text("package", value)?),
                 "q" => q.q = Some(text("search", value)?),
                 "sla" => {
                     q.sla = Some(
@@ -425,6 +510,40 @@ impl ExplorerQuery {
                             clip(value)
                         ))
                     })?)
+                }
+                "scan" => {
+                    q.scan = Some(value.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
+                        QueryError(format!(
+                            "'scan' must be a scan's number (as on a project's scans page), not '{}'.",
+                            clip(value)
+                        ))
+                    })?)
+                }
+                "change" => {
+                    q.change = Some(
+                        ScanChange::ALL
+                            .iter()
+                            .copied()
+                            .find(|c| c.as_str() == value)
+                            .ok_or_else(|| {
+                                unknown(
+                                    "change",
+                                    value,
+                                    ScanChange::ALL.iter().map(|c| c.as_str()),
+                                )
+                            })?,
+                    )
+                }
+                "group" => {
+                    q.group = Some(
+                        GroupBy::ALL
+                            .iter()
+                            .copied()
+                            .find(|g| g.as_str() == value)
+                            .ok_or_else(|| {
+                                unknown("grouping", value, GroupBy::ALL.iter().map(|g| g.as_str()))
+                            })?,
+                    )
                 }
                 "sort" => {
                     q.sort = Sort::ALL
@@ -458,6 +577,17 @@ impl ExplorerQuery {
         q.layer.sort();
         q.layer.dedup();
         q.state = state_filter(&states)?;
+        if q.change.is_some() && q.scan.is_none() {
+            return Err(QueryError(
+                "'change' needs 'scan': say which scan's new, fixed or reopened findings.".into(),
+            ));
+        }
+        if q.group.is_some() && q.page != Page::First {
+            return Err(QueryError(
+                "A grouped view has no pages (it shows the top groups); remove 'after' or 'before'."
+                    .into(),
+            ));
+        }
         if let Page::After(c) | Page::Before(c) = q.page
             && c.sort() != q.sort
         {
@@ -508,6 +638,7 @@ impl ExplorerQuery {
         for (key, value) in [
             ("scanner", &self.scanner),
             ("rule", &self.rule),
+            ("package", &self.package),
             ("q", &self.q),
         ] {
             if let Some(v) = value {
@@ -519,6 +650,15 @@ impl ExplorerQuery {
         }
         if let Some(since) = self.since {
             add("since", &since.format("%Y-%m-%d").to_string());
+        }
+        if let Some(scan) = self.scan {
+            add("scan", &scan.to_string());
+        }
+        if let Some(change) = self.change {
+            add("change", change.as_str());
+        }
+        if let Some(group) = self.group {
+            add("group", group.as_str());
         }
         if self.sort != Sort::Newest {
             add("sort", self.sort.as_str());
@@ -558,6 +698,15 @@ impl ExplorerQuery {
         }
     }
 
+    /// The states the filters select: [`ExplorerQuery::state`], except that a scan's diff
+    /// (`scan`) without a `state` is every state (what a scan fixed is closed).
+    pub fn effective_state(&self) -> StateFilter {
+        match (&self.state, self.scan) {
+            (StateFilter::NotClosed, Some(_)) => StateFilter::All,
+            (state, _) => state.clone(),
+        }
+    }
+
     /// Whether any filter narrows the list (beyond the default state).
     pub fn is_filtered(&self) -> bool {
         self.filters_only() != ExplorerQuery::default()
@@ -593,7 +742,12 @@ impl ExplorerQuery {
             one(format!("Project: {p}"), |q| q.project = None);
         }
         if let Some(t) = &self.team {
-            one(format!("Team: {t}"), |q| q.team = None);
+            let label = if t == "none" {
+                "No team".to_string()
+            } else {
+                format!("Team: {t}")
+            };
+            one(label, |q| q.team = None);
         }
         if let Some(a) = self.assignee {
             let label = match a {
@@ -609,6 +763,9 @@ impl ExplorerQuery {
         if let Some(r) = &self.rule {
             one(format!("Rule: {r}"), |q| q.rule = None);
         }
+        if let Some(p) = &self.package {
+            one(format!("Package: {p}"), |q| q.package = None);
+        }
         if let Some(t) = &self.q {
             one(format!("Search: {t}"), |q| q.q = None);
         }
@@ -617,6 +774,22 @@ impl ExplorerQuery {
         }
         if let Some(d) = self.since {
             one(format!("First seen since {d}"), |q| q.since = None);
+        }
+        if let Some(scan) = self.scan {
+            one(format!("Scan #{scan}"), |q| {
+                q.scan = None;
+                q.change = None;
+            });
+        }
+        if let Some(c) = self.change {
+            one(c.label().to_string(), |q| q.change = None);
+        }
+        if let Some(g) = self.group {
+            let label = match g {
+                GroupBy::Rule => "Grouped by rule or CVE",
+                GroupBy::Package => "Grouped by package",
+            };
+            one(label.to_string(), |q| q.group = None);
         }
         chips
     }
@@ -754,7 +927,7 @@ pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// What the explorer answers for one page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExplorerPage {
     pub rows: Vec<crate::domain::FindingSummary>,
     /// Findings matching the filters: exact, or (when `bounded`) more than [`COUNT_LIMIT`].
@@ -829,9 +1002,13 @@ mod tests {
             assignee: Some(AssigneeFilter::User(7)),
             scanner: Some("trivy".into()),
             rule: Some("CVE-2024-1234".into()),
+            package: Some("@scope/left-pad".into()),
             q: Some("log4j & friends, 100% \"fun\"+é".into()),
             sla: Some(SlaFilter::DueSoon),
             since: Some(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+            scan: Some(12),
+            change: Some(ScanChange::Reopened),
+            group: None,
             sort: Sort::Due,
             page: Page::After(cursor),
         };
@@ -943,6 +1120,56 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_scans_diff_and_groups_are_in_the_url() {
+        let q = ExplorerQuery::parse("scan=42&change=fixed").unwrap();
+        assert_eq!((q.scan, q.change), (Some(42), Some(ScanChange::Fixed)));
+        // what a scan fixed is closed: no state given means every state
+        assert_eq!(q.state, StateFilter::NotClosed);
+        assert_eq!(q.effective_state(), StateFilter::All);
+        assert_eq!(q.to_query_string(), "scan=42&change=fixed");
+        let q = ExplorerQuery::parse("scan=42&state=active").unwrap();
+        assert_eq!(q.effective_state(), StateFilter::Active);
+        assert_eq!(
+            ExplorerQuery::parse("").unwrap().effective_state(),
+            StateFilter::NotClosed
+        );
+        for g in GroupBy::ALL {
+            let q = ExplorerQuery {
+                group: Some(*g),
+                package: Some("openssl".into()),
+                sort: Sort::Severity,
+                ..ExplorerQuery::default()
+            };
+            assert_eq!(ExplorerQuery::parse(&q.to_query_string()).unwrap(), q);
+        }
+        let chips = ExplorerQuery::parse("scan=7&change=new&group=package")
+            .unwrap()
+            .chips();
+        assert_eq!(
+            chips,
+            vec![
+                ("Scan #7".into(), "/findings?group=package".into()),
+                (
+                    "New in the scan".into(),
+                    "/findings?scan=7&group=package".into()
+                ),
+                (
+                    "Grouped by package".into(),
+                    "/findings?scan=7&change=new".into()
+                ),
+            ]
+        );
+        let err = |s: &str| ExplorerQuery::parse(s).unwrap_err().0;
+        assert!(err("scan=abc").contains("'scan' must be a scan's number"));
+        assert!(err("scan=0").contains("'scan' must be a scan's number"));
+        assert!(err("scan=1&change=gone").contains("Unknown change 'gone'"));
+        assert!(err("change=new").contains("needs 'scan'"));
+        assert!(err("group=team").contains("Unknown grouping 'team'"));
+        assert!(err("group=rule&after=n5").contains("no pages"));
+        assert!(err("scan=1&scan=2").contains("twice"));
     }
 
     #[test]

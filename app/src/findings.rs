@@ -94,8 +94,8 @@ pub mod db {
         (extract(epoch FROM f.due_at - f.first_seen_at - f.sla_paused) / 86400)::int4 AS sla_days";
 
     /// Which projects a query reads: `None` = all (someone who sees everything, with no
-    /// project or team filter), else these (possibly none).
-    pub async fn scope(
+    /// project, team or scan filter), else these (possibly none).
+    pub(crate) async fn scope(
         pool: &PgPool,
         user_id: i64,
         q: &ExplorerQuery,
@@ -106,15 +106,22 @@ pub mod db {
                 .fetch_optional(pool)
                 .await?
                 .unwrap_or(false);
+        // a scan's diff reads the scan's project (404 when it is not visible)
+        let scan_project = match q.scan {
+            Some(scan) => Some(crate::scan_diff::db::project_of(pool, user_id, scan).await?),
+            None => None,
+        };
         if sees_all && q.project.is_none() && q.team.is_none() {
-            return Ok(None);
+            return Ok(scan_project.map(|p| vec![p]));
         }
         let visible = crate::access::db::project_visible_to("$1");
         let ids: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT p.id FROM projects p
               WHERE {visible}
                 AND ($2::text IS NULL OR p.slug = $2)
-                AND ($3::text IS NULL OR p.team_id = (SELECT t.id FROM teams t WHERE t.slug = $3))
+                AND ($3::text IS NULL OR p.team_id = (SELECT t.id FROM teams t WHERE t.slug = $3)
+                     OR $3 = 'none' AND p.team_id IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.slug = 'none'))
               ORDER BY p.id"
         ))
         .bind(user_id)
@@ -134,12 +141,15 @@ pub mod db {
                 )));
             }
         }
-        Ok(Some(ids))
+        Ok(Some(match scan_project {
+            Some(p) => ids.into_iter().filter(|id| *id == p).collect(),
+            None => ids,
+        }))
     }
 
     /// The conditions of `q`'s filters on `findings f` (each starting with ` AND`); the
-    /// project and team filters are the scope's.
-    fn push_filters(
+    /// project and team filters are the scope's (and the scan's project).
+    pub(crate) fn push_filters(
         qb: &mut QueryBuilder<'_, Postgres>,
         q: &ExplorerQuery,
         user_id: i64,
@@ -166,7 +176,7 @@ pub mod db {
                 list(q.layer.iter().map(|s| s.as_str()).collect())
             ));
         }
-        let mut states = q.state.states();
+        let mut states = q.effective_state().states();
         if q.sla.is_some() {
             // an SLA runs in open work only
             let active = ACTIVE_STATES.to_vec();
@@ -216,6 +226,12 @@ pub mod db {
                 .push(" OR f.aliases @> ARRAY[")
                 .push_bind(rule.clone())
                 .push("]::text[])");
+        }
+        if let Some(package) = &q.package {
+            qb.push(" AND f.package_name = ").push_bind(package.clone());
+        }
+        if let Some(scan) = q.scan {
+            crate::scan_diff::db::push_filter(qb, scan, q.change);
         }
         if let Some(text) = &q.q {
             let pattern = format!("%{}%", like_escape(text));
@@ -566,10 +582,22 @@ pub fn FindingsPage() -> impl IntoView {
     let search = use_location().search;
     let parsed = Memo::new(move |_| ExplorerQuery::parse(&search.get()));
     let bulk = crate::bulk::Bulk::new();
-    let findings = Resource::new(
+    // a grouped view (`group=`) reads its groups instead of rows
+    let grouped = Memo::new(move |_| parsed.with(|q| q.as_ref().is_ok_and(|q| q.group.is_some())));
+    // blocking (like `groups` below): the answer's status (400 for a bad parameter, 404 for
+    // a project or scan one cannot see) is set before the answer starts, whatever the timing
+    let findings = Resource::new_blocking(
         move || (search.get(), bulk.version()),
-        |(query, _)| list_findings(query.trim_start_matches('?').to_string()),
+        |(query, _)| async move {
+            let query = query.trim_start_matches('?').to_string();
+            if crate::explorer_groups::is_grouped(&query) {
+                return Ok(ExplorerPage::default());
+            }
+            list_findings(query).await
+        },
     );
+    // blocking: the answer's status (404 for a scan one cannot see) is set before it starts
+    let groups = Resource::new_blocking(move || search.get(), crate::explorer_groups::load);
     let select_all = ServerAction::<MatchingFindingIds>::new();
     Effect::new(move |_| {
         if let Some(Ok(ids)) = select_all.value().get() {
@@ -586,9 +614,14 @@ pub fn FindingsPage() -> impl IntoView {
                 <p class="page-sub">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            findings.await.ok().map(|page| view! {
+                            if let Ok(Some(page)) = groups.await {
+                                return Some(view! {
+                                    <span class="total" data-total=page.findings>{crate::explorer_groups::groups_label(&page)}</span>
+                                }.into_any());
+                            }
+                            findings.await.ok().filter(|_| !grouped.get_untracked()).map(|page| view! {
                                 <span class="total" data-total=page.total>{page.total_label()}</span>
-                            })
+                            }.into_any())
                         })}
                     </Transition>
                 </p>
@@ -600,6 +633,14 @@ pub fn FindingsPage() -> impl IntoView {
             <crate::bulk::BulkBar bulk/>
             <Transition fallback=|| view! { <p class="muted">"Loading findings…"</p> }>
                 {move || Suspend::new(async move {
+                    match groups.await {
+                        Ok(Some(page)) => {
+                            let query = parsed.get_untracked().unwrap_or_default();
+                            return view! { <crate::explorer_groups::GroupedResults page query/> }.into_any();
+                        }
+                        Ok(None) => {}
+                        Err(err) => return view! { <LoadError err/> }.into_any(),
+                    }
                     match findings.await {
                         Ok(page) => {
                             let query = parsed.get_untracked().unwrap_or_default();
@@ -627,7 +668,16 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
         StateFilter::Only(s) => s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
     };
     let mut state_options: Vec<(String, String)> = vec![
-        (String::new(), "Not closed".into()),
+        (
+            String::new(),
+            // a scan's diff is in every state unless one is chosen
+            if q.scan.is_some() {
+                "Any state"
+            } else {
+                "Not closed"
+            }
+            .into(),
+        ),
         ("active".into(), "Active (open work)".into()),
         ("closed".into(), "Closed".into()),
         ("all".into(), "All states".into()),
@@ -693,8 +743,13 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
                 {select("sla", "SLA", sla_value.to_string(), std::iter::once((String::new(), "Any".to_string()))
                     .chain(SlaFilter::ALL.iter().map(|s| (s.as_str().to_string(), s.label().to_string()))).collect())}
                 {select("assignee", "Assignee", assignee_value, assignee_options)}
-                {select("sort", "Sort by", q.sort.as_str().to_string(),
-                    Sort::ALL.iter().map(|s| (s.as_str().to_string(), s.label().to_string())).collect())}
+                {select("sort", "Sort by", q.sort.as_str().to_string(), sort_options(q.group.is_some()))}
+                {select("group", "Group by", q.group.map(|g| g.as_str()).unwrap_or_default().to_string(),
+                    std::iter::once((String::new(), "None (findings)".to_string()))
+                        .chain(crate::explorer::GroupBy::ALL.iter().map(|g| (g.as_str().to_string(), g.label().to_string()))).collect())}
+                // the scan's diff stays when other filters change (its chip removes it)
+                {q.scan.map(|scan| view! { <input type="hidden" name="scan" value=scan.to_string()/> })}
+                {q.change.map(|c| view! { <input type="hidden" name="change" value=c.as_str()/> })}
             </div>
             <div class="toolbar">
                 <fieldset class="field checks">
@@ -723,6 +778,7 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
                 {input("team", "Team", text(&q.team), "text", "team slug")}
                 {input("scanner", "Scanner", text(&q.scanner), "text", "e.g. trivy")}
                 {input("rule", "Rule / CVE", text(&q.rule), "text", "e.g. CVE-2021-44228")}
+                {input("package", "Package", text(&q.package), "text", "exact name, e.g. openssl")}
                 {input("since", "First seen since", q.since.map(|d| d.to_string()).unwrap_or_default(), "date", "YYYY-MM-DD")}
                 <button type="submit" class="btn btn-primary">"Apply filters"</button>
                 <a class="btn-link" href="/findings">"Clear all"</a>
@@ -739,6 +795,21 @@ fn FilterForm(q: ExplorerQuery) -> impl IntoView {
             </nav>
         </Show>
     }
+}
+
+/// The sort select's options: a grouped view sorts its groups by count (any sort but
+/// severity) or by worst severity.
+fn sort_options(grouped: bool) -> Vec<(String, String)> {
+    if grouped {
+        return vec![
+            (Sort::Newest.as_str().into(), "Most findings".into()),
+            (Sort::Severity.as_str().into(), "Worst severity".into()),
+        ];
+    }
+    Sort::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+        .collect()
 }
 
 /// The page's rows, the pager, "select all N matching" and the export links.

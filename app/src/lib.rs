@@ -5,7 +5,9 @@
 //! - `auth`: sign-in, sessions and the current user.
 //! - `overview`: the overview at `/` (counts from maintained aggregates, SVG charts).
 //! - `projects`: the projects list and a project's page with its layer coverage map.
-//! - `findings`: the findings explorer page and its server functions.
+//! - `findings`: the findings explorer page and its server functions; `explorer` its URL
+//!   contract, `explorer_groups` its grouped view (`group=rule|package`), `scan_diff` what
+//!   one scan changed (`scan=<id>&change=…`, linked from `scans`, a project's scan history).
 //! - `account`: a person's own account (password rules, changing the password).
 //! - `admin`: invitations, users and teams, for admins.
 //! - `tokens`: ingest tokens (the store the CLI uses too, and the tokens page).
@@ -35,6 +37,7 @@ pub mod comments;
 pub mod domain;
 pub mod error;
 pub mod explorer;
+pub mod explorer_groups;
 pub mod finding_page;
 pub mod findings;
 pub mod gate;
@@ -47,6 +50,7 @@ pub mod overview;
 pub mod project_settings;
 pub mod projects;
 pub mod routing;
+pub mod scan_diff;
 pub mod scans;
 #[cfg(feature = "ssr")]
 pub mod server_context;

@@ -900,15 +900,18 @@ fn TeamsCard(rows: Vec<TeamRow>) -> AnyView {
                                                 }
                                                 .into_any()
                                             }
-                                            // the explorer has no "no team" filter: shown, not linked
-                                            None => view! {
-                                                <tr data-team="">
-                                                    <th scope="row">{r.name.clone()}</th>
-                                                    {r.open.iter().map(|n| view! { <td class="num">{n.to_string()}</td> }).collect_view()}
-                                                    <td class="num total">{total.to_string()}</td>
-                                                </tr>
+                                            // projects without a team: the explorer's team=none
+                                            None => {
+                                                let href = explorer(&[("team", "none"), ("state", "active")]);
+                                                view! {
+                                                    <tr data-team="">
+                                                        <th scope="row">{r.name.clone()}</th>
+                                                        {severity_cells(r.open, vec![("team", "none".to_string())], "projects without a team".to_string())}
+                                                        <td class="num total">{count_link(total, href, format!("{total} open findings of projects without a team"))}</td>
+                                                    </tr>
+                                                }
+                                                .into_any()
                                             }
-                                            .into_any(),
                                         }
                                     })
                                     .collect_view()}

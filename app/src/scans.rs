@@ -1,5 +1,8 @@
 //! A project's scan history: every report received, accepted or rejected, newest first.
-//! A rejected report shows why, so whoever owns the pipeline can fix it.
+//! A rejected report shows why, so whoever owns the pipeline can fix it. Each accepted scan's
+//! new, reopened and fixed counts open exactly those findings in the explorer
+//! ([`crate::scan_diff`]); each row is the anchor `#scan-<id>` (the finding timeline links
+//! there).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,6 +11,7 @@ use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use crate::explorer::ScanChange;
 use crate::layout::{AppHeader, ErrorAlert};
 use crate::ui::{DataTable, EmptyState};
 
@@ -128,16 +132,7 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
                             (name, Some(v)) => format!("{name} {v}"),
                             (name, None) => name.clone(),
                         };
-                        let counts = (s.status == "accepted").then(|| {
-                            format!(
-                                "{} total · {} new · {} reopened · {} fixed{}",
-                                s.findings_total,
-                                s.findings_new,
-                                s.findings_reopened,
-                                s.findings_fixed,
-                                if s.partial { " · partial" } else { "" },
-                            )
-                        });
+                        let counts = (s.status == "accepted").then(|| view! { <ScanCounts scan=s.clone()/> });
                         let gate = match s.gate_passed {
                             Some(true) => "passed",
                             Some(false) => "failed",
@@ -164,4 +159,53 @@ fn ScansTable(rows: Vec<ScanSummary>) -> impl IntoView {
         </DataTable>
     }
     .into_any()
+}
+
+/// An accepted scan's counts: the total it reported, and its new, reopened and fixed
+/// findings, each a link to exactly those (in every state) when there are any.
+#[component]
+fn ScanCounts(scan: ScanSummary) -> impl IntoView {
+    let id = scan.id;
+    let part = move |n: i32, change: ScanChange, word: &'static str| {
+        let text = format!("{n} {word}");
+        if n > 0 {
+            // the accessible name starts with the visible text
+            let label = format!(
+                "{text} {} scan #{id}",
+                match change {
+                    ScanChange::New => "in",
+                    ScanChange::Reopened | ScanChange::Fixed => "by",
+                }
+            );
+            view! {
+                <a class=format!("scan-change change-{}", change.as_str()) data-change=change.as_str()
+                    href=crate::scan_diff::explorer_url(id, Some(change)) aria-label=label>{text}</a>
+            }
+            .into_any()
+        } else {
+            view! { <span class="zero">{text}</span> }.into_any()
+        }
+    };
+    // "all changes" when the scan did more than one kind of change
+    let kinds = [
+        scan.findings_new,
+        scan.findings_reopened,
+        scan.findings_fixed,
+    ]
+    .iter()
+    .filter(|n| **n > 0)
+    .count();
+    view! {
+        <span class="scan-total" title="Findings in the report. Bosun keeps what each scan changed, not every finding it reported, so the total is not a link.">
+            {format!("{} total", scan.findings_total)}
+        </span>
+        " · " {part(scan.findings_new, ScanChange::New, "new")}
+        " · " {part(scan.findings_reopened, ScanChange::Reopened, "reopened")}
+        " · " {part(scan.findings_fixed, ScanChange::Fixed, "fixed")}
+        {scan.partial.then_some(" · partial")}
+        {(kinds > 1).then(|| view! {
+            " · " <a class="scan-diff" href=crate::scan_diff::explorer_url(id, None)
+                aria-label=format!("all changes of scan #{id}")>"all changes"</a>
+        })}
+    }
 }

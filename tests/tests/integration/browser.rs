@@ -905,11 +905,18 @@ async fn the_overview_links_its_numbers_to_the_explorer_and_projects_show_covera
     .await;
 }
 
-/// The pages of Bosun, as an admin sees them: (screenshot name, path).
-fn tour(finding: i64) -> Vec<(&'static str, String)> {
+/// The pages of Bosun, as an admin sees them: (screenshot name, path); `scan` is the
+/// estate's scan.
+fn tour(finding: i64, scan: i64) -> Vec<(&'static str, String)> {
     vec![
         ("overview", "/".into()),
         ("findings", "/findings".into()),
+        ("findings-by-rule", "/findings?group=rule&state=all".into()),
+        (
+            "findings-by-package",
+            "/findings?group=package&sort=severity".into(),
+        ),
+        ("scan-diff", format!("/findings?scan={scan}&change=new")),
         ("finding", format!("/findings/{finding}")),
         ("my-work", "/my-work".into()),
         ("projects", "/projects".into()),
@@ -966,6 +973,7 @@ async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
          SELECT c.id, u.id FROM c, users u WHERE u.email = 'admin@example.com'",
     )
     .await;
+    let scan = app.count("SELECT max(id) FROM scans").await;
     let app = &app;
     with_browser(|client| async move {
         let mut problems = Vec::new();
@@ -981,7 +989,7 @@ async fn every_page_passes_axe_in_light_dark_and_at_390_px() {
         sign_in_and_land(&client, app, "admin@example.com").await;
         for view in [View::Desktop, View::Dark, View::Phone] {
             set_view(&client, view).await;
-            for (name, path) in tour(finding) {
+            for (name, path) in tour(finding, scan) {
                 visit(&client, app, &path).await;
                 problems.extend(page_problems(&client, view, name).await);
             }

@@ -29,6 +29,7 @@ mod references;
 mod reimport;
 mod routing;
 mod runtime;
+mod scan_history;
 mod security;
 mod seed;
 mod sla;

@@ -30,6 +30,8 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
     ("/api/logout", SignedIn),
     ("/api/list_findings", SignedIn),
     ("/api/matching_finding_ids", SignedIn),
+    // the explorer grouped by rule or package (visibility tested in scan_history.rs)
+    ("/api/group_findings", SignedIn),
     ("/api/my_work", SignedIn),
     // the person's own due-soon findings and mentions, on projects they see (my_work.rs)
     ("/api/my_due_soon", SignedIn),
@@ -91,6 +93,7 @@ const SERVER_FUNCTIONS: &[(&str, Needs)] = &[
 fn fields(path: &str) -> &'static str {
     match path {
         "/api/list_scans" => "project=web",
+        "/api/group_findings" => "query=group=rule",
         "/api/project_detail" => "slug=web",
         "/api/finding_detail" => "id={finding}",
         "/api/list_comments" => "finding_id={finding}",
