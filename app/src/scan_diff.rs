@@ -18,7 +18,7 @@
 //!
 //! At a million findings: the filter always reads one project (the scan's), and both
 //! lookups are indexes, `findings (first_scan_id)` and `audit_events (scan_id)` (migration
-//! 20261207000031; see its header for what they cost).
+//! 20261206000029; see its header for what they cost).
 
 use crate::explorer::{ExplorerQuery, ScanChange, StateFilter};
 
