@@ -182,6 +182,10 @@ pub mod db {
     /// When a finding `f` falls due: its stored date (migration 25), "never" without an
     /// SLA, written as the due-date indexes are so they serve these counts.
     pub const DUE_AT: &str = "coalesce(f.due_at, 'infinity'::timestamptz)";
+    /// The instant this UTC week began (its Monday, 00:00): where the weeks kept in
+    /// `team_due_weeks` / `project_due_weeks` end and counting the findings begins, and
+    /// where "gate failures this week" start.
+    pub const THIS_WEEK_START: &str = "(bosun_week(now())::timestamp AT TIME ZONE 'UTC')";
 
     /// `(team id, slug, name)` of the teams `user` may see, each visible team's projects
     /// being visible to them (`access::db::project_visible_to` over the team's id).
@@ -293,7 +297,7 @@ pub mod db {
                            count(*) FILTER (WHERE {DUE_AT} > now()) AS due_soon
                       FROM findings f JOIN projects p ON p.id = f.project_id
                      WHERE {projects} AND f.state IN {active}
-                       AND {DUE_AT} >= bosun_week(now())::timestamp AT TIME ZONE 'UTC'
+                       AND {DUE_AT} >= {THIS_WEEK_START}
                        AND {DUE_AT} <= now() + make_interval(days => $3)
                      GROUP BY f.severity),
                  earlier AS (
@@ -421,7 +425,7 @@ pub mod db {
                 "SELECT p.slug, p.name, count(*), (sum(count(*)) OVER ())::bigint
                    FROM scans sc JOIN projects p ON p.id = sc.project_id
                   WHERE {projects} AND sc.gate_passed = false
-                    AND sc.received_at >= bosun_week(now())::timestamp AT TIME ZONE 'UTC'
+                    AND sc.received_at >= {THIS_WEEK_START}
                   GROUP BY p.id
                   ORDER BY count(*) DESC, p.slug
                   LIMIT $3"

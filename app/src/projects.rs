@@ -135,7 +135,7 @@ pub mod db {
 
     use super::*;
     use crate::overview::ACTIVE_STATES;
-    use crate::overview::db::DUE_AT;
+    use crate::overview::db::{DUE_AT, THIS_WEEK_START};
 
     fn counts(values: Vec<Option<i64>>) -> [i64; 5] {
         let mut out = [0; 5];
@@ -156,7 +156,7 @@ pub mod db {
                 UNION ALL
                 SELECT f.project_id, 1 FROM findings f
                  WHERE f.project_id = ANY($1) AND f.state IN {ACTIVE_STATES}
-                   AND {DUE_AT} >= bosun_week(now())::timestamp AT TIME ZONE 'UTC'
+                   AND {DUE_AT} >= {THIS_WEEK_START}
                    AND {DUE_AT} <= now()) x
               GROUP BY project_id"
         )
